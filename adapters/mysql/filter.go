@@ -1,0 +1,351 @@
+package mysql
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// filterSQL translates a SCIM filter into a parameterized WHERE condition over the app table (alias u) and
+// the bookkeeping table (alias b). Nothing is filtered in memory. Where an attribute lives decides the SQL:
+//   - userName: the lower-cased bookkeeping column, so it is compared case-insensitively through an index;
+//   - id, externalId, meta.created, meta.lastModified: bookkeeping columns;
+//   - an attribute with a column: that column (its collation decides case sensitivity), with value maps
+//     (active -> status codes) translated;
+//   - anything else: the bookkeeping JSON document, through JSON_TABLE for multi-valued attributes.
+func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
+	if e == nil {
+		return "TRUE", nil, nil
+	}
+	f := &filterBuilder{rt: s.m.Type, m: s.m}
+	where, err := f.expr(e)
+	return where, f.args, err
+}
+
+type filterBuilder struct {
+	rt *scim.ResourceType
+	m  interface {
+		ColumnFor(scim.Ref) *mapping.Column
+	}
+	args []any
+	jt   int // JSON_TABLE alias counter
+}
+
+func (f *filterBuilder) expr(e scim.Expr) (string, error) {
+	switch e := e.(type) {
+	case *scim.LogicalExpr:
+		l, err := f.expr(e.Left)
+		if err != nil {
+			return "", err
+		}
+		r, err := f.expr(e.Right)
+		if err != nil {
+			return "", err
+		}
+		op := " OR "
+		if e.And {
+			op = " AND "
+		}
+		return "(" + l + op + r + ")", nil
+	case *scim.NotExpr:
+		x, err := f.expr(e.X)
+		if err != nil {
+			return "", err
+		}
+		// SQL's NULL would make "not (title eq x)" skip users without a title; SCIM counts them.
+		return "NOT COALESCE((" + x + "), FALSE)", nil
+	case *scim.CompareExpr:
+		return f.compare(e)
+	case *scim.ValuePathExpr:
+		ref, ok := f.rt.Resolve(e.Attr)
+		if !ok || !ref.Attr.MultiValued || ref.Attr.Type != scim.Complex {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a multi-valued complex attribute", e.Attr.String())
+		}
+		return f.jsonList(ref, e.Filter)
+	}
+	return "", scim.BadRequest(scim.TypeInvalidFilter, "unsupported filter")
+}
+
+func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
+	ref, ok := f.rt.Resolve(e.Attr)
+	if !ok {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "unknown attribute %q", e.Attr.String())
+	}
+	switch ref.Path() {
+	case "id":
+		return f.cmp(col("b.id"), ref.Attr, e)
+	case "userName":
+		if s, ok := e.Value.(string); ok {
+			e = &scim.CompareExpr{Attr: e.Attr, Op: e.Op, Value: strings.ToLower(s)}
+		}
+		return f.cmp(col("b.user_name_lc"), ref.Attr, e)
+	case "meta.created":
+		return f.cmp(col("b.created"), ref.Sub, e)
+	case "meta.lastModified":
+		return f.cmp(col("b.last_modified"), ref.Sub, e)
+	case "meta.resourceType":
+		ok := e.Op == scim.OpPr || (e.Op == scim.OpEq && strings.EqualFold(literalString(e.Value), "User"))
+		if ok {
+			return "TRUE", nil
+		}
+		return "FALSE", nil
+	}
+	if ref.Attr.Name == "meta" {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "filtering on %s is not supported", ref.Path())
+	}
+	if col := f.m.ColumnFor(ref); col != nil {
+		return f.column(col, ref, e)
+	}
+	if ref.Path() == "externalId" {
+		return f.cmp(col("b.external_id"), ref.Attr, e)
+	}
+	if ref.Attr.MultiValued {
+		// "emails.value eq x", or "emails eq x" which RFC 7644 reads as emails.value.
+		sub := "value"
+		if ref.Sub != nil {
+			sub = ref.Sub.Name
+		}
+		inner := &scim.CompareExpr{Attr: scim.AttrPath{Name: sub}, Op: e.Op, Value: e.Value}
+		return f.jsonList(scim.Ref{URN: ref.URN, Attr: ref.Attr}, inner)
+	}
+	if ref.Attr.Type == scim.Complex && ref.Sub == nil {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is complex; filter on one of its sub-attributes", ref.Path())
+	}
+	def := ref.Attr
+	if ref.Sub != nil {
+		def = ref.Sub
+	}
+	return f.cmp(operand{expr: "JSON_UNQUOTE(JSON_EXTRACT(b.doc, " + jsonPath(ref) + "))", jsonText: true}, def, e)
+}
+
+// column compares on a mapped column of the app table.
+func (f *filterBuilder) column(c *mapping.Column, ref scim.Ref, e *scim.CompareExpr) (string, error) {
+	expr := "u." + quoteIdent(c.Name)
+	def := ref.Attr
+	if ref.Sub != nil {
+		def = ref.Sub
+	}
+	if c.Plain() {
+		return f.cmp(operand{expr: expr}, def, e)
+	}
+	switch e.Op {
+	case scim.OpPr:
+		return expr + " IS NOT NULL", nil
+	case scim.OpEq, scim.OpNe:
+	default:
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s supports only eq, ne and pr in this mapping", ref.Path())
+	}
+	v, err := scim.NormalizeValue(def, e.Value)
+	if err != nil {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s: %s", ref.Path(), scim.AsError(err).Detail)
+	}
+	vals, isNull, err := c.EqualValues(v)
+	var cond string
+	switch other, negated := mapping.IsNegation(err); {
+	case negated && other == nil:
+		cond = expr + " IS NOT NULL"
+	case negated:
+		f.args = append(f.args, other)
+		cond = "(" + expr + " IS NOT NULL AND " + expr + " <> ?)"
+	case err != nil:
+		return "", err
+	case isNull:
+		cond = expr + " IS NULL"
+	case len(vals) == 0:
+		cond = "FALSE"
+	default:
+		f.args = append(f.args, vals...)
+		cond = expr + " IN (" + placeholders(len(vals)) + ")"
+	}
+	if e.Op == scim.OpNe {
+		return "NOT COALESCE((" + cond + "), FALSE)", nil
+	}
+	return cond, nil
+}
+
+// jsonList matches users having at least one element of a multi-valued attribute kept in the
+// bookkeeping document that satisfies the value filter.
+func (f *filterBuilder) jsonList(ref scim.Ref, filter scim.Expr) (string, error) {
+	f.jt++
+	alias := "jt" + strconv.Itoa(f.jt)
+	var cols []string
+	for _, sub := range ref.Attr.SubAttributes {
+		collation := "utf8mb4_unicode_ci"
+		if sub.CaseExact {
+			collation = "utf8mb4_bin"
+		}
+		cols = append(cols, quoteIdent(sub.Name)+" VARCHAR(1024) COLLATE "+collation+" PATH '$."+jsonKey(sub.Name)+"'")
+	}
+	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt}
+	where, err := inner.element(ref.Attr, alias, filter)
+	if err != nil {
+		return "", err
+	}
+	f.jt = inner.jt
+	f.args = append(f.args, inner.args...)
+	listPath := jsonPath(scim.Ref{URN: ref.URN, Attr: ref.Attr})
+	listPath = listPath[:len(listPath)-1] + "[*]'"
+	return "EXISTS (SELECT 1 FROM JSON_TABLE(b.doc, " + listPath + " COLUMNS (" + strings.Join(cols, ", ") + ")) " +
+		alias + " WHERE " + where + ")", nil
+}
+
+// element renders a value filter over the JSON_TABLE columns of one list element.
+func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (string, error) {
+	switch e := e.(type) {
+	case *scim.LogicalExpr:
+		l, err := f.element(a, alias, e.Left)
+		if err != nil {
+			return "", err
+		}
+		r, err := f.element(a, alias, e.Right)
+		if err != nil {
+			return "", err
+		}
+		op := " OR "
+		if e.And {
+			op = " AND "
+		}
+		return "(" + l + op + r + ")", nil
+	case *scim.NotExpr:
+		x, err := f.element(a, alias, e.X)
+		if err != nil {
+			return "", err
+		}
+		return "NOT COALESCE((" + x + "), FALSE)", nil
+	case *scim.CompareExpr:
+		sub := a.Sub(e.Attr.Name)
+		if sub == nil || e.Attr.URN != "" || e.Attr.Sub != "" {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a sub-attribute of %s", e.Attr.String(), a.Name)
+		}
+		return f.cmp(operand{expr: alias + "." + quoteIdent(sub.Name), jsonText: true}, sub, e)
+	}
+	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")
+}
+
+// operand is the SQL side of a comparison. jsonText marks values read out of JSON, where a boolean is the
+// text "true" or "false" rather than 1 or 0.
+type operand struct {
+	expr     string
+	jsonText bool
+}
+
+func col(expr string) operand { return operand{expr: expr} }
+
+// cmp renders "operand op value" for an attribute of the given definition.
+func (f *filterBuilder) cmp(o operand, def *scim.Attribute, e *scim.CompareExpr) (string, error) {
+	expr := o.expr
+	if e.Op == scim.OpPr {
+		if def.Type == scim.String || def.Type == scim.Reference {
+			return "(" + expr + " IS NOT NULL AND " + expr + " <> '')", nil
+		}
+		return expr + " IS NOT NULL", nil
+	}
+	if e.Value == nil {
+		switch e.Op {
+		case scim.OpEq:
+			return expr + " IS NULL", nil
+		case scim.OpNe:
+			return expr + " IS NOT NULL", nil
+		}
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "null can only be compared with eq or ne")
+	}
+	v, err := filterValue(def, e.Value)
+	if err != nil {
+		return "", err
+	}
+	switch e.Op {
+	case scim.OpEq, scim.OpNe, scim.OpGt, scim.OpGe, scim.OpLt, scim.OpLe:
+		if _, isBool := v.(bool); isBool && e.Op != scim.OpEq && e.Op != scim.OpNe {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "booleans compare with eq or ne only")
+		}
+		if b, isBool := v.(bool); isBool && o.jsonText {
+			v = strconv.FormatBool(b)
+		}
+		f.args = append(f.args, v)
+		if e.Op == scim.OpNe {
+			return "(" + expr + " <> ? OR " + expr + " IS NULL)", nil
+		}
+		return expr + " " + sqlOps[e.Op] + " ?", nil
+	case scim.OpCo, scim.OpSw, scim.OpEw:
+		s, ok := v.(string)
+		if !ok {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "%s needs a string value", e.Op)
+		}
+		pattern := escapeLike(s)
+		switch e.Op {
+		case scim.OpCo:
+			pattern = "%" + pattern + "%"
+		case scim.OpSw:
+			pattern += "%"
+		case scim.OpEw:
+			pattern = "%" + pattern
+		}
+		f.args = append(f.args, pattern)
+		return expr + " LIKE ? ESCAPE '!'", nil
+	}
+	return "", scim.BadRequest(scim.TypeInvalidFilter, "unknown operator %q", e.Op)
+}
+
+var sqlOps = map[scim.Op]string{scim.OpEq: "=", scim.OpGt: ">", scim.OpGe: ">=", scim.OpLt: "<", scim.OpLe: "<="}
+
+// filterValue converts a filter literal to the attribute's type; real IdPs send unquoted dates and "True".
+func filterValue(def *scim.Attribute, v any) (any, error) {
+	switch def.Type {
+	case scim.DateTime:
+		t, err := time.Parse(time.RFC3339Nano, literalString(v))
+		if err != nil {
+			return nil, scim.BadRequest(scim.TypeInvalidFilter, "%q is not an RFC 3339 date-time", literalString(v))
+		}
+		return t.UTC(), nil
+	case scim.Boolean:
+		nv, err := scim.NormalizeValue(def, v)
+		if err != nil {
+			return nil, scim.BadRequest(scim.TypeInvalidFilter, "%s compares with true or false", def.Name)
+		}
+		return nv, nil
+	}
+	if n, ok := v.(json.Number); ok {
+		return n.String(), nil
+	}
+	if b, ok := v.(bool); ok && def.Type == scim.String {
+		return strconv.FormatBool(b), nil
+	}
+	return v, nil
+}
+
+func literalString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	}
+	return ""
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// jsonPath is the quoted SQL literal of the JSON path of a reference in the bookkeeping document.
+func jsonPath(ref scim.Ref) string {
+	p := "$"
+	if ref.URN != "" {
+		p += "." + jsonKey(ref.URN)
+	}
+	p += "." + jsonKey(ref.Attr.Name)
+	if ref.Sub != nil {
+		p += "." + jsonKey(ref.Sub.Name)
+	}
+	return "'" + p + "'"
+}
+
+// jsonKey quotes a member name for a JSON path. Names come from schema definitions, not from requests;
+// quotes and backslashes are escaped all the same.
+func jsonKey(name string) string {
+	return `"` + strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, `'`, `''`).Replace(name) + `"`
+}

@@ -1,0 +1,283 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Store keeps SCIM Users in the app's users table and scimbridge's bookkeeping.
+type Store struct {
+	db     *sqlx.DB
+	m      *mapping.Users
+	prefix string
+	now    func() time.Time
+	rand   io.Reader
+	log    *slog.Logger
+
+	selectUser string // SELECT ... FROM bookkeeping JOIN app table, without WHERE
+	joinKey    string // bookkeeping column holding the app's key: app_id or app_key
+}
+
+// Options are a Store's dependencies; zero values get production defaults.
+type Options struct {
+	Prefix string           // bookkeeping table prefix, default "scim_"
+	Now    func() time.Time // clock, default time.Now
+	Rand   io.Reader        // randomness for ids and keys, default crypto/rand
+	Log    *slog.Logger
+}
+
+// New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
+func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
+	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log}
+	if s.prefix == "" {
+		s.prefix = "scim_"
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.joinKey = "app_key"
+	if m.KeyGen.Kind == "auto_increment" {
+		s.joinKey = "app_id"
+	}
+	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
+	for _, c := range m.ScimColumns() {
+		cols = append(cols, "u."+quoteIdent(c))
+	}
+	s.selectUser = "SELECT " + strings.Join(cols, ", ") + " FROM " + s.bookTable() + " b JOIN " + quoteIdent(m.Table) +
+		" u ON u." + quoteIdent(m.Key) + " = b." + s.joinKey
+	return s
+}
+
+func (s *Store) bookTable() string { return quoteIdent(s.prefix + "users") }
+
+// bookRow is a user's bookkeeping row together with the app columns the mapping reads.
+type bookRow struct {
+	id           string
+	appID        sql.NullInt64
+	appKey       sql.NullString
+	externalID   sql.NullString
+	version      int64
+	created      time.Time
+	lastModified time.Time
+	doc          []byte
+	app          map[string]any
+}
+
+func (b *bookRow) key() any {
+	if b.appID.Valid {
+		return b.appID.Int64
+	}
+	return b.appKey.String
+}
+
+type queryer interface {
+	QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error)
+}
+
+// queryUsers runs selectUser with a suffix (WHERE ..., ORDER ..., FOR UPDATE) and scans every row.
+func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args ...any) ([]*bookRow, error) {
+	rows, err := q.QueryxContext(ctx, s.selectUser+" "+suffix, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	appCols := s.m.ScimColumns()
+	var out []*bookRow
+	for rows.Next() {
+		b := &bookRow{app: make(map[string]any, len(appCols))}
+		appVals := make([]any, len(appCols))
+		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc}
+		for i := range appVals {
+			dest = append(dest, &appVals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		for i, c := range appCols {
+			b.app[c] = appVals[i]
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) oneUser(ctx context.Context, q queryer, id string, lock bool) (*bookRow, error) {
+	suffix := "WHERE b.id = ? AND b.deleted_at IS NULL" + s.scopeSQL()
+	if lock {
+		suffix += " FOR UPDATE"
+	}
+	rows, err := s.queryUsers(ctx, q, suffix, append([]any{id}, s.scopeArgs()...)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, scim.NotFound("User", id)
+	}
+	return rows[0], nil
+}
+
+// toResource builds the SCIM resource: bookkeeping doc, overlaid with the app's columns.
+func (s *Store) toResource(b *bookRow) (scim.Resource, error) {
+	doc := scim.Resource{}
+	dec := json.NewDecoder(bytes.NewReader(b.doc))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("user %s: bookkeeping doc: %w", b.id, err)
+	}
+	if b.externalID.Valid {
+		doc["externalId"] = b.externalID.String
+	}
+	r := s.m.Overlay(doc, b.app)
+	r["id"] = b.id
+	r["meta"] = map[string]any{
+		"resourceType": "User",
+		"created":      b.created.UTC().Format(time.RFC3339Nano),
+		"lastModified": b.lastModified.UTC().Format(time.RFC3339Nano),
+		"version":      Version(b.version),
+	}
+	r["schemas"] = s.m.Type.SchemaURNs(r)
+	return r, nil
+}
+
+// Version is the ETag of a resource at a version number (RFC 7644 3.14: weak is enough, it is ours).
+func Version(v int64) string { return `W/"` + strconv.FormatInt(v, 10) + `"` }
+
+// GetUser returns a live user by SCIM id.
+func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
+	b, err := s.oneUser(ctx, s.db, id, false)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	r, err := s.toResource(b)
+	return r, s.classify(err)
+}
+
+// ListUsers returns one page of the users matching q.Filter, translated to SQL.
+func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
+	where, args, err := s.filterSQL(q.Filter)
+	if err != nil {
+		return scim.Page{}, err
+	}
+	cond := "WHERE b.deleted_at IS NULL" + s.scopeSQL() + " AND (" + where + ")"
+	args = append(s.scopeArgs(), args...)
+	var page scim.Page
+	countSQL := "SELECT COUNT(*) FROM " + s.bookTable() + " b JOIN " + quoteIdent(s.m.Table) + " u ON u." +
+		quoteIdent(s.m.Key) + " = b." + s.joinKey + " " + cond
+	if err := s.db.GetContext(ctx, &page.Total, countSQL, args...); err != nil {
+		return page, s.classify(err)
+	}
+	if page.Total == 0 || q.Count == 0 || q.StartIndex > page.Total {
+		return page, nil
+	}
+	rows, err := s.queryUsers(ctx, s.db, cond+" ORDER BY b.created, b.id LIMIT ? OFFSET ?",
+		append(args, q.Count, q.StartIndex-1)...)
+	if err != nil {
+		return page, s.classify(err)
+	}
+	for _, b := range rows {
+		r, err := s.toResource(b)
+		if err != nil {
+			return page, s.classify(err)
+		}
+		page.Resources = append(page.Resources, r)
+	}
+	return page, nil
+}
+
+func (s *Store) scopeSQL() string {
+	var b strings.Builder
+	for _, col := range sortedKeys(s.m.Scope) {
+		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
+	}
+	return b.String()
+}
+
+func (s *Store) scopeArgs() []any {
+	var args []any
+	for _, col := range sortedKeys(s.m.Scope) {
+		args = append(args, s.m.Scope[col])
+	}
+	return args
+}
+
+func (s *Store) env() mapping.Env {
+	return mapping.Env{Now: s.now, NewUUID: s.newUUID}
+}
+
+func (s *Store) newUUID() string {
+	id, err := uuid.NewRandomFromReader(s.rand)
+	if err != nil {
+		panic("scimbridge: randomness source failed: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return id.String()
+}
+
+// newAppKey makes the app's key when the database does not: a UUID, or a random string.
+func (s *Store) newAppKey() (string, error) {
+	if s.m.KeyGen.Kind == "uuid" {
+		return s.newUUID(), nil
+	}
+	alphabet := s.m.KeyGen.Alphabet
+	buf := make([]byte, s.m.KeyGen.Length)
+	if _, err := io.ReadFull(s.rand, buf); err != nil {
+		return "", err
+	}
+	for i, b := range buf {
+		buf[i] = alphabet[int(b)%len(alphabet)] // the bias is negligible for ids and not a secret
+	}
+	return string(buf), nil
+}
+
+// docJSON is what the bookkeeping keeps of a resource: everything no column holds.
+func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
+	doc := s.m.Strip(copyResource(r))
+	for _, k := range []string{"id", "meta", "schemas", "externalId"} {
+		delete(doc, k)
+	}
+	return json.Marshal(doc)
+}
+
+func copyResource(r scim.Resource) scim.Resource {
+	b, _ := json.Marshal(r)
+	out := scim.Resource{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	_ = dec.Decode(&out)
+	return out
+}
+
+func userName(r scim.Resource) string {
+	s, _ := r["userName"].(string)
+	return s
+}
+
+func externalID(r scim.Resource) sql.NullString {
+	s, ok := r["externalId"].(string)
+	return sql.NullString{String: s, Valid: ok && s != ""}
+}
+
+func isActive(r scim.Resource) bool {
+	b, ok := r["active"].(bool)
+	return !ok || b // absent means active
+}

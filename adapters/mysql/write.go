@@ -1,0 +1,305 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// CreateUser stores a new SCIM user. The app row is, in order of preference: the row of a user that was
+// deleted through SCIM with the same userName (re-linked and reactivated), an existing row that matches
+// the mapping's match_existing_by column (adopted, when on_existing = "adopt"), or a new row.
+func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource, error) {
+	var out scim.Resource
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		prev, appKey, err := s.findExisting(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if appKey != nil {
+			cols, err := s.m.UpdateColumns(scim.Resource{}, r, s.env())
+			if err != nil {
+				return err
+			}
+			if err := s.updateApp(ctx, tx, appKey, cols); err != nil {
+				return err
+			}
+		} else if appKey, err = s.insertApp(ctx, tx, r); err != nil {
+			return err
+		}
+		id := s.newUUID()
+		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
+			return err
+		}
+		b, err := s.oneUser(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		out, err = s.toResource(b)
+		return err
+	})
+	return out, err
+}
+
+// findExisting looks for an app row this POST should take over; prev is the id of a bookkeeping
+// tombstone to revive, appKey the app row's key. Both nil means a new row.
+func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (prev *string, appKey any, err error) {
+	var tomb struct {
+		ID     string         `db:"id"`
+		AppID  sql.NullInt64  `db:"app_id"`
+		AppKey sql.NullString `db:"app_key"`
+	}
+	err = tx.GetContext(ctx, &tomb, "SELECT id, app_id, app_key FROM "+s.bookTable()+
+		" WHERE user_name_lc = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1 FOR UPDATE",
+		strings.ToLower(userName(r)))
+	switch {
+	case err == nil:
+		key := keyOf(tomb.AppID, tomb.AppKey)
+		exists, err := s.appRowExists(ctx, tx, key)
+		if err != nil || exists {
+			return &tomb.ID, key, err
+		}
+		// The app deleted the row itself: forget the tombstone and provision afresh.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", tomb.ID); err != nil {
+			return nil, nil, err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, nil, err
+	}
+
+	col := s.m.MatchExistingBy
+	val, ok := s.m.ExtractString(r, col)
+	if col == "" || !ok {
+		return nil, nil, nil
+	}
+	var keys []any
+	q := "SELECT u." + quoteIdent(s.m.Key) + " FROM " + quoteIdent(s.m.Table) + " u WHERE u." + quoteIdent(col) + " = ?" +
+		s.scopeSQL() + " LIMIT 2 FOR UPDATE"
+	if err := tx.SelectContext(ctx, &keys, q, append([]any{val}, s.scopeArgs()...)...); err != nil {
+		return nil, nil, err
+	}
+	switch len(keys) {
+	case 0:
+		return nil, nil, nil
+	case 2:
+		return nil, nil, scim.Conflict("several app users have %s %q; resolve the duplicate in the app first", col, val)
+	}
+	key := normalizeKey(keys[0])
+	var link struct {
+		ID      string       `db:"id"`
+		Deleted sql.NullTime `db:"deleted_at"`
+	}
+	err = tx.GetContext(ctx, &link, "SELECT id, deleted_at FROM "+s.bookTable()+" WHERE "+s.joinKey+" = ? FOR UPDATE", key)
+	switch {
+	case err == nil && !link.Deleted.Valid:
+		return nil, nil, scim.Conflict("the app user with %s %q is already provisioned as SCIM user %s", col, val, link.ID)
+	case err == nil:
+		return &link.ID, key, nil // deleted through SCIM under another userName: re-link it
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, nil, err
+	case s.m.OnExisting == "conflict":
+		return nil, nil, scim.Conflict("the app already has a user with %s %q (on_existing = \"conflict\")", col, val)
+	}
+	return nil, key, nil
+}
+
+func keyOf(id sql.NullInt64, key sql.NullString) any {
+	if id.Valid {
+		return id.Int64
+	}
+	return key.String
+}
+
+// normalizeKey turns a scanned key into the type the bookkeeping column holds.
+func normalizeKey(k any) any {
+	if b, ok := k.([]byte); ok {
+		return string(b)
+	}
+	return k
+}
+
+func (s *Store) appRowExists(ctx context.Context, tx *sqlx.Tx, key any) (bool, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ? FOR UPDATE", key)
+	return n > 0, err
+}
+
+// insertApp inserts the app row and returns its key.
+func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (any, error) {
+	cols, err := s.m.InsertColumns(r, s.env())
+	if err != nil {
+		return nil, err
+	}
+	var key any
+	if s.m.KeyGen.Kind != "auto_increment" {
+		k, err := s.newAppKey()
+		if err != nil {
+			return nil, err
+		}
+		cols[s.m.Key], key = k, k
+	}
+	names := sortedKeys(cols)
+	args := make([]any, len(names))
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i], args[i] = quoteIdent(n), cols[n]
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.m.Table)+" ("+strings.Join(quoted, ", ")+") VALUES ("+
+		placeholders(len(names))+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		key = id
+	}
+	return key, nil
+}
+
+func (s *Store) updateApp(ctx context.Context, tx *sqlx.Tx, key any, cols map[string]any) error {
+	if len(cols) == 0 {
+		return nil
+	}
+	names := sortedKeys(cols)
+	sets := make([]string, len(names))
+	args := make([]any, 0, len(names)+1)
+	for i, n := range names {
+		sets[i] = quoteIdent(n) + " = ?"
+		args = append(args, cols[n])
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE "+quoteIdent(s.m.Table)+" SET "+strings.Join(sets, ", ")+" WHERE "+
+		quoteIdent(s.m.Key)+" = ?", append(args, key)...)
+	return err
+}
+
+// writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id.
+func (s *Store) writeBook(ctx context.Context, tx *sqlx.Tx, id string, prev *string, appKey any, r scim.Resource) error {
+	doc, err := s.docJSON(r)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	if prev != nil {
+		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
+			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
+			id, userName(r), strings.ToLower(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
+		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+		id, appKey, userName(r), strings.ToLower(userName(r)), externalID(r), isActive(r), now, now, doc)
+	return err
+}
+
+// UpdateUser applies fn to the current resource inside one transaction, with the user's rows locked,
+// and writes what changed. fn returning an error changes nothing. This is how PUT and PATCH stay atomic.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error) {
+	var out scim.Resource
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		b, err := s.oneUser(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		cur, err := s.toResource(b)
+		if err != nil {
+			return err
+		}
+		next, err := fn(copyResource(cur))
+		if err != nil {
+			return err
+		}
+		changed, err := s.writeUpdate(ctx, tx, b, cur, next, false)
+		if err != nil || !changed {
+			out = cur
+			return err
+		}
+		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
+			return err
+		}
+		out, err = s.toResource(b)
+		return err
+	})
+	return out, err
+}
+
+// writeUpdate writes the difference between cur and next; it reports false when there was none, so an
+// IdP re-sending the same values does not bump the version (and the ETag stays valid).
+func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur, next scim.Resource, deleting bool) (bool, error) {
+	cols, err := s.m.UpdateColumns(cur, next, s.env())
+	if err != nil {
+		return false, err
+	}
+	oldDoc, err := s.docJSON(cur)
+	if err != nil {
+		return false, err
+	}
+	doc, err := s.docJSON(next)
+	if err != nil {
+		return false, err
+	}
+	same := len(cols) == 0 && string(oldDoc) == string(doc) && userName(cur) == userName(next) &&
+		externalID(cur) == externalID(next)
+	if same && !deleting {
+		return false, nil
+	}
+	if err := s.updateApp(ctx, tx, b.key(), cols); err != nil {
+		return false, err
+	}
+	now := s.now().UTC()
+	var deletedAt any
+	if deleting {
+		deletedAt = now
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET user_name = ?, user_name_lc = ?, external_id = ?, active = ?,
+		version = version + 1, last_modified = ?, doc = ?, deleted_at = ? WHERE id = ?`,
+		userName(next), strings.ToLower(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
+	return true, err
+}
+
+// DeleteUser ends a SCIM user. With on_delete = "deactivate" the app row is deactivated and kept (a later
+// POST with the same userName re-links it); with "delete" the app row is deleted.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		b, err := s.oneUser(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if s.m.OnDelete == "delete" {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ?", b.key()); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id)
+			return err
+		}
+		cur, err := s.toResource(b)
+		if err != nil {
+			return err
+		}
+		next := copyResource(cur)
+		next["active"] = false
+		_, err = s.writeUpdate(ctx, tx, b, cur, next, true)
+		return err
+	})
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

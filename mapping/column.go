@@ -1,0 +1,565 @@
+package mapping
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Column is one mapped column of the users table.
+type Column struct {
+	Name      string
+	src       *source // nil for columns only written on insert or write
+	transform string  // "lower", "upper", "trim"
+	codes     []code  // value map, in a stable order
+	whenTrue  *value  // boolean cases
+	whenFalse *value
+	template  []templatePart // default when the attribute is absent
+	onInsert  *value
+	onWrite   *value
+	readBack  bool
+}
+
+// code is one entry of a value map: the SCIM value and the column values meaning it, the first one written.
+type code struct {
+	scim    any
+	columns []any
+}
+
+// value is what a column should hold, kept symbolic ("now") until the write so that two computations of
+// the same intent compare equal.
+type value struct {
+	lit     any    // a constant; nil is SQL NULL
+	special string // "now", "now_unix", "now_unix_ms", "uuid"; empty for a constant
+}
+
+var specials = map[string]bool{"now": true, "now_unix": true, "now_unix_ms": true, "uuid": true}
+
+func parseValue(v any) (value, error) {
+	switch v := v.(type) {
+	case string:
+		if v == "null" {
+			return value{}, nil
+		}
+		if specials[v] {
+			return value{special: v}, nil
+		}
+		return value{lit: v}, nil
+	case int64, float64, bool:
+		return value{lit: v}, nil
+	}
+	return value{}, fmt.Errorf("unsupported value %v (%T)", v, v)
+}
+
+func (v value) equal(o value) bool { return v.special == o.special && reflect.DeepEqual(v.lit, o.lit) }
+
+func (v value) materialize(now time.Time, newUUID func() string) any {
+	switch v.special {
+	case "now":
+		return now.UTC()
+	case "now_unix":
+		return now.Unix()
+	case "now_unix_ms":
+		return now.UnixMilli()
+	case "uuid":
+		return newUUID()
+	}
+	return v.lit
+}
+
+// source is the SCIM attribute a column holds: a path, or one element of a list picked by a filter
+// ("emails[primary].value" is emails[primary eq true].value, falling back to the first email).
+type source struct {
+	path   string    // canonical: "name.givenName", "emails.value"
+	ref    scim.Ref  // the attribute (and sub-attribute when not a list pick)
+	filter scim.Expr // for a list pick
+	sub    *scim.Attribute
+	typ    *scim.ResourceType
+}
+
+var primarySugar = regexp.MustCompile(`(?i)\[\s*primary\s*\]`)
+
+func compileSource(rt *scim.ResourceType, from string) (*source, error) {
+	p, err := scim.ParsePath(primarySugar.ReplaceAllString(from, "[primary eq true]"))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an attribute path", from)
+	}
+	ref, ok := rt.Resolve(p.Attr)
+	if !ok {
+		return nil, fmt.Errorf("unknown SCIM attribute %q", from)
+	}
+	if ref.Attr.Mutability == "readOnly" && !strings.EqualFold(ref.Attr.Name, "id") {
+		return nil, fmt.Errorf("%q is read-only and cannot be mapped", from)
+	}
+	if strings.EqualFold(ref.Attr.Name, "id") || strings.EqualFold(ref.Attr.Name, "meta") {
+		return nil, fmt.Errorf("%q belongs to scimbridge and cannot be mapped", from)
+	}
+	s := &source{ref: ref, typ: rt}
+	if p.Filter == nil {
+		if ref.Attr.MultiValued || (ref.Attr.Type == scim.Complex && ref.Sub == nil) {
+			return nil, fmt.Errorf("%q holds more than one value; map one element, as in %s[primary].value", from, ref.Attr.Name)
+		}
+		s.path = ref.Path()
+		return s, nil
+	}
+	if p.SubAttr == "" {
+		return nil, fmt.Errorf("%q must name a sub-attribute after the filter, as in emails[primary].value", from)
+	}
+	if s.sub = ref.Attr.Sub(p.SubAttr); s.sub == nil {
+		return nil, fmt.Errorf("%q: %s has no sub-attribute %q", from, ref.Attr.Name, p.SubAttr)
+	}
+	s.filter = p.Filter
+	s.path = ref.Path() + "." + s.sub.Name
+	return s, nil
+}
+
+// container returns the object holding the source's attribute (the resource, or its extension object).
+func (s *source) container(r scim.Resource, create bool) map[string]any {
+	if s.ref.URN == "" {
+		return r
+	}
+	ext, _ := r[s.ref.URN].(map[string]any)
+	if ext == nil && create {
+		ext = map[string]any{}
+		r[s.ref.URN] = ext
+	}
+	return ext
+}
+
+func (s *source) get(r scim.Resource) any {
+	c := s.container(r, false)
+	if c == nil {
+		return defaultFor(s)
+	}
+	v := c[s.ref.Attr.Name]
+	switch {
+	case s.filter != nil:
+		list, _ := v.([]any)
+		if i := scim.Select(s.ref.Attr, list, s.filter); i >= 0 {
+			return list[i].(map[string]any)[s.sub.Name]
+		}
+		if isPrimaryPick(s.filter) && len(list) > 0 { // IdPs often mark no email primary
+			return list[0].(map[string]any)[s.sub.Name]
+		}
+		return nil
+	case s.ref.Sub != nil:
+		obj, _ := v.(map[string]any)
+		if obj == nil {
+			return nil
+		}
+		return obj[s.ref.Sub.Name]
+	case v == nil:
+		return defaultFor(s)
+	}
+	return v
+}
+
+// defaultFor gives active its conventional default: a user created without "active" is active.
+func defaultFor(s *source) any {
+	if s.ref.URN == "" && s.ref.Sub == nil && s.ref.Attr.Name == "active" {
+		return true
+	}
+	return nil
+}
+
+func isPrimaryPick(f scim.Expr) bool {
+	c, ok := f.(*scim.CompareExpr)
+	return ok && strings.EqualFold(c.Attr.Name, "primary") && c.Op == scim.OpEq && c.Value == true
+}
+
+func (s *source) set(r scim.Resource, v any) {
+	c := s.container(r, v != nil)
+	if c == nil {
+		return
+	}
+	name := s.ref.Attr.Name
+	switch {
+	case s.filter != nil:
+		if v == nil {
+			return
+		}
+		list, _ := c[name].([]any)
+		i := scim.Select(s.ref.Attr, list, s.filter)
+		if i < 0 && isPrimaryPick(s.filter) && len(list) > 0 {
+			i = 0
+		}
+		if i < 0 {
+			tmpl, _ := scim.EqTemplate(s.ref.Attr, s.filter)
+			if tmpl == nil {
+				tmpl = map[string]any{}
+			}
+			list = append(list, tmpl)
+			i = len(list) - 1
+		}
+		list[i].(map[string]any)[s.sub.Name] = v
+		c[name] = list
+	case s.ref.Sub != nil:
+		obj, _ := c[name].(map[string]any)
+		if obj == nil {
+			obj = map[string]any{}
+		}
+		setOrDelete(obj, s.ref.Sub.Name, v)
+		setOrDelete(c, name, nonEmpty(obj))
+	default:
+		setOrDelete(c, name, v)
+	}
+	if s.ref.URN != "" && len(c) == 0 {
+		delete(r, s.ref.URN)
+	}
+}
+
+func (s *source) remove(r scim.Resource) { s.set(r, nil) }
+
+func nonEmpty(m map[string]any) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func setOrDelete(m map[string]any, k string, v any) {
+	if v == nil {
+		delete(m, k)
+	} else {
+		m[k] = v
+	}
+}
+
+// attrDef is the definition of the single value the source reads.
+func (s *source) attrDef() *scim.Attribute {
+	switch {
+	case s.sub != nil:
+		return s.sub
+	case s.ref.Sub != nil:
+		return s.ref.Sub
+	}
+	return s.ref.Attr
+}
+
+func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column, error) {
+	c := &Column{Name: name, transform: spec.Transform}
+	var err error
+	if c.template, err = compileTemplate(rt, spec.Default); err != nil {
+		return nil, err
+	}
+	if spec.From != "" {
+		if c.src, err = compileSource(rt, spec.From); err != nil {
+			return nil, err
+		}
+	}
+	if spec.has("on_insert") || spec.has("on_write") {
+		if spec.From != "" || len(spec.set) > 1 {
+			return nil, fmt.Errorf("on_insert and on_write stand alone; they cannot be combined with other keys")
+		}
+		v := spec.OnInsert
+		if spec.has("on_write") {
+			v = spec.OnWrite
+		}
+		pv, err := parseValue(v)
+		if err != nil {
+			return nil, err
+		}
+		if spec.has("on_write") {
+			c.onWrite = &pv
+		} else {
+			c.onInsert = &pv
+		}
+		return c, nil
+	}
+	if c.src == nil {
+		return nil, fmt.Errorf("needs a SCIM attribute (from = \"...\"), or on_insert / on_write")
+	}
+	if c.transform != "" && !oneOf(c.transform, "lower", "upper", "trim") {
+		return nil, fmt.Errorf("unknown transform %q (lower, upper, trim)", c.transform)
+	}
+	if c.transform != "" && c.src.attrDef().Type != scim.String {
+		return nil, fmt.Errorf("transform %q needs a string attribute, %s is %s", c.transform, c.src.path, c.src.attrDef().Type)
+	}
+	if spec.Map != nil {
+		if c.codes, err = compileCodes(c.src.attrDef(), spec.Map); err != nil {
+			return nil, err
+		}
+	}
+	if spec.has("when_true") || spec.has("when_false") {
+		if c.src.attrDef().Type != scim.Boolean {
+			return nil, fmt.Errorf("when_true/when_false need a boolean attribute, %s is %s", c.src.path, c.src.attrDef().Type)
+		}
+		if !spec.has("when_true") || !spec.has("when_false") || spec.Map != nil {
+			return nil, fmt.Errorf("give both when_true and when_false, and no map")
+		}
+		wt, err1 := parseValue(spec.WhenTrue)
+		wf, err2 := parseValue(spec.WhenFalse)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		if wt.equal(wf) || (wt.special != "" && wf.special != "") {
+			return nil, fmt.Errorf("when_true and when_false must be told apart when read back: one must be a constant or null")
+		}
+		c.whenTrue, c.whenFalse = &wt, &wf
+	}
+	return c, nil
+}
+
+func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []code
+	for _, k := range keys {
+		sv, err := scim.NormalizeValue(a, k)
+		if err != nil || sv == nil {
+			return nil, fmt.Errorf("map key %q is not a valid %s value", k, a.Type)
+		}
+		var cols []any
+		switch v := m[k].(type) {
+		case []any:
+			cols = v
+		default:
+			cols = []any{v}
+		}
+		if len(cols) == 0 {
+			return nil, fmt.Errorf("map key %q has no column value", k)
+		}
+		out = append(out, code{scim: sv, columns: cols})
+	}
+	return out, nil
+}
+
+// rank orders candidate columns for reading an attribute back: lower is better.
+func (c *Column) rank() int {
+	switch {
+	case c.transform != "":
+		return 2
+	case c.codes != nil || c.whenTrue != nil:
+		return 1
+	}
+	return 0
+}
+
+// fromResource computes the column's value for a resource.
+func (c *Column) fromResource(r scim.Resource) (value, error) {
+	v := c.src.get(r)
+	if v == nil && c.template != nil {
+		v = renderTemplate(c.template, r)
+	}
+	switch {
+	case c.codes != nil:
+		if v == nil {
+			return value{}, nil
+		}
+		for _, cd := range c.codes {
+			if sameScalar(cd.scim, v) {
+				return parseValue(cd.columns[0])
+			}
+		}
+		return value{}, scim.BadRequest(scim.TypeInvalidValue, "%s %v has no value for column %s in this mapping", c.src.path, v, c.Name)
+	case c.whenTrue != nil:
+		if b, _ := v.(bool); b {
+			return *c.whenTrue, nil
+		}
+		return *c.whenFalse, nil
+	}
+	switch v := v.(type) {
+	case nil:
+		return value{}, nil
+	case string:
+		return value{lit: applyTransform(c.transform, v)}, nil
+	case json.Number:
+		return value{lit: v.String()}, nil
+	}
+	return value{lit: v}, nil
+}
+
+func applyTransform(t, s string) string {
+	switch t {
+	case "lower":
+		return strings.ToLower(s)
+	case "upper":
+		return strings.ToUpper(s)
+	case "trim":
+		return strings.TrimSpace(s)
+	}
+	return s
+}
+
+// overlay writes the column's database value into the resource as its SCIM attribute.
+func (c *Column) overlay(r scim.Resource, db any) {
+	if c.src.filter != nil && db == nil {
+		return // the list in doc stays as the IdP wrote it
+	}
+	c.src.set(r, c.ToSCIM(db))
+}
+
+// ToSCIM converts a database value of this column into the attribute's SCIM value; nil when it has none.
+func (c *Column) ToSCIM(db any) any {
+	if b, ok := db.([]byte); ok {
+		db = string(b)
+	}
+	switch {
+	case c.whenTrue != nil:
+		isTrue := matchesColumn(*c.whenTrue, db)
+		if c.whenTrue.special != "" { // when_true = "now": anything but the false constant is true
+			isTrue = !matchesColumn(*c.whenFalse, db)
+		}
+		return isTrue
+	case c.codes != nil:
+		for _, cd := range c.codes {
+			for _, cv := range cd.columns {
+				if db != nil && sameScalar(cv, db) {
+					return cd.scim
+				}
+			}
+		}
+		return nil
+	}
+	return fromDB(c.src.attrDef(), db)
+}
+
+func matchesColumn(v value, db any) bool {
+	if v.lit == nil && v.special == "" {
+		return db == nil
+	}
+	return db != nil && v.special == "" && sameScalar(v.lit, db)
+}
+
+// EqualValues returns the column values that mean "attribute eq v", for translating filters on columns
+// whose values are mapped (status codes, deactivation timestamps). isNull means the column IS NULL.
+// Plain columns return v itself.
+func (c *Column) EqualValues(v any) (vals []any, isNull bool, err error) {
+	switch {
+	case c.whenTrue != nil:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, false, scim.BadRequest(scim.TypeInvalidFilter, "%s compares with true or false", c.src.path)
+		}
+		want, other := *c.whenTrue, *c.whenFalse
+		if !b {
+			want, other = other, want
+		}
+		if want.special != "" { // "now": anything but the other case's constant
+			return nil, false, errNegate{other}
+		}
+		if want.lit == nil {
+			return nil, true, nil
+		}
+		return []any{want.lit}, false, nil
+	case c.codes != nil:
+		for _, cd := range c.codes {
+			if sameScalar(cd.scim, v) {
+				return cd.columns, false, nil
+			}
+		}
+		return nil, false, nil // no code: nothing matches
+	}
+	if s, ok := v.(string); ok {
+		return []any{applyTransform(c.transform, s)}, false, nil
+	}
+	return []any{v}, false, nil
+}
+
+// errNegate tells EqualValues' caller to match "column is not <other>" (see IsNegation).
+type errNegate struct{ other value }
+
+func (e errNegate) Error() string { return "negated match" }
+
+// IsNegation reports whether an EqualValues error means "the column differs from Other", with Other's
+// value (nil for NULL).
+func IsNegation(err error) (other any, ok bool) {
+	var n errNegate
+	if errors.As(err, &n) {
+		return n.other.lit, true
+	}
+	return nil, false
+}
+
+// Plain reports whether the column holds the attribute's value as is, so that order operators
+// (co, sw, gt, ...) compare on it directly.
+func (c *Column) Plain() bool { return c.codes == nil && c.whenTrue == nil && c.transform == "" }
+
+func fromDB(a *scim.Attribute, db any) any {
+	switch v := db.(type) {
+	case nil:
+		return nil
+	case time.Time:
+		if a.Type == scim.DateTime || a.Type == scim.String {
+			return v.UTC().Format(time.RFC3339)
+		}
+	}
+	switch a.Type {
+	case scim.Boolean:
+		s := fmt.Sprint(db)
+		return s != "0" && s != "" && !strings.EqualFold(s, "false")
+	case scim.Integer, scim.Decimal:
+		return json.Number(fmt.Sprint(db))
+	}
+	return fmt.Sprint(db)
+}
+
+// sameScalar compares a configured value with a SCIM or database value by their text, so that 1, "1"
+// and int64(1) are one value, and true matches "true".
+func sameScalar(a, b any) bool {
+	return strings.EqualFold(scalarText(a), scalarText(b))
+}
+
+func scalarText(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+var templateRef = regexp.MustCompile(`\{([^{}]+)\}`)
+
+// templatePart is a piece of a default template: literal text, or an attribute to fill in.
+type templatePart struct {
+	text string
+	src  *source
+}
+
+func compileTemplate(rt *scim.ResourceType, t string) ([]templatePart, error) {
+	if t == "" {
+		return nil, nil
+	}
+	var parts []templatePart
+	last := 0
+	for _, m := range templateRef.FindAllStringSubmatchIndex(t, -1) {
+		src, err := compileSource(rt, t[m[2]:m[3]])
+		if err != nil {
+			return nil, fmt.Errorf("default %q: %v", t, err)
+		}
+		parts = append(parts, templatePart{text: t[last:m[0]]}, templatePart{src: src})
+		last = m[1]
+	}
+	return append(parts, templatePart{text: t[last:]}), nil
+}
+
+// renderTemplate fills "{name.givenName} {name.familyName}" from the resource; nil when every part is empty.
+func renderTemplate(parts []templatePart, r scim.Resource) any {
+	var b strings.Builder
+	filled := false
+	for _, p := range parts {
+		if p.src == nil {
+			b.WriteString(p.text)
+		} else if s, ok := p.src.get(r).(string); ok && s != "" {
+			filled = true
+			b.WriteString(s)
+		}
+	}
+	if !filled {
+		return nil
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,152 @@
+// Package mapping turns the TOML description of an app's users table into a compiled mapping: which SCIM
+// attribute goes to which column, with what transform, and how a row reads back as a SCIM resource.
+// It is pure: no I/O, no clock and no randomness of its own (both are passed in), so every rule is unit-tested.
+package mapping
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// UsersConfig is the [users] section of the configuration.
+type UsersConfig struct {
+	Table           string                `toml:"table"`
+	Key             string                `toml:"key"`
+	KeyGeneration   KeyGenConfig          `toml:"key_generation"`
+	Scope           map[string]any        `toml:"scope"`
+	OnExisting      string                `toml:"on_existing"`
+	MatchExistingBy string                `toml:"match_existing_by"`
+	OnDelete        string                `toml:"on_delete"`
+	Columns         map[string]ColumnSpec `toml:"columns"`
+	Extensions      []ExtensionConfig     `toml:"extensions"`
+}
+
+// KeyGenConfig says who makes the app's user key: "auto_increment" (the database), "uuid", or a random
+// string { random_length = 26, alphabet = "..." } made by scimbridge.
+type KeyGenConfig struct {
+	Kind     string // "auto_increment", "uuid" or "random"
+	Length   int
+	Alphabet string
+}
+
+// UnmarshalTOML accepts either a string or a table.
+func (k *KeyGenConfig) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		k.Kind = v
+		return nil
+	case map[string]any:
+		k.Kind = "random"
+		for key, val := range v {
+			switch key {
+			case "random_length":
+				n, ok := val.(int64)
+				if !ok {
+					return fmt.Errorf("key_generation.random_length must be a number")
+				}
+				k.Length = int(n)
+			case "alphabet":
+				s, ok := val.(string)
+				if !ok {
+					return fmt.Errorf("key_generation.alphabet must be a string")
+				}
+				k.Alphabet = s
+			default:
+				return fmt.Errorf("key_generation: unknown key %q (random_length, alphabet)", key)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("key_generation must be a string or a table")
+}
+
+// ColumnSpec says what goes into one column of the users table. In TOML it is either the name of a SCIM
+// attribute ("name.givenName") or a table with these keys.
+type ColumnSpec struct {
+	From      string         // SCIM attribute path; "emails[primary].value" picks one element of a list
+	Transform string         // "lower", "upper" or "trim"
+	Map       map[string]any // SCIM value -> column value(s): { true = 1, false = [2, 3] }
+	WhenTrue  any            // for a boolean: the column value when true ("null", "now", "now_unix_ms", a constant)
+	WhenFalse any            // ...and when false
+	Default   string         // template used when the attribute is absent: "{name.givenName} {name.familyName}"
+	OnInsert  any            // value written on insert only: a constant, "now", "now_unix", "now_unix_ms", "uuid"
+	OnWrite   any            // value written on insert and on every update ("updated_at")
+	set       []string       // the keys given, to reject nonsense combinations
+}
+
+// UnmarshalTOML accepts either a string (the attribute) or a table.
+func (c *ColumnSpec) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		c.From = v
+		c.set = []string{"from"}
+		return nil
+	case map[string]any:
+		for key, val := range v {
+			c.set = append(c.set, key)
+			var ok bool
+			switch key {
+			case "from":
+				c.From, ok = val.(string)
+			case "transform":
+				c.Transform, ok = val.(string)
+			case "map":
+				c.Map, ok = val.(map[string]any)
+			case "when_true":
+				c.WhenTrue, ok = val, true
+			case "when_false":
+				c.WhenFalse, ok = val, true
+			case "default":
+				c.Default, ok = val.(string)
+			case "on_insert":
+				c.OnInsert, ok = val, true
+			case "on_write":
+				c.OnWrite, ok = val, true
+			default:
+				return fmt.Errorf("unknown key %q (from, transform, map, when_true, when_false, default, on_insert, on_write)", key)
+			}
+			if !ok {
+				return fmt.Errorf("%q has the wrong type", key)
+			}
+		}
+		sort.Strings(c.set)
+		return nil
+	}
+	return fmt.Errorf("a column must be a SCIM attribute name or a table")
+}
+
+// ExtensionConfig declares a custom schema extension whose attributes the IdP may send
+// ([[users.extensions]] urn = "urn:acme:scim:User", attributes = { costCenter = "string" }).
+type ExtensionConfig struct {
+	URN         string            `toml:"urn"`
+	Name        string            `toml:"name"`
+	Description string            `toml:"description"`
+	Attributes  map[string]string `toml:"attributes"`
+}
+
+func (c *ColumnSpec) has(key string) bool {
+	for _, k := range c.set {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,268 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Users is a compiled mapping of SCIM Users onto the app's users table.
+type Users struct {
+	Table           string
+	Key             string
+	KeyGen          KeyGenConfig
+	Scope           map[string]any // column -> value that marks a row as a user; written on insert
+	OnExisting      string         // "adopt" or "conflict"
+	MatchExistingBy string         // app column used to find an existing row for adoption; "" disables it
+	OnDelete        string         // "deactivate" or "delete"
+	Type            *scim.ResourceType
+	Columns         []*Column // sorted by name
+}
+
+// Compile checks a [users] section and builds the mapping. It reports every problem at once.
+func Compile(cfg UsersConfig) (*Users, error) {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	m := &Users{Table: cfg.Table, Key: cfg.Key, KeyGen: cfg.KeyGeneration, Scope: cfg.Scope,
+		OnExisting: or(cfg.OnExisting, "adopt"), MatchExistingBy: cfg.MatchExistingBy, OnDelete: or(cfg.OnDelete, "deactivate")}
+	if m.Table == "" {
+		fail("users.table is required")
+	}
+	if m.Key == "" {
+		m.Key = "id"
+	}
+	if m.KeyGen.Kind == "" {
+		m.KeyGen.Kind = "auto_increment"
+	}
+	switch m.KeyGen.Kind {
+	case "auto_increment", "uuid":
+	case "random":
+		if m.KeyGen.Length < 8 || m.KeyGen.Length > 191 {
+			fail("users.key_generation.random_length must be between 8 and 191, got %d", m.KeyGen.Length)
+		}
+		if m.KeyGen.Alphabet == "" {
+			m.KeyGen.Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+		}
+	default:
+		fail(`users.key_generation must be "auto_increment", "uuid" or a table {random_length, alphabet}, got %q`, m.KeyGen.Kind)
+	}
+	if !oneOf(m.OnExisting, "adopt", "conflict") {
+		fail(`users.on_existing must be "adopt" or "conflict", got %q`, m.OnExisting)
+	}
+	if !oneOf(m.OnDelete, "deactivate", "delete") {
+		fail(`users.on_delete must be "deactivate" or "delete", got %q`, m.OnDelete)
+	}
+
+	exts := []scim.Schema{scim.EnterpriseSchemaDef()}
+	for i, e := range cfg.Extensions {
+		s, err := extensionSchema(e)
+		if err != nil {
+			fail("users.extensions[%d]: %v", i, err)
+			continue
+		}
+		exts = append(exts, s)
+	}
+	m.Type = scim.NewResourceType("User", "/Users", "User Account", scim.UserSchemaDef(), exts...)
+
+	seen := map[string]string{strings.ToLower(m.Key): "the key"}
+	for col := range m.Scope {
+		seen[strings.ToLower(col)] = "users.scope"
+	}
+	names := make([]string, 0, len(cfg.Columns))
+	for name := range cfg.Columns {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if prev, dup := seen[strings.ToLower(name)]; dup {
+			fail("users.columns.%s: column %q is mapped twice (also by %s)", name, name, prev)
+			continue
+		}
+		seen[strings.ToLower(name)] = "users.columns." + name
+		c, err := compileColumn(m.Type, name, cfg.Columns[name])
+		if err != nil {
+			fail("users.columns.%s: %v", name, err)
+			continue
+		}
+		m.Columns = append(m.Columns, c)
+	}
+	if m.Column("userName") == nil {
+		fail("users.columns: no column holds userName; every SCIM user needs one")
+	}
+	if m.MatchExistingBy != "" && seen[strings.ToLower(m.MatchExistingBy)] == "" {
+		fail("users.match_existing_by: %q is not a mapped column", m.MatchExistingBy)
+	}
+	pickReadBack(m.Columns)
+	return m, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func extensionSchema(e ExtensionConfig) (scim.Schema, error) {
+	if !strings.HasPrefix(strings.ToLower(e.URN), "urn:") {
+		return scim.Schema{}, fmt.Errorf("urn must start with \"urn:\", got %q", e.URN)
+	}
+	s := scim.Schema{ID: e.URN, Name: or(e.Name, e.URN[strings.LastIndex(e.URN, ":")+1:]), Description: e.Description}
+	names := make([]string, 0, len(e.Attributes))
+	for n := range e.Attributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := e.Attributes[n]
+		if !oneOf(t, scim.String, scim.Boolean, scim.Integer, scim.Decimal, scim.DateTime, scim.Reference) {
+			return s, fmt.Errorf("attribute %q: type %q is not string, boolean, integer, decimal, dateTime or reference", n, t)
+		}
+		s.Attributes = append(s.Attributes, scim.Attribute{Name: n, Type: t, Mutability: "readWrite", Returned: "default", Uniqueness: "none"})
+	}
+	return s, nil
+}
+
+// Column returns the column that a SCIM attribute path reads back from (the one GET and filters use),
+// or nil when the attribute has no column.
+func (m *Users) Column(path string) *Column {
+	for _, c := range m.Columns {
+		if c.readBack && c.src != nil && strings.EqualFold(c.src.path, path) {
+			return c
+		}
+	}
+	return nil
+}
+
+// ColumnFor is Column for a resolved reference.
+func (m *Users) ColumnFor(ref scim.Ref) *Column { return m.Column(ref.Path()) }
+
+// ScimColumns lists the columns a read needs, the key first.
+func (m *Users) ScimColumns() []string {
+	cols := []string{m.Key}
+	for _, c := range m.Columns {
+		if c.readBack {
+			cols = append(cols, c.Name)
+		}
+	}
+	return cols
+}
+
+// pickReadBack chooses, for each attribute, the one column a resource is read from: a plain copy beats a
+// value map or boolean case, which beats a lower-/upper-cased copy.
+func pickReadBack(cols []*Column) {
+	best := map[string]*Column{}
+	for _, c := range cols {
+		if c.src == nil {
+			continue
+		}
+		key := strings.ToLower(c.src.path)
+		if b := best[key]; b == nil || c.rank() < b.rank() {
+			best[key] = c
+		}
+	}
+	for _, c := range best {
+		c.readBack = true
+	}
+}
+
+// Env is what a write needs from the outside world: the time and fresh ids, injected so tests control them.
+type Env struct {
+	Now     func() time.Time
+	NewUUID func() string
+}
+
+// InsertColumns computes the column values of a new row.
+func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) {
+	now := env.Now()
+	out := map[string]any{}
+	for col, v := range m.Scope {
+		out[col] = v
+	}
+	for _, c := range m.Columns {
+		var v value
+		var err error
+		switch {
+		case c.onInsert != nil:
+			v = *c.onInsert
+		case c.onWrite != nil:
+			v = *c.onWrite
+		default:
+			if v, err = c.fromResource(r); err != nil {
+				return nil, err
+			}
+		}
+		out[c.Name] = v.materialize(now, env.NewUUID)
+	}
+	return out, nil
+}
+
+// UpdateColumns computes the columns an update must write: those whose value differs between the old and
+// the new resource, plus the on_write columns when anything changed. A deactivation timestamp is therefore
+// set when active turns false, not rewritten by every later update.
+func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, error) {
+	now := env.Now()
+	out := map[string]any{}
+	for _, c := range m.Columns {
+		if c.src == nil {
+			continue
+		}
+		nv, err := c.fromResource(new)
+		if err != nil {
+			return nil, err
+		}
+		if ov, err := c.fromResource(old); err == nil && ov.equal(nv) {
+			continue
+		}
+		out[c.Name] = nv.materialize(now, env.NewUUID)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	for _, c := range m.Columns {
+		if c.onWrite != nil {
+			out[c.Name] = c.onWrite.materialize(now, env.NewUUID)
+		}
+	}
+	return out, nil
+}
+
+// Overlay reads a row back into a resource: it starts from doc (what scimbridge keeps of the resource) and
+// sets every attribute that has a column to the column's value, so the app's table stays the source of truth.
+func (m *Users) Overlay(doc scim.Resource, row map[string]any) scim.Resource {
+	for _, c := range m.Columns {
+		if c.readBack {
+			c.overlay(doc, row[c.Name])
+		}
+	}
+	return doc
+}
+
+// Strip removes from a resource what columns hold in full, leaving the part scimbridge keeps itself.
+// Lists that only have one element in a column (emails[primary].value) are kept whole.
+func (m *Users) Strip(r scim.Resource) scim.Resource {
+	for _, c := range m.Columns {
+		if c.readBack && c.src.filter == nil {
+			c.src.remove(r)
+		}
+	}
+	return r
+}
+
+// ExtractString returns the string a column would get from r before transforms: adoption uses it to find
+// the app row for a userName or email.
+func (m *Users) ExtractString(r scim.Resource, column string) (string, bool) {
+	for _, c := range m.Columns {
+		if strings.EqualFold(c.Name, column) && c.src != nil {
+			v, err := c.fromResource(r)
+			s, ok := v.lit.(string)
+			return s, err == nil && ok && s != ""
+		}
+	}
+	return "", false
+}

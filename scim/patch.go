@@ -1,0 +1,417 @@
+package scim
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// PatchOperation is one operation of a PatchOp request (RFC 7644 section 3.5.2).
+type PatchOperation struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// PatchRequest is the body of a PATCH request. encoding/json matches "Operations" case-insensitively.
+type PatchRequest struct {
+	Schemas    []string         `json:"schemas"`
+	Operations []PatchOperation `json:"Operations"`
+}
+
+// ApplyPatch applies the operations to a copy of r and returns it; r is left untouched, so a failing
+// operation changes nothing. It accepts the shapes real IdPs send: op names in any case (Entra "Replace"),
+// no-path operations whose value keys are attribute paths ("name.givenName", full extension URNs), value
+// paths with a sub-attribute (emails[type eq "work"].value), and remove with a value list (Entra's members).
+func (rt *ResourceType) ApplyPatch(r Resource, ops []PatchOperation) (Resource, error) {
+	if len(ops) == 0 {
+		return nil, BadRequest(TypeInvalidValue, "the PATCH request has no Operations")
+	}
+	out := deepCopy(r).(map[string]any)
+	for i, op := range ops {
+		if err := rt.applyOp(out, op); err != nil {
+			if se, ok := err.(*Error); ok {
+				se.Detail = "operation " + strconv.Itoa(i+1) + ": " + se.Detail
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (rt *ResourceType) applyOp(r Resource, op PatchOperation) error {
+	kind := strings.ToLower(strings.TrimSpace(op.Op))
+	if kind != "add" && kind != "replace" && kind != "remove" {
+		return BadRequest(TypeInvalidSyntax, "op %q is not add, replace or remove", op.Op)
+	}
+	if strings.TrimSpace(op.Path) != "" {
+		p, err := ParsePath(strings.TrimSpace(op.Path))
+		if err != nil {
+			return err
+		}
+		return rt.applyPath(r, kind, p, op.Value)
+	}
+	if kind == "remove" {
+		return BadRequest(TypeNoTarget, "remove needs a path")
+	}
+	obj, ok := op.Value.(map[string]any)
+	if !ok {
+		return BadRequest(TypeInvalidValue, "%s without a path needs an object value", kind)
+	}
+	for key, v := range obj {
+		if ext := rt.Extension(key); ext != nil {
+			sub, ok := v.(map[string]any)
+			if !ok {
+				return BadRequest(TypeInvalidValue, "%s must be an object", ext.ID)
+			}
+			for name, sv := range sub {
+				if err := rt.applyPath(r, kind, Path{Attr: AttrPath{URN: ext.ID, Name: name}}, sv); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if isIgnoredKey(key) {
+			continue // Okta repeats id (and schemas) in no-path group updates
+		}
+		p, err := ParsePath(key)
+		if err != nil {
+			return err
+		}
+		if err := rt.applyPath(r, kind, p, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isIgnoredKey(key string) bool {
+	return strings.EqualFold(key, "id") || strings.EqualFold(key, "schemas") || strings.EqualFold(key, "meta")
+}
+
+func (rt *ResourceType) applyPath(r Resource, kind string, p Path, value any) error {
+	ref, ok := rt.Resolve(p.Attr)
+	if !ok {
+		return BadRequest(TypeInvalidPath, "unknown attribute %q", p.Attr.String())
+	}
+	a := ref.Attr
+	if a.Mutability == "readOnly" || (ref.Sub != nil && ref.Sub.Mutability == "readOnly") {
+		return BadRequest(TypeMutability, "attribute %q is read-only", ref.Path())
+	}
+	container := r
+	if ref.URN != "" {
+		ext, _ := r[ref.URN].(map[string]any)
+		if ext == nil {
+			ext = map[string]any{}
+			r[ref.URN] = ext
+		}
+		container = ext
+		defer func() {
+			if len(ext) == 0 {
+				delete(r, ref.URN)
+			}
+		}()
+	}
+	switch {
+	case p.Filter != nil:
+		if !a.MultiValued || a.Type != Complex {
+			return BadRequest(TypeInvalidPath, "a value filter needs a multi-valued complex attribute, %q is not", a.Name)
+		}
+		return patchFiltered(container, kind, a, p, value)
+	case ref.Sub != nil:
+		return patchSub(container, kind, a, ref.Sub, value)
+	default:
+		return patchAttr(container, kind, a, value)
+	}
+}
+
+// patchAttr applies an operation to a whole attribute.
+func patchAttr(c map[string]any, kind string, a *Attribute, value any) error {
+	if kind == "remove" {
+		if a.MultiValued && value != nil {
+			return removeValues(c, a, value)
+		}
+		delete(c, a.Name)
+		return nil
+	}
+	nv, err := NormalizeValue(a, value)
+	if err != nil {
+		return err
+	}
+	switch {
+	case nv == nil:
+		if kind == "replace" {
+			delete(c, a.Name)
+		}
+	case a.MultiValued && kind == "add":
+		list, _ := c[a.Name].([]any)
+		var written []int
+		for _, item := range nv.([]any) {
+			var at int
+			list, at = addUnique(a, list, item)
+			written = append(written, at)
+		}
+		c[a.Name] = list
+		keepOnePrimary(list, written)
+	case a.MultiValued:
+		c[a.Name] = nv
+		keepOnePrimary(nv.([]any), nil)
+	case a.Type == Complex:
+		// RFC 7644 3.5.2.1 and 3.5.2.3: sub-attributes not given are left unchanged.
+		cur, _ := c[a.Name].(map[string]any)
+		if cur == nil {
+			cur = map[string]any{}
+		}
+		for k, v := range nv.(map[string]any) {
+			cur[k] = v
+		}
+		c[a.Name] = cur
+	default:
+		c[a.Name] = nv
+	}
+	return nil
+}
+
+// patchSub applies an operation to name.givenName, or to a sub-attribute of every element of a multi-valued one.
+func patchSub(c map[string]any, kind string, a, sub *Attribute, value any) error {
+	var nv any
+	if kind != "remove" {
+		var err error
+		if nv, err = NormalizeValue(sub, value); err != nil {
+			return err
+		}
+	}
+	if a.MultiValued {
+		list, _ := c[a.Name].([]any)
+		if len(list) == 0 && nv != nil {
+			list = []any{map[string]any{}}
+		}
+		for _, e := range list {
+			setOrDelete(e.(map[string]any), sub.Name, nv)
+		}
+		c[a.Name] = compact(list)
+		if len(c[a.Name].([]any)) == 0 {
+			delete(c, a.Name)
+		}
+		return nil
+	}
+	obj, _ := c[a.Name].(map[string]any)
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	setOrDelete(obj, sub.Name, nv)
+	if len(obj) == 0 {
+		delete(c, a.Name)
+	} else {
+		c[a.Name] = obj
+	}
+	return nil
+}
+
+// patchFiltered applies an operation to the elements a value filter selects: emails[type eq "work"](.value).
+func patchFiltered(c map[string]any, kind string, a *Attribute, p Path, value any) error {
+	var sub *Attribute
+	if p.SubAttr != "" {
+		if sub = a.Sub(p.SubAttr); sub == nil {
+			return BadRequest(TypeInvalidPath, "%q has no sub-attribute %q", a.Name, p.SubAttr)
+		}
+	}
+	list, _ := c[a.Name].([]any)
+	var hits []int
+	for i, e := range list {
+		ok, err := matchElement(a, e.(map[string]any), p.Filter)
+		if err != nil {
+			return err
+		}
+		if ok {
+			hits = append(hits, i)
+		}
+	}
+	if kind == "remove" {
+		kept := list[:0:0]
+		for i, e := range list {
+			switch {
+			case !contains(hits, i):
+				kept = append(kept, e)
+			case sub != nil:
+				delete(e.(map[string]any), sub.Name)
+				kept = append(kept, e)
+			}
+		}
+		if kept = compact(kept); len(kept) == 0 {
+			delete(c, a.Name)
+		} else {
+			c[a.Name] = kept
+		}
+		return nil
+	}
+	var nv any
+	var err error
+	if sub != nil {
+		nv, err = NormalizeValue(sub, value)
+	} else {
+		nv, err = normalizeSingle(a, value)
+	}
+	if err != nil {
+		return err
+	}
+	if len(hits) == 0 {
+		tmpl, ok := eqTemplate(a, p.Filter)
+		if !ok {
+			return BadRequest(TypeNoTarget, "no value of %q matches %s", a.Name, p.Filter.String())
+		}
+		list = append(list, tmpl)
+		hits = []int{len(list) - 1}
+	}
+	for _, i := range hits {
+		e := list[i].(map[string]any)
+		switch {
+		case sub != nil:
+			setOrDelete(e, sub.Name, nv)
+		case nv != nil:
+			for k, v := range nv.(map[string]any) {
+				e[k] = v
+			}
+		}
+	}
+	c[a.Name] = list
+	keepOnePrimary(list, hits)
+	return nil
+}
+
+// removeValues removes the elements equal to the given ones: Entra removes members as
+// {"op":"remove","path":"members","value":[{"value":"id"}]}.
+func removeValues(c map[string]any, a *Attribute, value any) error {
+	nv, err := NormalizeValue(a, value)
+	if err != nil || nv == nil {
+		return err
+	}
+	list, _ := c[a.Name].([]any)
+	kept := list[:0:0]
+	for _, e := range list {
+		drop := false
+		for _, gone := range nv.([]any) {
+			if sameElement(a, e, gone) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		delete(c, a.Name)
+	} else {
+		c[a.Name] = kept
+	}
+	return nil
+}
+
+// addUnique appends item unless an equal element is there already (adding a member twice is a no-op,
+// and merges what the new copy says); it returns the list and the index the item ended at.
+func addUnique(a *Attribute, list []any, item any) ([]any, int) {
+	for i, e := range list {
+		if sameElement(a, e, item) {
+			if m, ok := e.(map[string]any); ok {
+				for k, v := range item.(map[string]any) {
+					m[k] = v
+				}
+			}
+			return list, i
+		}
+	}
+	return append(list, item), len(list)
+}
+
+// sameElement compares two elements of a multi-valued attribute by their "value" (and "type" when both
+// carry one), which is how members and emails are identified.
+func sameElement(a *Attribute, x, y any) bool {
+	mx, okx := x.(map[string]any)
+	my, oky := y.(map[string]any)
+	if !okx || !oky {
+		return reflect.DeepEqual(x, y)
+	}
+	vx, vy := mx["value"], my["value"]
+	if vx == nil || vy == nil {
+		return reflect.DeepEqual(mx, my)
+	}
+	if tx, ty := mx["type"], my["type"]; tx != nil && ty != nil && !strings.EqualFold(literalText(tx), literalText(ty)) {
+		return false
+	}
+	valueAttr := a.Sub("value")
+	return valueAttr != nil && compareValue(valueAttr, vx, OpEq, vy)
+}
+
+// keepOnePrimary keeps at most one element with primary=true (RFC 7643 section 2.4): the last one among
+// the elements just written, or else the first in the list.
+func keepOnePrimary(list []any, written []int) {
+	winner := -1
+	for _, i := range written {
+		if isPrimary(list[i]) {
+			winner = i
+		}
+	}
+	for i, e := range list {
+		if !isPrimary(e) {
+			continue
+		}
+		if winner < 0 {
+			winner = i
+		} else if i != winner {
+			e.(map[string]any)["primary"] = false
+		}
+	}
+}
+
+func isPrimary(e any) bool {
+	m, ok := e.(map[string]any)
+	return ok && m["primary"] == true
+}
+
+func setOrDelete(m map[string]any, key string, v any) {
+	if v == nil {
+		delete(m, key)
+	} else {
+		m[key] = v
+	}
+}
+
+// compact drops elements left empty by a removed sub-attribute.
+func compact(list []any) []any {
+	out := list[:0:0]
+	for _, e := range list {
+		if m, ok := e.(map[string]any); !ok || len(m) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func contains(idx []int, i int) bool {
+	for _, j := range idx {
+		if j == i {
+			return true
+		}
+	}
+	return false
+}
+
+// deepCopy copies a decoded JSON value.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = deepCopy(x)
+		}
+		return s
+	}
+	return v
+}
