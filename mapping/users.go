@@ -91,13 +91,13 @@ func Compile(cfg UsersConfig) (*Users, error) {
 		}
 		m.Columns = append(m.Columns, c)
 	}
+	pickReadBack(m.Columns)
 	if m.Column("userName") == nil {
 		fail("users.columns: no column holds userName; every SCIM user needs one")
 	}
 	if m.MatchExistingBy != "" && seen[strings.ToLower(m.MatchExistingBy)] == "" {
 		fail("users.match_existing_by: %q is not a mapped column", m.MatchExistingBy)
 	}
-	pickReadBack(m.Columns)
 	return m, errors.Join(errs...)
 }
 
@@ -227,6 +227,27 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 	for _, c := range m.Columns {
 		if c.onWrite != nil {
 			out[c.Name] = c.onWrite.materialize(now, env.NewUUID)
+		}
+	}
+	return out, nil
+}
+
+// AdoptColumns computes the columns written when scimbridge takes over an existing app row (adoption, or
+// re-linking a user deleted earlier): every attribute the resource has, and the on_write columns. Columns
+// whose attribute is absent keep what the app has.
+func (m *Users) AdoptColumns(r scim.Resource, env Env) (map[string]any, error) {
+	now := env.Now()
+	out := map[string]any{}
+	for _, c := range m.Columns {
+		switch {
+		case c.onWrite != nil:
+			out[c.Name] = c.onWrite.materialize(now, env.NewUUID)
+		case c.src != nil && (c.src.get(r) != nil || c.template != nil):
+			v, err := c.fromResource(r)
+			if err != nil {
+				return nil, err
+			}
+			out[c.Name] = v.materialize(now, env.NewUUID)
 		}
 	}
 	return out, nil

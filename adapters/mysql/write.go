@@ -23,7 +23,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			return err
 		}
 		if appKey != nil {
-			cols, err := s.m.UpdateColumns(scim.Resource{}, r, s.env())
+			cols, err := s.m.AdoptColumns(r, s.env())
 			if err != nil {
 				return err
 			}
