@@ -99,6 +99,9 @@ func compileSource(rt *scim.ResourceType, from string) (*source, error) {
 	if ref.Attr.Mutability == "readOnly" && !strings.EqualFold(ref.Attr.Name, "id") {
 		return nil, fmt.Errorf("%q is read-only and cannot be mapped", from)
 	}
+	if ref.Attr.Mutability == "writeOnly" {
+		return nil, fmt.Errorf("%q is write-only (a clear-text password) and cannot be mapped", from)
+	}
 	if strings.EqualFold(ref.Attr.Name, "id") || strings.EqualFold(ref.Attr.Name, "meta") {
 		return nil, fmt.Errorf("%q belongs to scimbridge and cannot be mapped", from)
 	}
@@ -480,6 +483,64 @@ func IsNegation(err error) (other any, ok bool) {
 		return n.other.lit, true
 	}
 	return nil, false
+}
+
+// Need says what kind of SQL column the mapping writes into this column, for `scimbridge check`:
+// "text", "number", "boolean", "time", "unix" (seconds), "unix_ms", or "any".
+func (c *Column) Need() string {
+	v := c.onWrite
+	if v == nil {
+		v = c.onInsert
+	}
+	if v == nil && c.whenFalse != nil {
+		v = c.whenFalse
+		if c.whenFalse.special == "" {
+			v = c.whenTrue
+		}
+	}
+	if v != nil {
+		switch v.special {
+		case "now":
+			return "time"
+		case "now_unix":
+			return "unix"
+		case "now_unix_ms":
+			return "unix_ms"
+		case "uuid":
+			return "text"
+		}
+		switch v.lit.(type) {
+		case int64, float64:
+			return "number"
+		case string:
+			return "text"
+		}
+		return "any"
+	}
+	if c.codes != nil {
+		switch c.codes[0].columns[0].(type) {
+		case int64, float64:
+			return "number"
+		}
+		return "text"
+	}
+	switch c.src.attrDef().Type {
+	case scim.Boolean:
+		return "boolean"
+	case scim.Integer, scim.Decimal:
+		return "number"
+	case scim.DateTime:
+		return "time"
+	}
+	return "text"
+}
+
+// Source is the SCIM attribute path the column holds, or "" for on_insert/on_write columns.
+func (c *Column) Source() string {
+	if c.src == nil {
+		return ""
+	}
+	return c.src.path
 }
 
 // Plain reports whether the column holds the attribute's value as is, so that order operators

@@ -252,7 +252,8 @@ func (s *Store) newAppKey() (string, error) {
 // docJSON is what the bookkeeping keeps of a resource: everything no column holds.
 func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
 	doc := s.m.Strip(copyResource(r))
-	for _, k := range []string{"id", "meta", "schemas", "externalId"} {
+	// password is writeOnly and has no column: scimbridge never keeps a clear-text password.
+	for _, k := range []string{"id", "meta", "schemas", "externalId", "password"} {
 		delete(doc, k)
 	}
 	return json.Marshal(doc)

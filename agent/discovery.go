@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// serviceProviderConfig says truthfully what this server does (RFC 7643 section 5).
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{scim.SPConfigURN},
+		"documentationUri": "https://github.com/scimbridge/scimbridge#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []map[string]any{{
+			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
+			"description": "Authentication with a bearer token configured in scimbridge",
+			"specUri":     "https://www.rfc-editor.org/rfc/rfc6750",
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.location(r, "/ServiceProviderConfig")},
+	})
+}
+
+func (s *Server) resourceTypeList() []*scim.ResourceType {
+	return []*scim.ResourceType{s.cfg.UserType}
+}
+
+func (s *Server) resourceTypeJSON(r *http.Request, rt *scim.ResourceType) map[string]any {
+	exts := []map[string]any{}
+	for _, e := range rt.Extensions {
+		exts = append(exts, map[string]any{"schema": e.ID, "required": false})
+	}
+	return map[string]any{
+		"schemas": []string{scim.ResourceTypeURN}, "id": rt.Name, "name": rt.Name, "endpoint": rt.Endpoint,
+		"description": rt.Description, "schema": rt.Core.ID, "schemaExtensions": exts,
+		"meta": map[string]any{"resourceType": "ResourceType", "location": s.location(r, "/ResourceTypes/"+rt.Name)},
+	}
+}
+
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) {
+	var out []any
+	for _, rt := range s.resourceTypeList() {
+		out = append(out, s.resourceTypeJSON(r, rt))
+	}
+	s.writeJSON(w, http.StatusOK, listResponse(out, len(out), 1))
+}
+
+func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	for _, rt := range s.resourceTypeList() {
+		if strings.EqualFold(rt.Name, name) {
+			s.writeJSON(w, http.StatusOK, s.resourceTypeJSON(r, rt))
+			return
+		}
+	}
+	s.writeError(w, r, scim.NotFound("ResourceType", name))
+}
+
+func (s *Server) allSchemas() []scim.Schema {
+	var out []scim.Schema
+	for _, rt := range s.resourceTypeList() {
+		out = append(out, rt.Core)
+		out = append(out, rt.Extensions...)
+	}
+	return out
+}
+
+func (s *Server) schemaJSON(r *http.Request, sc scim.Schema) map[string]any {
+	return map[string]any{
+		"schemas": []string{scim.SchemaSchema}, "id": sc.ID, "name": sc.Name, "description": sc.Description,
+		"attributes": sc.Attributes,
+		"meta":       map[string]any{"resourceType": "Schema", "location": s.location(r, "/Schemas/"+sc.ID)},
+	}
+}
+
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
+	var out []any
+	for _, sc := range s.allSchemas() {
+		out = append(out, s.schemaJSON(r, sc))
+	}
+	s.writeJSON(w, http.StatusOK, listResponse(out, len(out), 1))
+}
+
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	for _, sc := range s.allSchemas() {
+		if strings.EqualFold(sc.ID, id) {
+			s.writeJSON(w, http.StatusOK, s.schemaJSON(r, sc))
+			return
+		}
+	}
+	s.writeError(w, r, scim.NotFound("Schema", id))
+}
+
+func listResponse(resources []any, total, startIndex int) map[string]any {
+	if resources == nil {
+		resources = []any{}
+	}
+	return map[string]any{
+		"schemas":      []string{scim.ListResponseURN},
+		"totalResults": total,
+		"startIndex":   startIndex,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	}
+}
+
+// location is the absolute URL of a path under the base path, for meta.location and the Location header.
+func (s *Server) location(r *http.Request, path string) string {
+	base := strings.TrimSuffix(s.cfg.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + s.cfg.BasePath + path
+}
