@@ -38,7 +38,8 @@ func (k *KeyGenConfig) UnmarshalTOML(v any) error {
 		return nil
 	case map[string]any:
 		k.Kind = "random"
-		for key, val := range v {
+		for _, key := range sortedKeys(v) {
+			val := v[key]
 			switch key {
 			case "random_length":
 				n, ok := val.(int64)
@@ -83,7 +84,8 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 		c.set = []string{"from"}
 		return nil
 	case map[string]any:
-		for key, val := range v {
+		for _, key := range sortedKeys(v) { // sorted, so the same file always reports the same error
+			val := v[key]
 			c.set = append(c.set, key)
 			var ok bool
 			switch key {
@@ -149,4 +151,13 @@ func quoteList(vs []string) string {
 		q[i] = fmt.Sprintf("%q", v)
 	}
 	return strings.Join(q, ", ")
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

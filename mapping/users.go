@@ -70,8 +70,13 @@ func Compile(cfg UsersConfig) (*Users, error) {
 	m.Type = scim.NewResourceType("User", "/Users", "User Account", scim.UserSchemaDef(), exts...)
 
 	seen := map[string]string{strings.ToLower(m.Key): "the key"}
-	for col := range m.Scope {
+	for col, v := range m.Scope {
 		seen[strings.ToLower(col)] = "users.scope"
+		switch v.(type) {
+		case string, int64, float64, bool:
+		default:
+			fail("users.scope.%s must be a string, number or boolean", col)
+		}
 	}
 	names := make([]string, 0, len(cfg.Columns))
 	for name := range cfg.Columns {
@@ -94,6 +99,9 @@ func Compile(cfg UsersConfig) (*Users, error) {
 	pickReadBack(m.Columns)
 	if m.Column("userName") == nil {
 		fail("users.columns: no column holds userName; every SCIM user needs one")
+	}
+	if m.OnDelete == "deactivate" && m.Column("active") == nil {
+		fail(`users.on_delete = "deactivate" needs a column mapped from "active" (a status code or a deactivation timestamp), or use on_delete = "delete"`)
 	}
 	if m.MatchExistingBy != "" && seen[strings.ToLower(m.MatchExistingBy)] == "" {
 		fail("users.match_existing_by: %q is not a mapped column", m.MatchExistingBy)
