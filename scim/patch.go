@@ -2,6 +2,7 @@ package scim
 
 import (
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -44,6 +45,9 @@ func (rt *ResourceType) applyOp(r Resource, op PatchOperation) error {
 	if kind != "add" && kind != "replace" && kind != "remove" {
 		return BadRequest(TypeInvalidSyntax, "op %q is not add, replace or remove", op.Op)
 	}
+	if ext := rt.Extension(strings.TrimSpace(op.Path)); ext != nil {
+		return rt.applyExtension(r, kind, ext, op.Value)
+	}
 	if strings.TrimSpace(op.Path) != "" {
 		p, err := ParsePath(strings.TrimSpace(op.Path))
 		if err != nil {
@@ -58,16 +62,12 @@ func (rt *ResourceType) applyOp(r Resource, op PatchOperation) error {
 	if !ok {
 		return BadRequest(TypeInvalidValue, "%s without a path needs an object value", kind)
 	}
-	for key, v := range obj {
+	// Keys apply in sorted order so that overlapping keys ("name", "name.givenName") give one result.
+	for _, key := range sortedKeys(obj) {
+		v := obj[key]
 		if ext := rt.Extension(key); ext != nil {
-			sub, ok := v.(map[string]any)
-			if !ok {
-				return BadRequest(TypeInvalidValue, "%s must be an object", ext.ID)
-			}
-			for name, sv := range sub {
-				if err := rt.applyPath(r, kind, Path{Attr: AttrPath{URN: ext.ID, Name: name}}, sv); err != nil {
-					return err
-				}
+			if err := rt.applyExtension(r, kind, ext, v); err != nil {
+				return err
 			}
 			continue
 		}
@@ -79,6 +79,25 @@ func (rt *ResourceType) applyOp(r Resource, op PatchOperation) error {
 			return err
 		}
 		if err := rt.applyPath(r, kind, p, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyExtension applies an operation aimed at a whole extension: its URN as the path, or as a key of a
+// no-path value. Remove drops every attribute of the extension.
+func (rt *ResourceType) applyExtension(r Resource, kind string, ext *Schema, value any) error {
+	if kind == "remove" {
+		delete(r, ext.ID)
+		return nil
+	}
+	obj, ok := value.(map[string]any)
+	if !ok {
+		return BadRequest(TypeInvalidValue, "%s must be an object", ext.ID)
+	}
+	for _, name := range sortedKeys(obj) {
+		if err := rt.applyPath(r, kind, Path{Attr: AttrPath{URN: ext.ID, Name: name}}, obj[name]); err != nil {
 			return err
 		}
 	}
@@ -395,6 +414,15 @@ func contains(idx []int, i int) bool {
 		}
 	}
 	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // deepCopy copies a decoded JSON value.
