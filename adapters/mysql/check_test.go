@@ -1,0 +1,116 @@
+package mysql_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+func checkReport(t *testing.T, schema, usersTOML string) mysql.Report {
+	t.Helper()
+	var cfg mapping.UsersConfig
+	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysql.Open(testdb.New(t, schema), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rep, err := mysql.Check(context.Background(), db, m, "scim_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestCheckReportsEverythingAtOnce(t *testing.T) {
+	schema := `CREATE TABLE users (
+  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  email VARCHAR(190) NOT NULL,
+  status TINYINT NOT NULL DEFAULT 1,
+  created_at VARCHAR(20) NULL,
+  deleted_ms INT NULL,
+  password_hash VARCHAR(255) NOT NULL,
+  tenant_id INT NOT NULL
+) ENGINE=InnoDB;`
+	rep := checkReport(t, schema, `
+table = "users"
+match_existing_by = "email"
+[columns]
+email = "userName"
+first_name = "name.givenName"
+status = { from = "active", map = { true = 1, false = 3 } }
+created_at = { on_insert = "now" }
+deleted_ms = { from = "nickName" }
+archived = { from = "active", when_true = 0, when_false = "now_unix_ms" }
+`)
+	want := []string{
+		"users.columns.first_name: column users.first_name does not exist",
+		"users.columns.created_at: users.created_at is varchar, but the mapping writes a date-time",
+		"users.columns.archived: column users.archived does not exist",
+		"users.password_hash is NOT NULL without a default and nothing maps it",
+		"users.tenant_id is NOT NULL without a default and nothing maps it",
+		"users.match_existing_by: users.email has no unique index",
+	}
+	all := strings.Join(rep.Problems, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("report lacks %q; it says:\n%s", w, all)
+		}
+	}
+	if len(rep.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(rep.Problems), len(want), all)
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "scim_users") {
+		t.Errorf("no warning about unmigrated bookkeeping tables: %v", rep.Warnings)
+	}
+}
+
+func TestCheckPassesTheExampleSchema(t *testing.T) {
+	var cfg struct {
+		Users mapping.UsersConfig `toml:"users"`
+	}
+	if _, err := toml.DecodeFile("../../config.example.toml", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Compile(cfg.Users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysql.Open(testdb.New(t, readFile(t, "../../examples/legacy-app/schema.sql")), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := mysql.Check(context.Background(), db, m, "scim_")
+	if err != nil || len(rep.Problems) > 0 {
+		t.Fatalf("the example schema fails its own check: %v %v", rep.Problems, err)
+	}
+}
+
+func TestCheckKeyGenerationMismatch(t *testing.T) {
+	rep := checkReport(t, "CREATE TABLE u (id CHAR(20) NOT NULL PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, active TINYINT NOT NULL) ENGINE=InnoDB;", `
+table = "u"
+key_generation = "uuid"
+[columns]
+login = "userName"
+active = "active"
+`)
+	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "holds 20 characters but generated keys have 36") {
+		t.Fatalf("problems = %v", rep.Problems)
+	}
+}
