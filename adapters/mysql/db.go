@@ -68,7 +68,7 @@ func retryable(err error) bool {
 
 var (
 	dupKeyName = regexp.MustCompile(`for key '(?:[^'.]*\.)?([^']+)'`)
-	columnName = regexp.MustCompile(`column '([^']+)'`)
+	columnName = regexp.MustCompile(`(?i)column '([^']+)'`)
 )
 
 // classify turns a database error into the SCIM error the client sees. The SQL text stays in Err, which
@@ -109,11 +109,12 @@ func (s *Store) classify(err error) error {
 		}
 		return scim.Internal(err)
 	}
-	if unavailable(err) {
-		return scim.Unavailable(err)
-	}
+	// Before unavailable: context.DeadlineExceeded is a net.Error too.
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &scim.Error{Status: 503, Detail: "the request timed out", Err: err}
+	}
+	if unavailable(err) {
+		return scim.Unavailable(err)
 	}
 	return scim.Internal(err)
 }

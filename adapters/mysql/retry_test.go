@@ -1,0 +1,119 @@
+package mysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/DATA-DOG/go-sqlmock"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// A real server gives a deadlock or a dropped connection only by accident; sqlmock gives them on demand.
+
+func mockStore(t *testing.T) (*Store, sqlmock.Sqlmock) {
+	t.Helper()
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &Store{db: sqlx.NewDb(db, "mysql"), log: discardLog()}, mock
+}
+
+func TestDeadlockIsRetriedWholeTransaction(t *testing.T) {
+	for _, code := range []uint16{errDeadlock, errLockWait} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			s, mock := mockStore(t)
+			mock.ExpectBegin()
+			mock.ExpectExec("UPDATE x").WillReturnError(&mysqldriver.MySQLError{Number: code, Message: "try again"})
+			mock.ExpectRollback()
+			mock.ExpectBegin()
+			mock.ExpectExec("UPDATE x").WillReturnResult(sqlmock.NewResult(0, 1))
+			mock.ExpectCommit()
+			runs := 0
+			err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+				runs++
+				_, err := tx.Exec("UPDATE x")
+				return err
+			})
+			if err != nil || runs != 2 {
+				t.Fatalf("err %v after %d runs; want success after 2", err, runs)
+			}
+			if err := mock.ExpectationsWereMet(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestDeadlockGivesUpAfterFourAttempts(t *testing.T) {
+	s, mock := mockStore(t)
+	for i := 0; i < 4; i++ {
+		mock.ExpectBegin()
+		mock.ExpectExec("UPDATE x").WillReturnError(&mysqldriver.MySQLError{Number: errDeadlock, Message: "Deadlock found"})
+		mock.ExpectRollback()
+	}
+	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error { _, err := tx.Exec("UPDATE x"); return err })
+	if se := scim.AsError(err); se.Status != 500 || se.Detail != "internal error" {
+		t.Fatalf("got %v, want a generic 500", err)
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommitOnALostConnectionIsUnavailable(t *testing.T) {
+	s, mock := mockStore(t)
+	mock.ExpectBegin()
+	mock.ExpectExec("INSERT").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectCommit().WillReturnError(mysqldriver.ErrInvalidConn)
+	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error { _, err := tx.Exec("INSERT"); return err })
+	if se := scim.AsError(err); se.Status != 503 {
+		t.Fatalf("got %v, want 503", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	s := &Store{log: discardLog()}
+	my := func(n uint16, msg string) error { return &mysqldriver.MySQLError{Number: n, Message: msg} }
+	cases := []struct {
+		err          error
+		status       int
+		scimType     string
+		detailHas    string
+		detailHasNot string
+	}{
+		{my(errDupEntry, "Duplicate entry 'a@b' for key 'live_user_name'"), 409, scim.TypeUniqueness, "userName", "a@b"},
+		{my(errDupEntry, "Duplicate entry 'x' for key 'users.uq_users_email'"), 409, scim.TypeUniqueness, "uq_users_email", "Duplicate"},
+		{my(errDataTooLong, "Data too long for column 'first_name' at row 1"), 400, scim.TypeInvalidValue, "first_name", "row 1"},
+		{my(errBadNull, "Column 'email' cannot be null"), 400, scim.TypeInvalidValue, "email", "cannot be null"},
+		{my(errRowIsReferred, "Cannot delete or update a parent row: a foreign key constraint fails (`app`.`orders`...)"), 409, "", "refer", "orders"},
+		{my(1146, "Table 'app.users' doesn't exist"), 500, "", "internal error", "users"},
+		{driver.ErrBadConn, 503, "", "unavailable", ""},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, 503, "", "unavailable", "refused"},
+		{context.DeadlineExceeded, 503, "", "timed out", ""},
+	}
+	for _, c := range cases {
+		se := scim.AsError(s.classify(c.err))
+		if se.Status != c.status || se.ScimType != c.scimType || !contains(se.Detail, c.detailHas) ||
+			(c.detailHasNot != "" && contains(se.Detail, c.detailHasNot)) {
+			t.Errorf("%v -> %d %q %q", c.err, se.Status, se.ScimType, se.Detail)
+		}
+		if !errors.Is(se, c.err) && se.Err == nil {
+			t.Errorf("%v: the cause is not kept for the log", c.err)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
