@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -24,7 +26,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error)
 	// UpdateUser runs fn on the current resource inside one transaction and stores what it returns.
 	UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error)
-	DeleteUser(ctx context.Context, id string) error
+	// DeleteUser runs check (may be nil) on the current resource inside the deleting transaction.
+	DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error
 	Ping(ctx context.Context) error
 }
 
@@ -39,6 +42,9 @@ type Config struct {
 	UserType      *scim.ResourceType // the User resource type with its extensions, from the mapping
 	Log           *slog.Logger       // default discards
 	MaxPageSize   int                // default 1000
+	// RequestTimeout bounds each request's work, so a database that stops answering (a network
+	// partition rather than a refused connection) gives 503 instead of a hung IdP. Default 15s.
+	RequestTimeout time.Duration
 }
 
 // Server serves SCIM.
@@ -58,6 +64,9 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.MaxBodyBytes <= 0 {
 		s.cfg.MaxBodyBytes = 1 << 20
+	}
+	if s.cfg.RequestTimeout <= 0 {
+		s.cfg.RequestTimeout = 15 * time.Second
 	}
 	if s.cfg.MaxPageSize <= 0 {
 		s.cfg.MaxPageSize = 1000
@@ -80,25 +89,58 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	root.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 
+	// mux routes by path only; methods are dispatched by methods(), which answers 405 with Allow.
+	// (gorilla/mux v1.8.1 answers 404 for a wrong method on a path that has several routes.)
 	api := root.PathPrefix(s.cfg.BasePath).Subrouter()
-	api.Use(s.authenticate)
-	api.HandleFunc("/ServiceProviderConfig", s.serviceProviderConfig).Methods(http.MethodGet)
-	api.HandleFunc("/Schemas", s.schemas).Methods(http.MethodGet)
-	api.HandleFunc("/Schemas/{id}", s.schema).Methods(http.MethodGet)
-	api.HandleFunc("/ResourceTypes", s.resourceTypes).Methods(http.MethodGet)
-	api.HandleFunc("/ResourceTypes/{name}", s.resourceType).Methods(http.MethodGet)
-	api.HandleFunc("/Users", s.listUsers).Methods(http.MethodGet)
-	api.HandleFunc("/Users", s.createUser).Methods(http.MethodPost)
-	api.HandleFunc("/Users/.search", s.searchUsers).Methods(http.MethodPost)
-	api.HandleFunc("/Users/{id}", s.getUser).Methods(http.MethodGet)
-	api.HandleFunc("/Users/{id}", s.replaceUser).Methods(http.MethodPut)
-	api.HandleFunc("/Users/{id}", s.patchUser).Methods(http.MethodPatch)
-	api.HandleFunc("/Users/{id}", s.deleteUser).Methods(http.MethodDelete)
+	api.Use(s.authenticate, s.withDeadline)
+	api.Handle("/ServiceProviderConfig", s.methods(verbs{http.MethodGet: s.serviceProviderConfig}))
+	api.Handle("/Schemas", s.methods(verbs{http.MethodGet: s.schemas}))
+	api.Handle("/Schemas/{id}", s.methods(verbs{http.MethodGet: s.schema}))
+	api.Handle("/ResourceTypes", s.methods(verbs{http.MethodGet: s.resourceTypes}))
+	api.Handle("/ResourceTypes/{name}", s.methods(verbs{http.MethodGet: s.resourceType}))
+	api.Handle("/Users", s.methods(verbs{http.MethodGet: s.listUsers, http.MethodPost: s.createUser}))
+	api.Handle("/Users/.search", s.methods(verbs{http.MethodPost: s.searchUsers}))
+	api.Handle("/Users/{id}", s.methods(verbs{http.MethodGet: s.getUser, http.MethodPut: s.replaceUser,
+		http.MethodPatch: s.patchUser, http.MethodDelete: s.deleteUser}))
 	api.NotFoundHandler = s.authenticate(http.HandlerFunc(s.notFound))
-	api.MethodNotAllowedHandler = s.authenticate(http.HandlerFunc(s.methodNotAllowed))
 	root.NotFoundHandler = http.HandlerFunc(s.notFound)
-	root.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	return s.canonicalPath(root)
+}
+
+// verbs maps HTTP methods to their handlers on one path.
+type verbs map[string]http.HandlerFunc
+
+// methods dispatches on the request method; others get 405 with an Allow header (RFC 9110 15.5.6).
+func (s *Server) methods(v verbs) http.Handler {
+	allowed := make([]string, 0, len(v))
+	for m := range v {
+		allowed = append(allowed, m)
+	}
+	sort.Strings(allowed)
+	allow := strings.Join(allowed, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := v[r.Method]; ok {
+			h(w, r)
+			return
+		}
+		if r.Method == http.MethodHead {
+			if h, ok := v[http.MethodGet]; ok {
+				h(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+	})
+}
+
+// withDeadline bounds the work of one request (see Config.RequestTimeout).
+func (s *Server) withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // endpoints are the canonical spellings of the resource paths; clients may use any case (/users).
@@ -162,7 +204,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Users.Ping(r.Context()); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), min(s.cfg.RequestTimeout, 5*time.Second))
+	defer cancel()
+	if err := s.cfg.Users.Ping(ctx); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -178,10 +222,6 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.writeError(w, r, scim.Errorf(http.StatusNotFound, "", "no SCIM endpoint at %s", r.URL.Path))
 	}
-}
-
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s", r.Method, r.URL.Path))
 }
 
 // writeJSON answers with a SCIM JSON body.

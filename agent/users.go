@@ -17,6 +17,12 @@ import (
 const maxFilterLength = 4096
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	// Every check of the request comes before the write: a request that is refused changes nothing.
+	proj, err := requestProjection(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	in, err := s.readResource(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -28,7 +34,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", s.userLocation(r, out))
-	s.writeResource(w, r, http.StatusCreated, out)
+	s.writeResource(w, r, http.StatusCreated, out, proj)
 }
 
 // readResource decodes and checks a User body for POST and PUT.
@@ -58,10 +64,20 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	s.writeResource(w, r, http.StatusOK, out)
+	proj, err := requestProjection(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResource(w, r, http.StatusOK, out, proj)
 }
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) {
+	proj, err := requestProjection(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	in, err := s.readResource(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -72,18 +88,28 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) {
 		if err := checkIfMatch(ifMatch, cur); err != nil {
 			return nil, err
 		}
+		// A PUT that leaves "active" out keeps the account's state: reading the omission as "active"
+		// would reactivate a deactivated user behind the admin's back.
+		if _, given := in["active"]; !given && cur["active"] != nil {
+			in["active"] = cur["active"]
+		}
 		return in, nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeResource(w, r, http.StatusOK, out)
+	s.writeResource(w, r, http.StatusOK, out, proj)
 }
 
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
+	proj, err := requestProjection(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req scim.PatchRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err = s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -114,22 +140,13 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s.writeResource(w, r, http.StatusOK, out)
+	s.writeResource(w, r, http.StatusOK, out, proj)
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
-		cur, err := s.cfg.Users.GetUser(r.Context(), id)
-		if err == nil {
-			err = checkIfMatch(ifMatch, cur)
-		}
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	if err := s.cfg.Users.DeleteUser(r.Context(), id); err != nil {
+	ifMatch := r.Header.Get("If-Match")
+	check := func(cur scim.Resource) error { return checkIfMatch(ifMatch, cur) }
+	if err := s.cfg.Users.DeleteUser(r.Context(), mux.Vars(r)["id"], check); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -232,19 +249,22 @@ func projection(attributes, excluded []string) (attrs, excl []scim.AttrPath, err
 	return attrs, excl, nil
 }
 
+// proj is a parsed attributes / excludedAttributes pair.
+type proj struct{ attrs, excluded []scim.AttrPath }
+
+// requestProjection parses the attributes and excludedAttributes of the URL (RFC 7644 3.9).
+func requestProjection(r *http.Request) (proj, error) {
+	q := r.URL.Query()
+	attrs, excl, err := projection(nonEmpty(q.Get("attributes")), nonEmpty(q.Get("excludedAttributes")))
+	return proj{attrs, excl}, err
+}
+
 // writeResource sends one resource with its ETag, Location and the attributes the query asked for.
-func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status int, res scim.Resource) {
+func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status int, res scim.Resource, p proj) {
 	s.decorate(r, res)
 	w.Header().Set("ETag", version(res))
-	if status == http.StatusOK || status == http.StatusCreated {
-		w.Header().Set("Content-Location", s.userLocation(r, res))
-	}
-	attrs, excl, err := projection(nonEmpty(r.URL.Query().Get("attributes")), nonEmpty(r.URL.Query().Get("excludedAttributes")))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeJSON(w, status, s.cfg.UserType.Project(res, attrs, excl))
+	w.Header().Set("Content-Location", s.userLocation(r, res))
+	s.writeJSON(w, status, s.cfg.UserType.Project(res, p.attrs, p.excluded))
 }
 
 func nonEmpty(v string) []string {

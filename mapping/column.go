@@ -140,7 +140,7 @@ func (s *source) container(r scim.Resource, create bool) map[string]any {
 func (s *source) get(r scim.Resource) any {
 	c := s.container(r, false)
 	if c == nil {
-		return defaultFor(s)
+		return nil
 	}
 	v := c[s.ref.Attr.Name]
 	switch {
@@ -159,18 +159,8 @@ func (s *source) get(r scim.Resource) any {
 			return nil
 		}
 		return obj[s.ref.Sub.Name]
-	case v == nil:
-		return defaultFor(s)
 	}
 	return v
-}
-
-// defaultFor gives active its conventional default: a user created without "active" is active.
-func defaultFor(s *source) any {
-	if s.ref.URN == "" && s.ref.Sub == nil && s.ref.Attr.Name == "active" {
-		return true
-	}
-	return nil
 }
 
 func isPrimaryPick(f scim.Expr) bool {
@@ -393,6 +383,23 @@ func applyTransform(t, s string) string {
 		return strings.TrimSpace(s)
 	}
 	return s
+}
+
+// rerender handles a column whose value was made from its default template: the attribute read back
+// from it (displayName) is the old rendering, and when the client left it as it was, the template is
+// rendered again from the new resource, so a new family name reaches the display name too.
+func (c *Column) rerender(old, new scim.Resource) (value, bool) {
+	if c.template == nil {
+		return value{}, false
+	}
+	was := renderTemplate(c.template, old)
+	if was == nil || !sameScalar(c.src.get(old), was) || !sameScalar(c.src.get(new), was) {
+		return value{}, false
+	}
+	if now := renderTemplate(c.template, new); now != nil {
+		return value{lit: applyTransform(c.transform, now.(string))}, true
+	}
+	return value{}, true
 }
 
 // overlay writes the column's database value into the resource as its SCIM attribute.

@@ -185,8 +185,23 @@ type Env struct {
 	NewUUID func() string
 }
 
+// WithCreateDefaults gives a user that is created (or adopted) without "active" the conventional
+// default: active. Updates do not get it: there an absent "active" must not reactivate anyone.
+func WithCreateDefaults(r scim.Resource) scim.Resource {
+	if _, ok := r["active"]; ok {
+		return r
+	}
+	out := make(scim.Resource, len(r)+1)
+	for k, v := range r {
+		out[k] = v
+	}
+	out["active"] = true
+	return out
+}
+
 // InsertColumns computes the column values of a new row.
 func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) {
+	r = WithCreateDefaults(r)
 	now := env.Now()
 	out := map[string]any{}
 	for col, v := range m.Scope {
@@ -224,6 +239,9 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 		if err != nil {
 			return nil, err
 		}
+		if rendered, ok := c.rerender(old, new); ok {
+			nv = rendered
+		}
 		if ov, err := c.fromResource(old); err == nil && ov.equal(nv) {
 			continue
 		}
@@ -244,13 +262,14 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 // re-linking a user deleted earlier): every attribute the resource has, and the on_write columns. Columns
 // whose attribute is absent keep what the app has.
 func (m *Users) AdoptColumns(r scim.Resource, env Env) (map[string]any, error) {
+	r = WithCreateDefaults(r)
 	now := env.Now()
 	out := map[string]any{}
 	for _, c := range m.Columns {
 		switch {
 		case c.onWrite != nil:
 			out[c.Name] = c.onWrite.materialize(now, env.NewUUID)
-		case c.src != nil && (c.src.get(r) != nil || c.template != nil):
+		case c.src != nil && (c.src.get(r) != nil || renderTemplate(c.template, r) != nil):
 			v, err := c.fromResource(r)
 			if err != nil {
 				return nil, err

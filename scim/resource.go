@@ -100,6 +100,9 @@ func (rt *ResourceType) SplitURNKey(key string) (ext *Schema, rest string, ok bo
 // coerces the string booleans Entra sends ("True"), wraps a lone complex value given for a multi-valued
 // attribute, and accepts a bare string for a complex attribute with a "value" sub-attribute (manager).
 func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
+	if err := rejectCaseTwins(in); err != nil {
+		return nil, err
+	}
 	out := Resource{}
 	for key, v := range in {
 		if strings.EqualFold(key, "schemas") {
@@ -142,7 +145,24 @@ func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 	return out, nil
 }
 
+// rejectCaseTwins refuses an object that names one attribute twice in different case ("userName" and
+// "USERNAME"): which one would win is not defined, so the request is ambiguous.
+func rejectCaseTwins(in map[string]any) error {
+	seen := make(map[string]string, len(in))
+	for key := range in {
+		lower := strings.ToLower(key)
+		if other, dup := seen[lower]; dup {
+			return BadRequest(TypeInvalidSyntax, "attribute names %q and %q are the same attribute", other, key)
+		}
+		seen[lower] = key
+	}
+	return nil
+}
+
 func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]any) error {
+	if err := rejectCaseTwins(in); err != nil {
+		return err
+	}
 	ext, _ := out[urn].(map[string]any)
 	if ext == nil {
 		ext = map[string]any{}

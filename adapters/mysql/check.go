@@ -26,12 +26,13 @@ func (r *Report) warn(format string, args ...any) {
 }
 
 type columnInfo struct {
-	Name     string  `db:"COLUMN_NAME"`
-	DataType string  `db:"DATA_TYPE"`
-	Nullable string  `db:"IS_NULLABLE"`
-	Default  *string `db:"COLUMN_DEFAULT"`
-	Extra    string  `db:"EXTRA"`
-	MaxLen   *int64  `db:"CHARACTER_MAXIMUM_LENGTH"`
+	Name      string  `db:"COLUMN_NAME"`
+	DataType  string  `db:"DATA_TYPE"`
+	Nullable  string  `db:"IS_NULLABLE"`
+	Default   *string `db:"COLUMN_DEFAULT"`
+	Extra     string  `db:"EXTRA"`
+	MaxLen    *int64  `db:"CHARACTER_MAXIMUM_LENGTH"`
+	Collation string  `db:"COLLATION_NAME"`
 }
 
 // Check verifies the app's users table against the mapping: the table and every mapped column exist
@@ -40,7 +41,8 @@ type columnInfo struct {
 func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (Report, error) {
 	var rep Report
 	var cols []columnInfo
-	err := db.SelectContext(ctx, &cols, `SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH
+	err := db.SelectContext(ctx, &cols, `SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
+		CHARACTER_MAXIMUM_LENGTH, COALESCE(COLLATION_NAME, '') AS COLLATION_NAME
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, m.Table)
 	if err != nil {
 		return rep, err
@@ -106,8 +108,21 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	if col := m.MatchExistingBy; col != "" && !uniques[strings.ToLower(col)] {
 		rep.problem("users.match_existing_by: %s.%s has no unique index, so an adoption could match several rows", m.Table, col)
 	}
-	if c := m.Column("userName"); c != nil && !uniques[strings.ToLower(c.Name)] {
-		rep.warn("%s.%s (userName) has no unique index; scimbridge keeps SCIM userNames unique, but rows written by the app itself are not checked", m.Table, c.Name)
+	if c := m.Column("userName"); c != nil {
+		info := byName[strings.ToLower(c.Name)]
+		if !uniques[strings.ToLower(c.Name)] {
+			rep.warn("%s.%s (userName) has no unique index; scimbridge keeps SCIM userNames unique, but rows written by the app itself are not checked", m.Table, c.Name)
+		}
+		if coll := strings.ToLower(info.Collation); strings.HasSuffix(coll, "_bin") || strings.HasSuffix(coll, "_cs") {
+			rep.warn("%s.%s (userName) has the case-sensitive collation %s: IdPs look users up by userName case-insensitively, and filters on it will not be", m.Table, c.Name, info.Collation)
+		}
+		indexed, err := leadsAnIndex(ctx, db, m.Table, c.Name)
+		if err != nil {
+			return rep, err
+		}
+		if !indexed {
+			rep.warn("%s.%s (userName) has no index: every IdP lookup by userName will scan the table", m.Table, c.Name)
+		}
 	}
 
 	var applied int
@@ -148,6 +163,14 @@ func uniqueColumns(ctx context.Context, db *sqlx.DB, table string) (map[string]b
 		}
 	}
 	return out, nil
+}
+
+// leadsAnIndex reports whether column is the first column of some index of table.
+func leadsAnIndex(ctx context.Context, db *sqlx.DB, table, column string) (bool, error) {
+	var n int
+	err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ? AND SEQ_IN_INDEX = 1`, table, column)
+	return n > 0, err
 }
 
 func isText(t string) bool {

@@ -27,6 +27,9 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second // dialing; queries are bounded by each request's context
+	}
 	cfg.Collation = "utf8mb4_unicode_ci"
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
@@ -149,7 +152,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	// READ COMMITTED: locking reads of rows that do not exist yet (is there a tombstone, an app row to
+	// adopt?) then take no gap locks, which under REPEATABLE READ deadlock concurrent creates of different
+	// users. Uniqueness never relied on those reads: unique indexes decide.
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}

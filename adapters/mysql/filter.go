@@ -12,10 +12,10 @@ import (
 
 // filterSQL translates a SCIM filter into a parameterized WHERE condition over the app table (alias u) and
 // the bookkeeping table (alias b). Nothing is filtered in memory. Where an attribute lives decides the SQL:
-//   - userName: the lower-cased bookkeeping column, so it is compared case-insensitively through an index;
 //   - id, externalId, meta.created, meta.lastModified: bookkeeping columns;
-//   - an attribute with a column: that column (its collation decides case sensitivity), with value maps
-//     (active -> status codes) translated;
+//   - an attribute with a column, userName included: that column, the source of truth GET reads too (so
+//     a login the app changed itself is found); its collation decides case sensitivity, which
+//     `scimbridge check` reports for userName; value maps (active -> status codes) are translated;
 //   - anything else: the bookkeeping JSON document, through JSON_TABLE for multi-valued attributes.
 func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
@@ -78,11 +78,6 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	switch ref.Path() {
 	case "id":
 		return f.cmp(col("b.id"), ref.Attr, e)
-	case "userName":
-		if s, ok := e.Value.(string); ok {
-			e = &scim.CompareExpr{Attr: e.Attr, Op: e.Op, Value: strings.ToLower(s)}
-		}
-		return f.cmp(col("b.user_name_lc"), ref.Attr, e)
 	case "meta.created":
 		return f.cmp(col("b.created"), ref.Sub, e)
 	case "meta.lastModified":

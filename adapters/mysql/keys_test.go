@@ -132,7 +132,7 @@ DeleteAt = { from = "active", when_true = 0, when_false = "now_unix_ms" }
 	if r["active"] != false {
 		t.Errorf("active read back as %v", r["active"])
 	}
-	if err := store.DeleteUser(ctx, r["id"].(string)); err != nil {
+	if err := store.DeleteUser(ctx, r["id"].(string), nil); err != nil {
 		t.Fatal(err)
 	}
 	var n int

@@ -183,7 +183,7 @@ func TestDeleteDeactivatesAndRepostRelinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := appRow(t, f.db, "bo@example.com")
-	if err := f.store.DeleteUser(ctx, r["id"].(string)); err != nil {
+	if err := f.store.DeleteUser(ctx, r["id"].(string), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := toString(appRow(t, f.db, "bo@example.com")["status"]); got != "3" {

@@ -137,6 +137,18 @@ func (s *Store) oneUser(ctx context.Context, q queryer, id string, lock bool) (*
 	return rows[0], nil
 }
 
+// tombstoneResource reads a user deleted through SCIM, as it was when deleted.
+func (s *Store) tombstoneResource(ctx context.Context, q queryer, id string) (scim.Resource, error) {
+	rows, err := s.queryUsers(ctx, q, "WHERE b.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, scim.NotFound("User", id)
+	}
+	return s.toResource(rows[0])
+}
+
 // toResource builds the SCIM resource: bookkeeping doc, overlaid with the app's columns.
 func (s *Store) toResource(b *bookRow) (scim.Resource, error) {
 	doc := scim.Resource{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -22,15 +23,24 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err != nil {
 			return err
 		}
-		if appKey != nil {
-			cols, err := s.m.AdoptColumns(r, s.env())
-			if err != nil {
-				return err
+		var cols map[string]any
+		switch {
+		case prev != nil:
+			// A user deleted through SCIM comes back as the IdP now describes it, as a PUT would write
+			// it: attributes it no longer sends are cleared, not left from before the deletion.
+			var old scim.Resource
+			if old, err = s.tombstoneResource(ctx, tx, *prev); err == nil {
+				cols, err = s.m.UpdateColumns(old, mapping.WithCreateDefaults(r), s.env())
 			}
-			if err := s.updateApp(ctx, tx, appKey, cols); err != nil {
-				return err
-			}
-		} else if appKey, err = s.insertApp(ctx, tx, r); err != nil {
+		case appKey != nil:
+			cols, err = s.m.AdoptColumns(r, s.env())
+		default:
+			appKey, err = s.insertApp(ctx, tx, r)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.updateApp(ctx, tx, appKey, cols); err != nil {
 			return err
 		}
 		id := s.newUUID()
@@ -266,22 +276,28 @@ func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur, n
 }
 
 // DeleteUser ends a SCIM user. With on_delete = "deactivate" the app row is deactivated and kept (a later
-// POST with the same userName re-links it); with "delete" the app row is deleted.
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+// POST with the same userName re-links it); with "delete" the app row is deleted. check, when not nil,
+// sees the locked current resource first (If-Match) and can refuse.
+func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		b, err := s.oneUser(ctx, tx, id, true)
 		if err != nil {
 			return err
+		}
+		cur, err := s.toResource(b)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return err
+			}
 		}
 		if s.m.OnDelete == "delete" {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ?", b.key()); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id)
-			return err
-		}
-		cur, err := s.toResource(b)
-		if err != nil {
 			return err
 		}
 		next := copyResource(cur)
