@@ -309,7 +309,11 @@ func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
 	sort.Strings(keys)
 	var out []code
 	for _, k := range keys {
-		sv, err := scim.NormalizeValue(a, k)
+		var key any = k // TOML keys are strings; a number attribute's keys are its numbers
+		if a.Type == scim.Integer || a.Type == scim.Decimal {
+			key = json.Number(k)
+		}
+		sv, err := scim.NormalizeValue(a, key)
 		if err != nil || sv == nil {
 			return nil, fmt.Errorf("map key %q is not a valid %s value", k, a.Type)
 		}
@@ -393,7 +397,15 @@ func (c *Column) rerender(old, new scim.Resource) (value, bool) {
 		return value{}, false
 	}
 	was := renderTemplate(c.template, old)
-	if was == nil || !sameScalar(c.src.get(old), was) || !sameScalar(c.src.get(new), was) {
+	if was == nil {
+		return value{}, false
+	}
+	// Exact comparison: "Ann McDonald" sent over a rendered "Ann Mcdonald" is the client's correction.
+	shown := applyTransform(c.transform, was.(string))
+	if s, _ := c.src.get(old).(string); s != shown {
+		return value{}, false
+	}
+	if s, _ := c.src.get(new).(string); s != shown {
 		return value{}, false
 	}
 	if now := renderTemplate(c.template, new); now != nil {
@@ -413,7 +425,11 @@ func (c *Column) overlay(r scim.Resource, db any) {
 // ToSCIM converts a database value of this column into the attribute's SCIM value; nil when it has none.
 func (c *Column) ToSCIM(db any) any {
 	if b, ok := db.([]byte); ok {
-		db = string(b)
+		if len(b) == 1 && b[0] <= 1 {
+			db = int64(b[0]) // a BIT(1) column arrives as one raw byte
+		} else {
+			db = string(b)
+		}
 	}
 	switch {
 	case c.whenTrue != nil:

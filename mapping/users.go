@@ -231,9 +231,13 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, error) {
 	now := env.Now()
 	out := map[string]any{}
+	_, newHasActive := new["active"]
 	for _, c := range m.Columns {
 		if c.src == nil {
 			continue
+		}
+		if c.src.path == "active" && !newHasActive {
+			continue // no "active" (a PATCH removing it) leaves the account's state as it is
 		}
 		nv, err := c.fromResource(new)
 		if err != nil {
@@ -302,8 +306,8 @@ func (m *Users) Strip(r scim.Resource) scim.Resource {
 	return r
 }
 
-// ExtractString returns the string a column would get from r before transforms: adoption uses it to find
-// the app row for a userName or email.
+// ExtractString returns the string a column would get from r, transforms applied (email_lower gets the
+// lower-cased userName): adoption compares it with that column to find an existing app row.
 func (m *Users) ExtractString(r scim.Resource, column string) (string, bool) {
 	for _, c := range m.Columns {
 		if strings.EqualFold(c.Name, column) && c.src != nil {

@@ -153,6 +153,9 @@ func patchAttr(c map[string]any, kind string, a *Attribute, value any) error {
 		delete(c, a.Name)
 		return nil
 	}
+	if obj, ok := value.(map[string]any); ok && a.Type == Complex && !a.MultiValued {
+		return mergeComplex(c, a, obj)
+	}
 	nv, err := NormalizeValue(a, value)
 	if err != nil {
 		return err
@@ -175,20 +178,43 @@ func patchAttr(c map[string]any, kind string, a *Attribute, value any) error {
 	case a.MultiValued:
 		c[a.Name] = nv
 		keepOnePrimary(nv.([]any), nil)
-	case a.Type == Complex:
-		// RFC 7644 3.5.2.1 and 3.5.2.3: sub-attributes not given are left unchanged.
-		cur, _ := c[a.Name].(map[string]any)
-		if cur == nil {
-			cur = map[string]any{}
-		}
-		for k, v := range nv.(map[string]any) {
-			cur[k] = v
-		}
-		c[a.Name] = cur
 	default:
 		c[a.Name] = nv
 	}
 	return nil
+}
+
+// mergeComplex writes the sub-attributes given for a single-valued complex attribute (name, manager):
+// those not given stay as they are (RFC 7644 3.5.2.1, 3.5.2.3), and those given as null are cleared
+// (RFC 7643 2.5: null is unassigned).
+func mergeComplex(c map[string]any, a *Attribute, obj map[string]any) error {
+	nv, err := NormalizeValue(a, obj)
+	if err != nil {
+		return err
+	}
+	cur, _ := c[a.Name].(map[string]any)
+	if cur == nil {
+		cur = map[string]any{}
+	}
+	for k, v := range obj {
+		if sub := a.Sub(k); sub != nil && v == nil {
+			delete(cur, sub.Name)
+		}
+	}
+	if nv != nil {
+		for k, v := range nv.(map[string]any) {
+			cur[k] = v
+		}
+	}
+	setOrDelete(c, a.Name, nonEmptyMap(cur))
+	return nil
+}
+
+func nonEmptyMap(m map[string]any) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // patchSub applies an operation to name.givenName, or to a sub-attribute of every element of a multi-valued one.
@@ -208,7 +234,7 @@ func patchSub(c map[string]any, kind string, a, sub *Attribute, value any) error
 		for _, e := range list {
 			setOrDelete(e.(map[string]any), sub.Name, nv)
 		}
-		c[a.Name] = compact(list)
+		c[a.Name] = compact(a, list)
 		if len(c[a.Name].([]any)) == 0 {
 			delete(c, a.Name)
 		}
@@ -257,7 +283,7 @@ func patchFiltered(c map[string]any, kind string, a *Attribute, p Path, value an
 				kept = append(kept, e)
 			}
 		}
-		if kept = compact(kept); len(kept) == 0 {
+		if kept = compact(a, kept); len(kept) == 0 {
 			delete(c, a.Name)
 		} else {
 			c[a.Name] = kept
@@ -396,13 +422,17 @@ func setOrDelete(m map[string]any, key string, v any) {
 	}
 }
 
-// compact drops elements left empty by a removed sub-attribute.
-func compact(list []any) []any {
+// compact drops elements left empty by a removed sub-attribute, and, for attributes whose elements are
+// identified by "value" (emails, members), elements that lost it: an email with a type but no address
+// means nothing.
+func compact(a *Attribute, list []any) []any {
+	byValue := a.Sub("value") != nil
 	out := list[:0:0]
 	for _, e := range list {
-		if m, ok := e.(map[string]any); !ok || len(m) > 0 {
-			out = append(out, e)
+		if m, ok := e.(map[string]any); ok && (len(m) == 0 || (byValue && m["value"] == nil)) {
+			continue
 		}
+		out = append(out, e)
 	}
 	return out
 }

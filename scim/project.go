@@ -37,28 +37,49 @@ func (rt *ResourceType) copyPath(dst, src Resource, p AttrPath) {
 	if !ok {
 		return
 	}
-	from, to := src, dst
+	from := src
 	if ref.URN != "" {
-		from, _ = src[ref.URN].(map[string]any)
-		if from == nil {
+		if from, _ = src[ref.URN].(map[string]any); from == nil {
 			return
 		}
-		sub, _ := dst[ref.URN].(map[string]any)
-		if sub == nil {
-			sub = map[string]any{}
-			dst[ref.URN] = sub
-		}
-		to = sub
 	}
 	v, ok := from[ref.Attr.Name]
 	if !ok {
 		return
 	}
+	if ref.Sub != nil {
+		if v = mergeSub(nil, v, ref.Sub.Name); isEmpty(v) {
+			return // name.middleName when name has none: nothing to return, not "name": {}
+		}
+	}
+	to := dst
+	if ref.URN != "" {
+		if to, _ = dst[ref.URN].(map[string]any); to == nil {
+			to = map[string]any{}
+			dst[ref.URN] = to
+		}
+	}
 	if ref.Sub == nil {
 		to[ref.Attr.Name] = v
 		return
 	}
-	to[ref.Attr.Name] = mergeSub(to[ref.Attr.Name], v, ref.Sub.Name)
+	to[ref.Attr.Name] = mergeSub(to[ref.Attr.Name], from[ref.Attr.Name], ref.Sub.Name)
+}
+
+// isEmpty reports an object with no members, or a list whose elements all are.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		for _, e := range v {
+			if !isEmpty(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return v == nil
 }
 
 // mergeSub adds sub-attribute name of v (an object, or a list of objects) to what dst already holds.
@@ -109,6 +130,12 @@ func (rt *ResourceType) removePath(r Resource, p AttrPath) {
 		r[ref.URN] = ext
 		target = ext
 	}
+	defer func() { // an extension left with nothing is left out, with its schema URN
+		if ref.URN != "" && isEmpty(r[ref.URN]) {
+			delete(r, ref.URN)
+			r["schemas"] = rt.SchemaURNs(r)
+		}
+	}()
 	if ref.Sub == nil {
 		delete(target, ref.Attr.Name)
 		return
@@ -127,6 +154,9 @@ func (rt *ResourceType) removePath(r Resource, p AttrPath) {
 			list[i] = m
 		}
 		target[ref.Attr.Name] = list
+	}
+	if isEmpty(target[ref.Attr.Name]) {
+		delete(target, ref.Attr.Name)
 	}
 }
 

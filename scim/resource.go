@@ -265,15 +265,18 @@ func normalizeComplex(a *Attribute, v any) (any, error) {
 		}
 		return nil, BadRequest(TypeInvalidValue, "attribute %q must be an object, got %s", a.Name, jsonKind(v))
 	}
+	if err := rejectCaseTwins(obj); err != nil {
+		return nil, err
+	}
 	out := map[string]any{}
 	for key, sv := range obj {
 		sub := a.Sub(key)
-		if sub == nil {
-			continue
+		if sub == nil || sub.Mutability == "readOnly" {
+			continue // RFC 7644 3.5.1: readOnly values sent by a client are ignored (manager.displayName)
 		}
 		nv, err := normalizeSingle(sub, sv)
 		if err != nil {
-			return nil, err
+			return nil, BadRequest(TypeInvalidValue, "in %q: %s", a.Name, AsError(err).Detail)
 		}
 		if nv != nil {
 			out[sub.Name] = nv
