@@ -74,7 +74,7 @@ func TestApplyPatch(t *testing.T) {
 			want: patchUserWant(t, `"name":{"givenName":"Annie","familyName":"Lee"},
 				"`+entURN+`":{"department":"Sales","manager":{"value":"boss"}}`)},
 		{name: "no-path with the extension URN holding an object",
-			ops: `[{"op":"add","value":{"` + entURN + `":{"department":"Sales","employeeNumber":"7","manager":{"value":"boss"}}}}]`,
+			ops:  `[{"op":"add","value":{"` + entURN + `":{"department":"Sales","employeeNumber":"7","manager":{"value":"boss"}}}}]`,
 			want: patchUserWant(t, `"`+entURN+`":{"department":"Sales","employeeNumber":"7","manager":{"value":"boss"}}`)},
 		{name: "no-path extension object merges with what is there",
 			start: patchUserWant(t, `"`+entURN+`":{"department":"R&D","costCenter":"C1"}`),
@@ -159,7 +159,7 @@ func TestApplyPatch(t *testing.T) {
 			want: patchUserWant(t, `"emails":[{"value":"ann@work.example","type":"work","primary":false},
 				{"value":"ann@home.example","type":"home"},{"value":"ann@new.example","type":"other","primary":true}]`)},
 		{name: "replace emails with two primaries keeps the first",
-			ops: `[{"op":"replace","path":"emails","value":[{"value":"x@a","primary":true},{"value":"y@a","primary":true}]}]`,
+			ops:  `[{"op":"replace","path":"emails","value":[{"value":"x@a","primary":true},{"value":"y@a","primary":true}]}]`,
 			want: patchUserWant(t, `"emails":[{"value":"x@a","primary":true},{"value":"y@a","primary":false}]`)},
 
 		// Complex single-valued.

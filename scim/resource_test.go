@@ -321,10 +321,10 @@ func TestResolve(t *testing.T) {
 		{scim.AttrPath{URN: strings.ToUpper(scim.UserSchema), Name: "userName"}, "userName"},
 		{scim.AttrPath{URN: strings.ToLower(entURN), Name: "DEPARTMENT"}, entURN + ":department"},
 		{scim.AttrPath{URN: entURN, Name: "manager", Sub: "value"}, entURN + ":manager.value"},
-		{scim.AttrPath{Name: "department"}, ""},                     // extension attribute without its URN
-		{scim.AttrPath{URN: entURN, Name: "userName"}, ""},          // core attribute under the extension
+		{scim.AttrPath{Name: "department"}, ""},                       // extension attribute without its URN
+		{scim.AttrPath{URN: entURN, Name: "userName"}, ""},            // core attribute under the extension
 		{scim.AttrPath{URN: "urn:acme:x:User", Name: "userName"}, ""}, // unknown schema
-		{scim.AttrPath{Name: "userName", Sub: "x"}, ""},             // sub-attribute of a simple attribute
+		{scim.AttrPath{Name: "userName", Sub: "x"}, ""},               // sub-attribute of a simple attribute
 		{scim.AttrPath{Name: "name", Sub: "nick"}, ""},
 		{scim.AttrPath{Name: "bogus"}, ""},
 	}
