@@ -36,6 +36,21 @@ var migrations = []string{
 		KEY external_id (external_id),
 		KEY created (created)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 2: the outbox. Every change writes its event here in the change's own transaction, so an event
+	// exists exactly when its change committed. seq orders events; subject ("user:<id>") groups those
+	// whose order matters to a receiver.
+	`CREATE TABLE {p}outbox (
+		seq         BIGINT       NOT NULL AUTO_INCREMENT,
+		event_id    CHAR(36)     NOT NULL,
+		type        VARCHAR(64)  NOT NULL,
+		subject     VARCHAR(80)  NOT NULL,
+		occurred_at DATETIME(6)  NOT NULL,
+		payload     JSON         NOT NULL,
+		PRIMARY KEY (seq),
+		UNIQUE KEY event_id (event_id),
+		KEY subject_seq (subject, seq),
+		KEY occurred_at (occurred_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.

@@ -51,8 +51,10 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err != nil {
 			return err
 		}
-		out, err = s.toResource(b)
-		return err
+		if out, err = s.toResource(b); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
 	})
 	return out, err
 }
@@ -235,8 +237,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
 			return err
 		}
-		out, err = s.toResource(b)
-		return err
+		if out, err = s.toResource(b); err != nil {
+			return err
+		}
+		for _, ev := range userUpdateEvents(b.key(), cur, out) {
+			if err := s.emit(ctx, tx, userSubject(id), ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return out, err
 }
@@ -293,17 +302,23 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 				return err
 			}
 		}
+		deleted := Event{Type: EventUserDeleted, AppKey: b.key(), Resource: cur}
 		if s.m.OnDelete == "delete" {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ?", b.key()); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id)
-			return err
+			if _, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, userSubject(id), deleted)
 		}
 		next := copyResource(cur)
 		next["active"] = false
-		_, err = s.writeUpdate(ctx, tx, b, cur, next, true)
-		return err
+		if _, err = s.writeUpdate(ctx, tx, b, cur, next, true); err != nil {
+			return err
+		}
+		deleted.Resource = next
+		return s.emit(ctx, tx, userSubject(id), deleted)
 	})
 }
 

@@ -1,0 +1,104 @@
+package mysql
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Event types written to the outbox.
+const (
+	EventUserCreated     = "user.created"
+	EventUserUpdated     = "user.updated"
+	EventUserDeactivated = "user.deactivated"
+	EventUserReactivated = "user.reactivated"
+	EventUserDeleted     = "user.deleted"
+)
+
+// Event is the payload of one outbox row, as webhooks deliver it.
+type Event struct {
+	ID       string        `json:"id"`
+	Type     string        `json:"type"`
+	Time     time.Time     `json:"time"`
+	AppKey   any           `json:"app_user_key,omitempty"` // the app's own key for the user's row
+	Changed  []string      `json:"changed,omitempty"`      // user.updated: the attributes that changed
+	Resource scim.Resource `json:"resource"`               // the SCIM resource after the change
+}
+
+// emit writes an event in tx, the transaction of the change it describes: a rolled-back change leaves
+// no event, a committed one always has it.
+func (s *Store) emit(ctx context.Context, tx *sqlx.Tx, subject string, ev Event) error {
+	ev.ID = s.newUUID()
+	ev.Time = s.now().UTC()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.prefix+"outbox")+
+		" (event_id, type, subject, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
+		ev.ID, ev.Type, subject, ev.Time, payload)
+	return err
+}
+
+// userUpdateEvents are the events of an update from old to new: user.updated naming the attributes
+// that changed (other than active), then user.deactivated or user.reactivated when active changed.
+func userUpdateEvents(appKey any, old, new scim.Resource) []Event {
+	var out []Event
+	if changed := changedAttributes(old, new); len(changed) > 0 {
+		out = append(out, Event{Type: EventUserUpdated, AppKey: appKey, Changed: changed, Resource: new})
+	}
+	switch wasActive, isActiveNow := isActive(old), isActive(new); {
+	case wasActive && !isActiveNow:
+		out = append(out, Event{Type: EventUserDeactivated, AppKey: appKey, Resource: new})
+	case !wasActive && isActiveNow:
+		out = append(out, Event{Type: EventUserReactivated, AppKey: appKey, Resource: new})
+	}
+	return out
+}
+
+// changedAttributes lists the attribute paths whose values differ, extension attributes by full name.
+func changedAttributes(old, new scim.Resource) []string {
+	skip := map[string]bool{"id": true, "meta": true, "schemas": true, "active": true}
+	var out []string
+	for _, k := range unionKeys(old, new) {
+		if skip[k] || reflect.DeepEqual(old[k], new[k]) {
+			continue
+		}
+		oe, oIsExt := old[k].(map[string]any)
+		ne, nIsExt := new[k].(map[string]any)
+		if len(k) > 4 && k[:4] == "urn:" && (oIsExt || nIsExt) {
+			for _, sub := range unionKeys(oe, ne) {
+				if !reflect.DeepEqual(oe[sub], ne[sub]) {
+					out = append(out, k+":"+sub)
+				}
+			}
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func unionKeys(a, b map[string]any) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func userSubject(id string) string { return "user:" + id }
