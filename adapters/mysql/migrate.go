@@ -51,6 +51,33 @@ var migrations = []string{
 		KEY subject_seq (subject, seq),
 		KEY occurred_at (occurred_at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 3: groups. display_name_lc serves case-insensitive displayName filters (Okta and Entra look
+	// groups up by name); displayName is not unique, as RFC 7643 does not make it so.
+	`CREATE TABLE {p}groups (
+		id              CHAR(36)     NOT NULL,
+		display_name    VARCHAR(255) NOT NULL,
+		display_name_lc VARCHAR(255) NOT NULL,
+		external_id     VARCHAR(255) NULL,
+		version         BIGINT       NOT NULL,
+		created         DATETIME(6)  NOT NULL,
+		last_modified   DATETIME(6)  NOT NULL,
+		doc             JSON         NOT NULL,
+		PRIMARY KEY (id),
+		KEY display_name_lc (display_name_lc),
+		KEY external_id (external_id),
+		KEY created (created)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 4: memberships. The user key cascades: a user re-created after DELETE gets a new SCIM id, and a
+	// hard-deleted user leaves no membership behind.
+	`CREATE TABLE {p}group_members (
+		group_id CHAR(36)     NOT NULL,
+		user_id  CHAR(36)     NOT NULL,
+		display  VARCHAR(255) NULL,
+		PRIMARY KEY (group_id, user_id),
+		KEY user_id (user_id),
+		CONSTRAINT {p}group_members_group FOREIGN KEY (group_id) REFERENCES {p}groups (id) ON DELETE CASCADE,
+		CONSTRAINT {p}group_members_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
