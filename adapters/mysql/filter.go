@@ -27,12 +27,66 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 }
 
 type filterBuilder struct {
-	rt *scim.ResourceType
-	m  interface {
-		ColumnFor(scim.Ref) *mapping.Column
+	rt     *scim.ResourceType
+	m      columnFinder
+	groups string // for group filters: the quoted membership table; "" for user filters
+	args   []any
+	jt     int // JSON_TABLE alias counter
+}
+
+// columnFinder tells which app column holds an attribute (mapping.Users does).
+type columnFinder interface {
+	ColumnFor(scim.Ref) *mapping.Column
+}
+
+// groupFilterSQL translates a filter on groups (alias g) into SQL. Groups are looked up by displayName
+// (case-insensitively, through an index), externalId and id, and by membership, as Entra checks it:
+// `members[value eq "u"]` or `members.value eq "u"`.
+func (s *Store) groupFilterSQL(e scim.Expr) (string, []any, error) {
+	if e == nil {
+		return "TRUE", nil, nil
 	}
-	args []any
-	jt   int // JSON_TABLE alias counter
+	f := &filterBuilder{rt: scim.GroupType(), groups: s.memberTable()}
+	where, err := f.expr(e)
+	return where, f.args, err
+}
+
+func (f *filterBuilder) groupCompare(e *scim.CompareExpr) (string, error) {
+	ref, ok := f.rt.Resolve(e.Attr)
+	if !ok {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "unknown attribute %q", e.Attr.String())
+	}
+	switch ref.Path() {
+	case "id":
+		return f.cmp(col("g.id"), ref.Attr, e)
+	case "externalId":
+		return f.cmp(col("g.external_id"), ref.Attr, e)
+	case "displayName":
+		if s, ok := e.Value.(string); ok {
+			e = &scim.CompareExpr{Attr: e.Attr, Op: e.Op, Value: strings.ToLower(s)}
+		}
+		return f.cmp(col("g.display_name_lc"), ref.Attr, e)
+	case "meta.created":
+		return f.cmp(col("g.created"), ref.Sub, e)
+	case "meta.lastModified":
+		return f.cmp(col("g.last_modified"), ref.Sub, e)
+	case "members", "members.value":
+		return f.memberFilter(&scim.CompareExpr{Attr: scim.AttrPath{Name: "value"}, Op: e.Op, Value: e.Value})
+	}
+	return "", scim.BadRequest(scim.TypeInvalidFilter, "groups cannot be filtered on %s", ref.Path())
+}
+
+// memberFilter matches groups with a member satisfying a value filter on members.value.
+func (f *filterBuilder) memberFilter(e scim.Expr) (string, error) {
+	c, ok := e.(*scim.CompareExpr)
+	if !ok || !strings.EqualFold(c.Attr.Name, "value") || (c.Op != scim.OpEq && c.Op != scim.OpPr) {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, `members can be filtered with members[value eq "id"] or members pr`)
+	}
+	if c.Op == scim.OpPr {
+		return "EXISTS (SELECT 1 FROM " + f.groups + " gm WHERE gm.group_id = g.id)", nil
+	}
+	f.args = append(f.args, literalString(c.Value))
+	return "EXISTS (SELECT 1 FROM " + f.groups + " gm WHERE gm.group_id = g.id AND gm.user_id = ?)", nil
 }
 
 func (f *filterBuilder) expr(e scim.Expr) (string, error) {
@@ -59,8 +113,17 @@ func (f *filterBuilder) expr(e scim.Expr) (string, error) {
 		// SQL's NULL would make "not (title eq x)" skip users without a title; SCIM counts them.
 		return "NOT COALESCE((" + x + "), FALSE)", nil
 	case *scim.CompareExpr:
+		if f.groups != "" {
+			return f.groupCompare(e)
+		}
 		return f.compare(e)
 	case *scim.ValuePathExpr:
+		if f.groups != "" {
+			if !strings.EqualFold(e.Attr.Name, "members") {
+				return "", scim.BadRequest(scim.TypeInvalidFilter, "groups have no multi-valued attribute %q to filter", e.Attr.String())
+			}
+			return f.memberFilter(e.Filter)
+		}
 		ref, ok := f.rt.Resolve(e.Attr)
 		if !ok || !ref.Attr.MultiValued || ref.Attr.Type != scim.Complex {
 			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a multi-valued complex attribute", e.Attr.String())
@@ -169,11 +232,7 @@ func (f *filterBuilder) jsonList(ref scim.Ref, filter scim.Expr) (string, error)
 	alias := "jt" + strconv.Itoa(f.jt)
 	var cols []string
 	for _, sub := range ref.Attr.SubAttributes {
-		collation := "utf8mb4_unicode_ci"
-		if sub.CaseExact {
-			collation = "utf8mb4_bin"
-		}
-		cols = append(cols, quoteIdent(sub.Name)+" VARCHAR(1024) COLLATE "+collation+" PATH '$."+jsonKey(sub.Name)+"'")
+		cols = append(cols, quoteIdent(sub.Name)+" VARCHAR(1024) PATH '$."+jsonKey(sub.Name)+"'")
 	}
 	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt}
 	where, err := inner.element(ref.Attr, alias, filter)
@@ -216,7 +275,14 @@ func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (s
 		if sub == nil || e.Attr.URN != "" || e.Attr.Sub != "" {
 			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a sub-attribute of %s", e.Attr.String(), a.Name)
 		}
-		return f.cmp(operand{expr: alias + "." + quoteIdent(sub.Name), jsonText: true}, sub, e)
+		// The collation goes on the comparison rather than into JSON_TABLE's COLUMNS, which the demo's
+		// embedded engine cannot parse; on MariaDB and MySQL the two are the same.
+		collation := "utf8mb4_unicode_ci"
+		if sub.CaseExact {
+			collation = "utf8mb4_bin"
+		}
+		expr := "CONVERT(" + alias + "." + quoteIdent(sub.Name) + " USING utf8mb4) COLLATE " + collation
+		return f.cmp(operand{expr: expr, jsonText: true}, sub, e)
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")
 }

@@ -1,0 +1,23 @@
+// Command scimbridge-demo runs scimbridge against an embedded, in-memory MySQL-compatible database
+// (go-mysql-server) with a sample "legacy app" page, in one process:
+//
+//	go run ./cmd/scimbridge-demo               # start, print URLs, token and curl commands; Ctrl-C stops
+//	go run ./cmd/scimbridge-demo -walkthrough  # also run those commands, print what changed, and exit
+//
+// It is a demo only: the embedded engine takes no row locks. The production binary is cmd/scimbridge.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/scimbridge/scimbridge/internal/demo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(demo.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,213 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Step is one SCIM call of the walkthrough, printed as a curl command and run by -walkthrough.
+type Step struct {
+	Title  string
+	Method string
+	Path   string // under the SCIM base URL; {id} is the SCIM id of the user the first step creates
+	Filter string // a SCIM filter for a list request
+	Body   string
+	Want   int    // expected HTTP status
+	LookAt string // what to look at in the app page afterwards
+	SaveID bool   // remember the id of the resource in the answer as {id}
+}
+
+// NewUser is the userName the walkthrough provisions.
+const NewUser = "carol@example.com"
+
+// Steps is the walkthrough, in order.
+var Steps = []Step{
+	{
+		Title:  "Provision a new user (POST /Users)",
+		Method: http.MethodPost, Path: "/Users", Want: http.StatusCreated, SaveID: true,
+		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol@example.com",` +
+			`"name":{"givenName":"Carol","familyName":"Clark"},"emails":[{"value":"carol@example.com","type":"work","primary":true}],` +
+			`"title":"Engineer","active":true}`,
+		LookAt: "a new row carol@example.com, status 1 active, display_name made from her names, created_at and updated_at now.",
+	},
+	{
+		Title:  "Adopt the existing alice@example.com (POST /Users with her userName)",
+		Method: http.MethodPost, Path: "/Users", Want: http.StatusCreated,
+		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice@example.com",` +
+			`"name":{"givenName":"Alice","familyName":"Anderson-Lee"},"active":true}`,
+		LookAt: "alice keeps id 1, her created_at and her support role: no second alice row; last_name is now Anderson-Lee and updated_at is now.",
+	},
+	{
+		Title:  "Change the new user (PATCH name.givenName)",
+		Method: http.MethodPatch, Path: "/Users/{id}", Want: http.StatusOK,
+		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
+			`"Operations":[{"op":"replace","path":"name.givenName","value":"Caroline"}]}`,
+		LookAt: "carol's first_name is now Caroline, and updated_at is set to now.",
+	},
+	{
+		Title:  `Deactivate the new user, as Okta does (PATCH {"op":"replace","value":{"active":false}})`,
+		Method: http.MethodPatch, Path: "/Users/{id}", Want: http.StatusOK,
+		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
+			`"Operations":[{"op":"replace","value":{"active":false}}]}`,
+		LookAt: "carol's status is now 3 suspended (the mapping writes 3 for active = false).",
+	},
+	{
+		Title:  "List users with a filter (GET /Users?filter=...)",
+		Method: http.MethodGet, Path: "/Users", Filter: `userName eq "carol@example.com"`, Want: http.StatusOK,
+		LookAt: "nothing changes: a list only reads. The answer has totalResults 1, found through the app's rows.",
+	},
+	{
+		Title:  "Delete the new user (DELETE /Users/{id})",
+		Method: http.MethodDelete, Path: "/Users/{id}", Want: http.StatusNoContent,
+		LookAt: "carol's row is still there with status 3: on_delete = \"deactivate\" keeps the app's row and its history.",
+	},
+	{
+		Title:  "Ask for the deleted user (GET /Users/{id})",
+		Method: http.MethodGet, Path: "/Users/{id}", Want: http.StatusNotFound,
+		LookAt: "nothing changes: for SCIM the user is gone (404), for the app it is a suspended account.",
+	},
+}
+
+// WriteCurl prints the steps as curl commands for a POSIX shell.
+func WriteCurl(w io.Writer, scimURL, appURL, token string) {
+	fmt.Fprintf(w, "export SCIM=%s TOKEN=%s\n", shellQuote(scimURL), shellQuote(token))
+	for i, s := range Steps {
+		fmt.Fprintf(w, "\n# %d. %s\n", i+1, s.Title)
+		var b strings.Builder
+		if s.SaveID {
+			b.WriteString("ID=$(")
+		}
+		b.WriteString("curl -sS")
+		if !s.SaveID {
+			b.WriteString(` -w '\nHTTP %{http_code}\n'`)
+		}
+		if s.Filter != "" {
+			b.WriteString(" -G")
+		} else if s.Method != http.MethodGet {
+			b.WriteString(" -X " + s.Method)
+		}
+		b.WriteString(` "$SCIM` + strings.ReplaceAll(s.Path, "{id}", "$ID") + `"`)
+		b.WriteString(" \\\n    -H \"Authorization: Bearer $TOKEN\"")
+		if s.Filter != "" {
+			b.WriteString(" --data-urlencode " + shellQuote("filter="+s.Filter))
+		}
+		if s.Body != "" {
+			b.WriteString(` -H "Content-Type: application/scim+json" \` + "\n    -d " + shellQuote(s.Body))
+		}
+		if s.SaveID {
+			b.WriteString(" \\\n  | tee /dev/stderr | sed -n 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/p'); echo; echo \"ID=$ID\"")
+		}
+		fmt.Fprintln(w, b.String())
+		fmt.Fprintf(w, "#    then reload %s: %s\n", appURL, s.LookAt)
+	}
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Response is what a step got back.
+type Response struct {
+	Status int
+	Body   map[string]any // the decoded JSON answer; nil when there was none
+}
+
+// Walkthrough runs the steps against the running servers over HTTP, printing each answer and the app's
+// rows after it. after, if not nil, is called after each step and may stop the walkthrough with an error.
+// It fails when a step gets a status other than the one it expects.
+func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s Step, r Response) error) error {
+	client := &http.Client{}
+	id := ""
+	for i, s := range Steps {
+		u := d.SCIMURL() + strings.ReplaceAll(s.Path, "{id}", url.PathEscape(id))
+		if s.Filter != "" {
+			u += "?filter=" + url.QueryEscape(s.Filter)
+		}
+		var body io.Reader
+		if s.Body != "" {
+			body = strings.NewReader(s.Body)
+		}
+		req, err := http.NewRequestWithContext(ctx, s.Method, u, body)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+d.token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/scim+json")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+		r := Response{Status: resp.StatusCode}
+		if len(bytes.TrimSpace(raw)) > 0 {
+			if err := json.Unmarshal(raw, &r.Body); err != nil {
+				return fmt.Errorf("step %d: the answer is not JSON: %w\n%s", i+1, err, raw)
+			}
+		}
+		fmt.Fprintf(w, "\n== %d. %s\n%s %s\n-> %d %s  %s\n", i+1, s.Title, s.Method, strings.TrimPrefix(u, d.scimURL),
+			r.Status, http.StatusText(r.Status), summary(r.Body))
+		if s.SaveID {
+			id, _ = r.Body["id"].(string)
+		}
+		users, err := d.AppUsers(ctx)
+		if err != nil {
+			return fmt.Errorf("step %d: reading the app's users: %w", i+1, err)
+		}
+		fmt.Fprintln(w, "The app's users table now:")
+		_ = WriteUsers(w, users)
+		fmt.Fprintln(w, "Look at:", s.LookAt)
+		if r.Status != s.Want {
+			return fmt.Errorf("step %d (%s): got HTTP %d, want %d: %s", i+1, s.Title, r.Status, s.Want, raw)
+		}
+		if after != nil {
+			if err := after(i, s, r); err != nil {
+				return fmt.Errorf("step %d (%s): %w", i+1, s.Title, err)
+			}
+		}
+	}
+	return nil
+}
+
+// summary picks the telling fields of a SCIM answer.
+func summary(body map[string]any) string {
+	if body == nil {
+		return ""
+	}
+	var parts []string
+	if n, ok := body["totalResults"]; ok {
+		parts = append(parts, fmt.Sprintf("totalResults=%v", n))
+		if res, ok := body["Resources"].([]any); ok {
+			for _, r := range res {
+				if m, ok := r.(map[string]any); ok {
+					parts = append(parts, fmt.Sprintf("[id=%v userName=%v]", m["id"], m["userName"]))
+				}
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	if d, ok := body["detail"]; ok {
+		return fmt.Sprintf("detail=%q", d)
+	}
+	for _, k := range []string{"id", "userName", "active"} {
+		if v, ok := body[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	if n, ok := body["name"].(map[string]any); ok {
+		parts = append(parts, fmt.Sprintf("givenName=%v", n["givenName"]))
+	}
+	return strings.Join(parts, " ")
+}
