@@ -30,7 +30,10 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resourceTypeList() []*scim.ResourceType {
-	return []*scim.ResourceType{s.cfg.UserType}
+	if s.cfg.Groups == nil {
+		return []*scim.ResourceType{s.cfg.UserType}
+	}
+	return []*scim.ResourceType{s.cfg.UserType, s.groupType}
 }
 
 func (s *Server) resourceTypeJSON(r *http.Request, rt *scim.ResourceType) map[string]any {

@@ -39,6 +39,7 @@ type Config struct {
 	Tokens        []string           // accepted bearer tokens; several at once for rotation
 	PatchResponse string             // "resource" (200 with the resource, default) or "no_content" (204)
 	Users         UserStore          // required
+	Groups        GroupStore         // nil: no /Groups
 	UserType      *scim.ResourceType // the User resource type with its extensions, from the mapping
 	Log           *slog.Logger       // default discards
 	MaxPageSize   int                // default 1000
@@ -52,13 +53,14 @@ type Server struct {
 	cfg               Config
 	log               *slog.Logger
 	tokens            [][32]byte // SHA-256 of each token: compared in constant time, never kept in clear
+	groupType         *scim.ResourceType
 	retryAfterSeconds int
 	handler           http.Handler
 }
 
 // New builds the service.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5}
+	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5, groupType: scim.GroupType()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +104,12 @@ func (s *Server) routes() http.Handler {
 	api.Handle("/Users/.search", s.methods(verbs{http.MethodPost: s.searchUsers}))
 	api.Handle("/Users/{id}", s.methods(verbs{http.MethodGet: s.getUser, http.MethodPut: s.replaceUser,
 		http.MethodPatch: s.patchUser, http.MethodDelete: s.deleteUser}))
+	if s.cfg.Groups != nil {
+		api.Handle("/Groups", s.methods(verbs{http.MethodGet: s.listGroups, http.MethodPost: s.createGroup}))
+		api.Handle("/Groups/.search", s.methods(verbs{http.MethodPost: s.searchGroups}))
+		api.Handle("/Groups/{id}", s.methods(verbs{http.MethodGet: s.getGroup, http.MethodPut: s.replaceGroup,
+			http.MethodPatch: s.patchGroup, http.MethodDelete: s.deleteGroup}))
+	}
 	api.NotFoundHandler = s.authenticate(http.HandlerFunc(s.notFound))
 	root.NotFoundHandler = http.HandlerFunc(s.notFound)
 	return s.canonicalPath(root)

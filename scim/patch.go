@@ -3,7 +3,6 @@ package scim
 import (
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -31,10 +30,7 @@ func (rt *ResourceType) ApplyPatch(r Resource, ops []PatchOperation) (Resource, 
 	out := deepCopy(r).(map[string]any)
 	for i, op := range ops {
 		if err := rt.applyOp(out, op); err != nil {
-			if se, ok := err.(*Error); ok {
-				se.Detail = "operation " + strconv.Itoa(i+1) + ": " + se.Detail
-			}
-			return nil, err
+			return nil, numbered(i, err)
 		}
 	}
 	return out, nil

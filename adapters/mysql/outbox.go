@@ -27,7 +27,9 @@ type Event struct {
 	Type     string        `json:"type"`
 	Time     time.Time     `json:"time"`
 	AppKey   any           `json:"app_user_key,omitempty"` // the app's own key for the user's row
-	Changed  []string      `json:"changed,omitempty"`      // user.updated: the attributes that changed
+	Changed  []string      `json:"changed,omitempty"`      // *.updated: the attributes that changed
+	Members  []string      `json:"members,omitempty"`      // group.members_*: the user ids added or removed
+	Roles    *RoleChange   `json:"roles,omitempty"`        // user.roles_changed: before and after
 	Resource scim.Resource `json:"resource"`               // the SCIM resource after the change
 }
 

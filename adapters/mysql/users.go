@@ -29,8 +29,9 @@ type Store struct {
 	rand   io.Reader
 	log    *slog.Logger
 
-	selectUser string // SELECT ... FROM bookkeeping JOIN app table, without WHERE
-	joinKey    string // bookkeeping column holding the app's key: app_id or app_key
+	roles      *roleSync // nil when no role mapping is configured
+	selectUser string    // SELECT ... FROM bookkeeping JOIN app table, without WHERE
+	joinKey    string    // bookkeeping column holding the app's key: app_id or app_key
 }
 
 // Options are a Store's dependencies; zero values get production defaults.

@@ -302,6 +302,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 				return err
 			}
 		}
+		if err := s.dropMemberships(ctx, tx, id); err != nil {
+			return err
+		}
 		deleted := Event{Type: EventUserDeleted, AppKey: b.key(), Resource: cur}
 		if s.m.OnDelete == "delete" {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ?", b.key()); err != nil {

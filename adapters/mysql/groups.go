@@ -1,0 +1,289 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Group event types.
+const (
+	EventGroupCreated        = "group.created"
+	EventGroupUpdated        = "group.updated"
+	EventGroupDeleted        = "group.deleted"
+	EventGroupMembersAdded   = "group.members_added"
+	EventGroupMembersRemoved = "group.members_removed"
+)
+
+// memberBatch is how many members one SQL statement adds, removes or checks: large enough that 10,000
+// members take ten round trips, small enough for any max_allowed_packet.
+const memberBatch = 1000
+
+type groupRow struct {
+	ID           string  `db:"id"`
+	DisplayName  string  `db:"display_name"`
+	ExternalID   *string `db:"external_id"`
+	Version      int64   `db:"version"`
+	Created      time.Time
+	LastModified time.Time `db:"last_modified"`
+	Doc          []byte    `db:"doc"`
+}
+
+const groupColumns = "g.id, g.display_name, g.external_id, g.version, g.created, g.last_modified, g.doc"
+
+func (s *Store) groupTable() string  { return quoteIdent(s.prefix + "groups") }
+func (s *Store) memberTable() string { return quoteIdent(s.prefix + "group_members") }
+
+// CreateGroup stores a new group with its members, which must all be existing users.
+func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim.Member) (scim.Resource, error) {
+	var out scim.Resource
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		id := s.newUUID()
+		doc, err := groupDoc(r)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		name, _ := r["displayName"].(string)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+s.groupTable()+` (id, display_name, display_name_lc, external_id,
+			version, created, last_modified, doc) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
+			id, name, strings.ToLower(name), externalID(r), now, now, doc); err != nil {
+			return err
+		}
+		added, _, err := s.changeMembers(ctx, tx, id, scim.MemberChange{Add: members})
+		if err != nil {
+			return err
+		}
+		if out, err = s.readGroup(ctx, tx, id, true, false); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: EventGroupCreated, Resource: out}); err != nil {
+			return err
+		}
+		return s.emitMembers(ctx, tx, id, added, nil, out)
+	})
+	return out, err
+}
+
+// GetGroup returns a group; withMembers false skips reading the member list (excludedAttributes=members).
+func (s *Store) GetGroup(ctx context.Context, id string, withMembers bool) (scim.Resource, error) {
+	r, err := s.readGroup(ctx, s.db, id, withMembers, false)
+	return r, s.classify(err)
+}
+
+func (s *Store) readGroup(ctx context.Context, q sqlx.QueryerContext, id string, withMembers, lock bool) (scim.Resource, error) {
+	query := "SELECT " + groupColumns + " FROM " + s.groupTable() + " g WHERE g.id = ?"
+	if lock {
+		query += " FOR UPDATE"
+	}
+	var rows []groupRow
+	if err := sqlx.SelectContext(ctx, q, &rows, query, id); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, scim.NotFound("Group", id)
+	}
+	return s.groupResource(ctx, q, rows[0], withMembers)
+}
+
+func (s *Store) groupResource(ctx context.Context, q sqlx.QueryerContext, g groupRow, withMembers bool) (scim.Resource, error) {
+	r := scim.Resource{}
+	dec := json.NewDecoder(bytes.NewReader(g.Doc))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("group %s: bookkeeping doc: %w", g.ID, err)
+	}
+	r["id"], r["displayName"], r["schemas"] = g.ID, g.DisplayName, []any{scim.GroupSchema}
+	if g.ExternalID != nil {
+		r["externalId"] = *g.ExternalID
+	}
+	r["meta"] = map[string]any{
+		"resourceType": "Group",
+		"created":      g.Created.UTC().Format(time.RFC3339Nano),
+		"lastModified": g.LastModified.UTC().Format(time.RFC3339Nano),
+		"version":      Version(g.Version),
+	}
+	if !withMembers {
+		return r, nil
+	}
+	var members []struct {
+		UserID  string  `db:"user_id"`
+		Display *string `db:"display"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &members, "SELECT user_id, display FROM "+s.memberTable()+
+		" WHERE group_id = ? ORDER BY user_id", g.ID); err != nil {
+		return nil, err
+	}
+	if len(members) > 0 {
+		list := make([]any, len(members))
+		for i, m := range members {
+			item := map[string]any{"value": m.UserID, "type": "User"}
+			if m.Display != nil {
+				item["display"] = *m.Display
+			}
+			list[i] = item
+		}
+		r["members"] = list
+	}
+	return r, nil
+}
+
+// ListGroups returns one page of the groups matching q.Filter.
+func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bool) (scim.Page, error) {
+	where, args, err := s.groupFilterSQL(q.Filter)
+	if err != nil {
+		return scim.Page{}, err
+	}
+	var page scim.Page
+	if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
+		return page, s.classify(err)
+	}
+	if page.Total == 0 || q.Count == 0 || q.StartIndex > page.Total {
+		return page, nil
+	}
+	var rows []groupRow
+	err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
+		" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
+	if err != nil {
+		return page, s.classify(err)
+	}
+	for _, g := range rows {
+		r, err := s.groupResource(ctx, s.db, g, withMembers)
+		if err != nil {
+			return page, s.classify(err)
+		}
+		page.Resources = append(page.Resources, r)
+	}
+	return page, nil
+}
+
+// UpdateGroup runs fn on the group's attributes (without members) and applies change to its members,
+// all in one transaction with the group locked. fn returning an error changes nothing.
+func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error),
+	change scim.MemberChange, withMembers bool) (scim.Resource, error) {
+	var out scim.Resource
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := s.readGroup(ctx, tx, id, false, true)
+		if err != nil {
+			return err
+		}
+		next, err := fn(copyResource(cur))
+		if err != nil {
+			return err
+		}
+		added, removed, err := s.changeMembers(ctx, tx, id, change)
+		if err != nil {
+			return err
+		}
+		oldDoc, _ := groupDoc(cur)
+		newDoc, err := groupDoc(next)
+		if err != nil {
+			return err
+		}
+		attrsChanged := next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) ||
+			!bytes.Equal(oldDoc, newDoc)
+		if !attrsChanged && len(added) == 0 && len(removed) == 0 {
+			out, err = s.readGroup(ctx, tx, id, withMembers, false)
+			return err
+		}
+		name, _ := next["displayName"].(string)
+		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+` SET display_name = ?, display_name_lc = ?,
+			external_id = ?, doc = ?, version = version + 1, last_modified = ? WHERE id = ?`,
+			name, strings.ToLower(name), externalID(next), newDoc, s.now().UTC(), id); err != nil {
+			return err
+		}
+		if out, err = s.readGroup(ctx, tx, id, withMembers, false); err != nil {
+			return err
+		}
+		if attrsChanged {
+			ev := Event{Type: EventGroupUpdated, Changed: changedAttributes(cur, withoutMembers(out)), Resource: withoutMembers(out)}
+			if err := s.emit(ctx, tx, groupSubject(id), ev); err != nil {
+				return err
+			}
+		}
+		return s.emitMembers(ctx, tx, id, added, removed, withoutMembers(out))
+	})
+	return out, err
+}
+
+// DeleteGroup deletes a group and its memberships; check (may be nil) sees it first (If-Match).
+func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.Resource) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := s.readGroup(ctx, tx, id, false, true)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return err
+			}
+		}
+		var members []string
+		if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.groupTable()+" WHERE id = ?", id); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: EventGroupDeleted, Resource: cur}); err != nil {
+			return err
+		}
+		return s.afterMembership(ctx, tx, members)
+	})
+}
+
+func (s *Store) emitMembers(ctx context.Context, tx *sqlx.Tx, id string, added, removed []string, group scim.Resource) error {
+	for _, ev := range []struct {
+		typ string
+		ids []string
+	}{{EventGroupMembersAdded, added}, {EventGroupMembersRemoved, removed}} {
+		if len(ev.ids) == 0 {
+			continue
+		}
+		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: ev.typ, Members: ev.ids, Resource: group}); err != nil {
+			return err
+		}
+	}
+	return s.afterMembership(ctx, tx, append(append([]string{}, added...), removed...))
+}
+
+// afterMembership is called in the transaction of every membership change with the users whose
+// memberships changed, so that what depends on memberships (the app's roles) follows in that transaction.
+func (s *Store) afterMembership(ctx context.Context, tx *sqlx.Tx, userIDs []string) error {
+	if s.roles == nil || len(userIDs) == 0 {
+		return nil
+	}
+	return s.roles.recompute(ctx, tx, userIDs)
+}
+
+func withoutMembers(r scim.Resource) scim.Resource {
+	out := make(scim.Resource, len(r))
+	for k, v := range r {
+		if k != "members" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// groupDoc is what the bookkeeping keeps of a group beyond its columns and members.
+func groupDoc(r scim.Resource) ([]byte, error) {
+	doc := map[string]any{}
+	for k, v := range r {
+		switch k {
+		case "id", "meta", "schemas", "externalId", "displayName", "members":
+		default:
+			doc[k] = v
+		}
+	}
+	return json.Marshal(doc)
+}
+
+func groupSubject(id string) string { return "group:" + id }

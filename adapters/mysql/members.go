@@ -1,0 +1,166 @@
+package mysql
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// changeMembers applies a member change to a group whose row the transaction has locked, with batched
+// statements, and returns the user ids really added and removed (adding a member twice adds nothing).
+// Every added member must be a live user: otherwise nothing is applied and the error names the ids.
+func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
+	adds := c.Add
+	removes := c.Remove
+	if c.Replace {
+		var current []string
+		if err := tx.SelectContext(ctx, &current, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", groupID); err != nil {
+			return nil, nil, err
+		}
+		want := make(map[string]bool, len(adds))
+		for _, m := range adds {
+			want[m.Value] = true
+		}
+		removes = nil
+		for _, id := range current {
+			if !want[id] {
+				removes = append(removes, id)
+			}
+		}
+	}
+	if len(adds) == 0 && len(removes) == 0 {
+		return nil, nil, nil
+	}
+	if err := s.checkUsersExist(ctx, tx, memberIDs(adds)); err != nil {
+		return nil, nil, err
+	}
+	present, err := s.presentMembers(ctx, tx, groupID, append(memberIDs(adds), removes...))
+	if err != nil {
+		return nil, nil, err
+	}
+	var fresh []scim.Member
+	for _, m := range adds {
+		if !present[m.Value] {
+			fresh = append(fresh, m)
+			added = append(added, m.Value)
+		}
+	}
+	for _, id := range removes {
+		if present[id] {
+			removed = append(removed, id)
+		}
+	}
+	for start := 0; start < len(fresh); start += memberBatch {
+		batch := fresh[start:min(start+memberBatch, len(fresh))]
+		args := make([]any, 0, 3*len(batch))
+		for _, m := range batch {
+			var display any
+			if m.Display != "" {
+				display = m.Display
+			}
+			args = append(args, groupID, m.Value, display)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+s.memberTable()+" (group_id, user_id, display) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(batch)), ", "), args...); err != nil {
+			return nil, nil, err
+		}
+	}
+	for start := 0; start < len(removed); start += memberBatch {
+		batch := removed[start:min(start+memberBatch, len(removed))]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.memberTable()+" WHERE group_id = ? AND user_id IN ("+
+			placeholders(len(batch))+")", append([]any{groupID}, anySlice(batch)...)...); err != nil {
+			return nil, nil, err
+		}
+	}
+	sort.Strings(added)
+	sort.Strings(removed)
+	return added, removed, nil
+}
+
+// dropMemberships takes a deleted user out of every group, with a group.members_removed event for each.
+func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string) error {
+	var groups []string
+	if err := tx.SelectContext(ctx, &groups, "SELECT group_id FROM "+s.memberTable()+" WHERE user_id = ? ORDER BY group_id FOR UPDATE", userID); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if _, _, err := s.changeMembers(ctx, tx, g, scim.MemberChange{Remove: []string{userID}}); err != nil {
+			return err
+		}
+		group, err := s.readGroup(ctx, tx, g, false, false)
+		if err != nil {
+			return err
+		}
+		if err := s.emitMembers(ctx, tx, g, nil, []string{userID}, group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUsersExist fails with 400 invalidValue naming the ids that are not live users.
+func (s *Store) checkUsersExist(ctx context.Context, tx *sqlx.Tx, ids []string) error {
+	found := make(map[string]bool, len(ids))
+	for start := 0; start < len(ids); start += memberBatch {
+		batch := ids[start:min(start+memberBatch, len(ids))]
+		var live []string
+		if err := tx.SelectContext(ctx, &live, "SELECT id FROM "+s.bookTable()+" WHERE deleted_at IS NULL AND id IN ("+
+			placeholders(len(batch))+")", anySlice(batch)...); err != nil {
+			return err
+		}
+		for _, id := range live {
+			found[id] = true
+		}
+	}
+	var missing []string
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	switch {
+	case len(missing) == 1:
+		return scim.BadRequest(scim.TypeInvalidValue, "member %q is not a user of this server; nothing was changed", missing[0])
+	case len(missing) > 1:
+		return scim.BadRequest(scim.TypeInvalidValue, "members %q and %d more are not users of this server; nothing was changed",
+			missing[0], len(missing)-1)
+	}
+	return nil
+}
+
+// presentMembers returns which of the ids are members of the group now.
+func (s *Store) presentMembers(ctx context.Context, tx *sqlx.Tx, groupID string, ids []string) (map[string]bool, error) {
+	present := map[string]bool{}
+	for start := 0; start < len(ids); start += memberBatch {
+		batch := ids[start:min(start+memberBatch, len(ids))]
+		var rows []string
+		if err := tx.SelectContext(ctx, &rows, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ? AND user_id IN ("+
+			placeholders(len(batch))+")", append([]any{groupID}, anySlice(batch)...)...); err != nil {
+			return nil, err
+		}
+		for _, id := range rows {
+			present[id] = true
+		}
+	}
+	return present, nil
+}
+
+func memberIDs(ms []scim.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Value
+	}
+	return out
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

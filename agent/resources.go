@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// listQuery holds the parameters of a list request, from the URL or a POST /.search body.
+type listQuery struct {
+	Filter             string   `json:"filter"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+}
+
+// urlListQuery reads the list parameters of a GET on a collection.
+func urlListQuery(r *http.Request) (listQuery, error) {
+	q := r.URL.Query()
+	lq := listQuery{Filter: q.Get("filter")}
+	for name, dst := range map[string]**int{"startIndex": &lq.StartIndex, "count": &lq.Count} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return lq, scim.BadRequest(scim.TypeInvalidValue, "%s must be an integer, got %q", name, v)
+			}
+			*dst = &n
+		}
+	}
+	if v := q.Get("attributes"); v != "" {
+		lq.Attributes = []string{v}
+	}
+	if v := q.Get("excludedAttributes"); v != "" {
+		lq.ExcludedAttributes = []string{v}
+	}
+	return lq, nil
+}
+
+// fetchFunc reads one page of a collection; the projection lets it skip what will not be returned
+// (a group's members).
+type fetchFunc func(ctx context.Context, q scim.ListQuery, p proj) (scim.Page, error)
+
+// list answers a list request: paging (RFC 7644 3.4.2.4), filter, projection.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) {
+	query := scim.ListQuery{StartIndex: 1, Count: min(100, s.cfg.MaxPageSize)}
+	if lq.StartIndex != nil && *lq.StartIndex > 1 {
+		query.StartIndex = *lq.StartIndex // RFC 7644 3.4.2.4: values below 1 mean 1
+	}
+	if lq.Count != nil {
+		query.Count = max(0, min(*lq.Count, s.cfg.MaxPageSize))
+	}
+	if f := strings.TrimSpace(lq.Filter); f != "" {
+		if len(f) > maxFilterLength {
+			s.writeError(w, r, scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength))
+			return
+		}
+		expr, err := scim.ParseFilter(f)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		query.Filter = expr
+	}
+	attrs, excluded, err := projection(lq.Attributes, lq.ExcludedAttributes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := fetch(r.Context(), query, proj{attrs, excluded})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]any, 0, len(page.Resources))
+	for _, res := range page.Resources {
+		s.decorate(r, rt, res)
+		out = append(out, rt.Project(res, attrs, excluded))
+	}
+	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
+}
+
+func projection(attributes, excluded []string) (attrs, excl []scim.AttrPath, err error) {
+	for _, a := range attributes {
+		p, err := scim.ParseAttrList(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		attrs = append(attrs, p...)
+	}
+	for _, a := range excluded {
+		p, err := scim.ParseAttrList(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		excl = append(excl, p...)
+	}
+	return attrs, excl, nil
+}
+
+// proj is a parsed attributes / excludedAttributes pair.
+type proj struct{ attrs, excluded []scim.AttrPath }
+
+// requestProjection parses the attributes and excludedAttributes of the URL (RFC 7644 3.9).
+func requestProjection(r *http.Request) (proj, error) {
+	q := r.URL.Query()
+	attrs, excl, err := projection(nonEmpty(q.Get("attributes")), nonEmpty(q.Get("excludedAttributes")))
+	return proj{attrs, excl}, err
+}
+
+// writeResource sends one resource with its ETag, Location and the attributes the query asked for.
+func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status int, rt *scim.ResourceType, res scim.Resource, p proj) {
+	s.decorate(r, rt, res)
+	w.Header().Set("ETag", version(res))
+	w.Header().Set("Content-Location", s.resourceLocation(r, rt, res))
+	s.writeJSON(w, status, rt.Project(res, p.attrs, p.excluded))
+}
+
+// wants reports whether a projection returns the attribute name (members of a group).
+func (p proj) wants(name string) bool {
+	for _, a := range p.excluded {
+		if strings.EqualFold(a.Name, name) && a.Sub == "" {
+			return false
+		}
+	}
+	if len(p.attrs) == 0 {
+		return true
+	}
+	for _, a := range p.attrs {
+		if strings.EqualFold(a.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
+}
+
+// decorate adds meta.location, which depends on how the client reached us.
+func (s *Server) decorate(r *http.Request, rt *scim.ResourceType, res scim.Resource) {
+	if meta, ok := res["meta"].(map[string]any); ok {
+		meta["location"] = s.resourceLocation(r, rt, res)
+	}
+	delete(res, "password")
+}
+
+func (s *Server) resourceLocation(r *http.Request, rt *scim.ResourceType, res scim.Resource) string {
+	id, _ := res["id"].(string)
+	return s.location(r, rt.Endpoint+"/"+id)
+}
+
+func version(res scim.Resource) string {
+	meta, _ := res["meta"].(map[string]any)
+	v, _ := meta["version"].(string)
+	return v
+}
+
+// checkIfMatch enforces If-Match (RFC 7644 3.14) against the current version: 412 when it differs.
+func checkIfMatch(ifMatch string, cur scim.Resource) error {
+	if ifMatch == "" || etagMatches(ifMatch, version(cur)) {
+		return nil
+	}
+	return scim.Errorf(http.StatusPreconditionFailed, "", "the resource has changed: its version is %s", version(cur))
+}
+
+// etagMatches compares an If-Match / If-None-Match list with a version, weakly (W/ prefixes ignored).
+func etagMatches(header, v string) bool {
+	strip := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
+	for _, tag := range strings.Split(header, ",") {
+		if t := strings.TrimSpace(tag); t == "*" || strip(t) == strip(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
+
+// jsonProblem describes a JSON syntax error without echoing the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("%s has the wrong type (%s)", typ.Field, typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or cut short"
+	}
+	return "unreadable"
+}
