@@ -184,6 +184,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 		Tokens:        tokens,
 		PatchResponse: cfg.Server.PatchResponse,
 		Users:         store,
+		Groups:        store,
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})
