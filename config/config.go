@@ -50,13 +50,15 @@ var DefaultTokensEnv = []string{"SCIMBRIDGE_TOKEN", "SCIMBRIDGE_TOKEN_NEXT"}
 
 // Config is the whole configuration file.
 type Config struct {
-	Server   Server              `toml:"server"`
-	Auth     Auth                `toml:"auth"`
-	Database Database            `toml:"database"`
-	Users    mapping.UsersConfig `toml:"users"`
-	Log      Log                 `toml:"log"`
+	Server   Server               `toml:"server"`
+	Auth     Auth                 `toml:"auth"`
+	Database Database             `toml:"database"`
+	Users    mapping.UsersConfig  `toml:"users"`
+	Log      Log                  `toml:"log"`
+	Roles    *mapping.RolesConfig `toml:"roles"`
 
 	users *mapping.Users
+	roles *mapping.Roles
 }
 
 // Server is the [server] section: where the SCIM API listens.
@@ -175,12 +177,19 @@ func Parse(data []byte, name string) (*Config, error) {
 	for _, e := range unjoin(err) {
 		p.addMsg(e.Error())
 	}
+	roles, err := mapping.CompileRoles(cfg.Roles)
+	for _, e := range unjoin(err) {
+		p.addMsg(e.Error())
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	cfg.users = users
+	cfg.users, cfg.roles = users, roles
 	return cfg, nil
 }
+
+// RolesMapping returns the compiled [roles] mapping; nil when the configuration has none.
+func (c *Config) RolesMapping() *mapping.Roles { return c.roles }
 
 // UsersMapping returns the compiled [users] mapping; nil for a Config that did not come from Load or Parse.
 func (c *Config) UsersMapping() *mapping.Users { return c.users }

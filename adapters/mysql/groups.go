@@ -208,6 +208,16 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 				return err
 			}
 		}
+		if next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) {
+			// Rules match groups by name or externalId: a renamed group may grant other roles now.
+			var members []string
+			if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
+				return err
+			}
+			if err := s.afterMembership(ctx, tx, minus(members, append(added, removed...))); err != nil {
+				return err
+			}
+		}
 		return s.emitMembers(ctx, tx, id, added, removed, withoutMembers(out))
 	})
 	return out, err

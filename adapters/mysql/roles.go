@@ -2,17 +2,200 @@ package mysql
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/scim"
 )
 
-// RoleChange is the payload of user.roles_changed: the app roles a user had and has.
+// EventUserRolesChanged is emitted when a user's app roles change.
+const EventUserRolesChanged = "user.roles_changed"
+
+// RoleChange is the payload of user.roles_changed: the managed app roles a user had and has.
 type RoleChange struct {
 	Old []string `json:"old"`
 	New []string `json:"new"`
 }
 
 // roleSync keeps the app's role storage in line with group memberships; nil when no [roles] are configured.
-type roleSync struct{}
+type roleSync struct {
+	s *Store
+	r *mapping.Roles
+}
 
-func (r *roleSync) recompute(ctx context.Context, tx *sqlx.Tx, userIDs []string) error { return nil }
+// roleUser is one SCIM user whose roles are being recomputed.
+type roleUser struct {
+	id      string
+	key     any // the app's key
+	granted []string
+}
+
+// recompute brings the app roles of these SCIM users in line with their groups, inside tx.
+func (rs *roleSync) recompute(ctx context.Context, tx *sqlx.Tx, userIDs []string) error {
+	_, err := rs.recomputeCount(ctx, tx, userIDs)
+	return err
+}
+
+// recomputeCount is recompute, returning how many users' roles changed.
+func (rs *roleSync) recomputeCount(ctx context.Context, tx *sqlx.Tx, userIDs []string) (int, error) {
+	changed := 0
+	for start := 0; start < len(userIDs); start += memberBatch {
+		users, err := rs.load(ctx, tx, dedupe(userIDs[start:min(start+memberBatch, len(userIDs))]))
+		if err != nil {
+			return changed, err
+		}
+		old, err := rs.current(ctx, tx, users)
+		if err != nil {
+			return changed, err
+		}
+		if err := rs.apply(ctx, tx, users, old); err != nil {
+			return changed, err
+		}
+		for _, u := range users {
+			before, after := old[keyString(u.key)].roles, rs.want(u)
+			if sameRoles(before, after) {
+				continue
+			}
+			changed++
+			ev := Event{Type: EventUserRolesChanged, AppKey: u.key, Roles: &RoleChange{Old: orEmpty(before), New: orEmpty(after)},
+				Resource: scim.Resource{"id": u.id}}
+			if err := rs.s.emit(ctx, tx, userSubject(u.id), ev); err != nil {
+				return changed, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+// load reads the users' app keys, state and groups, and computes the roles they are granted.
+func (rs *roleSync) load(ctx context.Context, tx *sqlx.Tx, ids []string) ([]*roleUser, error) {
+	s := rs.s
+	var rows []struct {
+		ID      string `db:"id"`
+		Key     any    `db:"app"`
+		Active  bool   `db:"active"`
+		Deleted bool   `db:"deleted"`
+	}
+	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted FROM "+
+		s.bookTable()+" WHERE id IN ("+placeholders(len(ids))+") ORDER BY id", anySlice(ids)...); err != nil {
+		return nil, err
+	}
+	var memberships []struct {
+		UserID     string  `db:"user_id"`
+		Name       string  `db:"display_name"`
+		ExternalID *string `db:"external_id"`
+	}
+	if err := tx.SelectContext(ctx, &memberships, "SELECT gm.user_id, g.display_name, g.external_id FROM "+s.memberTable()+
+		" gm JOIN "+s.groupTable()+" g ON g.id = gm.group_id WHERE gm.user_id IN ("+placeholders(len(ids))+")", anySlice(ids)...); err != nil {
+		return nil, err
+	}
+	groups := map[string][]mapping.Group{}
+	for _, m := range memberships {
+		g := mapping.Group{DisplayName: m.Name}
+		if m.ExternalID != nil {
+			g.ExternalID = *m.ExternalID
+		}
+		groups[m.UserID] = append(groups[m.UserID], g)
+	}
+	users := make([]*roleUser, 0, len(rows))
+	for _, row := range rows {
+		u := &roleUser{id: row.ID, key: normalizeKey(row.Key)}
+		if !row.Deleted && (row.Active || !rs.r.ClearInactive) {
+			u.granted = rs.r.Granted(groups[row.ID])
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// UserRoles returns the app roles a user's groups grant under the role mapping (nil without one).
+func (s *Store) UserRoles(ctx context.Context, id string) ([]string, error) {
+	if s.roles == nil {
+		return nil, nil
+	}
+	var roles []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		users, err := s.roles.load(ctx, tx, []string{id})
+		if err == nil && len(users) == 1 {
+			roles = users[0].granted
+		}
+		return err
+	})
+	return roles, err
+}
+
+// ReconcileRoles recomputes every user's roles, in batches of one transaction each: run at start so that
+// rules changed in the configuration reach every user. It returns how many users it checked and changed.
+func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err error) {
+	if s.roles == nil {
+		return 0, 0, nil
+	}
+	after := ""
+	for {
+		var ids []string
+		if err := s.db.SelectContext(ctx, &ids, "SELECT id FROM "+s.bookTable()+" WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+			after, memberBatch); err != nil {
+			return checked, changed, s.classify(err)
+		}
+		if len(ids) == 0 {
+			return checked, changed, nil
+		}
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			n, err := s.roles.recomputeCount(ctx, tx, ids)
+			changed += n
+			return err
+		})
+		if err != nil {
+			return checked, changed, err
+		}
+		checked += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+func keyString(k any) string { return fmt.Sprint(k) }
+
+func sameRoles(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func appKeys(users []*roleUser) []any {
+	out := make([]any, 0, len(users))
+	for _, u := range users {
+		if u.key != nil {
+			out = append(out, u.key)
+		}
+	}
+	return out
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}

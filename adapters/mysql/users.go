@@ -40,6 +40,7 @@ type Options struct {
 	Now    func() time.Time // clock, default time.Now
 	Rand   io.Reader        // randomness for ids and keys, default crypto/rand
 	Log    *slog.Logger
+	Roles  *mapping.Roles // the role mapping; nil for none
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
@@ -56,6 +57,9 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if o.Roles != nil {
+		s.roles = &roleSync{s: s, r: o.Roles}
 	}
 	s.joinKey = "app_key"
 	if m.KeyGen.Kind == "auto_increment" {

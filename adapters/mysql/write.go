@@ -245,6 +245,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 				return err
 			}
 		}
+		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
+			return s.afterMembership(ctx, tx, []string{id})
+		}
 		return nil
 	})
 	return out, err

@@ -176,7 +176,17 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 	if err := migrateWhenReachable(ctx, db, cfg.Database.BookkeepingPrefix, log); err != nil {
 		return err
 	}
-	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log})
+	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
+		Roles: cfg.RolesMapping()})
+	if cfg.RolesMapping() != nil {
+		// Rules may have changed since the last start: bring every user's roles in line before serving.
+		start := time.Now()
+		checked, changed, err := store.ReconcileRoles(ctx)
+		if err != nil {
+			return fmt.Errorf("reconciling roles: %w", err)
+		}
+		log.Info("roles reconciled", "users", checked, "changed", changed, "took", time.Since(start).Round(time.Millisecond).String())
+	}
 	handler := agent.New(agent.Config{
 		BasePath:      cfg.Server.BasePath,
 		PublicURL:     cfg.Server.PublicURL,

@@ -1,0 +1,232 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// RolesConfig is the [roles] section: which IdP group grants which app role, and how the app stores roles.
+type RolesConfig struct {
+	Store         string       `toml:"store"`          // "column", "join", "list" or "flags"
+	WhileInactive string       `toml:"while_inactive"` // "keep" (default) or "clear"
+	Column        string       `toml:"column"`         // column and list: the users-table column
+	Default       *string      `toml:"default"`        // column: the role of a user in no mapped group (absent: NULL)
+	Separator     string       `toml:"separator"`      // list: between roles, default " "
+	Table         string       `toml:"table"`          // join: the user-role table
+	User          string       `toml:"user"`           // join: its column holding the app's user key
+	Role          string       `toml:"role"`           // join: its column holding the role key
+	Lookup        *RoleLookup  `toml:"lookup"`         // join: the roles table, to find a role's key by name
+	Rules         []RoleConfig `toml:"rules"`
+}
+
+// RoleLookup names the app's roles table: the key column and the name column.
+type RoleLookup struct {
+	Table string `toml:"table"`
+	Key   string `toml:"key"`
+	Name  string `toml:"name"`
+}
+
+// RoleConfig is one [[roles.rules]] entry.
+type RoleConfig struct {
+	Group           string `toml:"group"`             // the IdP group's displayName, case-insensitively
+	GroupExternalID string `toml:"group_external_id"` // or its externalId, exactly
+	Role            string `toml:"role"`              // the app role it grants
+	Priority        int    `toml:"priority"`          // column store: the highest wins
+	Column          string `toml:"column"`            // flags store: the flag column set to 1 while granted
+}
+
+// Roles is a compiled role mapping.
+type Roles struct {
+	Store         string
+	ClearInactive bool
+	Column        string
+	Default       *string
+	Separator     string
+	Table         string
+	User, Role    string
+	Lookup        RoleLookup
+	Rules         []RoleConfig // sorted by priority, highest first
+}
+
+// CompileRoles checks a [roles] section; nil config means no role mapping.
+func CompileRoles(cfg *RolesConfig) (*Roles, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	r := &Roles{Store: cfg.Store, Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+		Table: cfg.Table, User: cfg.User, Role: cfg.Role}
+	switch cfg.WhileInactive {
+	case "", "keep":
+	case "clear":
+		r.ClearInactive = true
+	default:
+		fail(`roles.while_inactive must be "keep" or "clear", got %q`, cfg.WhileInactive)
+	}
+	need := func(key, v string) {
+		if v == "" {
+			fail("roles.%s is required with store = %q", key, cfg.Store)
+		}
+	}
+	switch cfg.Store {
+	case "column":
+		need("column", cfg.Column)
+	case "list":
+		need("column", cfg.Column)
+		if r.Separator == "" {
+			r.Separator = " "
+		}
+	case "join":
+		need("table", cfg.Table)
+		need("user", cfg.User)
+		need("role", cfg.Role)
+		if cfg.Lookup == nil {
+			fail(`roles.lookup = { table, key, name } is required with store = "join": it finds a role's key by name`)
+		} else {
+			r.Lookup = *cfg.Lookup
+			need("lookup.table", r.Lookup.Table)
+			need("lookup.key", r.Lookup.Key)
+			need("lookup.name", r.Lookup.Name)
+		}
+	case "flags":
+	default:
+		fail(`roles.store must be "column", "join", "list" or "flags", got %q`, cfg.Store)
+	}
+	if len(cfg.Rules) == 0 {
+		fail("roles: no [[roles.rules]]; each rule maps a group to a role")
+	}
+	for i, rule := range cfg.Rules {
+		switch {
+		case (rule.Group == "") == (rule.GroupExternalID == ""):
+			fail("roles.rules[%d]: give group (a displayName) or group_external_id, one of them", i)
+		case rule.Role == "" && cfg.Store != "flags":
+			fail("roles.rules[%d]: role is required", i)
+		case cfg.Store == "flags" && rule.Column == "":
+			fail("roles.rules[%d]: column is required with store = \"flags\"", i)
+		case cfg.Store != "flags" && rule.Column != "":
+			fail("roles.rules[%d]: column belongs to store = \"flags\"", i)
+		case cfg.Store == "list" && strings.Contains(rule.Role, r.Separator):
+			fail("roles.rules[%d]: role %q contains the separator %q", i, rule.Role, r.Separator)
+		}
+		if rule.Role == "" {
+			rule.Role = rule.Column
+		}
+		r.Rules = append(r.Rules, rule)
+	}
+	sort.SliceStable(r.Rules, func(i, j int) bool { return r.Rules[i].Priority > r.Rules[j].Priority })
+	return r, errors.Join(errs...)
+}
+
+// Group is what a rule looks at: a group's displayName and externalId.
+type Group struct {
+	DisplayName string
+	ExternalID  string
+}
+
+// Matches reports whether the rule applies to the group.
+func (rule RoleConfig) Matches(g Group) bool {
+	if rule.GroupExternalID != "" {
+		return rule.GroupExternalID == g.ExternalID
+	}
+	return strings.EqualFold(rule.Group, g.DisplayName)
+}
+
+// Granted returns the roles a user in these groups gets, each once, highest priority first.
+func (r *Roles) Granted(groups []Group) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, rule := range r.Rules {
+		if seen[rule.Role] {
+			continue
+		}
+		for _, g := range groups {
+			if rule.Matches(g) {
+				seen[rule.Role] = true
+				out = append(out, rule.Role)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Managed lists every role the rules can grant, each once: the only roles scimbridge adds or removes.
+func (r *Roles) Managed() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, rule := range r.Rules {
+		if !seen[rule.Role] {
+			seen[rule.Role] = true
+			out = append(out, rule.Role)
+		}
+	}
+	return out
+}
+
+// FlagColumns maps each flag column to the roles that set it (flags store).
+func (r *Roles) FlagColumns() map[string][]string {
+	out := map[string][]string{}
+	for _, rule := range r.Rules {
+		out[rule.Column] = append(out[rule.Column], rule.Role)
+	}
+	return out
+}
+
+// MergeList rewrites a delimited role list: managed roles not granted are removed, granted roles missing
+// are appended, and every token the mapping does not manage stays where it was.
+func (r *Roles) MergeList(current string, granted []string) string {
+	managed := map[string]bool{}
+	for _, m := range r.Managed() {
+		managed[m] = true
+	}
+	want := map[string]bool{}
+	for _, g := range granted {
+		want[g] = true
+	}
+	var out []string
+	have := map[string]bool{}
+	for _, tok := range splitList(current, r.Separator) {
+		if managed[tok] && !want[tok] {
+			continue
+		}
+		if !have[tok] {
+			out = append(out, tok)
+			have[tok] = true
+		}
+	}
+	for _, g := range granted {
+		if !have[g] {
+			out = append(out, g)
+			have[g] = true
+		}
+	}
+	return strings.Join(out, r.Separator)
+}
+
+// ListRoles returns the managed roles present in a delimited list, in the rules' order.
+func (r *Roles) ListRoles(current string) []string {
+	have := map[string]bool{}
+	for _, tok := range splitList(current, r.Separator) {
+		have[tok] = true
+	}
+	var out []string
+	for _, m := range r.Managed() {
+		if have[m] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, tok := range strings.Split(s, sep) {
+		if tok = strings.TrimSpace(tok); tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
