@@ -1,0 +1,120 @@
+// Command scimload measures scimbridge against a real MariaDB/MySQL server on loopback: POST /Users
+// throughput, then GET /Users?filter=userName eq "..." latency on a table of 100,000 users, each beside a
+// plain sqlx ceiling (the same INSERTs and SELECTs without scimbridge, on the same database and machine).
+//
+// It creates its own database (scimbridge_bench_<random>) on the test server (SCIMBRIDGE_TEST_DSN, default
+// root@tcp(127.0.0.1:3306)/) and drops it at the end, also on error or interrupt. It stops by itself: every
+// phase has a fixed count, and -timeout bounds the whole run.
+//
+//	go run ./bench/scimload                      # defaults: 8 clients, 5000 POSTs, 100000 users, 5000 GETs
+//	go run ./bench/scimload -posts 1000 -users 20000 -gets 1000
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+type options struct {
+	dsn         string
+	concurrency int
+	posts       int
+	users       int
+	gets        int
+	seed        string
+	batch       int
+	dbConns     int
+	timeout     time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.dsn, "dsn", testdb.ServerDSN(), "server DSN without a database (default from SCIMBRIDGE_TEST_DSN)")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "concurrent clients in every timed phase")
+	flag.IntVar(&o.posts, "posts", 5000, "phase 1: users created with POST /Users (and rows in the INSERT ceiling)")
+	flag.IntVar(&o.users, "users", 100000, "phase 2: total users after seeding")
+	flag.IntVar(&o.gets, "gets", 5000, "phase 3: GET /Users?filter=... requests (and SELECTs in the lookup ceiling)")
+	flag.StringVar(&o.seed, "seed", "sql", `phase 2 seeding: "sql" (multi-row INSERTs into users and scim_users) or "store" (mysql.Store.CreateUser)`)
+	flag.IntVar(&o.batch, "batch", 1000, `rows per transaction when -seed=sql`)
+	flag.IntVar(&o.dbConns, "db-conns", 20, "connection pool size of the store and of the ceiling (scimbridge's default is 20)")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	flag.Parse()
+	if o.concurrency < 1 || o.posts < 1 || o.gets < 1 || o.batch < 1 || o.dbConns < 1 || (o.seed != "sql" && o.seed != "store") {
+		fmt.Fprintln(os.Stderr, "scimload: -concurrency, -posts, -gets, -batch, -db-conns must be >= 1 and -seed sql or store")
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	err := run(ctx, o, os.Stdout)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scimload:", err)
+		os.Exit(1)
+	}
+}
+
+// run does the whole benchmark; it returns only after the database has been dropped.
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	name, err := createDatabase(ctx, o.dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database %s created\n", name)
+	defer func() {
+		if derr := dropDatabase(o.dsn, name); derr != nil {
+			err = errors.Join(err, fmt.Errorf("dropping %s: %w", name, derr))
+			return
+		}
+		fmt.Fprintf(out, "database %s dropped\n", name)
+	}()
+	b, err := newBench(ctx, o, withDB(o.dsn, name), out)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	return b.run(ctx)
+}
+
+func createDatabase(ctx context.Context, serverDSN string) (string, error) {
+	admin, err := sqlx.Open("mysql", serverDSN)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if err := admin.PingContext(ctx); err != nil {
+		return "", fmt.Errorf("database server unreachable (start MariaDB, or set SCIMBRIDGE_TEST_DSN / -dsn): %w", err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	name := "scimbridge_bench_" + hex.EncodeToString(buf)
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	return name, err
+}
+
+// dropDatabase runs with its own context, so it still works after an interrupt or the -timeout.
+func dropDatabase(serverDSN, name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := sqlx.Open("mysql", serverDSN)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
+	return err
+}
