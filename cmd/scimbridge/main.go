@@ -149,6 +149,12 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("checking the database: %w", err)
 	}
+	roles, err := mysql.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+	if err != nil {
+		return fmt.Errorf("checking the role tables: %w", err)
+	}
+	rep.Problems = append(rep.Problems, roles.Problems...)
+	rep.Warnings = append(rep.Warnings, roles.Warnings...)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(c.Stdout, "PROBLEM:", p)
 	}

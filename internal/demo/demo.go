@@ -114,7 +114,8 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	if _, err := mysql.Migrate(ctx, d.scimDB, cfg.Database.BookkeepingPrefix); err != nil {
 		return d, fmt.Errorf("migrating scimbridge's tables: %w", err)
 	}
-	store := mysql.New(d.scimDB, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log})
+	store := mysql.New(d.scimDB, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
+		Roles: cfg.RolesMapping()})
 	d.limits = probeLimits(ctx, store)
 	handler := agent.New(agent.Config{
 		BasePath:      cfg.Server.BasePath,
@@ -123,6 +124,7 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		Tokens:        []string{token},
 		PatchResponse: cfg.Server.PatchResponse,
 		Users:         store,
+		Groups:        store,
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})

@@ -83,19 +83,30 @@ func TestWalkthroughChangesTheAppTable(t *testing.T) {
 				return fmt.Errorf("after PATCH givenName: carol %+v", carol)
 			}
 		case 3:
+			if r.Status != 201 || len(carol.Roles) != 1 || carol.Roles[0] != "admin" {
+				return fmt.Errorf("after pushing Admins with carol: %d, carol's roles %v; want [admin]", r.Status, carol.Roles)
+			}
+		case 4:
+			if r.Body["displayName"] != "Support" || len(carol.Roles) != 1 || carol.Roles[0] != "support" {
+				return fmt.Errorf("after renaming the group: %v, carol's roles %v; want [support]", r.Body["displayName"], carol.Roles)
+			}
+			if a := users["alice@example.com"]; len(a.Roles) != 1 || a.Roles[0] != "support" {
+				return fmt.Errorf("alice's hand-given role changed: %v", a.Roles)
+			}
+		case 5:
 			if carol.Status != 3 || r.Body["active"] != false {
 				return fmt.Errorf("after deactivating: carol status %d, answer active=%v; want 3 and false", carol.Status, r.Body["active"])
 			}
-		case 4:
+		case 6:
 			res, _ := r.Body["Resources"].([]any)
 			if r.Body["totalResults"] != float64(1) || len(res) != 1 || res[0].(map[string]any)["id"] != carolID {
 				return fmt.Errorf("filter answer %v; want carol alone", r.Body)
 			}
-		case 5:
+		case 7:
 			if r.Status != 204 || n != 3 || carol.ID == 0 || carol.Status != 3 {
 				return fmt.Errorf("after DELETE: %d, %d rows, carol %+v; want 204 and the row kept with status 3", r.Status, n, carol)
 			}
-		case 6:
+		case 8:
 			if r.Status != 404 || n != 3 || carol.Status != 3 {
 				return fmt.Errorf("after GET of the deleted user: %d, %d rows, carol %+v", r.Status, n, carol)
 			}

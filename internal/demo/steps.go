@@ -15,12 +15,23 @@ import (
 type Step struct {
 	Title  string
 	Method string
-	Path   string // under the SCIM base URL; {id} is the SCIM id of the user the first step creates
+	Path   string // under the SCIM base URL; {id} is the user the first step creates, {gid} the group
 	Filter string // a SCIM filter for a list request
-	Body   string
+	Body   string // may contain {id} and {gid} too
 	Want   int    // expected HTTP status
 	LookAt string // what to look at in the app page afterwards
-	SaveID bool   // remember the id of the resource in the answer as {id}
+	SaveAs string // "id" or "gid": remember the id of the resource in the answer under that name
+}
+
+// placeholders are the names a step can save an id under, with the shell variable each becomes.
+var placeholders = map[string]string{"id": "ID", "gid": "GID"}
+
+// fill replaces {id} and {gid} with their values.
+func fill(s string, saved map[string]string) string {
+	for name := range placeholders {
+		s = strings.ReplaceAll(s, "{"+name+"}", saved[name])
+	}
+	return s
 }
 
 // NewUser is the userName the walkthrough provisions.
@@ -30,7 +41,7 @@ const NewUser = "carol@example.com"
 var Steps = []Step{
 	{
 		Title:  "Provision a new user (POST /Users)",
-		Method: http.MethodPost, Path: "/Users", Want: http.StatusCreated, SaveID: true,
+		Method: http.MethodPost, Path: "/Users", Want: http.StatusCreated, SaveAs: "id",
 		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol@example.com",` +
 			`"name":{"givenName":"Carol","familyName":"Clark"},"emails":[{"value":"carol@example.com","type":"work","primary":true}],` +
 			`"title":"Engineer","active":true}`,
@@ -49,6 +60,20 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
 			`"Operations":[{"op":"replace","path":"name.givenName","value":"Caroline"}]}`,
 		LookAt: "carol's first_name is now Caroline, and updated_at is set to now.",
+	},
+	{
+		Title:  "Push a group with the new user in it (POST /Groups), as Okta's Push Groups does",
+		Method: http.MethodPost, Path: "/Groups", Want: http.StatusCreated, SaveAs: "gid",
+		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Admins",` +
+			`"members":[{"value":"{id}"}]}`,
+		LookAt: "carol now has the admin role: the rule Admins -> admin in [roles] wrote a user_roles row.",
+	},
+	{
+		Title:  "Change her role: rename the group to Support (PATCH /Groups/{gid})",
+		Method: http.MethodPatch, Path: "/Groups/{gid}", Want: http.StatusOK,
+		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
+			`"Operations":[{"op":"replace","path":"displayName","value":"Support"}]}`,
+		LookAt: "carol's admin role is gone and she has support instead: the group now matches the Support rule.",
 	},
 	{
 		Title:  `Deactivate the new user, as Okta does (PATCH {"op":"replace","value":{"active":false}})`,
@@ -80,11 +105,11 @@ func WriteCurl(w io.Writer, scimURL, appURL, token string) {
 	for i, s := range Steps {
 		fmt.Fprintf(w, "\n# %d. %s\n", i+1, s.Title)
 		var b strings.Builder
-		if s.SaveID {
-			b.WriteString("ID=$(")
+		if s.SaveAs != "" {
+			b.WriteString(placeholders[s.SaveAs] + "=$(")
 		}
 		b.WriteString("curl -sS")
-		if !s.SaveID {
+		if s.SaveAs == "" {
 			b.WriteString(` -w '\nHTTP %{http_code}\n'`)
 		}
 		if s.Filter != "" {
@@ -92,16 +117,19 @@ func WriteCurl(w io.Writer, scimURL, appURL, token string) {
 		} else if s.Method != http.MethodGet {
 			b.WriteString(" -X " + s.Method)
 		}
-		b.WriteString(` "$SCIM` + strings.ReplaceAll(s.Path, "{id}", "$ID") + `"`)
+		b.WriteString(` "$SCIM` + fill(s.Path, map[string]string{"id": "$ID", "gid": "$GID"}) + `"`)
 		b.WriteString(" \\\n    -H \"Authorization: Bearer $TOKEN\"")
 		if s.Filter != "" {
 			b.WriteString(" --data-urlencode " + shellQuote("filter="+s.Filter))
 		}
 		if s.Body != "" {
-			b.WriteString(` -H "Content-Type: application/scim+json" \` + "\n    -d " + shellQuote(s.Body))
+			// The body is single-quoted; an id in it closes the quotes around "$ID".
+			body := fill(shellQuote(s.Body), map[string]string{"id": `'"$ID"'`, "gid": `'"$GID"'`})
+			b.WriteString(` -H "Content-Type: application/scim+json" \` + "\n    -d " + body)
 		}
-		if s.SaveID {
-			b.WriteString(" \\\n  | tee /dev/stderr | sed -n 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/p'); echo; echo \"ID=$ID\"")
+		if s.SaveAs != "" {
+			v := placeholders[s.SaveAs]
+			b.WriteString(" \\\n  | tee /dev/stderr | sed -n 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/p'); echo; echo \"" + v + "=$" + v + "\"")
 		}
 		fmt.Fprintln(w, b.String())
 		fmt.Fprintf(w, "#    then reload %s: %s\n", appURL, s.LookAt)
@@ -124,15 +152,19 @@ type Response struct {
 // It fails when a step gets a status other than the one it expects.
 func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s Step, r Response) error) error {
 	client := &http.Client{}
-	id := ""
+	saved := map[string]string{}
 	for i, s := range Steps {
-		u := d.SCIMURL() + strings.ReplaceAll(s.Path, "{id}", url.PathEscape(id))
+		escaped := map[string]string{}
+		for k, v := range saved {
+			escaped[k] = url.PathEscape(v)
+		}
+		u := d.SCIMURL() + fill(s.Path, escaped)
 		if s.Filter != "" {
 			u += "?filter=" + url.QueryEscape(s.Filter)
 		}
 		var body io.Reader
 		if s.Body != "" {
-			body = strings.NewReader(s.Body)
+			body = strings.NewReader(fill(s.Body, saved))
 		}
 		req, err := http.NewRequestWithContext(ctx, s.Method, u, body)
 		if err != nil {
@@ -159,8 +191,8 @@ func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s
 		}
 		fmt.Fprintf(w, "\n== %d. %s\n%s %s\n-> %d %s  %s\n", i+1, s.Title, s.Method, strings.TrimPrefix(u, d.scimURL),
 			r.Status, http.StatusText(r.Status), summary(r.Body))
-		if s.SaveID {
-			id, _ = r.Body["id"].(string)
+		if s.SaveAs != "" {
+			saved[s.SaveAs], _ = r.Body["id"].(string)
 		}
 		users, err := d.AppUsers(ctx)
 		if err != nil {
