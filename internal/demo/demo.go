@@ -23,6 +23,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/sqlscript"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -101,7 +102,7 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	if d.appDB, err = sqlx.Open("mysql", d.engine.DSN()+"?parseTime=true&loc=UTC"); err != nil {
 		return d, err
 	}
-	for _, stmt := range Split(legacySchema) {
+	for _, stmt := range sqlscript.Split(legacySchema) {
 		if _, err := d.appDB.ExecContext(ctx, stmt); err != nil {
 			return d, fmt.Errorf("loading the legacy app's schema: %w\n%s", err, stmt)
 		}

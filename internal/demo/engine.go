@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -202,26 +201,4 @@ func (h *serialHandler) ComResetConnection(c *mysql.Conn) error {
 func (h *serialHandler) ConnectionClosed(c *mysql.Conn) {
 	defer h.release(c, true)
 	h.Handler.ConnectionClosed(c)
-}
-
-// Split cuts a SQL script into statements at semicolons that end a line, dropping blank lines and "--"
-// comment lines, as examples/legacy-app/schema.sql is written to allow.
-func Split(script string) []string {
-	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(script, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line + "\n")
-		if strings.HasSuffix(trimmed, ";") {
-			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if s := strings.TrimSpace(cur.String()); s != "" {
-		out = append(out, s)
-	}
-	return out
 }

@@ -7,11 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"strings"
 	"testing"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/internal/sqlscript"
 )
 
 // ServerDSN is the DSN of the test server, without a database name.
@@ -83,23 +84,5 @@ func Exec(t testing.TB, db *sqlx.DB, script string) {
 	}
 }
 
-// Split cuts a script into statements at semicolons that end a line; "--" comment lines are dropped.
-func Split(script string) []string {
-	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(script, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line + "\n")
-		if strings.HasSuffix(trimmed, ";") {
-			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if s := strings.TrimSpace(cur.String()); s != "" {
-		out = append(out, s)
-	}
-	return out
-}
+// Split cuts a script into statements (see sqlscript.Split).
+func Split(script string) []string { return sqlscript.Split(script) }
