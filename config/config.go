@@ -56,6 +56,7 @@ type Config struct {
 	Users    mapping.UsersConfig  `toml:"users"`
 	Log      Log                  `toml:"log"`
 	Roles    *mapping.RolesConfig `toml:"roles"`
+	Gate     *Gate                `toml:"gate"`
 
 	users *mapping.Users
 	roles *mapping.Roles
@@ -257,6 +258,7 @@ func (c *Config) validate(p *problems) {
 	if !oneOf(c.Log.Format, "text", "json") {
 		p.add("log.format", `log.format must be "text" or "json", got %q`, c.Log.Format)
 	}
+	c.validateGate(p)
 }
 
 // Warnings lists settings that work but are unwise, for the caller to log at startup.

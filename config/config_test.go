@@ -134,9 +134,9 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "unknown top-level table",
-			toml: minimal + "\n[gate]\nlisten = \"x\"\nupstream = \"y\"\n",
-			want: []string{`config.toml:9: unknown key "gate"`},
-			not:  []string{"gate.listen", "gate.upstream"},
+			toml: minimal + "\n[gateway]\nlisten = \"x\"\nupstream = \"y\"\n",
+			want: []string{`config.toml:9: unknown key "gateway"`},
+			not:  []string{"gateway.listen", "gateway.upstream"},
 		},
 		{
 			name: "unknown nested key with suggestion",

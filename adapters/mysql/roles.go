@@ -199,3 +199,37 @@ func quoteList(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// UserAccess returns what the SAML gate forwards for a user: the app's own key for the user's row, the
+// displayNames of the user's groups, and the app roles those groups grant under the role mapping (none
+// without one). Roles come from the IdP's groups only, never from a client-written "roles" attribute.
+func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, groups, roles []string, err error) {
+	var key []any
+	if err := s.db.SelectContext(ctx, &key, "SELECT "+s.joinKey+" FROM "+s.bookTable()+" WHERE id = ? AND deleted_at IS NULL", id); err != nil {
+		return "", nil, nil, s.classify(err)
+	}
+	if len(key) == 0 {
+		return "", nil, nil, scim.NotFound("User", id)
+	}
+	var rows []struct {
+		Name       string  `db:"display_name"`
+		ExternalID *string `db:"external_id"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, "SELECT g.display_name, g.external_id FROM "+s.memberTable()+" gm JOIN "+
+		s.groupTable()+" g ON g.id = gm.group_id WHERE gm.user_id = ? ORDER BY g.display_name", id); err != nil {
+		return "", nil, nil, s.classify(err)
+	}
+	var all []mapping.Group
+	for _, r := range rows {
+		groups = append(groups, r.Name)
+		g := mapping.Group{DisplayName: r.Name}
+		if r.ExternalID != nil {
+			g.ExternalID = *r.ExternalID
+		}
+		all = append(all, g)
+	}
+	if s.roles != nil {
+		roles = s.roles.r.Granted(all)
+	}
+	return keyString(normalizeKey(key[0])), groups, roles, nil
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/saml"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -28,7 +29,8 @@ var version = "dev"
 const usage = `scimbridge: a SCIM 2.0 server for an app's own MySQL/MariaDB tables
 
 Usage:
-  scimbridge serve   --config FILE   apply scimbridge's migrations, then serve SCIM
+  scimbridge serve   --config FILE   apply scimbridge's migrations, then serve SCIM (and the SAML gate
+                                     in front of the app when the file has a [gate] section)
   scimbridge check   --config FILE   verify the app's tables against the mapping (exit 1 on problems)
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
   scimbridge version
@@ -37,6 +39,7 @@ Secrets come from the environment or files, never only from the TOML:
   SCIMBRIDGE_DSN           database DSN, e.g. app:secret@tcp(127.0.0.1:3306)/legacy (database.dsn_env)
   SCIMBRIDGE_TOKEN         bearer token(s) the IdP sends (auth.tokens_env), comma-separated for several
   SCIMBRIDGE_TOKEN_NEXT    a second token, for rotation without downtime
+  SCIMBRIDGE_GATE_SECRET   secret of the gate's signed header (gate.signed_header.secret_env), if used
 `
 
 func main() {
@@ -204,8 +207,15 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})
+	gate, gateLn, err := c.newGate(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
+		if gateLn != nil {
+			gateLn.Close()
+		}
 		return err
 	}
 	srv := &http.Server{
@@ -222,15 +232,58 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	gateCtx, stopGate := context.WithCancel(ctx)
+	defer stopGate()
+	gateDone := make(chan error, 1)
+	if gate != nil {
+		go func() { gateDone <- gate.Serve(gateCtx, gateLn) }()
+	}
 	select {
 	case err := <-errc:
 		return err
+	case err := <-gateDone:
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		return fmt.Errorf("gate: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.Duration)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	if gate != nil {
+		stopGate()
+		if gerr := <-gateDone; err == nil {
+			err = gerr
+		}
+	}
+	return err
+}
+
+// newGate builds the SAML gate of the [gate] section and listens on gate.listen; nil, nil without one.
+// The gate resolves identities through the same store the SCIM API writes, read-only.
+func (c *CLI) newGate(ctx context.Context, cfg *config.Config, store *mysql.Store, log *slog.Logger) (*saml.Gate, net.Listener, error) {
+	if cfg.Gate == nil {
+		return nil, nil, nil
+	}
+	for _, w := range cfg.Gate.Warnings() {
+		log.Warn(w)
+	}
+	dir := saml.StoreDirectory{Users: store, Access: store, Match: cfg.Gate.Match}
+	opts, err := saml.FromConfig(cfg.Gate, dir, c.Getenv, c.ReadFile, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	gate, err := saml.New(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Gate.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gate.listen: %w", err)
+	}
+	return gate, ln, nil
 }
 
 // migrateWhenReachable applies migrations, waiting for the database if it is not up yet (containers

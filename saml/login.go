@@ -1,0 +1,142 @@
+package saml
+
+import (
+	"errors"
+	"net/http"
+
+	crewsaml "github.com/crewjam/saml"
+)
+
+// maxACSBody bounds the POST the IdP sends to the ACS (a SAMLResponse is a few KiB, tens with groups).
+const maxACSBody = 1 << 20
+
+// serveACS receives the IdP's answer: it validates the SAMLResponse (crewjam/saml: signature,
+// issuer, audience, destination, recipient, validity window; InResponseTo unless IdP-initiated logins are
+// allowed), refuses an assertion already used, resolves the identity in the directory, and only then sets
+// the session cookie. A refused login gets a page that says why without any internal detail; the reason
+// goes to the log, without the assertion.
+func (g *Gate) serveACS(w http.ResponseWriter, r *http.Request, st *spState) {
+	noStore(w)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		g.page(w, http.StatusMethodNotAllowed, pageError)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxACSBody)
+	if err := r.ParseForm(); err != nil {
+		g.loginFailed(w, "unreadable form", err)
+		return
+	}
+	if r.PostForm.Get("SAMLart") != "" || r.URL.Query().Get("SAMLart") != "" {
+		// The gate asks for the HTTP-POST binding only: no back-channel artifact resolution.
+		g.loginFailed(w, "artifact binding not accepted", nil)
+		return
+	}
+	var possible []string
+	if st.sp.AllowIDPInitiated {
+		possible = append(possible, "")
+	}
+	for _, tr := range st.tracker.GetTrackedRequests(r) {
+		possible = append(possible, tr.SAMLRequestID)
+	}
+	assertion, err := st.sp.ParseResponse(r, possible)
+	if err != nil {
+		var invalid *crewsaml.InvalidResponseError
+		if errors.As(err, &invalid) {
+			err = invalid.PrivateErr // its Response field is the whole assertion: never logged
+		}
+		g.loginFailed(w, "invalid SAML response", err)
+		return
+	}
+	if !g.replay.firstUse(assertion) {
+		n := g.stats.replays.Add(1)
+		g.log.Warn("gate: login refused: assertion already used (replay)", "assertion_id", assertion.ID, "replays_total", n)
+		g.stats.loginFailures.Add(1)
+		g.page(w, http.StatusForbidden, pageLoginFailed)
+		return
+	}
+	identity := g.identityOf(assertion)
+	if identity == "" {
+		what := "NameID"
+		if g.opts.IdentityAttribute != "" {
+			what = "attribute " + g.opts.IdentityAttribute
+		}
+		g.loginFailed(w, "the assertion has no "+what+" (see gate.identity)", nil)
+		return
+	}
+	user, v, err := g.checker.check(r.Context(), identity, true)
+	if v != allowed {
+		g.refuse(w, r, identity, user, v, err, "login")
+		return
+	}
+
+	redirect := g.paths.home
+	if relay := r.PostForm.Get("RelayState"); relay != "" {
+		if tr, err := st.tracker.GetTrackedRequest(r, relay); err == nil {
+			_ = st.tracker.StopTrackingRequest(w, r, relay)
+			redirect = tr.URI
+		} else if st.sp.AllowIDPInitiated {
+			redirect = relay // IdP-initiated: RelayState is where to go (checked just below)
+		}
+	}
+	if err := g.session.issue(w, identity); err != nil {
+		g.log.Error("gate: issuing the session cookie", "err", err)
+		g.page(w, http.StatusInternalServerError, pageError)
+		return
+	}
+	n := g.stats.logins.Add(1)
+	g.log.Info("gate: login", "identity", identity, "user_id", user.ID, "logins_total", n)
+	http.Redirect(w, r, safeRedirect(redirect, g.paths.home), http.StatusFound)
+}
+
+func (g *Gate) loginFailed(w http.ResponseWriter, reason string, err error) {
+	n := g.stats.loginFailures.Add(1)
+	args := []any{"reason", reason, "login_failures_total", n}
+	if err != nil {
+		args = append(args, "err", err.Error())
+	}
+	g.log.Warn("gate: login refused", args...)
+	g.page(w, http.StatusForbidden, pageLoginFailed)
+}
+
+// refuse answers a request (or a login) whose identity the directory does not let in, and counts it.
+func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, identity string, user User, v verdict, err error, during string) {
+	noStore(w)
+	switch v {
+	case notProvisioned:
+		n := g.stats.notProvisioned.Add(1)
+		g.log.Warn("gate: access refused: account not provisioned", "identity", identity, "during", during,
+			"ambiguous", errors.Is(err, ErrAmbiguous), "path", r.URL.Path, "not_provisioned_total", n)
+		g.page(w, http.StatusForbidden, pageNotProvisioned)
+	case deactivated:
+		n := g.stats.deactivated.Add(1)
+		g.log.Warn("gate: access refused: account deactivated", "identity", identity, "user_id", user.ID,
+			"during", during, "path", r.URL.Path, "deactivated_total", n)
+		g.page(w, http.StatusForbidden, pageDeactivated)
+	default:
+		n := g.stats.directoryErrors.Add(1)
+		g.log.Error("gate: directory unavailable", "identity", identity, "during", during, "err", err, "directory_errors_total", n)
+		w.Header().Set("Retry-After", "5")
+		g.page(w, http.StatusServiceUnavailable, pageUnavailable)
+	}
+}
+
+// serveLogin starts an SP-initiated login: GET {public path}/saml/login?return_to=/some/page.
+func (g *Gate) serveLogin(w http.ResponseWriter, r *http.Request, st *spState) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		g.page(w, http.StatusMethodNotAllowed, pageError)
+		return
+	}
+	g.startLogin(w, r, st, r.URL.Query().Get("return_to"))
+}
+
+// serveLogout ends the gate's session (the IdP's own session is left alone) and says so.
+func (g *Gate) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if id, ok := g.session.read(r); ok {
+		g.log.Info("gate: logout", "identity", id)
+	}
+	g.session.clear(w)
+	noStore(w)
+	g.page(w, http.StatusOK, pageSignedOut)
+}
