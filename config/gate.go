@@ -63,8 +63,8 @@ type SignedHeader struct {
 
 // GateHeaders is [gate.headers]: the header names the application receives.
 type GateHeaders struct {
-	User   string `toml:"user"`   // userName
-	Email  string `toml:"email"`  // the primary (else first) email
+	User   string `toml:"user"`    // userName
+	Email  string `toml:"email"`   // the primary (else first) email
 	Roles  string `toml:"roles"`   // comma-separated app roles granted by the user's groups ([roles])
 	Groups string `toml:"groups"`  // comma-separated displayNames of the user's groups
 	ID     string `toml:"id"`      // the SCIM id
