@@ -50,6 +50,7 @@ type Config struct {
 	Log      Log                  `toml:"log"`
 	Roles    *mapping.RolesConfig `toml:"roles"`
 	Gate     *Gate                `toml:"gate"`
+	Webhooks []Webhook            `toml:"webhooks"`
 
 	users *mapping.Users
 	roles *mapping.Roles
@@ -252,6 +253,7 @@ func (c *Config) validate(p *problems) {
 		p.add("log.format", `log.format must be "text" or "json", got %q`, c.Log.Format)
 	}
 	c.validateGate(p)
+	c.validateWebhooks(p)
 }
 
 // Warnings lists settings that work but are unwise, for the caller to log at startup.

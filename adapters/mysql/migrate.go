@@ -78,6 +78,49 @@ var migrations = []string{
 		CONSTRAINT {p}group_members_group FOREIGN KEY (group_id) REFERENCES {p}groups (id) ON DELETE CASCADE,
 		CONSTRAINT {p}group_members_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 5: webhook cursors, one row per endpoint (package webhook). Fan-out copies outbox rows past
+	// scan_seq into deliveries; last_seq trails it while an outbox seq is missing (a transaction that
+	// took its seq but had not committed yet, or rolled back): such a gap is watched from gap_since and
+	// given up, with every gap up to gap_upto, after a grace period. disabled_at: the endpoint answered
+	// 410 Gone.
+	`CREATE TABLE {p}webhook_cursors (
+		endpoint        VARCHAR(64)   NOT NULL,
+		last_seq        BIGINT        NOT NULL,
+		scan_seq        BIGINT        NOT NULL,
+		gap_since       DATETIME(6)   NULL,
+		gap_upto        BIGINT        NULL,
+		disabled_at     DATETIME(6)   NULL,
+		disabled_reason VARCHAR(1000) NULL,
+		created_at      DATETIME(6)   NOT NULL,
+		PRIMARY KEY (endpoint)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 6: webhook deliveries, one row per (endpoint, outbox event). waiting marks the rows still to be
+	// sent: claims scan (endpoint, waiting, next_attempt_at) and keep each subject in seq order.
+	`CREATE TABLE {p}webhook_deliveries (
+		id              BIGINT        NOT NULL AUTO_INCREMENT,
+		endpoint        VARCHAR(64)   NOT NULL,
+		seq             BIGINT        NOT NULL,
+		event_id        CHAR(36)      NOT NULL,
+		type            VARCHAR(64)   NOT NULL,
+		subject         VARCHAR(80)   NOT NULL,
+		status          VARCHAR(16)   NOT NULL,
+		attempts        INT           NOT NULL DEFAULT 0,
+		enqueued_at     DATETIME(6)   NOT NULL,
+		next_attempt_at DATETIME(6)   NOT NULL,
+		lease_owner     VARCHAR(100)  NULL,
+		lease_until     DATETIME(6)   NULL,
+		last_attempt_at DATETIME(6)   NULL,
+		last_status     INT           NULL,
+		last_error      VARCHAR(1000) NULL,
+		delivered_at    DATETIME(6)   NULL,
+		waiting         TINYINT AS (IF(status IN ('pending', 'failed'), 1, 0)) STORED,
+		PRIMARY KEY (id),
+		UNIQUE KEY endpoint_seq (endpoint, seq),
+		KEY due (endpoint, waiting, next_attempt_at, seq),
+		KEY subject_order (endpoint, subject, waiting, seq),
+		KEY seq_status (seq, status),
+		KEY delivered (status, delivered_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.

@@ -33,6 +33,8 @@ Usage:
                                      in front of the app when the file has a [gate] section)
   scimbridge check   --config FILE   verify the app's tables against the mapping (exit 1 on problems)
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
+  scimbridge webhooks list|retry|replay|enable|forget --config FILE ...
+                                     webhook deliveries: see and act on them (scimbridge webhooks help)
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -40,6 +42,7 @@ Secrets come from the environment or files, never only from the TOML:
   SCIMBRIDGE_TOKEN         bearer token(s) the IdP sends (auth.tokens_env), comma-separated for several
   SCIMBRIDGE_TOKEN_NEXT    a second token, for rotation without downtime
   SCIMBRIDGE_GATE_SECRET   secret of the gate's signed header (gate.signed_header.secret_env), if used
+  (each [[webhooks]])      its signing secret, in the variable its secret_env names (or secret_file)
 `
 
 func main() {
@@ -73,6 +76,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(c.Stdout, usage)
 		return 0
 	case "serve", "check", "migrate":
+	case "webhooks":
+		return c.webhooks(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -89,7 +94,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 1
 	}
 	log := newLogger(c.Stderr, cfg)
-	for _, w := range cfg.Warnings() {
+	for _, w := range append(cfg.Warnings(), cfg.WebhookWarnings()...) {
 		log.Warn(w)
 	}
 	switch cmd {
@@ -185,6 +190,11 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 	if err := migrateWhenReachable(ctx, db, cfg.Database.BookkeepingPrefix, log); err != nil {
 		return err
 	}
+	stopWebhooks, err := c.startWebhooks(ctx, db, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
 	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
 		Roles: cfg.RolesMapping()})
 	if cfg.RolesMapping() != nil {

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+// serve delivers the outbox to [[webhooks]]; the webhooks commands show and replay deliveries.
+func TestServeDeliversWebhooksAndCommandsActOnThem(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	wh, _ := standardwebhooks.NewWebhook(secret)
+	var mu sync.Mutex
+	var got []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := wh.Verify(body, r.Header); err != nil {
+			t.Errorf("signature: %v", err)
+		}
+		mu.Lock()
+		got = append(got, string(body))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	received := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+
+	path := exampleConfig(t)
+	conf, _ := os.ReadFile(path)
+	conf = append(conf, []byte("\n[[webhooks]]\nname = \"app\"\nurl = \""+recv.URL+"/hooks\"\nevents = [\"user.*\"]\nsecret_env = \"HOOK_SECRET\"\n")...)
+	if err := os.WriteFile(path, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := testdb.New(t, exampleSchema(t))
+	env := map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token, "HOOK_SECRET": secret}
+	c, out := cli(t, env)
+	addrc := make(chan net.Addr, 1)
+	c.OnListen = func(a net.Addr) { addrc <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- c.Run(ctx, []string{"serve", "--config", path}) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String() + "/scim/v2"
+	case code := <-done:
+		t.Fatalf("serve exited %d:\n%s", code, out)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(`{"userName":"hook@example.com","name":{"givenName":"Hook"}}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for deadline := time.Now().Add(10 * time.Second); received() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no webhook received:\n%s", out)
+		}
+	}
+	if !strings.Contains(got[0], `"type":"user.created"`) || !strings.Contains(got[0], "hook@example.com") {
+		t.Errorf("event: %s", got[0])
+	}
+
+	ops, opsOut := cli(t, env)
+	if code := ops.Run(context.Background(), []string{"webhooks", "list", "--config", path}); code != 0 ||
+		!strings.Contains(opsOut.String(), "app       active") {
+		t.Errorf("list: %d\n%s", code, opsOut)
+	}
+	opsOut.Reset()
+	if code := ops.Run(context.Background(), []string{"webhooks", "replay", "--config", path, "--endpoint", "app", "--since", "1h"}); code != 0 ||
+		!strings.Contains(opsOut.String(), "1 events since") {
+		t.Errorf("replay: %d\n%s", code, opsOut)
+	}
+	for deadline := time.Now().Add(10 * time.Second); received() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replay not received:\n%s", out)
+		}
+	}
+	opsOut.Reset()
+	if code := ops.Run(context.Background(), []string{"webhooks", "retry", "--config", path}); code != 1 || !strings.Contains(opsOut.String(), "--id ID or --dead") {
+		t.Errorf("retry without target: %d\n%s", code, opsOut)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, out)
+	}
+	if strings.Contains(out.String(), secret) {
+		t.Error("the secret must never be logged")
+	}
+}

@@ -1,0 +1,132 @@
+package webhook
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// EndpointStatus is an endpoint as List shows it.
+type EndpointStatus struct {
+	Name           string
+	URL            string // "" when the endpoint is no longer configured
+	Configured     bool
+	Disabled       bool
+	DisabledAt     *time.Time
+	DisabledReason string
+	Counts         map[string]int // deliveries by status (delivered: those not pruned yet)
+	OldestWaiting  *time.Time     // when the oldest pending or failed delivery was enqueued
+	LastSeq        int64          // outbox seq the endpoint has been fanned out to
+}
+
+// Delivery is one row of the deliveries table.
+type Delivery struct {
+	ID            int64      `db:"id"`
+	Endpoint      string     `db:"endpoint"`
+	Seq           int64      `db:"seq"`
+	EventID       string     `db:"event_id"`
+	Type          string     `db:"type"`
+	Subject       string     `db:"subject"`
+	Status        string     `db:"status"`
+	Attempts      int        `db:"attempts"`
+	EnqueuedAt    time.Time  `db:"enqueued_at"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	LeaseOwner    *string    `db:"lease_owner"`
+	LeaseUntil    *time.Time `db:"lease_until"`
+	LastAttemptAt *time.Time `db:"last_attempt_at"`
+	LastStatus    *int       `db:"last_status"`
+	LastError     *string    `db:"last_error"`
+	DeliveredAt   *time.Time `db:"delivered_at"`
+}
+
+// ListOptions choose the deliveries List returns.
+type ListOptions struct {
+	Endpoint string   // "": every endpoint
+	Statuses []string // default: pending, failed, dead and disabled
+	Limit    int      // default 100
+}
+
+// Report is what List returns: every endpoint known to the configuration or to the database, and the
+// deliveries chosen, oldest first.
+type Report struct {
+	Endpoints  []EndpointStatus
+	Deliveries []Delivery
+}
+
+// List reports the state of the endpoints and their deliveries, for `scimbridge webhooks list`.
+func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
+	var cursors []struct {
+		Endpoint       string     `db:"endpoint"`
+		LastSeq        int64      `db:"last_seq"`
+		DisabledAt     *time.Time `db:"disabled_at"`
+		DisabledReason *string    `db:"disabled_reason"`
+	}
+	if err := w.db.SelectContext(ctx, &cursors, "SELECT endpoint, last_seq, disabled_at, disabled_reason FROM "+w.t.cursors); err != nil {
+		return nil, err
+	}
+	var counts []struct {
+		Endpoint string     `db:"endpoint"`
+		Status   string     `db:"status"`
+		N        int        `db:"n"`
+		Oldest   *time.Time `db:"oldest"`
+	}
+	if err := w.db.SelectContext(ctx, &counts, "SELECT endpoint, status, COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM "+
+		w.t.deliveries+" GROUP BY endpoint, status"); err != nil {
+		return nil, err
+	}
+	byName := map[string]*EndpointStatus{}
+	get := func(name string) *EndpointStatus {
+		if byName[name] == nil {
+			byName[name] = &EndpointStatus{Name: name, Counts: map[string]int{}}
+		}
+		return byName[name]
+	}
+	for _, ep := range w.endpoints {
+		s := get(ep.Name)
+		s.URL, s.Configured = ep.URL, true
+	}
+	for _, c := range cursors {
+		s := get(c.Endpoint)
+		s.LastSeq, s.DisabledAt, s.Disabled = c.LastSeq, c.DisabledAt, c.DisabledAt != nil
+		if c.DisabledReason != nil {
+			s.DisabledReason = *c.DisabledReason
+		}
+	}
+	for _, c := range counts {
+		s := get(c.Endpoint)
+		s.Counts[c.Status] = c.N
+		if (c.Status == StatusPending || c.Status == StatusFailed) && c.Oldest != nil && (s.OldestWaiting == nil || c.Oldest.Before(*s.OldestWaiting)) {
+			s.OldestWaiting = c.Oldest
+		}
+	}
+	r := &Report{}
+	for _, s := range byName {
+		r.Endpoints = append(r.Endpoints, *s)
+	}
+	slices.SortFunc(r.Endpoints, func(a, b EndpointStatus) int { return strings.Compare(a.Name, b.Name) })
+
+	statuses := o.Statuses
+	if len(statuses) == 0 {
+		statuses = []string{StatusPending, StatusFailed, StatusDead, StatusDisabled}
+	}
+	limit := o.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := "SELECT id, endpoint, seq, event_id, type, subject, status, attempts, enqueued_at, next_attempt_at, lease_owner, lease_until," +
+		" last_attempt_at, last_status, last_error, delivered_at FROM " + w.t.deliveries + " WHERE status IN (" + marks(len(statuses)) + ")"
+	args := make([]any, 0, len(statuses)+2)
+	for _, s := range statuses {
+		args = append(args, s)
+	}
+	if o.Endpoint != "" {
+		q += " AND endpoint = ?"
+		args = append(args, o.Endpoint)
+	}
+	q += " ORDER BY seq, endpoint LIMIT ?"
+	if err := w.db.SelectContext(ctx, &r.Deliveries, q, append(args, limit)...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

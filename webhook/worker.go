@@ -1,0 +1,225 @@
+// Package webhook delivers the events of scimbridge's transactional outbox (adapters/mysql writes one
+// row per change, in the change's own transaction) to the host app's endpoints: signed the Standard
+// Webhooks way, retried with exponential backoff persisted in the database, in order per subject, at
+// least once, and never lost. See README.md beside this file.
+//
+// Per endpoint, a Worker fans new outbox rows out into delivery rows (fanout.go), claims due deliveries
+// with a lease (claim.go), posts them (send.go) and records the outcome (deliver.go). Several replicas
+// may run Workers on one database: claims use SELECT ... FOR UPDATE SKIP LOCKED, and a dead replica's
+// leases expire. Operations for people (List, Retry, Replay, ...) are in ops.go and prune.go.
+package webhook
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Options are a Worker's settings and dependencies; zero values get the defaults in brackets.
+type Options struct {
+	Prefix    string     // bookkeeping table prefix ["scim_"]
+	Endpoints []Endpoint // the receivers; none is fine (the Worker then only prunes the outbox)
+	Log       *slog.Logger
+
+	Now   func() time.Time // clock of every decision: due times, leases, backoff, pruning [time.Now]
+	Rand  func() float64   // uniform in [0, 1), for backoff jitter [a source private to the Worker]
+	Owner string           // lease owner written on claims; unique per process [host-pid-random]
+
+	PollInterval time.Duration // pause when an endpoint has nothing to do [500ms]
+	Parallel     int           // deliveries claimed and posted at once per endpoint [8]
+	FanOutBatch  int           // outbox rows fanned out per transaction [500]
+	GapGrace     time.Duration // how long a missing outbox seq may still commit [5m]
+	PruneEvery   time.Duration // how often delivered rows and old outbox rows are pruned [10m]
+
+	BackoffBase time.Duration // wait after the first failed attempt, doubling each time [10s]
+	BackoffMax  time.Duration // longest wait between attempts [1h]; waits are jittered ±20%
+
+	ShortRetries int           // quick retries inside one attempt, by go-retryablehttp [2]; -1: none
+	ShortWaitMin time.Duration // [200ms]
+	ShortWaitMax time.Duration // [2s]
+	Lease        time.Duration // how long a claim is exclusive [one attempt's longest duration + 30s]
+	StopGrace    time.Duration // deliveries in flight may finish this long after Run's ctx ends [5s]
+}
+
+// Worker delivers outbox events to endpoints and offers the operations on deliveries.
+type Worker struct {
+	db        *sqlx.DB
+	t         tables
+	o         Options
+	endpoints []*endpoint
+	byName    map[string]*endpoint
+	log       *slog.Logger
+	now       func() time.Time
+	rand      func() float64
+}
+
+// endpoint is an Endpoint with what the Worker needs to deliver to it.
+type endpoint struct {
+	Endpoint
+	send  *sender
+	lease time.Duration
+}
+
+// New checks the endpoints and builds a Worker. The tables must have been migrated
+// (adapters/mysql.Migrate) and db opened with adapters/mysql.Open (UTC times).
+func New(db *sqlx.DB, o Options) (*Worker, error) {
+	o = withDefaults(o)
+	w := &Worker{db: db, t: newTables(o.Prefix), o: o, byName: map[string]*endpoint{}, log: o.Log, now: o.Now, rand: o.Rand}
+	for _, e := range o.Endpoints {
+		if err := e.check(); err != nil {
+			return nil, err
+		}
+		if w.byName[e.Name] != nil {
+			return nil, fmt.Errorf("two webhook endpoints are named %q", e.Name)
+		}
+		ep := &endpoint{Endpoint: e}
+		ep.send = newSender(&ep.Endpoint, &o)
+		ep.lease = o.Lease
+		if ep.lease <= 0 {
+			ep.lease = ep.send.maxDuration() + 30*time.Second
+		}
+		w.endpoints = append(w.endpoints, ep)
+		w.byName[e.Name] = ep
+	}
+	return w, nil
+}
+
+func withDefaults(o Options) Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Prefix == "" {
+		o.Prefix = "scim_"
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		var seed [16]byte
+		_, _ = crand.Read(seed[:])
+		r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+		var mu sync.Mutex
+		o.Rand = func() float64 { mu.Lock(); defer mu.Unlock(); return r.Float64() }
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = crand.Read(b[:])
+		o.Owner = fmt.Sprintf("%.60s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.FanOutBatch <= 0 {
+		o.FanOutBatch = 500
+	}
+	if o.ShortRetries == 0 {
+		o.ShortRetries = 2
+	}
+	def(&o.PollInterval, 500*time.Millisecond)
+	def(&o.GapGrace, 5*time.Minute)
+	def(&o.PruneEvery, 10*time.Minute)
+	def(&o.BackoffBase, 10*time.Second)
+	def(&o.BackoffMax, time.Hour)
+	def(&o.ShortWaitMin, 200*time.Millisecond)
+	def(&o.ShortWaitMax, 2*time.Second)
+	def(&o.StopGrace, 5*time.Second)
+	return o
+}
+
+// Run delivers until ctx ends: one goroutine per endpoint, so a slow or failing endpoint holds back no
+// other, and one that prunes. Database errors are logged and retried; Run returns when ctx ends, or
+// at once when an endpoint has no secret.
+func (w *Worker) Run(ctx context.Context) error {
+	for _, ep := range w.endpoints {
+		if len(ep.Secret) == 0 {
+			return fmt.Errorf("webhook %q: no signing secret (EndpointsFromConfig reads it)", ep.Name)
+		}
+	}
+	for wait := w.o.PollInterval; ; wait = min(2*wait, 30*time.Second) {
+		err := w.Register(ctx)
+		if err == nil {
+			break
+		}
+		w.log.Warn("webhooks: cannot register the endpoints yet; retrying", "in", wait.String(), "err", err)
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+	var wg sync.WaitGroup
+	for _, ep := range w.endpoints {
+		wg.Go(func() { w.runEndpoint(ctx, ep) })
+	}
+	wg.Go(func() { w.runPruner(ctx) })
+	wg.Wait()
+	return nil
+}
+
+func (w *Worker) runEndpoint(ctx context.Context, ep *endpoint) {
+	w.log.Info("webhooks: delivering", "endpoint", ep.Name, "url", ep.URL, "events", ep.Events)
+	failures := 0
+	for ctx.Err() == nil {
+		busy, err := w.step(ctx, ep)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			failures++
+			wait := min(w.o.PollInterval<<min(failures, 6), 30*time.Second)
+			w.log.Warn("webhooks: database error; retrying", "endpoint", ep.Name, "in", wait.String(), "err", err)
+			sleep(ctx, wait)
+		case busy:
+			failures = 0
+		default:
+			failures = 0
+			sleep(ctx, w.o.PollInterval)
+		}
+	}
+}
+
+// step fans out new events and delivers one round; busy means there may be more to do at once.
+func (w *Worker) step(ctx context.Context, ep *endpoint) (busy bool, err error) {
+	fresh, err := w.fanOut(ctx, ep)
+	if err != nil {
+		return false, fmt.Errorf("fan-out: %w", err)
+	}
+	n, err := w.deliverRound(ctx, ep)
+	if err != nil {
+		return false, fmt.Errorf("delivery: %w", err)
+	}
+	return fresh >= w.o.FanOutBatch || n > 0, nil
+}
+
+func (w *Worker) runPruner(ctx context.Context) {
+	for sleep(ctx, w.o.PruneEvery) {
+		if n, err := w.Prune(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("webhooks: pruning failed", "err", err)
+		} else if n.Deliveries+n.Outbox > 0 {
+			w.log.Info("webhooks: pruned", "deliveries", n.Deliveries, "outbox_events", n.Outbox)
+		}
+	}
+}
+
+// sleep waits d, or less when ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
