@@ -453,15 +453,17 @@ func (b *bench) phaseGet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lit := "'" + strings.ReplaceAll(strings.ToLower(names[0]), "'", "''") + "'"
-	where := "WHERE b.deleted_at IS NULL AND (b.user_name_lc = " + lit + ")"
-	from := "FROM `scim_users` b JOIN `users` u ON u.`id` = b.app_id "
-	for _, q := range []string{
-		"SELECT COUNT(*) " + from + where,
-		"SELECT b.id, b.app_id, b.app_key, b.external_id, b.version, b.created, b.last_modified, b.doc, u.`id`, u.`display_name`, u.`email`, " +
-			"u.`first_name`, u.`last_name`, u.`status` " + from + where + " ORDER BY b.created, b.id LIMIT 100 OFFSET 0",
-	} {
-		if err := b.explain(ctx, q); err != nil {
+	// EXPLAIN the very queries the store runs for this filter.
+	filter, err := scim.ParseFilter(`userName eq "` + names[0] + `"`)
+	if err != nil {
+		return err
+	}
+	countQ, pageQ, args, err := b.store.ListUsersSQL(filter, 100)
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{countQ, pageQ} {
+		if err := b.explain(ctx, q, args...); err != nil {
 			return err
 		}
 	}
@@ -469,9 +471,9 @@ func (b *bench) phaseGet(ctx context.Context) error {
 }
 
 // explain prints EXPLAIN's rows for the query as a table.
-func (b *bench) explain(ctx context.Context, query string) error {
-	b.printf("\nEXPLAIN %s\n", query)
-	rows, err := b.db.QueryxContext(ctx, "EXPLAIN "+query)
+func (b *bench) explain(ctx context.Context, query string, args ...any) error {
+	b.printf("\nEXPLAIN %s   -- args %v\n", query, args)
+	rows, err := b.db.QueryxContext(ctx, "EXPLAIN "+query, args...)
 	if err != nil {
 		return err
 	}
