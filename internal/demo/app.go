@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/scimbridge/scimbridge/saml"
 )
 
 // AppUser is one row of the legacy app's users table, as the app itself reads it, with its roles.
@@ -101,10 +104,22 @@ th, td { border: 1px solid #bbb; padding: .3em .6em; text-align: left; }
 th { background: #eee; }
 tr.s3 td, tr.s2 td { color: #888; }
 .note { color: #555; max-width: 50em; }
+.who { padding: .6em .8em; max-width: 50em; background: #fff4d6; border: 1px solid #e0c060; }
+.who.gate { background: #e3f4e3; border-color: #7bb47b; }
 </style>
 </head>
 <body>
 <h1>Legacy App</h1>
+{{with .Visitor}}{{if .ViaGate}}<p class="who gate">Signed in through the gate as <strong>{{.User}}</strong>,
+roles <strong>{{or .Roles "(none)"}}</strong>, groups <strong>{{or .Groups "(none)"}}</strong>,
+app user key <strong>{{or .AppKey "(none)"}}</strong>.</p>
+<p class="note">The app read who you are from the headers the SAML gate set ({{$.Names.User}}, {{$.Names.Roles}},
+{{$.Names.Groups}}, {{$.Names.AppKey}}), after checking {{$.Names.Signature}}: the gate looked you up in
+scimbridge's SCIM directory, and roles come from your SCIM groups. <a href="/saml/logout">Sign out of the gate</a></p>
+{{else}}<p class="who">Reached directly, without the gate{{if .User}}: the request says {{$.Names.User}}
+<strong>{{.User}}</strong>, but without a valid {{$.Names.Signature}}, so the app does not trust it{{end}}.
+Sign in through the SAML gate at <a href="{{$.GateURL}}">{{$.GateURL}}</a>.</p>
+{{end}}{{end}}
 <p class="note">The sample app's own <code>users</code> table, read straight from its database on every
 reload. scimbridge writes these rows when the identity provider calls its SCIM API.</p>
 <h2>Users</h2>
@@ -128,10 +143,13 @@ func (d *Demo) appHandler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		users, err := d.AppUsers(r.Context())
 		data := struct {
-			Users []AppUser
-			Err   error
-			Now   string
-		}{Users: users, Err: err, Now: fmtTime(time.Now())}
+			Users   []AppUser
+			Err     error
+			Now     string
+			Visitor AppRequest
+			Names   saml.HeaderNames
+			GateURL string
+		}{Users: users, Err: err, Now: fmtTime(time.Now()), Visitor: d.visitor(r), Names: d.headerNames(), GateURL: d.GateURL()}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
@@ -139,7 +157,61 @@ func (d *Demo) appHandler() http.Handler {
 		}
 		_ = pageTmpl.Execute(w, data)
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.appLog.add(d.visitor(r))
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// AppRequest is a request the sample app got, with the identity headers it carried.
+type AppRequest struct {
+	Method, Path string
+	// ViaGate: the request carried a valid signed header for User, so it came through the gate and the
+	// other fields are the gate's. Otherwise they are whatever the client sent, and not trusted.
+	ViaGate                                    bool
+	User, Email, Roles, Groups, UserID, AppKey string
+}
+
+// visitor reads the identity headers of a request to the app, as an app behind the gate does: it
+// trusts them only with a valid signed header.
+func (d *Demo) visitor(r *http.Request) AppRequest {
+	n := d.headerNames()
+	v := AppRequest{Method: r.Method, Path: r.URL.RequestURI(), User: r.Header.Get(n.User), Email: r.Header.Get(n.Email),
+		Roles: r.Header.Get(n.Roles), Groups: r.Header.Get(n.Groups), UserID: r.Header.Get(n.ID), AppKey: r.Header.Get(n.AppKey)}
+	sig := r.Header.Get(n.Signature)
+	v.ViaGate = v.User != "" && sig != "" && saml.VerifyHeader(d.gateSecret, v.User, sig, time.Now(), time.Minute) == nil
+	return v
+}
+
+// headerNames are the gate's header names, from the parsed [gate] section.
+func (d *Demo) headerNames() saml.HeaderNames {
+	h, s := d.cfg.Gate.Headers, d.cfg.Gate.SignedHeader
+	return saml.HeaderNames{User: h.User, Email: h.Email, Roles: h.Roles, Groups: h.Groups, ID: h.ID, AppKey: h.AppKey,
+		Signature: s.Name}
+}
+
+// appLog keeps the last maxAppLog requests the sample app got.
+type appLog struct {
+	mu   sync.Mutex
+	reqs []AppRequest
+}
+
+const maxAppLog = 1000
+
+func (l *appLog) add(r AppRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.reqs) == maxAppLog {
+		l.reqs = append(l.reqs[:0], l.reqs[maxAppLog/2:]...)
+	}
+	l.reqs = append(l.reqs, r)
+}
+
+// AppRequests lists the last requests the sample app got (up to 1000), oldest first.
+func (d *Demo) AppRequests() []AppRequest {
+	d.appLog.mu.Lock()
+	defer d.appLog.mu.Unlock()
+	return append([]AppRequest(nil), d.appLog.reqs...)
 }
 
 // WriteUsers prints the app's users as a text table.

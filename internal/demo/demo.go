@@ -1,6 +1,7 @@
 // Package demo runs scimbridge against an embedded, in-memory MySQL-compatible database and a sample
-// "legacy app" page, all in one process, so that a newcomer can try SCIM provisioning with nothing but Go
-// installed. It is for cmd/scimbridge-demo only: the production binary cmd/scimbridge must never import it,
+// "legacy app" page, with scimbridge's SAML gate in front of the page and crewjam/saml's test IdP, all in
+// one process, so that a newcomer can try SCIM provisioning and the gate with nothing but Go installed.
+// It is for cmd/scimbridge-demo only: the production binary cmd/scimbridge must never import it,
 // because it links go-mysql-server, an engine that takes no row locks.
 package demo
 
@@ -18,13 +19,14 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/crewjam/saml/samlidp"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/sqlscript"
-	"github.com/scimbridge/scimbridge/scim"
+	"github.com/scimbridge/scimbridge/saml"
 )
 
 // Copies of examples/legacy-app/schema.sql and config.example.toml (embed cannot reach outside this
@@ -41,30 +43,46 @@ var (
 
 // Options configure a demo. Empty addresses mean a free port on 127.0.0.1.
 type Options struct {
-	ListenSCIM string
-	ListenApp  string
-	ListenDB   string
-	Token      string       // bearer token; empty generates one
-	Log        *slog.Logger // scimbridge's log; nil discards
+	ListenSCIM   string
+	ListenApp    string
+	ListenGate   string
+	ListenIdP    string
+	ListenDB     string
+	Token        string        // bearer token; empty generates one
+	RecheckEvery time.Duration // the gate's recheck_every; 0: DefaultRecheckEvery
+	Log          *slog.Logger  // scimbridge's log; nil discards
 }
 
-// Demo is a running demo: the embedded database, scimbridge's SCIM server and the sample app.
+// Demo is a running demo: the embedded database, scimbridge's SCIM server, the sample app, and the SAML
+// gate in front of the app with a test IdP.
 type Demo struct {
-	engine  *Engine
-	cfg     *config.Config
-	scimDB  *sqlx.DB // scimbridge's pool, opened with mysql.Open like cmd/scimbridge does
-	appDB   *sqlx.DB // the sample app's own pool
-	scimSrv *http.Server
-	appSrv  *http.Server
-	scimURL string // http://host:port, without the base path
-	appURL  string
-	token   string
-	limits  []string
-	errc    chan error
+	engine     *Engine
+	cfg        *config.Config
+	scimDB     *sqlx.DB // scimbridge's pool, opened with mysql.Open like cmd/scimbridge does
+	appDB      *sqlx.DB // the sample app's own pool
+	scimSrv    *http.Server
+	appSrv     *http.Server
+	idpSrv     *http.Server
+	idp        *samlidp.Server
+	idpUsers   []IdPUser
+	gate       *saml.Gate
+	gateStop   context.CancelFunc
+	gateDone   chan error
+	gateSecret []byte
+	gateTOML   string
+	listeners  []net.Listener
+	scimURL    string // http://host:port, without the base path
+	appURL     string
+	gateURL    string
+	idpURL     string
+	token      string
+	limits     []string
+	errc       chan error
+	appLog     appLog // the requests the sample app got
 }
 
 // Start starts the database, loads the legacy app's schema and seed rows, migrates scimbridge's
-// bookkeeping tables and starts both HTTP servers. Close stops them.
+// bookkeeping tables and starts the SCIM server, the sample app, the test IdP and the gate. Close stops them.
 func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	log := o.Log
 	if log == nil {
@@ -72,20 +90,17 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	}
 	token := o.Token
 	if token == "" {
-		buf := make([]byte, 24)
-		_, _ = rand.Read(buf)
-		token = hex.EncodeToString(buf)
+		token = randomHex(24)
 	}
 	if err := checkToken(token); err != nil {
 		return nil, err
 	}
-	cfg, err := config.Parse(exampleConfig, "config.example.toml")
-	if err != nil {
-		return nil, fmt.Errorf("the embedded config.example.toml: %w", err)
+	recheck := o.RecheckEvery
+	if recheck <= 0 {
+		recheck = DefaultRecheckEvery
 	}
-	cfg.Server.Listen = orFree(o.ListenSCIM)
-
-	d = &Demo{cfg: cfg, token: token, errc: make(chan error, 2)}
+	keys := newKeyPairs()
+	d = &Demo{token: token, gateSecret: []byte(randomHex(32)), errc: make(chan error, 4)}
 	defer func() {
 		if err != nil {
 			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -94,6 +109,30 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 			d = nil
 		}
 	}()
+	// Listen first, so that the configuration names the real addresses.
+	var scimLn, appLn, gateLn, idpLn net.Listener
+	for _, l := range []struct {
+		addr string
+		ln   *net.Listener
+		url  *string
+	}{
+		{o.ListenSCIM, &scimLn, &d.scimURL}, {o.ListenApp, &appLn, &d.appURL},
+		{o.ListenGate, &gateLn, &d.gateURL}, {o.ListenIdP, &idpLn, &d.idpURL},
+	} {
+		if *l.ln, err = net.Listen("tcp", orFree(l.addr)); err != nil {
+			return d, err
+		}
+		d.listeners = append(d.listeners, *l.ln)
+		*l.url = baseURL(*l.ln)
+	}
+	gate := gateSection(gateLn.Addr().String(), d.gateURL, d.appURL, d.idpURL, recheck)
+	cfg, err := config.Parse(append(exampleConfig[:len(exampleConfig):len(exampleConfig)], gate...), "config.example.toml")
+	if err != nil {
+		return d, fmt.Errorf("the embedded config.example.toml with the demo's [gate]: %w", err)
+	}
+	cfg.Server.Listen = scimLn.Addr().String()
+	d.cfg, d.gateTOML = cfg, gate
+
 	if d.engine, err = StartEngine(orFree(o.ListenDB)); err != nil {
 		return d, err
 	}
@@ -129,20 +168,25 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})
-	if d.scimSrv, d.scimURL, err = d.serve(cfg.Server.Listen, handler, log); err != nil {
+	d.scimSrv = d.serve(scimLn, handler, log)
+	d.appSrv = d.serve(appLn, d.appHandler(), log)
+
+	kp := <-keys
+	for _, k := range kp {
+		if k.err != nil {
+			return d, fmt.Errorf("making a key: %w", k.err)
+		}
+	}
+	if err := d.startIdP(idpLn, kp[0], log); err != nil {
 		return d, err
 	}
-	if d.appSrv, d.appURL, err = d.serve(orFree(o.ListenApp), d.appHandler(), log); err != nil {
-		return d, err
+	if err := d.startGate(ctx, gateLn, cfg.Gate, store, kp[1], log); err != nil {
+		return d, fmt.Errorf("the SAML gate: %w", err)
 	}
 	return d, nil
 }
 
-func (d *Demo) serve(addr string, h http.Handler, log *slog.Logger) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", err
-	}
+func (d *Demo) serve(ln net.Listener, h http.Handler, log *slog.Logger) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,13 +200,29 @@ func (d *Demo) serve(addr string, h http.Handler, log *slog.Logger) (*http.Serve
 			d.errc <- err
 		}
 	}()
-	return srv, "http://" + ln.Addr().String(), nil
+	return srv
+}
+
+// baseURL is http://host:port of a listener, with 127.0.0.1 for an unspecified address (0.0.0.0 or ::,
+// which also accepts IPv4 connections).
+func baseURL(ln net.Listener) string {
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
 }
 
 // SCIMURL is the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2.
 func (d *Demo) SCIMURL() string { return d.scimURL + d.cfg.Server.BasePath }
 
-// AppURL is the sample app's page.
+// AppURL is the sample app's page, reached directly.
 func (d *Demo) AppURL() string { return d.appURL + "/" }
 
 // DBAddr is the embedded database's host:port.
@@ -174,21 +234,6 @@ func (d *Demo) Token() string { return d.token }
 // Limits lists what scimbridge cannot do on the embedded engine, found by trying it at start.
 func (d *Demo) Limits() []string { return d.limits }
 
-// probeLimits tries what is known to fail on go-mysql-server v0.20.0, so that the demo tells only what
-// is still true: a fix in scimbridge's SQL makes the line disappear.
-func probeLimits(ctx context.Context, store *mysql.Store) []string {
-	var limits []string
-	f, err := scim.ParseFilter(`emails.value pr`)
-	if err == nil {
-		_, err = store.ListUsers(ctx, scim.ListQuery{Filter: f, StartIndex: 1, Count: 1})
-	}
-	if err != nil {
-		limits = append(limits, "Filters on multi-valued attributes kept by scimbridge (emails, phoneNumbers, ...) answer 500:\n"+
-			"go-mysql-server cannot parse the COLLATE clause in the JSON_TABLE(... COLUMNS (...)) that scimbridge sends.")
-	}
-	return limits
-}
-
 // Wait blocks until ctx is done (nil) or a server fails (its error).
 func (d *Demo) Wait(ctx context.Context) error {
 	select {
@@ -199,13 +244,26 @@ func (d *Demo) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops the HTTP servers (letting requests in flight finish until ctx ends), then the database.
+// Close stops the gate and the HTTP servers (letting requests in flight finish until ctx ends), then the
+// database.
 func (d *Demo) Close(ctx context.Context) error {
 	var errs []error
-	for _, srv := range []*http.Server{d.scimSrv, d.appSrv} {
+	if d.gateStop != nil {
+		d.gateStop()
+		select {
+		case err := <-d.gateDone:
+			errs = append(errs, err)
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stopping the gate: %w", ctx.Err()))
+		}
+	}
+	for _, srv := range []*http.Server{d.scimSrv, d.appSrv, d.idpSrv} {
 		if srv != nil {
 			errs = append(errs, srv.Shutdown(ctx))
 		}
+	}
+	for _, ln := range d.listeners {
+		_ = ln.Close() // those not served yet; the others are closed already
 	}
 	for _, db := range []*sqlx.DB{d.scimDB, d.appDB} {
 		if db != nil {

@@ -28,8 +28,8 @@ const Banner = `================================================================
 ================================================================================
 `
 
-const usage = `scimbridge-demo: scimbridge, an in-memory MySQL-compatible database and a sample
-legacy app, in one process.
+const usage = `scimbridge-demo: scimbridge, an in-memory MySQL-compatible database, a sample legacy
+app, scimbridge's SAML gate in front of it and a test IdP, in one process.
 
 Usage:
   go run ./cmd/scimbridge-demo [flags]
@@ -49,8 +49,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o Options
 	fs.StringVar(&o.ListenSCIM, "listen-scim", "127.0.0.1:0", "address of the SCIM API (port 0: a free port)")
 	fs.StringVar(&o.ListenApp, "listen-app", "127.0.0.1:0", "address of the sample app's page (port 0: a free port)")
+	fs.StringVar(&o.ListenGate, "listen-gate", "127.0.0.1:0", "address of the SAML gate in front of the sample app (port 0: a free port)")
+	fs.StringVar(&o.ListenIdP, "listen-idp", "127.0.0.1:0", "address of the test IdP (port 0: a free port)")
 	fs.StringVar(&o.Token, "token", "", "bearer token for the SCIM API, at least 16 characters (default: a random one)")
-	walk := fs.Bool("walkthrough", false, "run the printed curl steps against the servers, print each answer and the app's rows, then exit")
+	walk := fs.Bool("walkthrough", false, "run the printed curl steps against the servers, print each answer and the app's rows, "+
+		"sign in through the gate as carol and dan, then exit")
 	verbose := fs.Bool("v", false, "log scimbridge's requests and warnings to stderr")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -91,14 +94,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
  Legacy app      %s   (reload it after each step)
  Database        %s, database %q, user root, no password
                  (e.g. mysql -h 127.0.0.1 -P %s -u root %s)
-
-Try it with curl, one step after the other:
-
 `, d.SCIMURL(), d.Token(), d.AppURL(), d.DBAddr(), DatabaseName, port(d.DBAddr()), DatabaseName)
+	writeGate(stdout, d)
+	fmt.Fprint(stdout, "\nTry SCIM with curl, one step after the other:\n\n")
 	WriteCurl(stdout, d.SCIMURL(), d.AppURL(), d.Token())
 
 	if *walk {
-		fmt.Fprintln(stdout, "\nRunning the walkthrough (-walkthrough):")
+		fmt.Fprintln(stdout, "\nRunning the walkthrough (-walkthrough). Through the gate it signs carol in after step 5, while she is\n"+
+			"provisioned, active and in the group Support, and checks that dan is refused; after step 6 it reloads\n"+
+			"carol's page until the gate refuses her.")
 		if err := d.Walkthrough(ctx, stdout, nil); err != nil {
 			fmt.Fprintln(stderr, "scimbridge-demo: walkthrough:", err)
 			return 1
@@ -113,6 +117,29 @@ Try it with curl, one step after the other:
 	}
 	fmt.Fprintln(stdout, "Stopping.")
 	return 0
+}
+
+// writeGate prints the gate's URL, the IdP's logins and what to expect of each.
+func writeGate(w io.Writer, d *Demo) {
+	recheck := d.RecheckEvery()
+	fmt.Fprintf(w, `
+ SAML gate       %s   (the legacy app behind scimbridge's SAML gate: sign in there)
+ Test IdP        %s/metadata   (crewjam/saml's samlidp, in this process)
+
+Sign in through the gate with these IdP logins (user / password; the NameID sent is the email):
+`, d.GateURL(), d.IdPURL())
+	for _, u := range d.IdPUsers() {
+		fmt.Fprintf(w, "  %-5s / %s   %s\n      %s\n", u.Login, u.Password, u.Email, u.Expect)
+	}
+	fmt.Fprintf(w, `The gate looks every sign-in up in scimbridge's SCIM directory (a user with that userName, active)
+and checks again every %s: a user deactivated through SCIM is refused within %s, also in a browser
+that is already signed in. The app page says whom the gate let in (user, roles, groups, app user key,
+from the gate's signed headers); opened directly at the legacy app's URL, it says it was reached without
+the gate. The test IdP keeps no session, so each sign-in asks for a password and one browser can switch
+users; %ssaml/logout signs out of the gate.
+The gate runs with this [gate] section after config.example.toml (an http:// public URL, so its session
+cookie is not marked Secure: for this machine only):
+%s`, recheck, recheck, d.GateURL(), d.GateTOML())
 }
 
 func port(addr string) string {

@@ -21,6 +21,7 @@ type Step struct {
 	Want   int    // expected HTTP status
 	LookAt string // what to look at in the app page afterwards
 	SaveAs string // "id" or "gid": remember the id of the resource in the answer under that name
+	Gate   string // a browser stage through the SAML gate to run after the step (see gateHints)
 }
 
 // placeholders are the names a step can save an id under, with the shell variable each becomes.
@@ -74,6 +75,7 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
 			`"Operations":[{"op":"replace","path":"displayName","value":"Support"}]}`,
 		LookAt: "carol's admin role is gone and she has support instead: the group now matches the Support rule.",
+		Gate:   stageSignIn,
 	},
 	{
 		Title:  `Deactivate the new user, as Okta does (PATCH {"op":"replace","value":{"active":false}})`,
@@ -81,6 +83,7 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
 			`"Operations":[{"op":"replace","value":{"active":false}}]}`,
 		LookAt: "carol's status is now 3 suspended (the mapping writes 3 for active = false).",
+		Gate:   stageDeactivated,
 	},
 	{
 		Title:  "List users with a filter (GET /Users?filter=...)",
@@ -133,6 +136,9 @@ func WriteCurl(w io.Writer, scimURL, appURL, token string) {
 		}
 		fmt.Fprintln(w, b.String())
 		fmt.Fprintf(w, "#    then reload %s: %s\n", appURL, s.LookAt)
+		if hint := gateHints[s.Gate]; hint != "" {
+			fmt.Fprintf(w, "#    and in a browser: %s\n", hint)
+		}
 	}
 }
 
@@ -148,11 +154,14 @@ type Response struct {
 }
 
 // Walkthrough runs the steps against the running servers over HTTP, printing each answer and the app's
-// rows after it. after, if not nil, is called after each step and may stop the walkthrough with an error.
-// It fails when a step gets a status other than the one it expects.
+// rows after it, and, after the steps that name one, a browser stage through the SAML gate. after, if not
+// nil, is called after each step (before its browser stage) and may stop the walkthrough with an error.
+// It fails when a step gets a status other than the one it expects, or a browser stage does not see
+// what it should.
 func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s Step, r Response) error) error {
 	client := &http.Client{}
 	saved := map[string]string{}
+	browser := &gateState{}
 	for i, s := range Steps {
 		escaped := map[string]string{}
 		for k, v := range saved {
@@ -207,6 +216,11 @@ func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s
 		if after != nil {
 			if err := after(i, s, r); err != nil {
 				return fmt.Errorf("step %d (%s): %w", i+1, s.Title, err)
+			}
+		}
+		if s.Gate != "" {
+			if err := d.gateStage(ctx, w, s.Gate, browser); err != nil {
+				return fmt.Errorf("after step %d, through the gate: %w", i+1, err)
 			}
 		}
 	}
