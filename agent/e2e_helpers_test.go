@@ -80,6 +80,11 @@ type e2eOptions struct {
 	tokens    []string      // accepted tokens; nil = {e2eToken}
 	dbAddr    string        // when set, the store reaches MariaDB through this host:port (a proxy)
 	timeout   time.Duration // agent RequestTimeout; 0 = default
+	// Groups and roles (e2e_groups_test.go, e2e_roles_test.go).
+	appSchema     string // replaces e2eAppSchema when set (it must keep the columns e2eMappingTOML maps)
+	groups        bool   // serve /Groups from the same store
+	rolesTOML     string // a [roles] section's body (mapping.RolesConfig in TOML); implies groups
+	patchResponse string // agent PatchResponse; "" = default
 }
 
 type e2eEnv struct {
@@ -88,6 +93,7 @@ type e2eEnv struct {
 	base  string   // http://127.0.0.1:port/scim/v2
 	db    *sqlx.DB // direct connection to the test database, for assertions and fault injection
 	token string
+	store *mysql.Store // the store behind the server (ReconcileRoles, UserRoles)
 }
 
 func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
@@ -100,7 +106,21 @@ func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn := testdb.New(t, e2eAppSchema)
+	schema := e2eAppSchema
+	if o.appSchema != "" {
+		schema = o.appSchema
+	}
+	var roles *mapping.Roles
+	if o.rolesTOML != "" {
+		var rc mapping.RolesConfig
+		if _, err := toml.Decode(o.rolesTOML, &rc); err != nil {
+			t.Fatal(err)
+		}
+		if roles, err = mapping.CompileRoles(&rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dsn := testdb.New(t, schema)
 	db, err := mysql.Open(dsn, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -129,18 +149,24 @@ func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 		tokens = []string{e2eToken}
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	srv := agent.New(agent.Config{
+	store := mysql.New(storeDB, m, mysql.Options{Log: log, Roles: roles})
+	acfg := agent.Config{
 		BasePath:       "/scim/v2",
 		MaxBodyBytes:   o.maxBody,
 		RequestTimeout: o.timeout,
 		Tokens:         tokens,
-		Users:          mysql.New(storeDB, m, mysql.Options{Log: log}),
+		Users:          store,
 		UserType:       m.Type,
 		Log:            log,
-	})
+		PatchResponse:  o.patchResponse,
+	}
+	if o.groups || roles != nil {
+		acfg.Groups = store
+	}
+	srv := agent.New(acfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &e2eEnv{t: t, http: hs, base: hs.URL + "/scim/v2", db: db, token: tokens[0]}
+	return &e2eEnv{t: t, http: hs, base: hs.URL + "/scim/v2", db: db, token: tokens[0], store: store}
 }
 
 type e2eResp struct {

@@ -71,6 +71,9 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.%s is required with store = %q", key, cfg.Store)
 		}
 	}
+	if cfg.Default != nil && cfg.Store != "column" {
+		fail(`roles.default belongs to store = "column": the other stores hold only the roles groups grant`)
+	}
 	switch cfg.Store {
 	case "column":
 		need("column", cfg.Column)
@@ -176,7 +179,8 @@ func (r *Roles) FlagColumns() map[string][]string {
 }
 
 // MergeList rewrites a delimited role list: managed roles not granted are removed, granted roles missing
-// are appended, and every token the mapping does not manage stays where it was.
+// are appended, and everything the mapping does not manage stays exactly as it was, spacing and
+// repetitions included, so that a list needing no change is not rewritten.
 func (r *Roles) MergeList(current string, granted []string) string {
 	managed := map[string]bool{}
 	for _, m := range r.Managed() {
@@ -188,14 +192,16 @@ func (r *Roles) MergeList(current string, granted []string) string {
 	}
 	var out []string
 	have := map[string]bool{}
-	for _, tok := range splitList(current, r.Separator) {
-		if managed[tok] && !want[tok] {
+	for _, part := range strings.Split(current, r.Separator) {
+		tok := strings.TrimSpace(part)
+		switch {
+		case tok == "":
 			continue
+		case managed[tok] && (!want[tok] || have[tok]):
+			continue // not granted (or a repeat of a managed role): removed
 		}
-		if !have[tok] {
-			out = append(out, tok)
-			have[tok] = true
-		}
+		have[tok] = true
+		out = append(out, part)
 	}
 	for _, g := range granted {
 		if !have[g] {

@@ -63,8 +63,10 @@ func (f *memberFold) replaceAll(list []Member) {
 
 func (f *memberFold) result() MemberChange {
 	c := MemberChange{Replace: f.replace}
+	seen := map[string]bool{} // an id added, removed and added again is in order twice
 	for _, id := range f.order {
-		if m, ok := f.add[id]; ok {
+		if m, ok := f.add[id]; ok && !seen[id] {
+			seen[id] = true
 			c.Add = append(c.Add, m)
 		}
 	}
@@ -180,6 +182,9 @@ func (f *memberFold) apply(kind string, filter Expr, value any, hasValue bool) e
 	case kind == "remove" && !hasValue:
 		f.replaceAll(nil)
 		return nil
+	case kind == "replace" && !hasValue:
+		// RFC 7644 3.5.2.3: replace needs a value; an empty list is how a client empties a group.
+		return BadRequest(TypeInvalidValue, `replace of members needs a value: the full list, or [] to remove every member`)
 	}
 	members, err := ParseMembers(value)
 	if err != nil {

@@ -21,17 +21,19 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
 		return "TRUE", nil, nil
 	}
-	f := &filterBuilder{rt: s.m.Type, m: s.m}
+	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable()}
 	where, err := f.expr(e)
 	return where, f.args, err
 }
 
 type filterBuilder struct {
-	rt     *scim.ResourceType
-	m      columnFinder
-	groups string // for group filters: the quoted membership table; "" for user filters
-	args   []any
-	jt     int // JSON_TABLE alias counter
+	rt          *scim.ResourceType
+	m           columnFinder
+	groupMode   bool   // filtering groups (alias g) rather than users (aliases b and u)
+	memberTable string // the quoted membership table
+	groupTable  string // the quoted groups table
+	args        []any
+	jt          int // JSON_TABLE alias counter
 }
 
 // columnFinder tells which app column holds an attribute (mapping.Users does).
@@ -46,7 +48,7 @@ func (s *Store) groupFilterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
 		return "TRUE", nil, nil
 	}
-	f := &filterBuilder{rt: scim.GroupType(), groups: s.memberTable()}
+	f := &filterBuilder{rt: scim.GroupType(), groupMode: true, memberTable: s.memberTable(), groupTable: s.groupTable()}
 	where, err := f.expr(e)
 	return where, f.args, err
 }
@@ -83,10 +85,10 @@ func (f *filterBuilder) memberFilter(e scim.Expr) (string, error) {
 		return "", scim.BadRequest(scim.TypeInvalidFilter, `members can be filtered with members[value eq "id"] or members pr`)
 	}
 	if c.Op == scim.OpPr {
-		return "EXISTS (SELECT 1 FROM " + f.groups + " gm WHERE gm.group_id = g.id)", nil
+		return "EXISTS (SELECT 1 FROM " + f.memberTable + " gm WHERE gm.group_id = g.id)", nil
 	}
 	f.args = append(f.args, literalString(c.Value))
-	return "EXISTS (SELECT 1 FROM " + f.groups + " gm WHERE gm.group_id = g.id AND gm.user_id = ?)", nil
+	return "EXISTS (SELECT 1 FROM " + f.memberTable + " gm WHERE gm.group_id = g.id AND gm.user_id = ?)", nil
 }
 
 func (f *filterBuilder) expr(e scim.Expr) (string, error) {
@@ -113,12 +115,12 @@ func (f *filterBuilder) expr(e scim.Expr) (string, error) {
 		// SQL's NULL would make "not (title eq x)" skip users without a title; SCIM counts them.
 		return "NOT COALESCE((" + x + "), FALSE)", nil
 	case *scim.CompareExpr:
-		if f.groups != "" {
+		if f.groupMode {
 			return f.groupCompare(e)
 		}
 		return f.compare(e)
 	case *scim.ValuePathExpr:
-		if f.groups != "" {
+		if f.groupMode {
 			if !strings.EqualFold(e.Attr.Name, "members") {
 				return "", scim.BadRequest(scim.TypeInvalidFilter, "groups have no multi-valued attribute %q to filter", e.Attr.String())
 			}
@@ -154,6 +156,9 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	}
 	if ref.Attr.Name == "meta" {
 		return "", scim.BadRequest(scim.TypeInvalidFilter, "filtering on %s is not supported", ref.Path())
+	}
+	if ref.URN == "" && ref.Attr.Name == "groups" {
+		return f.userGroupFilter(ref, e)
 	}
 	if col := f.m.ColumnFor(ref); col != nil {
 		return f.column(col, ref, e)
@@ -234,7 +239,7 @@ func (f *filterBuilder) jsonList(ref scim.Ref, filter scim.Expr) (string, error)
 	for _, sub := range ref.Attr.SubAttributes {
 		cols = append(cols, quoteIdent(sub.Name)+" VARCHAR(1024) PATH '$."+jsonKey(sub.Name)+"'")
 	}
-	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt}
+	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt, memberTable: f.memberTable, groupTable: f.groupTable}
 	where, err := inner.element(ref.Attr, alias, filter)
 	if err != nil {
 		return "", err
@@ -409,4 +414,30 @@ func jsonPath(ref scim.Ref) string {
 // quotes and backslashes are escaped all the same.
 func jsonKey(name string) string {
 	return `"` + strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, `'`, `''`).Replace(name) + `"`
+}
+
+// userGroupFilter matches users by their groups, kept in the membership table, not in the document:
+// groups.value eq "<group id>" (or groups eq) and groups.display eq "<displayName>", and pr.
+func (f *filterBuilder) userGroupFilter(ref scim.Ref, e *scim.CompareExpr) (string, error) {
+	sub := "value"
+	if ref.Sub != nil {
+		sub = ref.Sub.Name
+	}
+	if e.Op == scim.OpPr {
+		return "EXISTS (SELECT 1 FROM " + f.memberTable + " gm WHERE gm.user_id = b.id)", nil
+	}
+	v, ok := e.Value.(string)
+	if e.Op != scim.OpEq || !ok {
+		return "", scim.BadRequest(scim.TypeInvalidFilter, `users can be filtered by group with groups.value eq "<id>" or groups.display eq "<name>"`)
+	}
+	switch sub {
+	case "value":
+		f.args = append(f.args, v)
+		return "EXISTS (SELECT 1 FROM " + f.memberTable + " gm WHERE gm.user_id = b.id AND gm.group_id = ?)", nil
+	case "display":
+		f.args = append(f.args, strings.ToLower(v))
+		return "EXISTS (SELECT 1 FROM " + f.memberTable + " gm JOIN " + f.groupTable +
+			" g ON g.id = gm.group_id WHERE gm.user_id = b.id AND g.display_name_lc = ?)", nil
+	}
+	return "", scim.BadRequest(scim.TypeInvalidFilter, "groups.%s cannot be filtered", sub)
 }

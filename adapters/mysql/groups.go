@@ -67,7 +67,10 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: EventGroupCreated, Resource: out}); err != nil {
 			return err
 		}
-		return s.emitMembers(ctx, tx, id, added, nil, out)
+		if err := s.emitMembers(ctx, tx, id, added, nil, out); err != nil {
+			return err
+		}
+		return s.afterMembership(ctx, tx, added)
 	})
 	return out, err
 }
@@ -218,7 +221,10 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 				return err
 			}
 		}
-		return s.emitMembers(ctx, tx, id, added, removed, withoutMembers(out))
+		if err := s.emitMembers(ctx, tx, id, added, removed, withoutMembers(out)); err != nil {
+			return err
+		}
+		return s.afterMembership(ctx, tx, append(append([]string{}, added...), removed...))
 	})
 	return out, err
 }
@@ -249,6 +255,8 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 	})
 }
 
+// emitMembers writes the members_added / members_removed events of a group change. Callers recompute
+// roles (afterMembership) once they have made every membership change of their transaction.
 func (s *Store) emitMembers(ctx context.Context, tx *sqlx.Tx, id string, added, removed []string, group scim.Resource) error {
 	for _, ev := range []struct {
 		typ string
@@ -261,7 +269,7 @@ func (s *Store) emitMembers(ctx context.Context, tx *sqlx.Tx, id string, added, 
 			return err
 		}
 	}
-	return s.afterMembership(ctx, tx, append(append([]string{}, added...), removed...))
+	return nil
 }
 
 // afterMembership is called in the transaction of every membership change with the users whose

@@ -14,7 +14,7 @@ import (
 // statements, and returns the user ids really added and removed (adding a member twice adds nothing).
 // Every added member must be a live user: otherwise nothing is applied and the error names the ids.
 func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
-	adds := c.Add
+	adds := dedupeMembers(c.Add)
 	removes := c.Remove
 	if c.Replace {
 		var current []string
@@ -88,7 +88,14 @@ func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string)
 		return err
 	}
 	for _, g := range groups {
+		if _, err := s.readGroup(ctx, tx, g, false, true); err != nil { // lock the group, as every change does
+			return err
+		}
 		if _, _, err := s.changeMembers(ctx, tx, g, scim.MemberChange{Remove: []string{userID}}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+" SET version = version + 1, last_modified = ? WHERE id = ?",
+			s.now().UTC(), g); err != nil {
 			return err
 		}
 		group, err := s.readGroup(ctx, tx, g, false, false)
@@ -99,7 +106,8 @@ func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string)
 			return err
 		}
 	}
-	return nil
+	// Roles once, after every group has let the user go: no intermediate roles.
+	return s.afterMembership(ctx, tx, []string{userID})
 }
 
 // checkUsersExist fails with 400 invalidValue naming the ids that are not live users.
@@ -108,8 +116,10 @@ func (s *Store) checkUsersExist(ctx context.Context, tx *sqlx.Tx, ids []string) 
 	for start := 0; start < len(ids); start += memberBatch {
 		batch := ids[start:min(start+memberBatch, len(ids))]
 		var live []string
+		// FOR UPDATE: a user being deleted at the same time is either gone before this check or waits
+		// until the membership is in; and a role recompute later in this transaction finds the lock held.
 		if err := tx.SelectContext(ctx, &live, "SELECT id FROM "+s.bookTable()+" WHERE deleted_at IS NULL AND id IN ("+
-			placeholders(len(batch))+")", anySlice(batch)...); err != nil {
+			placeholders(len(batch))+") ORDER BY id FOR UPDATE", anySlice(batch)...); err != nil {
 			return err
 		}
 		for _, id := range live {
@@ -147,6 +157,21 @@ func (s *Store) presentMembers(ctx context.Context, tx *sqlx.Tx, groupID string,
 		}
 	}
 	return present, nil
+}
+
+// dedupeMembers keeps one entry per user id (the last display given wins), in first-seen order.
+func dedupeMembers(ms []scim.Member) []scim.Member {
+	at := make(map[string]int, len(ms))
+	out := make([]scim.Member, 0, len(ms))
+	for _, m := range ms {
+		if i, ok := at[m.Value]; ok {
+			out[i] = m
+			continue
+		}
+		at[m.Value] = len(out)
+		out = append(out, m)
+	}
+	return out
 }
 
 func memberIDs(ms []scim.Member) []string {

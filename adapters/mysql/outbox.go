@@ -66,7 +66,8 @@ func userUpdateEvents(appKey any, old, new scim.Resource) []Event {
 
 // changedAttributes lists the attribute paths whose values differ, extension attributes by full name.
 func changedAttributes(old, new scim.Resource) []string {
-	skip := map[string]bool{"id": true, "meta": true, "schemas": true, "active": true}
+	// Memberships have events of their own (group.members_*), so "groups" is not an attribute change.
+	skip := map[string]bool{"id": true, "meta": true, "schemas": true, "active": true, "groups": true}
 	var out []string
 	for _, k := range unionKeys(old, new) {
 		if skip[k] || reflect.DeepEqual(old[k], new[k]) {

@@ -27,6 +27,14 @@ type roleSync struct {
 	r *mapping.Roles
 }
 
+// roleBookRow is what a recompute reads of a user's bookkeeping row.
+type roleBookRow struct {
+	ID      string `db:"id"`
+	Key     any    `db:"app"`
+	Active  bool   `db:"active"`
+	Deleted bool   `db:"deleted"`
+}
+
 // roleUser is one SCIM user whose roles are being recomputed.
 type roleUser struct {
 	id      string
@@ -74,14 +82,11 @@ func (rs *roleSync) recomputeCount(ctx context.Context, tx *sqlx.Tx, userIDs []s
 // load reads the users' app keys, state and groups, and computes the roles they are granted.
 func (rs *roleSync) load(ctx context.Context, tx *sqlx.Tx, ids []string) ([]*roleUser, error) {
 	s := rs.s
-	var rows []struct {
-		ID      string `db:"id"`
-		Key     any    `db:"app"`
-		Active  bool   `db:"active"`
-		Deleted bool   `db:"deleted"`
-	}
+	var rows []roleBookRow
+	// The users are locked before their memberships are read: two transactions changing one user's
+	// groups at once then recompute one after the other, the second seeing the first's membership.
 	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted FROM "+
-		s.bookTable()+" WHERE id IN ("+placeholders(len(ids))+") ORDER BY id", anySlice(ids)...); err != nil {
+		s.bookTable()+" WHERE id IN ("+placeholders(len(ids))+") ORDER BY id FOR UPDATE", anySlice(ids)...); err != nil {
 		return nil, err
 	}
 	var memberships []struct {
@@ -101,15 +106,45 @@ func (rs *roleSync) load(ctx context.Context, tx *sqlx.Tx, ids []string) ([]*rol
 		}
 		groups[m.UserID] = append(groups[m.UserID], g)
 	}
+	present, err := rs.appRows(ctx, tx, rows)
+	if err != nil {
+		return nil, err
+	}
 	users := make([]*roleUser, 0, len(rows))
 	for _, row := range rows {
 		u := &roleUser{id: row.ID, key: normalizeKey(row.Key)}
+		if !present[keyString(u.key)] {
+			continue // the app deleted the row itself: there is nowhere to write roles
+		}
 		if !row.Deleted && (row.Active || !rs.r.ClearInactive) {
 			u.granted = rs.r.Granted(groups[row.ID])
 		}
 		users = append(users, u)
 	}
 	return users, nil
+}
+
+// appRows returns which of the users' app keys still have a row in the app's users table.
+func (rs *roleSync) appRows(ctx context.Context, tx *sqlx.Tx, rows []roleBookRow) (map[string]bool, error) {
+	keys := make([]any, 0, len(rows))
+	for _, r := range rows {
+		if r.Key != nil {
+			keys = append(keys, normalizeKey(r.Key))
+		}
+	}
+	present := map[string]bool{}
+	if len(keys) == 0 {
+		return present, nil
+	}
+	table, key := rs.users()
+	var found []any
+	if err := tx.SelectContext(ctx, &found, "SELECT "+key+" FROM "+table+" WHERE "+key+" IN ("+placeholders(len(keys))+")", keys...); err != nil {
+		return nil, err
+	}
+	for _, k := range found {
+		present[keyString(normalizeKey(k))] = true
+	}
+	return present, nil
 }
 
 // UserRoles returns the app roles a user's groups grant under the role mapping (nil without one).

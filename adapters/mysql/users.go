@@ -187,7 +187,40 @@ func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
 		return nil, s.classify(err)
 	}
 	r, err := s.toResource(b)
+	if err == nil {
+		err = s.attachGroups(ctx, s.db, r)
+	}
 	return r, s.classify(err)
+}
+
+// attachGroups sets the readOnly "groups" attribute of users (RFC 7643 4.1.2) from the membership
+// table, with one query for all of them.
+func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users ...scim.Resource) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[string]scim.Resource, len(users))
+	ids := make([]any, 0, len(users))
+	for _, u := range users {
+		id, _ := u["id"].(string)
+		byID[id] = u
+		ids = append(ids, id)
+	}
+	var rows []struct {
+		UserID  string `db:"user_id"`
+		GroupID string `db:"group_id"`
+		Name    string `db:"display_name"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, "SELECT gm.user_id, gm.group_id, g.display_name FROM "+s.memberTable()+" gm JOIN "+
+		s.groupTable()+" g ON g.id = gm.group_id WHERE gm.user_id IN ("+placeholders(len(ids))+") ORDER BY g.display_name, g.id", ids...); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		u := byID[r.UserID]
+		list, _ := u["groups"].([]any)
+		u["groups"] = append(list, map[string]any{"value": r.GroupID, "display": r.Name, "type": "direct"})
+	}
+	return nil
 }
 
 // listCondition is the WHERE clause (and its arguments) of a user list with this filter.
@@ -239,7 +272,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		}
 		page.Resources = append(page.Resources, r)
 	}
-	return page, nil
+	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
 }
 
 func (s *Store) scopeSQL() string {
@@ -289,8 +322,9 @@ func (s *Store) newAppKey() (string, error) {
 // docJSON is what the bookkeeping keeps of a resource: everything no column holds.
 func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
 	doc := s.m.Strip(copyResource(r))
-	// password is writeOnly and has no column: scimbridge never keeps a clear-text password.
-	for _, k := range []string{"id", "meta", "schemas", "externalId", "password"} {
+	// password is writeOnly and has no column: scimbridge never keeps a clear-text password. groups is
+	// readOnly and lives in the membership table.
+	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
 		delete(doc, k)
 	}
 	return json.Marshal(doc)

@@ -54,7 +54,15 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if out, err = s.toResource(b); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
+		if err := s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out}); err != nil {
+			return err
+		}
+		if s.roles != nil && s.roles.r.Default != nil {
+			// A new user is in no group: the column store gives it the default role. The other stores
+			// hold only granted roles, so there is nothing to write (and nothing to look up).
+			return s.afterMembership(ctx, tx, []string{id})
+		}
+		return nil
 	})
 	return out, err
 }
@@ -230,9 +238,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			return err
 		}
 		changed, err := s.writeUpdate(ctx, tx, b, cur, next, false)
-		if err != nil || !changed {
-			out = cur
+		if err != nil {
 			return err
+		}
+		if !changed {
+			out = cur
+			return s.attachGroups(ctx, tx, out)
 		}
 		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
 			return err
@@ -246,9 +257,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			}
 		}
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
-			return s.afterMembership(ctx, tx, []string{id})
+			if err := s.afterMembership(ctx, tx, []string{id}); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.attachGroups(ctx, tx, out)
 	})
 	return out, err
 }

@@ -1,0 +1,132 @@
+// Command groups measures scimbridge's group membership and role paths against a real MariaDB/MySQL
+// server on loopback:
+//
+//   - one PATCH /Groups/{id} adding -members users (default 10,000) to one group, over HTTP, with a role
+//     mapping in force (so the request also recomputes the app role of every added user), and the PATCHes
+//     that take them out again (remove with a value list, remove without a value, replace []), plus
+//     Okta's replace with the full list;
+//   - mysql.Store.ReconcileRoles over -users users (default 100,000; column store, half of them in mapped
+//     groups): from scratch (every row changes), again (nothing changes), and after 1 % of the rows were
+//     edited by hand.
+//
+// It creates its own database (scimbridge_bench_<random>) on the test server (SCIMBRIDGE_TEST_DSN, default
+// root@tcp(127.0.0.1:3306)/), listens on 127.0.0.1 only, and drops the database at the end, also on error
+// or interrupt. Every phase has a fixed size and -timeout bounds the whole run.
+//
+//	go run ./bench/groups
+//	go run ./bench/groups -users 20000 -members 5000
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+type options struct {
+	dsn            string
+	users          int
+	members        int
+	batch          int
+	concurrency    int
+	requestTimeout time.Duration
+	timeout        time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.dsn, "dsn", testdb.ServerDSN(), "server DSN without a database (default from SCIMBRIDGE_TEST_DSN)")
+	flag.IntVar(&o.users, "users", 100000, "users seeded (through SQL) and reconciled")
+	flag.IntVar(&o.members, "members", 10000, "members added and removed by one PATCH (at most -users)")
+	flag.IntVar(&o.batch, "batch", 1000, "rows per seeding transaction")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "seeding goroutines")
+	flag.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "agent RequestTimeout (scimbridge's default is 15s)")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	flag.Parse()
+	if o.users < 2 || o.members < 1 || o.members > o.users || o.batch < 1 || o.concurrency < 1 {
+		fmt.Fprintln(os.Stderr, "groups: need -users >= 2, 1 <= -members <= -users, -batch and -concurrency >= 1")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	err := run(ctx, o, os.Stdout)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "groups:", err)
+		os.Exit(1)
+	}
+}
+
+// run does the whole benchmark; it returns only after the database has been dropped.
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	name, err := createDatabase(ctx, o.dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database %s created\n", name)
+	defer func() {
+		if derr := dropDatabase(o.dsn, name); derr != nil {
+			err = errors.Join(err, fmt.Errorf("dropping %s: %w", name, derr))
+			return
+		}
+		fmt.Fprintf(out, "database %s dropped\n", name)
+	}()
+	b, err := newBench(ctx, o, withDB(o.dsn, name), out)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	return b.run(ctx)
+}
+
+func withDB(serverDSN, name string) string {
+	cfg, err := mysqldriver.ParseDSN(serverDSN)
+	if err != nil {
+		return serverDSN
+	}
+	cfg.DBName = name
+	return cfg.FormatDSN()
+}
+
+func createDatabase(ctx context.Context, serverDSN string) (string, error) {
+	admin, err := sqlx.Open("mysql", serverDSN)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if err := admin.PingContext(ctx); err != nil {
+		return "", fmt.Errorf("database server unreachable (start MariaDB, or set SCIMBRIDGE_TEST_DSN / -dsn): %w", err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	name := "scimbridge_bench_" + hex.EncodeToString(buf)
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	return name, err
+}
+
+// dropDatabase runs with its own context, so it still works after an interrupt or the -timeout.
+func dropDatabase(serverDSN, name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := sqlx.Open("mysql", serverDSN)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
+	return err
+}

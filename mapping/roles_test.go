@@ -1,0 +1,303 @@
+package mapping_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+func compileRolesTOML(t *testing.T, text string) (*mapping.Roles, error) {
+	t.Helper()
+	var cfg mapping.RolesConfig
+	if _, err := toml.Decode(text, &cfg); err != nil {
+		t.Fatalf("toml: %v", err)
+	}
+	return mapping.CompileRoles(&cfg)
+}
+
+func mustRoles(t *testing.T, text string) *mapping.Roles {
+	t.Helper()
+	r, err := compileRolesTOML(t, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+const columnRoles = `
+store = "column"
+column = "role"
+default = "viewer"
+[[rules]]
+group = "Testers"
+role = "tester"
+priority = 10
+[[rules]]
+group = "Admins"
+role = "admin"
+priority = 100
+[[rules]]
+group = "Support"
+role = "support"
+priority = 50
+[[rules]]
+group_external_id = "ext-ops"
+role = "support"
+priority = 50
+`
+
+func TestCompileRolesNil(t *testing.T) {
+	r, err := mapping.CompileRoles(nil)
+	if r != nil || err != nil {
+		t.Errorf("nil config: %v, %v", r, err)
+	}
+}
+
+func TestCompileRolesColumnSortsByPriority(t *testing.T) {
+	r := mustRoles(t, columnRoles)
+	var order []string
+	for _, rule := range r.Rules {
+		order = append(order, rule.Role)
+	}
+	if want := []string{"admin", "support", "support", "tester"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("rules order %v, want %v", order, want)
+	}
+	if want := []string{"admin", "support", "tester"}; !reflect.DeepEqual(r.Managed(), want) {
+		t.Errorf("Managed = %v, want %v", r.Managed(), want)
+	}
+	if r.Default == nil || *r.Default != "viewer" || r.ClearInactive {
+		t.Errorf("default/clear: %v %v", r.Default, r.ClearInactive)
+	}
+}
+
+func TestGranted(t *testing.T) {
+	r := mustRoles(t, columnRoles)
+	g := func(names ...string) []mapping.Group {
+		var out []mapping.Group
+		for _, n := range names {
+			name, ext, _ := strings.Cut(n, "#")
+			out = append(out, mapping.Group{DisplayName: name, ExternalID: ext})
+		}
+		return out
+	}
+	cases := []struct {
+		groups []mapping.Group
+		want   []string
+	}{
+		{nil, nil},
+		{g("Unmapped"), nil},
+		{g("Support"), []string{"support"}},
+		{g("support"), []string{"support"}}, // displayName case-insensitively
+		{g("SUPPORT", "admins"), []string{"admin", "support"}},
+		{g("Testers", "Admins", "Support"), []string{"admin", "support", "tester"}},
+		{g("Whatever#ext-ops"), []string{"support"}}, // by externalId
+		{g("Whatever#EXT-OPS"), nil},                 // externalId exactly
+		{g("ext-ops"), nil},                          // a displayName is not an externalId
+		{g("Support", "Other#ext-ops"), []string{"support"}},
+	}
+	for _, c := range cases {
+		if got := r.Granted(c.groups); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Granted(%v) = %v, want %v", c.groups, got, c.want)
+		}
+	}
+}
+
+func TestCompileRolesErrors(t *testing.T) {
+	cases := []struct{ name, toml, want string }{
+		{"unknown store", `store = "xml"
+[[rules]]
+group = "A"
+role = "a"`, "roles.store"},
+		{"column without column", `store = "column"
+[[rules]]
+group = "A"
+role = "a"`, "roles.column is required"},
+		{"join without lookup", `store = "join"
+table = "user_roles"
+user = "user_id"
+role = "role_id"
+[[rules]]
+group = "A"
+role = "a"`, "roles.lookup"},
+		{"join lookup incomplete", `store = "join"
+table = "user_roles"
+user = "user_id"
+role = "role_id"
+lookup = { table = "roles" }
+[[rules]]
+group = "A"
+role = "a"`, "lookup.key"},
+		{"no rules", `store = "column"
+column = "role"`, "no [[roles.rules]]"},
+		{"rule with group and external id", `store = "column"
+column = "role"
+[[rules]]
+group = "A"
+group_external_id = "x"
+role = "a"`, "one of them"},
+		{"rule without group", `store = "column"
+column = "role"
+[[rules]]
+role = "a"`, "one of them"},
+		{"rule without role", `store = "column"
+column = "role"
+[[rules]]
+group = "A"`, "role is required"},
+		{"flags without column", `store = "flags"
+[[rules]]
+group = "A"
+role = "a"`, "column is required"},
+		{"column on a non-flags rule", `store = "column"
+column = "role"
+[[rules]]
+group = "A"
+role = "a"
+column = "is_a"`, "column belongs"},
+		{"list role with separator", `store = "list"
+column = "roles"
+[[rules]]
+group = "A"
+role = "super admin"`, "contains the separator"},
+		{"list role with custom separator", `store = "list"
+column = "roles"
+separator = ","
+[[rules]]
+group = "A"
+role = "a,b"`, "contains the separator"},
+		{"while_inactive", `store = "column"
+column = "role"
+while_inactive = "drop"
+[[rules]]
+group = "A"
+role = "a"`, "while_inactive"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := compileRolesTOML(t, c.toml)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestCompileRolesFlagsDefaultsRoleToColumn(t *testing.T) {
+	r := mustRoles(t, `
+store = "flags"
+while_inactive = "clear"
+[[rules]]
+group = "Admins"
+column = "is_admin"
+[[rules]]
+group = "Support"
+column = "is_support"
+role = "support"
+[[rules]]
+group = "Leads"
+column = "is_support"
+role = "lead"
+`)
+	if !r.ClearInactive {
+		t.Error("while_inactive clear not compiled")
+	}
+	if want := []string{"is_admin", "support", "lead"}; !reflect.DeepEqual(r.Managed(), want) {
+		t.Errorf("Managed = %v, want %v", r.Managed(), want)
+	}
+	want := map[string][]string{"is_admin": {"is_admin"}, "is_support": {"support", "lead"}}
+	if got := r.FlagColumns(); !reflect.DeepEqual(got, want) {
+		t.Errorf("FlagColumns = %v, want %v", got, want)
+	}
+}
+
+func listRoles(t *testing.T, sep string) *mapping.Roles {
+	t.Helper()
+	s := ""
+	if sep != "" {
+		s = `separator = "` + sep + `"`
+	}
+	return mustRoles(t, `
+store = "list"
+column = "roles"
+`+s+`
+[[rules]]
+group = "Admins"
+role = "admin"
+priority = 100
+[[rules]]
+group = "Support"
+role = "support"
+priority = 50
+`)
+}
+
+func TestMergeListAndListRoles(t *testing.T) {
+	sp := listRoles(t, "")
+	if sp.Separator != " " {
+		t.Fatalf("default separator %q", sp.Separator)
+	}
+	comma := listRoles(t, ",")
+	cases := []struct {
+		r       *mapping.Roles
+		current string
+		granted []string
+		want    string
+	}{
+		{sp, "", nil, ""},
+		{sp, "", []string{"admin"}, "admin"},
+		{sp, "system_user custom_thing", []string{"admin"}, "system_user custom_thing admin"},
+		{sp, "system_user custom_thing admin", []string{"admin", "support"}, "system_user custom_thing admin support"},
+		{sp, "admin system_user support custom_thing", []string{"support"}, "system_user support custom_thing"},
+		{sp, "admin system_user support custom_thing", nil, "system_user custom_thing"},
+		{sp, "system_user admin", []string{"admin"}, "system_user admin"},
+		{sp, "Admin", []string{"admin"}, "Admin admin"}, // tokens are case-sensitive: "Admin" is not managed
+		{comma, "system_user,custom_thing", []string{"support"}, "system_user,custom_thing,support"},
+		{comma, "support,system_user,admin", []string{"admin"}, "system_user,admin"},
+		{comma, "support", nil, ""},
+	}
+	for _, c := range cases {
+		if got := c.r.MergeList(c.current, c.granted); got != c.want {
+			t.Errorf("MergeList(%q, %v) sep %q = %q, want %q", c.current, c.granted, c.r.Separator, got, c.want)
+		}
+	}
+	if got := sp.ListRoles("support x admin y"); !reflect.DeepEqual(got, []string{"admin", "support"}) {
+		t.Errorf("ListRoles = %v", got)
+	}
+	if got := comma.ListRoles(" support , x"); !reflect.DeepEqual(got, []string{"support"}) {
+		t.Errorf("ListRoles comma = %v", got)
+	}
+}
+
+// BUG: MergeList rewrites tokens it does not manage: duplicates among them are dropped and, with a ","
+// separator, the spaces after each comma are lost. The doc says "every token the mapping does not manage
+// stays where it was"; the store also rewrites the row on every recompute for such values, even when no
+// managed role changes (apply compares the merged string with the raw one).
+func TestRegressionMergeListRewritesUnmanagedTokens(t *testing.T) {
+	comma := listRoles(t, ",")
+	if got := comma.MergeList("system_user, custom_thing", nil); got != "system_user, custom_thing" {
+		t.Errorf("comma list with spaces, nothing granted: %q, want it unchanged", got)
+	}
+	sp := listRoles(t, "")
+	if got := sp.MergeList("legacy legacy", nil); got != "legacy legacy" {
+		t.Errorf("duplicate unmanaged token: %q, want it unchanged", got)
+	}
+}
+
+// BUG: `default` is only used by store = "column"; with any other store CompileRoles accepts it and
+// ignores it silently, so a configuration that expects users in no group to get "viewer" does nothing.
+func TestRegressionCompileRolesAcceptsDefaultOutsideColumnStore(t *testing.T) {
+	_, err := compileRolesTOML(t, `
+store = "list"
+column = "roles"
+default = "viewer"
+[[rules]]
+group = "Admins"
+role = "admin"
+`)
+	if err == nil {
+		t.Error(`default with store = "list" accepted and ignored; want a configuration error`)
+	}
+}
