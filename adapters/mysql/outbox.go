@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -36,16 +37,38 @@ type Event struct {
 // emit writes an event in tx, the transaction of the change it describes: a rolled-back change leaves
 // no event, a committed one always has it.
 func (s *Store) emit(ctx context.Context, tx *sqlx.Tx, subject string, ev Event) error {
-	ev.ID = s.newUUID()
-	ev.Time = s.now().UTC()
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return err
+	return s.emitAll(ctx, tx, []subjectEvent{{subject, ev}})
+}
+
+// subjectEvent is an event and the subject ("user:<id>") whose order it belongs to.
+type subjectEvent struct {
+	subject string
+	ev      Event
+}
+
+// emitAll writes events in tx with multi-row INSERTs; their seqs follow the order given.
+func (s *Store) emitAll(ctx context.Context, tx *sqlx.Tx, evs []subjectEvent) error {
+	const batch = 500
+	for start := 0; start < len(evs); start += batch {
+		part := evs[start:min(start+batch, len(evs))]
+		args := make([]any, 0, 5*len(part))
+		for _, se := range part {
+			ev := se.ev
+			ev.ID = s.newUUID()
+			ev.Time = s.now().UTC()
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			args = append(args, ev.ID, ev.Type, se.subject, ev.Time, payload)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.prefix+"outbox")+
+			" (event_id, type, subject, occurred_at, payload) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(part)), ", "), args...); err != nil {
+			return err
+		}
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.prefix+"outbox")+
-		" (event_id, type, subject, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
-		ev.ID, ev.Type, subject, ev.Time, payload)
-	return err
+	return nil
 }
 
 // userUpdateEvents are the events of an update from old to new: user.updated naming the attributes

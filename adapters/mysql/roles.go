@@ -63,17 +63,18 @@ func (rs *roleSync) recomputeCount(ctx context.Context, tx *sqlx.Tx, userIDs []s
 		if err := rs.apply(ctx, tx, users, old); err != nil {
 			return changed, err
 		}
+		var evs []subjectEvent
 		for _, u := range users {
 			before, after := old[keyString(u.key)].roles, rs.want(u)
 			if sameRoles(before, after) {
 				continue
 			}
 			changed++
-			ev := Event{Type: EventUserRolesChanged, AppKey: u.key, Roles: &RoleChange{Old: orEmpty(before), New: orEmpty(after)},
-				Resource: scim.Resource{"id": u.id}}
-			if err := rs.s.emit(ctx, tx, userSubject(u.id), ev); err != nil {
-				return changed, err
-			}
+			evs = append(evs, subjectEvent{userSubject(u.id), Event{Type: EventUserRolesChanged, AppKey: u.key,
+				Roles: &RoleChange{Old: orEmpty(before), New: orEmpty(after)}, Resource: scim.Resource{"id": u.id}}})
+		}
+		if err := rs.s.emitAll(ctx, tx, evs); err != nil {
+			return changed, err
 		}
 	}
 	return changed, nil

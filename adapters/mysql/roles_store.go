@@ -135,9 +135,18 @@ func (rs *roleSync) current(ctx context.Context, tx *sqlx.Tx, users []*roleUser)
 	return out, nil
 }
 
-// apply writes the roles each user should have where they differ from what the app stores.
+// apply writes the roles each user should have where they differ from what the app stores, in batches:
+// users getting the same column values share one UPDATE (per 1,000 keys), and join-table rows are
+// inserted and deleted many to a statement, so a group of 10,000 costs a handful of round trips.
 func (rs *roleSync) apply(ctx context.Context, tx *sqlx.Tx, users []*roleUser, old map[string]roleState) error {
-	table, key := rs.users()
+	type update struct {
+		set  string
+		args []any
+		keys []any
+	}
+	updates := map[string]*update{}
+	var order []string
+	var ins, del [][2]any // join store: (user key, role name)
 	for _, u := range users {
 		if u.key == nil {
 			continue
@@ -147,61 +156,103 @@ func (rs *roleSync) apply(ctx context.Context, tx *sqlx.Tx, users []*roleUser, o
 		if sameRoles(st.roles, want) && rs.r.Store != "list" {
 			continue
 		}
-		var err error
+		var set string
+		var args []any
 		switch rs.r.Store {
 		case "column":
 			var v any
 			if len(want) > 0 {
 				v = want[0]
 			}
-			_, err = tx.ExecContext(ctx, "UPDATE "+table+" SET "+quoteIdent(rs.r.Column)+" = ? WHERE "+key+" = ?", v, u.key)
+			set, args = quoteIdent(rs.r.Column)+" = ?", []any{v}
 		case "list":
-			if merged := rs.r.MergeList(st.raw, want); merged != st.raw {
-				_, err = tx.ExecContext(ctx, "UPDATE "+table+" SET "+quoteIdent(rs.r.Column)+" = ? WHERE "+key+" = ?", merged, u.key)
+			merged := rs.r.MergeList(st.raw, want)
+			if merged == st.raw {
+				continue
 			}
+			set, args = quoteIdent(rs.r.Column)+" = ?", []any{merged}
 		case "flags":
-			granted := map[string]bool{}
-			for _, g := range want {
-				granted[g] = true
-			}
-			var sets []string
-			var args []any
-			for _, c := range sortedKeys(rs.r.FlagColumns()) {
-				on := 0
-				for _, role := range rs.r.FlagColumns()[c] {
-					if granted[role] {
-						on = 1
-					}
-				}
-				sets = append(sets, quoteIdent(c)+" = ?")
-				args = append(args, on)
-			}
-			_, err = tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" WHERE "+key+" = ?", append(args, u.key)...)
+			set, args = rs.flagSets(want)
 		case "join":
-			err = rs.applyJoin(ctx, tx, u.key, st.roles, want)
+			for _, role := range minus(want, st.roles) {
+				ins = append(ins, [2]any{u.key, role})
+			}
+			for _, role := range minus(st.roles, want) {
+				del = append(del, [2]any{u.key, role})
+			}
+			continue
 		}
-		if err != nil {
-			return err
+		sig := set + fmt.Sprintf("%#v", args)
+		if updates[sig] == nil {
+			updates[sig] = &update{set: set, args: args}
+			order = append(order, sig)
+		}
+		updates[sig].keys = append(updates[sig].keys, u.key)
+	}
+	table, key := rs.users()
+	for _, sig := range order {
+		up := updates[sig]
+		for start := 0; start < len(up.keys); start += memberBatch {
+			batch := up.keys[start:min(start+memberBatch, len(up.keys))]
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+up.set+" WHERE "+key+" IN ("+placeholders(len(batch))+")",
+				append(append([]any{}, up.args...), batch...)...); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	if len(ins) == 0 && len(del) == 0 {
+		return nil
+	}
+	return rs.applyJoin(ctx, tx, ins, del)
 }
 
-// applyJoin inserts the granted roles the user lacks and deletes the managed ones no longer granted;
-// roles the mapping does not manage (granted by hand in the app) are left alone.
-func (rs *roleSync) applyJoin(ctx context.Context, tx *sqlx.Tx, userKey any, have, want []string) error {
+// flagSets is the SET clause of the flags store for a user granted these roles.
+func (rs *roleSync) flagSets(want []string) (string, []any) {
+	granted := map[string]bool{}
+	for _, g := range want {
+		granted[g] = true
+	}
+	var sets []string
+	var args []any
+	for _, c := range sortedKeys(rs.r.FlagColumns()) {
+		on := 0
+		for _, role := range rs.r.FlagColumns()[c] {
+			if granted[role] {
+				on = 1
+			}
+		}
+		sets = append(sets, quoteIdent(c)+" = ?")
+		args = append(args, on)
+	}
+	return strings.Join(sets, ", "), args
+}
+
+// applyJoin inserts the granted roles users lack and deletes the managed ones no longer granted, many
+// rows a statement; roles the mapping does not manage (granted by hand in the app) are left alone.
+func (rs *roleSync) applyJoin(ctx context.Context, tx *sqlx.Tx, ins, del [][2]any) error {
 	ids, err := rs.roleKeys(ctx, tx)
 	if err != nil {
 		return err
 	}
 	t, uc, rc := quoteIdent(rs.r.Table), quoteIdent(rs.r.User), quoteIdent(rs.r.Role)
-	for _, role := range minus(want, have) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" ("+uc+", "+rc+") VALUES (?, ?)", userKey, ids[role]); err != nil {
+	pairs := func(rows [][2]any) []any {
+		args := make([]any, 0, 2*len(rows))
+		for _, r := range rows {
+			args = append(args, r[0], ids[r[1].(string)])
+		}
+		return args
+	}
+	for start := 0; start < len(ins); start += memberBatch {
+		batch := ins[start:min(start+memberBatch, len(ins))]
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" ("+uc+", "+rc+") VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", "), pairs(batch)...); err != nil {
 			return err
 		}
 	}
-	for _, role := range minus(have, want) {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE "+uc+" = ? AND "+rc+" = ?", userKey, ids[role]); err != nil {
+	for start := 0; start < len(del); start += memberBatch {
+		batch := del[start:min(start+memberBatch, len(del))]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE ("+uc+", "+rc+") IN ("+
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ")+")", pairs(batch)...); err != nil {
 			return err
 		}
 	}
