@@ -43,17 +43,19 @@ var DefaultTokensEnv = []string{"SCIMBRIDGE_TOKEN", "SCIMBRIDGE_TOKEN_NEXT"}
 
 // Config is the whole configuration file.
 type Config struct {
-	Server   Server               `toml:"server"`
-	Auth     Auth                 `toml:"auth"`
-	Database Database             `toml:"database"`
-	Users    mapping.UsersConfig  `toml:"users"`
-	Log      Log                  `toml:"log"`
-	Roles    *mapping.RolesConfig `toml:"roles"`
-	Gate     *Gate                `toml:"gate"`
-	Webhooks []Webhook            `toml:"webhooks"`
+	Server   Server                `toml:"server"`
+	Auth     Auth                  `toml:"auth"`
+	Database Database              `toml:"database"`
+	Users    mapping.UsersConfig   `toml:"users"`
+	Log      Log                   `toml:"log"`
+	Roles    *mapping.RolesConfig  `toml:"roles"`
+	Groups   *mapping.GroupsConfig `toml:"groups"`
+	Gate     *Gate                 `toml:"gate"`
+	Webhooks []Webhook             `toml:"webhooks"`
 
-	users *mapping.Users
-	roles *mapping.Roles
+	users  *mapping.Users
+	roles  *mapping.Roles
+	groups *mapping.Groups
 }
 
 // Server is the [server] section: where the SCIM API listens.
@@ -176,15 +178,23 @@ func Parse(data []byte, name string) (*Config, error) {
 	for _, e := range unjoin(err) {
 		p.addMsg(e.Error())
 	}
+	groups, err := mapping.CompileGroups(cfg.Groups)
+	for _, e := range unjoin(err) {
+		p.addMsg(e.Error())
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	cfg.users, cfg.roles = users, roles
+	cfg.users, cfg.roles, cfg.groups = users, roles, groups
 	return cfg, nil
 }
 
 // RolesMapping returns the compiled [roles] mapping; nil when the configuration has none.
 func (c *Config) RolesMapping() *mapping.Roles { return c.roles }
+
+// GroupsMapping returns the compiled [groups] section; nil when the configuration has none. Its
+// MirrorMapping is the [groups.mirror] to pass to the store (nil-safe).
+func (c *Config) GroupsMapping() *mapping.Groups { return c.groups }
 
 // UsersMapping returns the compiled [users] mapping; nil for a Config that did not come from Load or Parse.
 func (c *Config) UsersMapping() *mapping.Users { return c.users }

@@ -80,7 +80,7 @@ func (p *problems) err() error {
 	return errors.Join(p.errs...)
 }
 
-var leadingKeyPattern = regexp.MustCompile(`^(server|auth|database|users|log|roles|gate|webhooks)((\.[A-Za-z0-9_-]+)|(\[[0-9]+\]))*`)
+var leadingKeyPattern = regexp.MustCompile(`^(server|auth|database|users|log|roles|groups|gate|webhooks)((\.[A-Za-z0-9_-]+)|(\[[0-9]+\]))*`)
 
 // leadingKey extracts the key a message starts with, such as users.extensions[1].urn, as path pieces with
 // the index of the array element kept in brackets on the piece ("extensions[1]").

@@ -57,6 +57,11 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 			id, name, strings.ToLower(name), externalID(r), now, now, doc); err != nil {
 			return err
 		}
+		if s.mirror != nil {
+			if _, err := s.mirror.create(ctx, tx, id, r); err != nil {
+				return err
+			}
+		}
 		added, _, err := s.changeMembers(ctx, tx, id, scim.MemberChange{Add: members})
 		if err != nil {
 			return err
@@ -181,6 +186,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		if err != nil {
 			return err
 		}
+		if s.mirror != nil {
+			if err := s.mirror.ensure(ctx, tx, id, cur); err != nil {
+				return err
+			}
+		}
 		added, removed, err := s.changeMembers(ctx, tx, id, change)
 		if err != nil {
 			return err
@@ -212,6 +222,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 			}
 		}
 		if next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) {
+			if s.mirror != nil {
+				if err := s.mirror.update(ctx, tx, id, next); err != nil {
+					return err
+				}
+			}
 			// Rules match groups by name or externalId: a renamed group may grant other roles now.
 			var members []string
 			if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
@@ -244,6 +259,11 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 		var members []string
 		if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
 			return err
+		}
+		if s.mirror != nil {
+			if err := s.mirror.delete(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.groupTable()+" WHERE id = ?", id); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 // changeMembers applies a member change to a group whose row the transaction has locked, with batched
 // statements, and returns the user ids really added and removed (adding a member twice adds nothing).
 // Every added member must be a live user: otherwise nothing is applied and the error names the ids.
+// With [groups.mirror], the app's member rows follow in the same transaction.
 func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
 	adds := dedupeMembers(c.Add)
 	removes := c.Remove
@@ -78,6 +79,12 @@ func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, 
 	}
 	sort.Strings(added)
 	sort.Strings(removed)
+	if s.mirror != nil {
+		// The app's member rows follow in the same transaction ([groups.mirror]).
+		if err := s.mirror.members(ctx, tx, groupID, added, removed); err != nil {
+			return nil, nil, err
+		}
+	}
 	return added, removed, nil
 }
 

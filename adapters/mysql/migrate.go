@@ -121,6 +121,9 @@ var migrations = []string{
 		KEY seq_status (seq, status),
 		KEY delivered (status, delivered_at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 7: the app's key of a group mirrored into the app's groups table ([groups.mirror]); NULL while the
+	// group is not mirrored. Unique: one app group row belongs to one SCIM group.
+	`ALTER TABLE {p}groups ADD COLUMN app_key VARCHAR(191) NULL, ADD UNIQUE KEY app_key (app_key)`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.

@@ -29,9 +29,10 @@ type Store struct {
 	rand   io.Reader
 	log    *slog.Logger
 
-	roles      *roleSync // nil when no role mapping is configured
-	selectUser string    // SELECT ... FROM bookkeeping JOIN app table, without WHERE
-	joinKey    string    // bookkeeping column holding the app's key: app_id or app_key
+	roles      *roleSync    // nil when no role mapping is configured
+	mirror     *groupMirror // nil when groups are not mirrored into the app's tables
+	selectUser string       // SELECT ... FROM bookkeeping JOIN app table, without WHERE
+	joinKey    string       // bookkeeping column holding the app's key: app_id or app_key
 }
 
 // Options are a Store's dependencies; zero values get production defaults.
@@ -41,6 +42,8 @@ type Options struct {
 	Rand   io.Reader        // randomness for ids and keys, default crypto/rand
 	Log    *slog.Logger
 	Roles  *mapping.Roles // the role mapping; nil for none
+	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
+	GroupMirror *mapping.GroupMirror
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
@@ -60,6 +63,9 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	}
 	if o.Roles != nil {
 		s.roles = &roleSync{s: s, r: o.Roles}
+	}
+	if o.GroupMirror != nil {
+		s.mirror = &groupMirror{s: s, m: o.GroupMirror}
 	}
 	s.joinKey = "app_key"
 	if m.KeyGen.Kind == "auto_increment" {

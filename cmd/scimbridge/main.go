@@ -163,6 +163,12 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	}
 	rep.Problems = append(rep.Problems, roles.Problems...)
 	rep.Warnings = append(rep.Warnings, roles.Warnings...)
+	mirror, err := mysql.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
+	if err != nil {
+		return fmt.Errorf("checking the group mirror tables: %w", err)
+	}
+	rep.Problems = append(rep.Problems, mirror.Problems...)
+	rep.Warnings = append(rep.Warnings, mirror.Warnings...)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(c.Stdout, "PROBLEM:", p)
 	}
@@ -196,7 +202,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 	}
 	defer stopWebhooks()
 	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
-		Roles: cfg.RolesMapping()})
+		Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
 	if cfg.RolesMapping() != nil {
 		// Rules may have changed since the last start: bring every user's roles in line before serving.
 		start := time.Now()
