@@ -99,11 +99,12 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			status = StatusDisabled
 		}
 		for len(rows) > 0 {
-			var args []any
+			var args, seqs []any
 			n := 0
 			for _, r := range rows[:min(len(rows), 200)] {
 				if ep.Wants(r.Type) {
 					args = append(args, endpoint, r.Seq, r.EventID, r.Type, r.Subject, status, now, now)
+					seqs = append(seqs, r.Seq)
 					n++
 				}
 			}
@@ -111,10 +112,16 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			if n == 0 {
 				continue
 			}
+			// New deliveries are inserted; existing ones are reset by a plain UPDATE rather than in ON DUPLICATE
+			// KEY UPDATE, where go-mysql-server (the demo's engine) does not recompute the generated `waiting`.
 			q := "INSERT INTO " + w.t.deliveries + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") +
-				" ON DUPLICATE KEY UPDATE status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, delivered_at = NULL"
-			if _, err := tx.ExecContext(ctx, q, append(args, status, now, now)...); err != nil {
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + " ON DUPLICATE KEY UPDATE id = id"
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?,"+
+				" lease_owner = NULL, lease_until = NULL, delivered_at = NULL WHERE endpoint = ? AND seq IN ("+marks(n)+")",
+				append([]any{status, now, now, endpoint}, seqs...)...); err != nil {
 				return err
 			}
 			count += n

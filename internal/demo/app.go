@@ -91,7 +91,8 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return fmtTime(t.Time)
 	},
-	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"join":  func(s []string) string { return strings.Join(s, ", ") },
+	"mtime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") },
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -129,9 +130,16 @@ reload. scimbridge writes these rows when the identity provider calls its SCIM A
 {{end}}</table>
 {{with .Err}}<p><strong>Could not read the users table:</strong> {{.}}</p>{{end}}
 <h2>Webhooks received</h2>
-<p class="note">None yet: scimbridge does not send webhooks to the app so far. Once that feature lands,
-the notifications the app receives will be listed here.</p>
-<p class="note">Read at {{.Now}} (UTC). Reload the page to see changes.</p>
+<p class="note">scimbridge POSTs every change it makes to the app's <code>{{.Hooks.URL}}</code>, signed the
+Standard Webhooks way. The app checks the signature with the official library (401 if it is wrong),
+drops an event it already has (same <code>webhook-id</code>), and keeps the last {{.Hooks.Max}} here, newest first.
+{{with .Hooks.Stats}}{{.Received}} received, {{.Duplicates}} duplicates dropped, {{.Rejected}} refused for a bad signature.{{end}}</p>
+{{if .Hooks.Events}}<table>
+<tr><th>#</th><th>time (UTC)</th><th>type</th><th>subject</th><th>user / group</th><th>app_user_key</th><th>changed / members / roles</th></tr>
+{{range .Hooks.Events}}<tr><td>{{.N}}</td><td>{{mtime .Time}}</td><td>{{.Type}}</td><td><code>{{.Subject}}</code></td><td>{{.Name}}</td><td>{{.AppKey}}</td><td>{{.Summary}}</td></tr>
+{{end}}</table>
+{{else}}<p class="note">None yet: provision a user through SCIM (step 1 above), then reload.</p>
+{{end}}<p class="note">Read at {{.Now}} (UTC). Reload the page to see changes.</p>
 </body>
 </html>
 `))
@@ -149,7 +157,9 @@ func (d *Demo) appHandler() http.Handler {
 			Visitor AppRequest
 			Names   saml.HeaderNames
 			GateURL string
-		}{Users: users, Err: err, Now: fmtTime(time.Now()), Visitor: d.visitor(r), Names: d.headerNames(), GateURL: d.GateURL()}
+			Hooks   hookPage
+		}{Users: users, Err: err, Now: fmtTime(time.Now()), Visitor: d.visitor(r), Names: d.headerNames(), GateURL: d.GateURL(),
+			Hooks: d.hookPage()}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
@@ -158,6 +168,15 @@ func (d *Demo) appHandler() http.Handler {
 		_ = pageTmpl.Execute(w, data)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == webhookPath {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", http.MethodPost)
+				http.Error(w, "use POST", http.StatusMethodNotAllowed)
+				return
+			}
+			d.hooks.ServeHTTP(w, r) // kept apart from the visitors' requests: the gate's checks count those
+			return
+		}
 		d.appLog.add(d.visitor(r))
 		mux.ServeHTTP(w, r)
 	})
@@ -207,7 +226,8 @@ func (l *appLog) add(r AppRequest) {
 	l.reqs = append(l.reqs, r)
 }
 
-// AppRequests lists the last requests the sample app got (up to 1000), oldest first.
+// AppRequests lists the last requests the sample app got (up to 1000), oldest first, except the webhooks
+// scimbridge posts to it (see Webhooks).
 func (d *Demo) AppRequests() []AppRequest {
 	d.appLog.mu.Lock()
 	defer d.appLog.mu.Unlock()

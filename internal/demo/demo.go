@@ -1,23 +1,20 @@
 // Package demo runs scimbridge against an embedded, in-memory MySQL-compatible database and a sample
-// "legacy app" page, with scimbridge's SAML gate in front of the page and crewjam/saml's test IdP, all in
-// one process, so that a newcomer can try SCIM provisioning and the gate with nothing but Go installed.
+// "legacy app" page, with scimbridge's SAML gate in front of the page and crewjam/saml's test IdP, and
+// scimbridge's webhooks delivered to the app, all in one process, so that a newcomer can try SCIM
+// provisioning, the gate and the webhooks with nothing but Go installed.
 // It is for cmd/scimbridge-demo only: the production binary cmd/scimbridge must never import it,
 // because it links go-mysql-server, an engine that takes no row locks.
 package demo
 
 import (
 	"context"
-	"crypto/rand"
 	_ "embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/crewjam/saml/samlidp"
 	"github.com/jmoiron/sqlx"
@@ -53,8 +50,8 @@ type Options struct {
 	Log          *slog.Logger  // scimbridge's log; nil discards
 }
 
-// Demo is a running demo: the embedded database, scimbridge's SCIM server, the sample app, and the SAML
-// gate in front of the app with a test IdP.
+// Demo is a running demo: the embedded database, scimbridge's SCIM server and webhook worker, the sample
+// app with its webhook receiver, and the SAML gate in front of the app with a test IdP.
 type Demo struct {
 	engine     *Engine
 	cfg        *config.Config
@@ -70,6 +67,7 @@ type Demo struct {
 	gateDone   chan error
 	gateSecret []byte
 	gateTOML   string
+	hooksTOML  string
 	listeners  []net.Listener
 	scimURL    string // http://host:port, without the base path
 	appURL     string
@@ -78,11 +76,15 @@ type Demo struct {
 	token      string
 	limits     []string
 	errc       chan error
-	appLog     appLog // the requests the sample app got
+	appLog     appLog        // the requests the sample app got, except its webhooks
+	hooks      *hookReceiver // the webhooks the sample app got
+	hookSecret string
+	worker     *hookWorker
 }
 
 // Start starts the database, loads the legacy app's schema and seed rows, migrates scimbridge's
-// bookkeeping tables and starts the SCIM server, the sample app, the test IdP and the gate. Close stops them.
+// bookkeeping tables and starts the webhook worker, the SCIM server, the sample app, the test IdP and the
+// gate. Close stops them.
 func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	log := o.Log
 	if log == nil {
@@ -100,7 +102,10 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		recheck = DefaultRecheckEvery
 	}
 	keys := newKeyPairs()
-	d = &Demo{token: token, gateSecret: []byte(randomHex(32)), errc: make(chan error, 4)}
+	d = &Demo{token: token, gateSecret: []byte(randomHex(32)), hookSecret: newWebhookSecret(), errc: make(chan error, 4)}
+	if d.hooks, err = newHookReceiver(d.hookSecret); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -126,12 +131,13 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		*l.url = baseURL(*l.ln)
 	}
 	gate := gateSection(gateLn.Addr().String(), d.gateURL, d.appURL, d.idpURL, recheck)
-	cfg, err := config.Parse(append(exampleConfig[:len(exampleConfig):len(exampleConfig)], gate...), "config.example.toml")
+	hooks := webhookSection(d.appURL)
+	cfg, err := config.Parse(append(exampleConfig[:len(exampleConfig):len(exampleConfig)], gate+hooks...), "config.example.toml")
 	if err != nil {
-		return d, fmt.Errorf("the embedded config.example.toml with the demo's [gate]: %w", err)
+		return d, fmt.Errorf("the embedded config.example.toml with the demo's [gate] and [[webhooks]]: %w", err)
 	}
 	cfg.Server.Listen = scimLn.Addr().String()
-	d.cfg, d.gateTOML = cfg, gate
+	d.cfg, d.gateTOML, d.hooksTOML = cfg, gate, hooks
 
 	if d.engine, err = StartEngine(orFree(o.ListenDB)); err != nil {
 		return d, err
@@ -156,7 +162,8 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	}
 	store := mysql.New(d.scimDB, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
 		Roles: cfg.RolesMapping()})
-	d.limits = probeLimits(ctx, store)
+	lim := probeLimits(ctx, store, d.engine, cfg.Database.BookkeepingPrefix)
+	d.limits = lim.lines
 	handler := agent.New(agent.Config{
 		BasePath:      cfg.Server.BasePath,
 		PublicURL:     cfg.Server.PublicURL,
@@ -168,8 +175,13 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})
-	d.scimSrv = d.serve(scimLn, handler, log)
+	// Webhooks as serve starts them: registered before SCIM is served.
+	if d.worker, err = startWebhooks(ctx, d.scimDB, cfg, d.hookSecret, lim.noPrune, log); err != nil {
+		return d, fmt.Errorf("webhooks: %w", err)
+	}
 	d.appSrv = d.serve(appLn, d.appHandler(), log)
+	d.worker.run(ctx)
+	d.scimSrv = d.serve(scimLn, handler, log)
 
 	kp := <-keys
 	for _, k := range kp {
@@ -203,22 +215,6 @@ func (d *Demo) serve(ln net.Listener, h http.Handler, log *slog.Logger) *http.Se
 	return srv
 }
 
-// baseURL is http://host:port of a listener, with 127.0.0.1 for an unspecified address (0.0.0.0 or ::,
-// which also accepts IPv4 connections).
-func baseURL(ln net.Listener) string {
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
-}
-
 // SCIMURL is the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2.
 func (d *Demo) SCIMURL() string { return d.scimURL + d.cfg.Server.BasePath }
 
@@ -244,8 +240,8 @@ func (d *Demo) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops the gate and the HTTP servers (letting requests in flight finish until ctx ends), then the
-// database.
+// Close stops the gate, the webhook worker and the HTTP servers (letting requests in flight finish until
+// ctx ends), then the database.
 func (d *Demo) Close(ctx context.Context) error {
 	var errs []error
 	if d.gateStop != nil {
@@ -257,6 +253,7 @@ func (d *Demo) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stopping the gate: %w", ctx.Err()))
 		}
 	}
+	errs = append(errs, d.worker.stop(ctx))
 	for _, srv := range []*http.Server{d.scimSrv, d.appSrv, d.idpSrv} {
 		if srv != nil {
 			errs = append(errs, srv.Shutdown(ctx))
@@ -274,21 +271,4 @@ func (d *Demo) Close(ctx context.Context) error {
 		errs = append(errs, d.engine.Close(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-func orFree(addr string) string {
-	if addr == "" {
-		return "127.0.0.1:0"
-	}
-	return addr
-}
-
-func checkToken(t string) error {
-	if len(t) < config.MinTokenLength {
-		return fmt.Errorf("-token must be at least %d characters long", config.MinTokenLength)
-	}
-	if strings.IndexFunc(t, unicode.IsSpace) >= 0 {
-		return errors.New("-token must not contain spaces")
-	}
-	return nil
 }

@@ -22,7 +22,8 @@ func TestMainWalkthroughExitsZero(t *testing.T) {
 	}
 	for _, want := range []string{demo.Banner, "Bearer token    " + token, "export SCIM=", "curl -sS", "Walkthrough done",
 		" SAML gate       http://127.0.0.1:", "carol / ", "alice / ", "dan   / ", "\n[gate]\n", `recheck_every = "2s"`,
-		"Signed in through the gate as carol@example.com", "and in a browser: sign in at the gate"} {
+		"Signed in through the gate as carol@example.com", "and in a browser: sign in at the gate",
+		"\n[[webhooks]]\n", "Webhooks the app received at /hooks/scim", "  user.deactivated  user:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

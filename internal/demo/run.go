@@ -16,20 +16,24 @@ const Banner = `================================================================
 ================================================================================
  The database is go-mysql-server, an in-memory MySQL-compatible engine running
  inside this process. It is not MariaDB or MySQL:
-   - it takes no row locks: SELECT ... FOR UPDATE locks nothing, and its
-     transactions cannot run side by side (a commit would undo another one's),
-     so the demo runs ONE transaction at a time on the whole database. How
-     scimbridge behaves under concurrent load cannot be judged here;
+   - it takes no row locks: SELECT ... FOR UPDATE (SKIP LOCKED) locks nothing,
+     and its transactions cannot run side by side (a commit would undo another
+     one's), so the demo runs ONE transaction at a time on the whole database.
+     How scimbridge behaves under concurrent load, and how webhook workers of
+     several replicas share deliveries, cannot be judged here;
    - everything is lost when the demo stops;
    - some of its error messages differ from MariaDB's, so a few bad requests
-     that MariaDB turns into a 400 or 409 naming the column get a vaguer answer.
+     that MariaDB turns into a 400 or 409 naming the column get a vaguer answer;
+   - it re-serializes JSON (keys sorted, as MySQL 8 does): a webhook's body is
+     not byte for byte the payload scimbridge wrote, but it is what is signed.
  The real binary, cmd/scimbridge, does not contain this engine: run it against
  MariaDB 10.11+ or MySQL 8 (see config.example.toml).
 ================================================================================
 `
 
 const usage = `scimbridge-demo: scimbridge, an in-memory MySQL-compatible database, a sample legacy
-app, scimbridge's SAML gate in front of it and a test IdP, in one process.
+app that receives scimbridge's webhooks, scimbridge's SAML gate in front of it and a test IdP, in one
+process.
 
 Usage:
   go run ./cmd/scimbridge-demo [flags]
@@ -52,8 +56,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ListenGate, "listen-gate", "127.0.0.1:0", "address of the SAML gate in front of the sample app (port 0: a free port)")
 	fs.StringVar(&o.ListenIdP, "listen-idp", "127.0.0.1:0", "address of the test IdP (port 0: a free port)")
 	fs.StringVar(&o.Token, "token", "", "bearer token for the SCIM API, at least 16 characters (default: a random one)")
-	walk := fs.Bool("walkthrough", false, "run the printed curl steps against the servers, print each answer and the app's rows, "+
-		"sign in through the gate as carol and dan, then exit")
+	walk := fs.Bool("walkthrough", false, "run the printed curl steps against the servers, print each answer, the app's rows "+
+		"and the webhooks it received, sign in through the gate as carol and dan, then exit")
 	verbose := fs.Bool("v", false, "log scimbridge's requests and warnings to stderr")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -96,13 +100,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
                  (e.g. mysql -h 127.0.0.1 -P %s -u root %s)
 `, d.SCIMURL(), d.Token(), d.AppURL(), d.DBAddr(), DatabaseName, port(d.DBAddr()), DatabaseName)
 	writeGate(stdout, d)
+	fmt.Fprintf(stdout, `
+ Webhooks        %s   (the legacy app's receiver; its page lists what it got)
+
+scimbridge sends every change it makes to the app, signed the Standard Webhooks way, from this
+[[webhooks]] entry after config.example.toml (the secret, made at start, is handed over in memory):
+%s`, d.WebhookURL(), d.WebhookTOML())
 	fmt.Fprint(stdout, "\nTry SCIM with curl, one step after the other:\n\n")
 	WriteCurl(stdout, d.SCIMURL(), d.AppURL(), d.Token())
 
 	if *walk {
-		fmt.Fprintln(stdout, "\nRunning the walkthrough (-walkthrough). Through the gate it signs carol in after step 5, while she is\n"+
-			"provisioned, active and in the group Support, and checks that dan is refused; after step 6 it reloads\n"+
-			"carol's page until the gate refuses her.")
+		fmt.Fprintln(stdout, "\nRunning the walkthrough (-walkthrough). After each step it shows the webhooks the app received: those\n"+
+			"about one user or group arrive in the order they were committed, different ones may interleave.\n"+
+			"Through the gate it signs carol in after step 5, while she is provisioned, active and in the group\n"+
+			"Support, and checks that dan is refused; after step 6 it reloads carol's page until the gate refuses her.")
 		if err := d.Walkthrough(ctx, stdout, nil); err != nil {
 			fmt.Fprintln(stderr, "scimbridge-demo: walkthrough:", err)
 			return 1

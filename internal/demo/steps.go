@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -15,13 +16,14 @@ import (
 type Step struct {
 	Title  string
 	Method string
-	Path   string // under the SCIM base URL; {id} is the user the first step creates, {gid} the group
-	Filter string // a SCIM filter for a list request
-	Body   string // may contain {id} and {gid} too
-	Want   int    // expected HTTP status
-	LookAt string // what to look at in the app page afterwards
-	SaveAs string // "id" or "gid": remember the id of the resource in the answer under that name
-	Gate   string // a browser stage through the SAML gate to run after the step (see gateHints)
+	Path   string   // under the SCIM base URL; {id} is the user the first step creates, {gid} the group
+	Filter string   // a SCIM filter for a list request
+	Body   string   // may contain {id} and {gid} too
+	Want   int      // expected HTTP status
+	LookAt string   // what to look at in the app page afterwards
+	SaveAs string   // "id" or "gid": remember the id of the resource in the answer under that name
+	Gate   string   // a browser stage through the SAML gate to run after the step (see gateHints)
+	Hooks  []string // the webhooks the step makes scimbridge send to the app, in commit order
 }
 
 // placeholders are the names a step can save an id under, with the shell variable each becomes.
@@ -47,6 +49,7 @@ var Steps = []Step{
 			`"name":{"givenName":"Carol","familyName":"Clark"},"emails":[{"value":"carol@example.com","type":"work","primary":true}],` +
 			`"title":"Engineer","active":true}`,
 		LookAt: "a new row carol@example.com, status 1 active, display_name made from her names, created_at and updated_at now.",
+		Hooks:  []string{"user.created"},
 	},
 	{
 		Title:  "Adopt the existing alice@example.com (POST /Users with her userName)",
@@ -54,6 +57,7 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice@example.com",` +
 			`"name":{"givenName":"Alice","familyName":"Anderson-Lee"},"active":true}`,
 		LookAt: "alice keeps id 1, her created_at and her support role: no second alice row; last_name is now Anderson-Lee and updated_at is now.",
+		Hooks:  []string{"user.created"}, // created for SCIM: the app's row was there already
 	},
 	{
 		Title:  "Change the new user (PATCH name.givenName)",
@@ -61,6 +65,7 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],` +
 			`"Operations":[{"op":"replace","path":"name.givenName","value":"Caroline"}]}`,
 		LookAt: "carol's first_name is now Caroline, and updated_at is set to now.",
+		Hooks:  []string{"user.updated"},
 	},
 	{
 		Title:  "Push a group with the new user in it (POST /Groups), as Okta's Push Groups does",
@@ -68,6 +73,7 @@ var Steps = []Step{
 		Body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Admins",` +
 			`"members":[{"value":"{id}"}]}`,
 		LookAt: "carol now has the admin role: the rule Admins -> admin in [roles] wrote a user_roles row.",
+		Hooks:  []string{"group.created", "group.members_added", "user.roles_changed"},
 	},
 	{
 		Title:  "Change her role: rename the group to Support (PATCH /Groups/{gid})",
@@ -76,6 +82,7 @@ var Steps = []Step{
 			`"Operations":[{"op":"replace","path":"displayName","value":"Support"}]}`,
 		LookAt: "carol's admin role is gone and she has support instead: the group now matches the Support rule.",
 		Gate:   stageSignIn,
+		Hooks:  []string{"group.updated", "user.roles_changed"},
 	},
 	{
 		Title:  `Deactivate the new user, as Okta does (PATCH {"op":"replace","value":{"active":false}})`,
@@ -84,6 +91,7 @@ var Steps = []Step{
 			`"Operations":[{"op":"replace","value":{"active":false}}]}`,
 		LookAt: "carol's status is now 3 suspended (the mapping writes 3 for active = false).",
 		Gate:   stageDeactivated,
+		Hooks:  []string{"user.deactivated"},
 	},
 	{
 		Title:  "List users with a filter (GET /Users?filter=...)",
@@ -94,6 +102,7 @@ var Steps = []Step{
 		Title:  "Delete the new user (DELETE /Users/{id})",
 		Method: http.MethodDelete, Path: "/Users/{id}", Want: http.StatusNoContent,
 		LookAt: "carol's row is still there with status 3: on_delete = \"deactivate\" keeps the app's row and its history.",
+		Hooks:  []string{"user.roles_changed", "group.members_removed", "user.deleted"},
 	},
 	{
 		Title:  "Ask for the deleted user (GET /Users/{id})",
@@ -136,6 +145,9 @@ func WriteCurl(w io.Writer, scimURL, appURL, token string) {
 		}
 		fmt.Fprintln(w, b.String())
 		fmt.Fprintf(w, "#    then reload %s: %s\n", appURL, s.LookAt)
+		if len(s.Hooks) > 0 {
+			fmt.Fprintf(w, "#    Its \"Webhooks received\" table gets %s.\n", strings.Join(s.Hooks, ", "))
+		}
 		if hint := gateHints[s.Gate]; hint != "" {
 			fmt.Fprintf(w, "#    and in a browser: %s\n", hint)
 		}
@@ -162,6 +174,7 @@ func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s
 	client := &http.Client{}
 	saved := map[string]string{}
 	browser := &gateState{}
+	hooks := &hookMark{complete: true}
 	for i, s := range Steps {
 		escaped := map[string]string{}
 		for k, v := range saved {
@@ -209,9 +222,17 @@ func (d *Demo) Walkthrough(ctx context.Context, w io.Writer, after func(i int, s
 		}
 		fmt.Fprintln(w, "The app's users table now:")
 		_ = WriteUsers(w, users)
+		got, complete, err := d.writeNewHooks(ctx, w, hooks)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
 		fmt.Fprintln(w, "Look at:", s.LookAt)
 		if r.Status != s.Want {
 			return fmt.Errorf("step %d (%s): got HTTP %d, want %d: %s", i+1, s.Title, r.Status, s.Want, raw)
+		}
+		// Events about different subjects may arrive in any order; those of one subject come in order.
+		if slices.Sort(got); complete && !slices.Equal(got, slices.Sorted(slices.Values(s.Hooks))) {
+			return fmt.Errorf("step %d (%s): the app received the webhooks %v, want %v", i+1, s.Title, got, s.Hooks)
 		}
 		if after != nil {
 			if err := after(i, s, r); err != nil {
