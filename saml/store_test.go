@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/saml"
@@ -19,22 +20,7 @@ import (
 )
 
 // The legacy app's table and mapping of adapters/mysql/store_test.go.
-const appSchema = `
-CREATE TABLE users (
-  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email VARCHAR(190) NOT NULL,
-  email_lower VARCHAR(190) NULL,
-  first_name VARCHAR(100) NULL,
-  last_name VARCHAR(100) NULL,
-  display_name VARCHAR(200) NULL,
-  status TINYINT NOT NULL DEFAULT 1,
-  password_hash VARCHAR(255) NOT NULL,
-  created_at DATETIME NOT NULL,
-  updated_at DATETIME NULL,
-  role VARCHAR(20) NULL,
-  UNIQUE KEY email (email)
-) ENGINE=InnoDB;
-`
+var appSchema = legacyapp.UsersTable("role VARCHAR(20) NULL")
 
 // rolesTOML grants roles from groups; the gate forwards what it grants, whatever the IdP wrote elsewhere.
 const rolesTOML = `
@@ -49,21 +35,7 @@ group = "Support"
 role = "support"
 `
 
-const usersTOML = `
-table = "users"
-key = "id"
-match_existing_by = "email"
-[columns]
-email = "userName"
-email_lower = { from = "userName", transform = "lower" }
-first_name = "name.givenName"
-last_name = "name.familyName"
-display_name = { from = "displayName", default = "{name.givenName} {name.familyName}" }
-status = { from = "active", map = { true = 1, false = [3, 2] } }
-password_hash = { on_insert = "!scim" }
-created_at = { on_insert = "now" }
-updated_at = { on_write = "now" }
-`
+const usersTOML = legacyapp.UsersTOML
 
 func newStore(t *testing.T) (*mysql.Store, func() int, *sqlx.DB) {
 	t.Helper()

@@ -26,45 +26,17 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
 // appSchema is a typical legacy users table, and users_ceiling a copy of its shape for the plain-SQL ceiling.
-const appSchema = `
-CREATE TABLE users (
-  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email VARCHAR(190) NOT NULL,
-  email_lower VARCHAR(190) NULL,
-  first_name VARCHAR(100) NULL,
-  last_name VARCHAR(100) NULL,
-  display_name VARCHAR(200) NULL,
-  status TINYINT NOT NULL DEFAULT 1,
-  password_hash VARCHAR(255) NOT NULL,
-  created_at DATETIME NOT NULL,
-  updated_at DATETIME NULL,
-  UNIQUE KEY email (email)
-) ENGINE=InnoDB;
-CREATE TABLE users_ceiling LIKE users;
-`
+var appSchema = legacyapp.UsersTable() + "CREATE TABLE users_ceiling LIKE users;\n"
 
 // usersTOML maps it, as adapters/mysql/store_test.go does.
-const usersTOML = `
-table = "users"
-key = "id"
-match_existing_by = "email"
-[columns]
-email = "userName"
-email_lower = { from = "userName", transform = "lower" }
-first_name = "name.givenName"
-last_name = "name.familyName"
-display_name = { from = "displayName", default = "{name.givenName} {name.familyName}" }
-status = { from = "active", map = { true = 1, false = [3, 2] } }
-password_hash = { on_insert = "!scim" }
-created_at = { on_insert = "now" }
-updated_at = { on_write = "now" }
-`
+const usersTOML = legacyapp.UsersTOML
 
 const token = "scimload-bearer-token"
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,45 +18,18 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-// The legacy app's table and mapping of adapters/mysql/store_test.go; users_plain has the same shape.
-const appTable = `CREATE TABLE %s (
-  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email VARCHAR(190) NOT NULL,
-  email_lower VARCHAR(190) NULL,
-  first_name VARCHAR(100) NULL,
-  last_name VARCHAR(100) NULL,
-  display_name VARCHAR(200) NULL,
-  status TINYINT NOT NULL DEFAULT 1,
-  password_hash VARCHAR(255) NOT NULL,
-  created_at DATETIME NOT NULL,
-  updated_at DATETIME NULL,
-  UNIQUE KEY email (email)
-) ENGINE=InnoDB`
-
-const usersTOML = `
-table = "users"
-key = "id"
-match_existing_by = "email"
-[columns]
-email = "userName"
-email_lower = { from = "userName", transform = "lower" }
-first_name = "name.givenName"
-last_name = "name.familyName"
-display_name = { from = "displayName", default = "{name.givenName} {name.familyName}" }
-status = { from = "active", map = { true = 1, false = [3, 2] } }
-password_hash = { on_insert = "!scim" }
-created_at = { on_insert = "now" }
-updated_at = { on_write = "now" }
-`
+// The shared legacy users table and mapping (internal/legacyapp); users_plain has the same shape.
+const usersTOML = legacyapp.UsersTOML
 
 // outboxCostPhase times transactions with and without the outbox INSERT, then Store.CreateUser.
 func outboxCostPhase(ctx context.Context, db *sqlx.DB, o options, out io.Writer) error {
-	for _, t := range []string{"users", "users_plain"} {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(appTable, t)); err != nil {
+	for _, stmt := range []string{strings.TrimSuffix(strings.TrimSpace(legacyapp.UsersTable()), ";"), "CREATE TABLE users_plain LIKE users"} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}
