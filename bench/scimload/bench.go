@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
@@ -53,15 +52,6 @@ type bench struct {
 
 	post, ceilInsert, seed, get, ceilSelect result
 	seeded                                  int
-}
-
-func withDB(serverDSN, name string) string {
-	cfg, err := mysqldriver.ParseDSN(serverDSN)
-	if err != nil {
-		return serverDSN
-	}
-	cfg.DBName = name
-	return cfg.FormatDSN()
 }
 
 func newBench(ctx context.Context, o options, dsn string, out io.Writer) (*bench, error) {

@@ -12,9 +12,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,8 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/bench/internal/benchdb"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
@@ -68,53 +64,14 @@ func main() {
 	}
 }
 
-// run does the whole benchmark; it returns only after the database has been dropped.
-func run(ctx context.Context, o options, out io.Writer) (err error) {
-	name, err := createDatabase(ctx, o.dsn)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "database %s created\n", name)
-	defer func() {
-		if derr := dropDatabase(o.dsn, name); derr != nil {
-			err = errors.Join(err, fmt.Errorf("dropping %s: %w", name, derr))
-			return
+// run does the whole benchmark in a database of its own; it returns only after dropping it.
+func run(ctx context.Context, o options, out io.Writer) error {
+	return benchdb.With(ctx, o.dsn, out, func(dsn string) error {
+		b, err := newBench(ctx, o, dsn, out)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "database %s dropped\n", name)
-	}()
-	b, err := newBench(ctx, o, withDB(o.dsn, name), out)
-	if err != nil {
-		return err
-	}
-	defer b.close()
-	return b.run(ctx)
-}
-
-func createDatabase(ctx context.Context, serverDSN string) (string, error) {
-	admin, err := sqlx.Open("mysql", serverDSN)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	if err := admin.PingContext(ctx); err != nil {
-		return "", fmt.Errorf("database server unreachable (start MariaDB, or set SCIMBRIDGE_TEST_DSN / -dsn): %w", err)
-	}
-	buf := make([]byte, 6)
-	_, _ = rand.Read(buf)
-	name := "scimbridge_bench_" + hex.EncodeToString(buf)
-	_, err = admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-	return name, err
-}
-
-// dropDatabase runs with its own context, so it still works after an interrupt or the -timeout.
-func dropDatabase(serverDSN, name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	admin, err := sqlx.Open("mysql", serverDSN)
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	_, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
-	return err
+		defer b.close()
+		return b.run(ctx)
+	})
 }

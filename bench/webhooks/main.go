@@ -18,9 +18,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,10 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
-
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/bench/internal/benchdb"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
@@ -74,34 +69,13 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, o options, out io.Writer) (err error) {
-	admin, err := sqlx.Open("mysql", o.dsn)
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if err := admin.PingContext(ctx); err != nil {
-		return fmt.Errorf("database server unreachable (start MariaDB, or set SCIMBRIDGE_TEST_DSN / -dsn): %w", err)
-	}
-	buf := make([]byte, 6)
-	_, _ = rand.Read(buf)
-	name := "scimbridge_bench_" + hex.EncodeToString(buf)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
-		return err
-	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if _, derr := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS `"+name+"`"); derr != nil {
-			err = errors.Join(err, fmt.Errorf("dropping %s: %w", name, derr))
-		}
-	}()
-	cfg, err := mysqldriver.ParseDSN(o.dsn)
-	if err != nil {
-		return err
-	}
-	cfg.DBName = name
-	db, err := mysql.Open(cfg.FormatDSN(), 20)
+// run does the whole benchmark in a database of its own; it returns only after dropping it.
+func run(ctx context.Context, o options, out io.Writer) error {
+	return benchdb.With(ctx, o.dsn, out, func(dsn string) error { return runIn(ctx, dsn, o, out) })
+}
+
+func runIn(ctx context.Context, dsn string, o options, out io.Writer) error {
+	db, err := mysql.Open(dsn, 20)
 	if err != nil {
 		return err
 	}
