@@ -20,6 +20,41 @@ type UsersConfig struct {
 	OnDelete        string                `toml:"on_delete"`
 	Columns         map[string]ColumnSpec `toml:"columns"`
 	Extensions      []ExtensionConfig     `toml:"extensions"`
+
+	// Attributes kept outside the users table's own columns.
+	Tables   []TableConfig                    `toml:"tables"`   // one-to-one side tables
+	Lists    []ListConfig                     `toml:"lists"`    // multi-valued attributes, a row per value
+	KeyValue []KeyValueConfig                 `toml:"keyvalue"` // a row per attribute: (user, key, value)
+	JSON     map[string]map[string]ColumnSpec `toml:"json"`     // users-table column -> JSON path -> attribute
+}
+
+// TableConfig is a [[users.tables]] entry: a table holding at most one row per user (user_profiles), the
+// row created when the first of its attributes gets a value.
+type TableConfig struct {
+	Table      string                `toml:"table"`
+	ForeignKey string                `toml:"foreign_key"` // column holding the users table's key
+	Columns    map[string]ColumnSpec `toml:"columns"`
+}
+
+// ListConfig is a [[users.lists]] entry: a multi-valued attribute (emails, phoneNumbers) kept as one row
+// per value. Columns name sub-attributes of one element ("value", "type", "primary"). Scope marks the rows
+// this list manages when a table holds several kinds (channel = "email"); it is written on insert.
+type ListConfig struct {
+	Attribute  string                `toml:"attribute"`
+	Table      string                `toml:"table"`
+	ForeignKey string                `toml:"foreign_key"`
+	Scope      map[string]any        `toml:"scope"`
+	Columns    map[string]ColumnSpec `toml:"columns"`
+}
+
+// KeyValueConfig is a [[users.keyvalue]] entry: a table of (user, key, value) rows (user_meta). Keys maps
+// each managed key to its attribute; rows with other keys belong to the app and are never touched.
+type KeyValueConfig struct {
+	Table       string                `toml:"table"`
+	ForeignKey  string                `toml:"foreign_key"`
+	KeyColumn   string                `toml:"key_column"`
+	ValueColumn string                `toml:"value_column"`
+	Keys        map[string]ColumnSpec `toml:"keys"`
 }
 
 // KeyGenConfig says who makes the app's user key: "auto_increment" (the database), "uuid", or a random

@@ -610,7 +610,7 @@ func TestUpdateColumnsDeactivationTimestamp(t *testing.T) {
 // sets active to true, the row must be written (regression: "active" used to default to true in updates).
 func TestUpdateColumnsExplicitActiveOverUnknownCode(t *testing.T) {
 	m := compileTOML(t, mainTOML)
-	old := m.Overlay(scim.Resource{}, map[string]any{"email": "a", "status": int64(9)})
+	old := m.Overlay(scim.Resource{}, map[string]any{"email": "a", "status": int64(9)}, nil)
 	if _, has := old["active"]; has {
 		t.Fatalf("unknown code read as active = %v", old["active"])
 	}
@@ -779,15 +779,15 @@ func TestOverlay(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantJSON(t, m.Overlay(res(t, c.doc), c.row), c.want)
+			wantJSON(t, m.Overlay(res(t, c.doc), c.row, nil), c.want)
 		})
 	}
 	ts := compileTOML(t, tsTOML)
-	wantJSON(t, ts.Overlay(scim.Resource{}, map[string]any{"email": "a", "deactivated_at": nil}), `{"userName":"a","active":true}`)
-	wantJSON(t, ts.Overlay(scim.Resource{}, map[string]any{"email": "a", "deactivated_at": fixedNow}), `{"userName":"a","active":false}`)
+	wantJSON(t, ts.Overlay(scim.Resource{}, map[string]any{"email": "a", "deactivated_at": nil}, nil), `{"userName":"a","active":true}`)
+	wantJSON(t, ts.Overlay(scim.Resource{}, map[string]any{"email": "a", "deactivated_at": fixedNow}, nil), `{"userName":"a","active":false}`)
 	bl := compileTOML(t, boolTOML)
-	wantJSON(t, bl.Overlay(scim.Resource{}, map[string]any{"email": "a", "is_active": int64(0)}), `{"userName":"a","active":false}`)
-	wantJSON(t, bl.Overlay(scim.Resource{}, map[string]any{"email": "a", "is_active": []byte("1")}), `{"userName":"a","active":true}`)
+	wantJSON(t, bl.Overlay(scim.Resource{}, map[string]any{"email": "a", "is_active": int64(0)}, nil), `{"userName":"a","active":false}`)
+	wantJSON(t, bl.Overlay(scim.Resource{}, map[string]any{"email": "a", "is_active": []byte("1")}, nil), `{"userName":"a","active":true}`)
 }
 
 // What Strip leaves, overlaid with the columns written for the same resource, is the resource again.
@@ -812,7 +812,7 @@ func TestStripThenOverlayRoundTrip(t *testing.T) {
 		}
 		row[k] = v
 	}
-	wantJSON(t, m.Overlay(stripped, row), full)
+	wantJSON(t, m.Overlay(stripped, row, nil), full)
 
 	// Strip of a resource holding only column attributes leaves nothing.
 	wantJSON(t, m.Strip(res(t, `{"userName":"a","active":true,"name":{"givenName":"A"},"`+ent+`":{"department":"D"}}`)), `{}`)

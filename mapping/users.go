@@ -20,7 +20,13 @@ type Users struct {
 	MatchExistingBy string         // app column used to find an existing row for adoption; "" disables it
 	OnDelete        string         // "deactivate" or "delete"
 	Type            *scim.ResourceType
-	Columns         []*Column // sorted by name
+	Columns         []*Column // the users table's, sorted by name
+
+	// Placements outside the users table's own columns, in configuration order.
+	Tables   []*Table
+	Lists    []*List
+	KeyValue []*KeyValue
+	JSON     []*JSONDoc // sorted by column
 }
 
 // Compile checks a [users] section and builds the mapping. It reports every problem at once.
@@ -96,7 +102,8 @@ func Compile(cfg UsersConfig) (*Users, error) {
 		}
 		m.Columns = append(m.Columns, c)
 	}
-	pickReadBack(m.Columns)
+	errs = append(errs, m.compileReach(cfg, seen)...)
+	pickReadBack(m.allColumns()...)
 	if m.Column("userName") == nil {
 		fail("users.columns: no column holds userName; every SCIM user needs one")
 	}
@@ -136,19 +143,9 @@ func extensionSchema(e ExtensionConfig) (scim.Schema, error) {
 	return s, nil
 }
 
-// Column returns the column that a SCIM attribute path reads back from (the one GET and filters use),
-// or nil when the attribute has no column.
-func (m *Users) Column(path string) *Column {
-	for _, c := range m.Columns {
-		if c.readBack && c.src != nil && strings.EqualFold(c.src.path, path) {
-			return c
-		}
-	}
-	return nil
-}
-
-// ColumnFor is Column for a resolved reference.
-func (m *Users) ColumnFor(ref scim.Ref) *Column { return m.Column(ref.Path()) }
+// Column returns the users-table column that a SCIM attribute path reads back from (the one GET and
+// filters use), or nil when the attribute has no column there.
+func (m *Users) Column(path string) *Column { return readBackColumn(m.Columns, path) }
 
 // ScimColumns lists the columns a read needs, the key first.
 func (m *Users) ScimColumns() []string {
@@ -161,21 +158,29 @@ func (m *Users) ScimColumns() []string {
 	return cols
 }
 
-// pickReadBack chooses, for each attribute, the one column a resource is read from: a plain copy beats a
-// value map or boolean case, which beats a lower-/upper-cased copy.
-func pickReadBack(cols []*Column) {
-	best := map[string]*Column{}
-	for _, c := range cols {
-		if c.src == nil {
-			continue
-		}
-		key := strings.ToLower(c.src.path)
-		if b := best[key]; b == nil || c.rank() < b.rank() {
-			best[key] = c
+// pickReadBack chooses, for each attribute, the one column a resource is read from: a column of an
+// earlier group beats one of a later group (the users table comes first); within a group a plain copy
+// beats a value map or boolean case, which beats a lower-/upper-cased copy.
+func pickReadBack(groups ...[]*Column) {
+	type candidate struct {
+		c    *Column
+		rank int
+	}
+	best := map[string]candidate{}
+	for g, cols := range groups {
+		for _, c := range cols {
+			if c.src == nil {
+				continue
+			}
+			key := strings.ToLower(c.src.path)
+			rank := g*3 + c.rank()
+			if b, ok := best[key]; !ok || rank < b.rank {
+				best[key] = candidate{c, rank}
+			}
 		}
 	}
-	for _, c := range best {
-		c.readBack = true
+	for _, b := range best {
+		b.c.readBack = true
 	}
 }
 
@@ -222,7 +227,24 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 		}
 		out[c.Name] = v.materialize(now, env.NewUUID)
 	}
+	for _, d := range m.JSON {
+		doc, err := d.newDoc(r, env)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Column] = doc
+	}
 	return out, nil
+}
+
+// NewRowSide is the Side of an app row just inserted with cols (InsertColumns): its JSON documents, and
+// nothing in the side tables yet.
+func (m *Users) NewRowSide(cols map[string]any) *Side {
+	side := m.NewSide()
+	for i, d := range m.JSON {
+		side.Docs[i] = cols[d.Column]
+	}
+	return side
 }
 
 // UpdateColumns computes the columns an update must write: those whose value differs between the old and
@@ -282,28 +304,6 @@ func (m *Users) AdoptColumns(r scim.Resource, env Env) (map[string]any, error) {
 		}
 	}
 	return out, nil
-}
-
-// Overlay reads a row back into a resource: it starts from doc (what scimbridge keeps of the resource) and
-// sets every attribute that has a column to the column's value, so the app's table stays the source of truth.
-func (m *Users) Overlay(doc scim.Resource, row map[string]any) scim.Resource {
-	for _, c := range m.Columns {
-		if c.readBack {
-			c.overlay(doc, row[c.Name])
-		}
-	}
-	return doc
-}
-
-// Strip removes from a resource what columns hold in full, leaving the part scimbridge keeps itself.
-// Lists that only have one element in a column (emails[primary].value) are kept whole.
-func (m *Users) Strip(r scim.Resource) scim.Resource {
-	for _, c := range m.Columns {
-		if c.readBack && c.src.filter == nil {
-			c.src.remove(r)
-		}
-	}
-	return r
 }
 
 // ExtractString returns the string a column would get from r, transforms applied (email_lower gets the

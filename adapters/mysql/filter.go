@@ -28,17 +28,12 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 
 type filterBuilder struct {
 	rt          *scim.ResourceType
-	m           columnFinder
-	groupMode   bool   // filtering groups (alias g) rather than users (aliases b and u)
-	memberTable string // the quoted membership table
-	groupTable  string // the quoted groups table
+	m           *mapping.Users // nil when filtering groups
+	groupMode   bool           // filtering groups (alias g) rather than users (aliases b and u)
+	memberTable string         // the quoted membership table
+	groupTable  string         // the quoted groups table
 	args        []any
-	jt          int // JSON_TABLE alias counter
-}
-
-// columnFinder tells which app column holds an attribute (mapping.Users does).
-type columnFinder interface {
-	ColumnFor(scim.Ref) *mapping.Column
+	jt          int // alias counter, for JSON_TABLEs and side tables
 }
 
 // groupFilterSQL translates a filter on groups (alias g) into SQL. Groups are looked up by displayName
@@ -130,6 +125,9 @@ func (f *filterBuilder) expr(e scim.Expr) (string, error) {
 		if !ok || !ref.Attr.MultiValued || ref.Attr.Type != scim.Complex {
 			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a multi-valued complex attribute", e.Attr.String())
 		}
+		if p, ok := f.m.Locate(ref); ok && p.List != nil {
+			return f.listFilter(p.List, e.Filter)
+		}
 		return f.jsonList(ref, e.Filter)
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "unsupported filter")
@@ -160,8 +158,8 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	if ref.URN == "" && ref.Attr.Name == "groups" {
 		return f.userGroupFilter(ref, e)
 	}
-	if col := f.m.ColumnFor(ref); col != nil {
-		return f.column(col, ref, e)
+	if p, ok := f.m.Locate(ref); ok {
+		return f.placed(p, ref, e)
 	}
 	if ref.Path() == "externalId" {
 		return f.cmp(col("b.external_id"), ref.Attr, e)
@@ -185,26 +183,22 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	return f.cmp(operand{expr: "JSON_UNQUOTE(JSON_EXTRACT(b.doc, " + jsonPath(ref) + "))", jsonText: true}, def, e)
 }
 
-// column compares on a mapped column of the app table.
-func (f *filterBuilder) column(c *mapping.Column, ref scim.Ref, e *scim.CompareExpr) (string, error) {
-	expr := "u." + quoteIdent(c.Name)
-	def := ref.Attr
-	if ref.Sub != nil {
-		def = ref.Sub
-	}
+// column compares on a mapped column: o is its SQL expression.
+func (f *filterBuilder) column(o operand, c *mapping.Column, def *scim.Attribute, path string, e *scim.CompareExpr) (string, error) {
 	if c.Plain() {
-		return f.cmp(operand{expr: expr}, def, e)
+		return f.cmp(o, def, e)
 	}
+	expr := o.expr
 	switch e.Op {
 	case scim.OpPr:
 		return expr + " IS NOT NULL", nil
 	case scim.OpEq, scim.OpNe:
 	default:
-		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s supports only eq, ne and pr in this mapping", ref.Path())
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s supports only eq, ne and pr in this mapping", path)
 	}
 	v, err := scim.NormalizeValue(def, e.Value)
 	if err != nil {
-		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s: %s", ref.Path(), scim.AsError(err).Detail)
+		return "", scim.BadRequest(scim.TypeInvalidFilter, "%s: %s", path, scim.AsError(err).Detail)
 	}
 	vals, isNull, err := c.EqualValues(v)
 	var cond string

@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -193,8 +191,6 @@ func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err e
 	}
 }
 
-func keyString(k any) string { return fmt.Sprint(k) }
-
 func sameRoles(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
 }
@@ -226,14 +222,6 @@ func appKeys(users []*roleUser) []any {
 		}
 	}
 	return out
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = quoteIdent(n)
-	}
-	return strings.Join(q, ", ")
 }
 
 // UserAccess returns what the SAML gate forwards for a user: the app's own key for the user's row, the

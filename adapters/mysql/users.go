@@ -102,9 +102,7 @@ func (b *bookRow) key() any {
 	return b.appKey.String
 }
 
-type queryer interface {
-	QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error)
-}
+type queryer = sqlx.QueryerContext
 
 // queryUsers runs selectUser with a suffix (WHERE ..., ORDER ..., FOR UPDATE) and scans every row.
 func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args ...any) ([]*bookRow, error) {
@@ -148,20 +146,51 @@ func (s *Store) oneUser(ctx context.Context, q queryer, id string, lock bool) (*
 	return rows[0], nil
 }
 
-// tombstoneResource reads a user deleted through SCIM, as it was when deleted.
-func (s *Store) tombstoneResource(ctx context.Context, q queryer, id string) (scim.Resource, error) {
+// tombstone reads a user deleted through SCIM, as it was when deleted, with its side placements locked.
+func (s *Store) tombstone(ctx context.Context, q queryer, id string) (scim.Resource, *mapping.Side, error) {
 	rows, err := s.queryUsers(ctx, q, "WHERE b.id = ?", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil, scim.NotFound("User", id)
+	}
+	return s.readUser(ctx, q, rows[0], true)
+}
+
+// readUser builds the resource of one user row, reading its side placements (locked with lock); side is
+// what they held, for a write to compare with.
+func (s *Store) readUser(ctx context.Context, q queryer, b *bookRow, lock bool) (scim.Resource, *mapping.Side, error) {
+	sides, err := s.loadSide(ctx, q, []any{b.key()}, lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	side := sides[keyString(b.key())]
+	r, err := s.toResource(b, side)
+	return r, side, err
+}
+
+// readUsers builds the resources of a page of user rows, with one query per side placement.
+func (s *Store) readUsers(ctx context.Context, q queryer, rows []*bookRow) ([]scim.Resource, error) {
+	keys := make([]any, len(rows))
+	for i, b := range rows {
+		keys[i] = b.key()
+	}
+	sides, err := s.loadSide(ctx, q, keys, false)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 {
-		return nil, scim.NotFound("User", id)
+	out := make([]scim.Resource, len(rows))
+	for i, b := range rows {
+		if out[i], err = s.toResource(b, sides[keyString(b.key())]); err != nil {
+			return nil, err
+		}
 	}
-	return s.toResource(rows[0])
+	return out, nil
 }
 
 // toResource builds the SCIM resource: bookkeeping doc, overlaid with the app's columns.
-func (s *Store) toResource(b *bookRow) (scim.Resource, error) {
+func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error) {
 	doc := scim.Resource{}
 	dec := json.NewDecoder(bytes.NewReader(b.doc))
 	dec.UseNumber()
@@ -171,7 +200,7 @@ func (s *Store) toResource(b *bookRow) (scim.Resource, error) {
 	if b.externalID.Valid {
 		doc["externalId"] = b.externalID.String
 	}
-	r := s.m.Overlay(doc, b.app)
+	r := s.m.Overlay(doc, b.app, side)
 	r["id"] = b.id
 	r["meta"] = map[string]any{
 		"resourceType": "User",
@@ -192,7 +221,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	r, err := s.toResource(b)
+	r, _, err := s.readUser(ctx, s.db, b, false)
 	if err == nil {
 		err = s.attachGroups(ctx, s.db, r)
 	}
@@ -271,12 +300,8 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	if err != nil {
 		return page, s.classify(err)
 	}
-	for _, b := range rows {
-		r, err := s.toResource(b)
-		if err != nil {
-			return page, s.classify(err)
-		}
-		page.Resources = append(page.Resources, r)
+	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
+		return page, s.classify(err)
 	}
 	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
 }

@@ -24,23 +24,32 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			return err
 		}
 		var cols map[string]any
+		var old scim.Resource // the attributes as they were; nil when they are written for the first time
+		var side *mapping.Side
 		switch {
 		case prev != nil:
 			// A user deleted through SCIM comes back as the IdP now describes it, as a PUT would write
 			// it: attributes it no longer sends are cleared, not left from before the deletion.
-			var old scim.Resource
-			if old, err = s.tombstoneResource(ctx, tx, *prev); err == nil {
+			if old, side, err = s.tombstone(ctx, tx, *prev); err == nil {
 				cols, err = s.m.UpdateColumns(old, mapping.WithCreateDefaults(r), s.env())
 			}
 		case appKey != nil:
-			cols, err = s.m.AdoptColumns(r, s.env())
+			if cols, err = s.m.AdoptColumns(r, s.env()); err == nil {
+				side, err = s.lockedSide(ctx, tx, appKey)
+			}
 		default:
-			appKey, err = s.insertApp(ctx, tx, r)
+			var inserted map[string]any
+			if appKey, inserted, err = s.insertApp(ctx, tx, r); err == nil {
+				side = s.m.NewRowSide(inserted)
+			}
 		}
 		if err != nil {
 			return err
 		}
 		if err := s.updateApp(ctx, tx, appKey, cols); err != nil {
+			return err
+		}
+		if err := s.writeSide(ctx, tx, appKey, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
 		id := s.newUUID()
@@ -51,7 +60,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err != nil {
 			return err
 		}
-		if out, err = s.toResource(b); err != nil {
+		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
 		if err := s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out}); err != nil {
@@ -150,17 +159,35 @@ func (s *Store) appRowExists(ctx context.Context, tx *sqlx.Tx, key any) (bool, e
 	return n > 0, err
 }
 
-// insertApp inserts the app row and returns its key.
-func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (any, error) {
+// lockedSide reads and locks what the app row with this key has in the side placements.
+func (s *Store) lockedSide(ctx context.Context, tx *sqlx.Tx, key any) (*mapping.Side, error) {
+	sides, err := s.loadSide(ctx, tx, []any{key}, true)
+	return sides[keyString(key)], err
+}
+
+// writeSide writes the side placements' part of a change (see mapping.Users.SideOps).
+func (s *Store) writeSide(ctx context.Context, tx *sqlx.Tx, key any, old scim.Resource, side *mapping.Side, new scim.Resource) error {
+	if !s.m.HasSide() {
+		return nil
+	}
+	ops, err := s.m.SideOps(key, old, side, new, s.env())
+	if err != nil {
+		return err
+	}
+	return execOps(ctx, tx, ops)
+}
+
+// insertApp inserts the app row and returns its key and the columns it was inserted with.
+func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (any, map[string]any, error) {
 	cols, err := s.m.InsertColumns(r, s.env())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var key any
 	if s.m.KeyGen.Kind != "auto_increment" {
 		k, err := s.newAppKey()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cols[s.m.Key], key = k, k
 	}
@@ -173,16 +200,16 @@ func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (an
 	res, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.m.Table)+" ("+strings.Join(quoted, ", ")+") VALUES ("+
 		placeholders(len(names))+")", args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if key == nil {
 		id, err := res.LastInsertId()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		key = id
 	}
-	return key, nil
+	return key, cols, nil
 }
 
 func (s *Store) updateApp(ctx context.Context, tx *sqlx.Tx, key any, cols map[string]any) error {
@@ -229,7 +256,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
-		cur, err := s.toResource(b)
+		cur, side, err := s.readUser(ctx, tx, b, true)
 		if err != nil {
 			return err
 		}
@@ -237,7 +264,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
-		changed, err := s.writeUpdate(ctx, tx, b, cur, next, false)
+		changed, err := s.writeUpdate(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
 		}
@@ -248,7 +275,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
 			return err
 		}
-		if out, err = s.toResource(b); err != nil {
+		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
@@ -268,10 +295,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 
 // writeUpdate writes the difference between cur and next; it reports false when there was none, so an
 // IdP re-sending the same values does not bump the version (and the ETag stays valid).
-func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur, next scim.Resource, deleting bool) (bool, error) {
+func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur scim.Resource, side *mapping.Side, next scim.Resource, deleting bool) (bool, error) {
 	cols, err := s.m.UpdateColumns(cur, next, s.env())
 	if err != nil {
 		return false, err
+	}
+	var ops []mapping.Op
+	if s.m.HasSide() {
+		if ops, err = s.m.SideOps(b.key(), cur, side, next, s.env()); err != nil {
+			return false, err
+		}
 	}
 	oldDoc, err := s.docJSON(cur)
 	if err != nil {
@@ -281,12 +314,15 @@ func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur, n
 	if err != nil {
 		return false, err
 	}
-	same := len(cols) == 0 && string(oldDoc) == string(doc) && userName(cur) == userName(next) &&
+	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(doc) && userName(cur) == userName(next) &&
 		externalID(cur) == externalID(next)
 	if same && !deleting {
 		return false, nil
 	}
 	if err := s.updateApp(ctx, tx, b.key(), cols); err != nil {
+		return false, err
+	}
+	if err := execOps(ctx, tx, ops); err != nil {
 		return false, err
 	}
 	now := s.now().UTC()
@@ -309,7 +345,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		if err != nil {
 			return err
 		}
-		cur, err := s.toResource(b)
+		cur, side, err := s.readUser(ctx, tx, b, true)
 		if err != nil {
 			return err
 		}
@@ -323,6 +359,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		}
 		deleted := Event{Type: EventUserDeleted, AppKey: b.key(), Resource: cur}
 		if s.m.OnDelete == "delete" {
+			if err := execOps(ctx, tx, s.m.DeleteOps(b.key())); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ?", b.key()); err != nil {
 				return err
 			}
@@ -333,7 +372,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		}
 		next := copyResource(cur)
 		next["active"] = false
-		if _, err = s.writeUpdate(ctx, tx, b, cur, next, true); err != nil {
+		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
 			return err
 		}
 		deleted.Resource = next

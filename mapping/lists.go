@@ -1,0 +1,256 @@
+package mapping
+
+import (
+	"strings"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// get returns the list's elements in a resource, and whether the resource has the attribute at all.
+func (l *List) get(r scim.Resource) ([]any, bool) {
+	c := r
+	if l.Attr.URN != "" {
+		c, _ = r[l.Attr.URN].(map[string]any)
+	}
+	v, ok := c[l.Attr.Attr.Name]
+	list, _ := v.([]any)
+	return list, ok
+}
+
+func (l *List) set(r scim.Resource, list []any) {
+	s := &source{ref: l.Attr}
+	if len(list) == 0 {
+		s.set(r, nil)
+		return
+	}
+	s.set(r, list)
+}
+
+// overlay sets the attribute from the list's rows.
+func (l *List) overlay(r scim.Resource, rows []map[string]any) {
+	var list []any
+	for _, row := range rows {
+		if e := l.element(row); len(e) > 0 {
+			list = append(list, e)
+		}
+	}
+	sortElements(list)
+	l.set(r, list)
+}
+
+// element reads one row as a list element. A false primary is left out, as IdPs send it.
+func (l *List) element(row map[string]any) map[string]any {
+	e := map[string]any{}
+	for _, c := range l.Columns {
+		if c.readBack {
+			c.overlay(e, row[c.Name])
+		}
+	}
+	if p, ok := e["primary"].(bool); ok && !p {
+		delete(e, "primary")
+	}
+	return e
+}
+
+// values computes what each of the list's attribute columns holds for an element. An element without
+// "primary" is not primary, so a flag column gets its false value rather than NULL.
+func (l *List) values(e map[string]any) (map[string]value, error) {
+	if l.Attr.Attr.Sub("primary") != nil {
+		if _, ok := e["primary"]; !ok {
+			e = copyMap(e)
+			e["primary"] = false
+		}
+	}
+	out := map[string]value{}
+	empty := true
+	for _, c := range l.Columns {
+		if c.src == nil {
+			continue
+		}
+		v, err := c.fromResource(e)
+		if err != nil {
+			return nil, err
+		}
+		out[c.Name] = v
+		if c.src.path != "primary" && (v.lit != nil || v.special != "") {
+			empty = false
+		}
+	}
+	if empty {
+		return nil, nil // an element with nothing but a flag is no value to keep
+	}
+	return out, nil
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// wanted is the rows' column values an attribute value asks for.
+func (l *List) wanted(r scim.Resource) ([]map[string]value, error) {
+	list, _ := l.get(r)
+	var out []map[string]value
+	for _, e := range list {
+		obj, _ := e.(map[string]any)
+		v, err := l.values(obj)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// where is the condition selecting the user's managed rows.
+func (l *List) where(key any) map[string]any {
+	w := map[string]any{l.ForeignKey: key}
+	for col, v := range l.Scope {
+		w[col] = v
+	}
+	return w
+}
+
+// ops brings the user's managed rows (have) to the elements new has. A row equal to a wanted element stays
+// untouched; a row whose value matches a wanted element's is updated in place (so the app's own columns on
+// it, such as a verification date, survive a change of type or primary); other rows are deleted and other
+// elements inserted. Rows of other scopes are never touched.
+func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.Resource, env Env) ([]Op, error) {
+	if _, present := l.get(new); old == nil && !present {
+		return nil, nil
+	}
+	want, err := l.wanted(new)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		before, err := l.wanted(old)
+		if err == nil && sameRows(before, want) {
+			return nil, nil
+		}
+	}
+	haveVals := make([]map[string]value, len(have))
+	for i, row := range have {
+		if haveVals[i], err = l.values(l.element(row)); err != nil || haveVals[i] == nil {
+			haveVals[i] = map[string]value{}
+		}
+	}
+	pairOf := make([]int, len(want)) // want index -> have index, or -1
+	used := make([]bool, len(have))
+	for w := range want {
+		pairOf[w] = -1
+		for h := range have {
+			if !used[h] && sameValues(haveVals[h], want[w]) {
+				pairOf[w], used[h] = h, true
+				break
+			}
+		}
+	}
+	if l.identity != nil {
+		for w := range want {
+			if pairOf[w] >= 0 {
+				continue
+			}
+			for h := range have {
+				if !used[h] && sameIdentity(haveVals[h][l.identity.Name], want[w][l.identity.Name]) {
+					pairOf[w], used[h] = h, true
+					break
+				}
+			}
+		}
+	}
+
+	now := env.Now()
+	var deletes, updates, inserts []Op
+	for h, row := range have {
+		if !used[h] {
+			deletes = append(deletes, Op{Kind: Delete, Table: l.Table, Where: l.rowWhere(key, row), One: true})
+		}
+	}
+	for w, vals := range want {
+		set := map[string]any{}
+		h := pairOf[w]
+		for _, c := range l.Columns {
+			switch {
+			case c.src != nil && (h < 0 || !haveVals[h][c.Name].equal(vals[c.Name])):
+				set[c.Name] = vals[c.Name].materialize(now, env.NewUUID)
+			case c.onWrite != nil:
+				set[c.Name] = c.onWrite.materialize(now, env.NewUUID)
+			case c.onInsert != nil && h < 0:
+				set[c.Name] = c.onInsert.materialize(now, env.NewUUID)
+			}
+		}
+		switch {
+		case h < 0:
+			for col, v := range l.where(key) {
+				set[col] = v
+			}
+			inserts = append(inserts, Op{Kind: Insert, Table: l.Table, Set: set})
+		case sameValues(haveVals[h], vals):
+			// unchanged
+		default:
+			updates = append(updates, Op{Kind: Update, Table: l.Table, Set: set, Where: l.rowWhere(key, have[h]), One: true})
+		}
+	}
+	// Deletes first, so that a unique (user, address) key lets an address move between rows.
+	return append(append(deletes, updates...), inserts...), nil
+}
+
+// rowWhere selects one managed row by its mapped columns as read.
+func (l *List) rowWhere(key any, row map[string]any) map[string]any {
+	w := l.where(key)
+	for _, c := range l.Columns {
+		if c.src != nil {
+			v := row[c.Name]
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			w[c.Name] = v
+		}
+	}
+	return w
+}
+
+func sameValues(a, b map[string]value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !v.equal(w) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameIdentity(a, b value) bool {
+	as, aok := a.lit.(string)
+	bs, bok := b.lit.(string)
+	return aok && bok && strings.EqualFold(as, bs)
+}
+
+// sameRows compares two lists of wanted rows as multisets.
+func sameRows(a, b []map[string]value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	used := make([]bool, len(b))
+	for _, x := range a {
+		found := false
+		for j, y := range b {
+			if !used[j] && sameValues(x, y) {
+				used[j], found = true, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

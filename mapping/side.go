@@ -1,0 +1,398 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Side is what one user has outside the users table's ordinary columns, as read from the database, one
+// entry per placement in the mapping's order. Values are as the driver scanned them.
+type Side struct {
+	Docs   []any              // per JSON document column: its raw value
+	Tables []map[string]any   // per one-to-one table: the row's mapped columns; nil when there is no row
+	Lists  [][]map[string]any // per list: the managed rows, mapped columns only
+	KV     []map[string]any   // per key-value table: managed key -> value, for the keys that have a row
+}
+
+// NewSide returns the Side of a user who has nothing outside the users table's columns.
+func (m *Users) NewSide() *Side {
+	return &Side{Docs: make([]any, len(m.JSON)), Tables: make([]map[string]any, len(m.Tables)),
+		Lists: make([][]map[string]any, len(m.Lists)), KV: make([]map[string]any, len(m.KeyValue))}
+}
+
+// HasSide reports whether the mapping keeps anything outside the users table's ordinary columns.
+func (m *Users) HasSide() bool {
+	return len(m.Tables)+len(m.Lists)+len(m.KeyValue)+len(m.JSON) > 0
+}
+
+// Overlay reads a user back into a resource: it starts from doc (what scimbridge keeps of the resource) and
+// sets every attribute the app's tables hold to their value, so the app stays the source of truth. row has
+// the users table's columns (ScimColumns); side may be nil when HasSide is false.
+func (m *Users) Overlay(doc scim.Resource, row map[string]any, side *Side) scim.Resource {
+	if side != nil {
+		for i, l := range m.Lists {
+			l.overlay(doc, side.Lists[i])
+		}
+	}
+	for _, c := range m.Columns {
+		if c.readBack {
+			c.overlay(doc, row[c.Name])
+		}
+	}
+	if side == nil {
+		return doc
+	}
+	for i, t := range m.Tables {
+		for _, c := range t.Columns {
+			if c.readBack {
+				c.overlay(doc, side.Tables[i][c.Name]) // no row: every attribute is absent
+			}
+		}
+	}
+	for i, d := range m.JSON {
+		obj, _ := parseDoc(side.Docs[i]) // a document the app broke reads as empty; writes refuse it
+		for _, c := range d.Paths {
+			if c.readBack {
+				v := getMember(obj, d.members[c])
+				if _, nested := v.(map[string]any); nested {
+					v = nil
+				} else if _, list := v.([]any); list {
+					v = nil
+				}
+				c.overlay(doc, v)
+			}
+		}
+	}
+	for i, kv := range m.KeyValue {
+		for _, c := range kv.Keys {
+			if c.readBack {
+				c.overlay(doc, side.KV[i][c.Name])
+			}
+		}
+	}
+	return doc
+}
+
+// Strip removes from a resource what the app's tables hold in full, leaving the part scimbridge keeps
+// itself. Lists that only have one element in a column (emails[primary].value) are kept whole.
+func (m *Users) Strip(r scim.Resource) scim.Resource {
+	for _, cols := range m.allColumns() {
+		for _, c := range cols {
+			if c.readBack && c.src.filter == nil {
+				c.src.remove(r)
+			}
+		}
+	}
+	for _, l := range m.Lists {
+		l.set(r, nil)
+	}
+	return r
+}
+
+// OpKind is what an Op does.
+type OpKind int
+
+const (
+	Insert OpKind = iota
+	Update
+	Delete
+)
+
+// Op is one statement a write needs outside the users row's ordinary columns. The adapter renders it.
+type Op struct {
+	Kind  OpKind
+	Table string
+	Set   map[string]any // the columns an insert or update writes
+	Where map[string]any // the rows an update or delete touches: column = value, nil meaning IS NULL
+	One   bool           // touch one row only: a list row among identical ones
+}
+
+// SideOps computes the statements that bring a user's side placements from what they hold (old, read
+// from side) to new. key is the users table's key of the user. old nil means the user's attributes are
+// written for the first time, into a new app row or one being adopted: then every attribute new has is
+// written, and those it lacks are left as the app has them.
+func (m *Users) SideOps(key any, old scim.Resource, side *Side, new scim.Resource, env Env) ([]Op, error) {
+	var ops []Op
+	for i, t := range m.Tables {
+		op, err := t.op(key, old, side.Tables[i], new, env)
+		if err != nil {
+			return nil, err
+		}
+		if op != nil {
+			ops = append(ops, *op)
+		}
+	}
+	for i, l := range m.Lists {
+		lops, err := l.ops(key, old, side.Lists[i], new, env)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, lops...)
+	}
+	for i, kv := range m.KeyValue {
+		kops, err := kv.ops(key, old, side.KV[i], new, env)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, kops...)
+	}
+	for i, d := range m.JSON {
+		op, err := d.op(m, key, old, side.Docs[i], new, env)
+		if err != nil {
+			return nil, err
+		}
+		if op != nil {
+			ops = append(ops, *op)
+		}
+	}
+	return ops, nil
+}
+
+// DeleteOps are the statements that remove what the mapping manages of a user outside the users row, run
+// before the row itself is deleted (on_delete = "delete"); unmanaged list rows and keys stay.
+func (m *Users) DeleteOps(key any) []Op {
+	var ops []Op
+	for _, t := range m.Tables {
+		ops = append(ops, Op{Kind: Delete, Table: t.Name, Where: map[string]any{t.ForeignKey: key}})
+	}
+	for _, l := range m.Lists {
+		ops = append(ops, Op{Kind: Delete, Table: l.Table, Where: l.where(key)})
+	}
+	for _, kv := range m.KeyValue {
+		for _, k := range kv.Keys {
+			ops = append(ops, Op{Kind: Delete, Table: kv.Table, Where: map[string]any{kv.ForeignKey: key, kv.KeyColumn: k.Name}})
+		}
+	}
+	return ops
+}
+
+// change returns the value c must be written with, and whether it must be written at all: when the
+// attribute changed between old and new, or, with old nil (a first write), when new has it.
+func (c *Column) change(old, new scim.Resource) (value, bool, error) {
+	nv, err := c.fromResource(new)
+	if err != nil {
+		return value{}, false, err
+	}
+	if old == nil {
+		return nv, c.src.get(new) != nil || renderTemplate(c.template, new) != nil, nil
+	}
+	if rendered, ok := c.rerender(old, new); ok {
+		nv = rendered
+	}
+	ov, err := c.fromResource(old)
+	return nv, err != nil || !ov.equal(nv), nil
+}
+
+func (t *Table) op(key any, old scim.Resource, row map[string]any, new scim.Resource, env Env) (*Op, error) {
+	now := env.Now()
+	set := map[string]any{}
+	anyValue := false
+	for _, c := range t.Columns {
+		if c.src == nil {
+			continue
+		}
+		v, write, err := c.change(old, new)
+		if err != nil {
+			return nil, err
+		}
+		if write {
+			set[c.Name] = v.materialize(now, env.NewUUID)
+			anyValue = anyValue || set[c.Name] != nil
+		}
+	}
+	if len(set) == 0 || (row == nil && !anyValue) {
+		return nil, nil // nothing changed, or nothing to put in a row that does not exist yet
+	}
+	for _, c := range t.Columns {
+		switch {
+		case c.onWrite != nil:
+			set[c.Name] = c.onWrite.materialize(now, env.NewUUID)
+		case c.onInsert != nil && row == nil:
+			set[c.Name] = c.onInsert.materialize(now, env.NewUUID)
+		}
+	}
+	if row == nil {
+		set[t.ForeignKey] = key
+		return &Op{Kind: Insert, Table: t.Name, Set: set}, nil
+	}
+	return &Op{Kind: Update, Table: t.Name, Set: set, Where: map[string]any{t.ForeignKey: key}}, nil
+}
+
+func (kv *KeyValue) ops(key any, old scim.Resource, have map[string]any, new scim.Resource, env Env) ([]Op, error) {
+	var ops []Op
+	for _, c := range kv.Keys {
+		v, write, err := c.change(old, new)
+		if err != nil || !write {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		text := kvText(v.materialize(env.Now(), env.NewUUID))
+		where := map[string]any{kv.ForeignKey: key, kv.KeyColumn: c.Name}
+		_, exists := have[c.Name]
+		switch {
+		case text == nil && exists:
+			ops = append(ops, Op{Kind: Delete, Table: kv.Table, Where: where})
+		case text == nil:
+		case exists:
+			ops = append(ops, Op{Kind: Update, Table: kv.Table, Set: map[string]any{kv.ValueColumn: text}, Where: where})
+		default:
+			ops = append(ops, Op{Kind: Insert, Table: kv.Table, Set: map[string]any{kv.ForeignKey: key, kv.KeyColumn: c.Name, kv.ValueColumn: text}})
+		}
+	}
+	return ops, nil
+}
+
+// kvText is how a value is kept in a key-value table's text column.
+func kvText(v any) any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return v
+	case interface{ Format(string) string }: // time.Time
+		return v.Format("2006-01-02T15:04:05Z07:00")
+	}
+	return scalarText(v)
+}
+
+func (d *JSONDoc) op(m *Users, key any, old scim.Resource, raw any, new scim.Resource, env Env) (*Op, error) {
+	obj, err := parseDoc(raw)
+	if err != nil {
+		return nil, scim.Internal(fmt.Errorf("the app's %s.%s is not a JSON object, so scimbridge will not write into it: %w", m.Table, d.Column, err))
+	}
+	changed := false
+	for _, c := range d.Paths {
+		v, write, err := c.change(old, new)
+		if err != nil {
+			return nil, err
+		}
+		if !write {
+			continue
+		}
+		if err := setMember(obj, d.members[c], jsonValue(c, v.materialize(env.Now(), env.NewUUID))); err != nil {
+			return nil, scim.Internal(fmt.Errorf("%s.%s: %w", m.Table, d.Column, err))
+		}
+		changed = true
+	}
+	if !changed {
+		return nil, nil
+	}
+	text, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := docText(raw); ok && s == string(text) {
+		return nil, nil
+	}
+	return &Op{Kind: Update, Table: m.Table, Set: map[string]any{d.Column: string(text)}, Where: map[string]any{m.Key: key}}, nil
+}
+
+// newDoc is the document of a new app row: the paths the resource has values for.
+func (d *JSONDoc) newDoc(r scim.Resource, env Env) (string, error) {
+	obj := map[string]any{}
+	for _, c := range d.Paths {
+		v, err := c.fromResource(r)
+		if err != nil {
+			return "", err
+		}
+		if lit := v.materialize(env.Now(), env.NewUUID); lit != nil {
+			if err := setMember(obj, d.members[c], jsonValue(c, lit)); err != nil {
+				return "", err
+			}
+		}
+	}
+	text, err := json.Marshal(obj)
+	return string(text), err
+}
+
+// jsonValue is how a column value is kept in a JSON document: numbers as numbers, booleans as booleans.
+func jsonValue(c *Column, v any) any {
+	switch v := v.(type) {
+	case interface{ Format(string) string }: // time.Time
+		return v.Format("2006-01-02T15:04:05Z07:00")
+	case string:
+		if c.codes == nil && c.whenTrue == nil {
+			if t := c.src.attrDef().Type; t == scim.Integer || t == scim.Decimal {
+				return json.Number(v)
+			}
+		}
+	}
+	return v
+}
+
+func docText(raw any) (string, bool) {
+	switch v := raw.(type) {
+	case []byte:
+		return string(v), true
+	case string:
+		return v, true
+	}
+	return "", false
+}
+
+// parseDoc decodes a JSON document column; NULL and the empty string are an empty document.
+func parseDoc(raw any) (map[string]any, error) {
+	text, _ := docText(raw)
+	obj := map[string]any{}
+	if strings.TrimSpace(text) == "" {
+		return obj, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return map[string]any{}, err
+	}
+	if obj == nil { // the document "null"
+		obj = map[string]any{}
+	}
+	return obj, nil
+}
+
+func getMember(obj map[string]any, path []string) any {
+	var v any = obj
+	for _, k := range path {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = o[k]
+	}
+	return v
+}
+
+// setMember sets (or, for nil, removes) the member at path, creating the objects on the way. A member on
+// the way that holds something other than an object belongs to the app and is not overwritten.
+func setMember(obj map[string]any, path []string, v any) error {
+	for i, k := range path[:len(path)-1] {
+		next, ok := obj[k].(map[string]any)
+		switch {
+		case ok:
+		case obj[k] == nil && v == nil:
+			return nil // nothing to remove
+		case obj[k] == nil:
+			next = map[string]any{}
+			obj[k] = next
+		default:
+			return fmt.Errorf("$.%s holds a %T, not an object", strings.Join(path[:i+1], "."), obj[k])
+		}
+		obj = next
+	}
+	setOrDelete(obj, path[len(path)-1], v)
+	return nil
+}
+
+// sortRows orders list elements for reading: the primary one first, then as the rows came.
+func sortElements(list []any) {
+	sort.SliceStable(list, func(i, j int) bool {
+		pi, _ := list[i].(map[string]any)["primary"].(bool)
+		pj, _ := list[j].(map[string]any)["primary"].(bool)
+		return pi && !pj
+	})
+}
