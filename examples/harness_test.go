@@ -1,0 +1,218 @@
+// Package examples_test runs each example under examples/ as a user would: its schema.sql in a fresh
+// MariaDB database, its scimbridge.toml parsed by the real configuration loader, scimbridge's store and
+// SCIM server on a loopback HTTP server. Tests speak SCIM over HTTP and assert the app's own rows.
+package examples_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/agent"
+	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+const token = "examples-token-0123456789abcdef"
+
+// example is one running example.
+type example struct {
+	t     *testing.T
+	db    *sqlx.DB // the app's database, for assertions and for setting up the app's own rows
+	base  string   // the SCIM base URL
+	store *mysql.Store
+	cfg   *config.Config
+}
+
+// start runs examples/<dir>: schema.sql in a new database, scimbridge.toml as the configuration.
+func start(t *testing.T, dir string) *example {
+	t.Helper()
+	schema, err := os.ReadFile(filepath.Join(dir, "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "scimbridge.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data, filepath.Join(dir, "scimbridge.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := testdb.New(t, string(schema))
+	db, err := mysql.Open(dsn, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if _, err := mysql.Migrate(ctx, db, cfg.Database.BookkeepingPrefix); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := mysql.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) > 0 {
+		t.Fatalf("scimbridge check on %s: %v", dir, rep.Problems)
+	}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
+		Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+	srv := httptest.NewServer(agent.New(agent.Config{
+		BasePath:      cfg.Server.BasePath,
+		Tokens:        []string{token},
+		PatchResponse: cfg.Server.PatchResponse,
+		Users:         store,
+		Groups:        store,
+		UserType:      cfg.UsersMapping().Type,
+		Log:           log,
+	}))
+	t.Cleanup(srv.Close)
+	return &example{t: t, db: db, base: srv.URL + cfg.Server.BasePath, store: store, cfg: cfg}
+}
+
+// response is a SCIM response: status and body.
+type response struct {
+	Status int
+	Raw    []byte
+	Body   map[string]any
+}
+
+func (r *response) String() string { return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Raw)) }
+
+// do sends a SCIM request; body is marshalled unless it is a string.
+func (e *example) do(method, path string, body any) *response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		s, ok := body.(string)
+		if !ok {
+			b, err := json.Marshal(body)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			s = string(b)
+		}
+		rd = strings.NewReader(s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := &response{Status: resp.StatusCode, Raw: raw}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}
+
+// must sends a request and fails the test unless the status is want.
+func (e *example) must(want int, method, path string, body any) *response {
+	e.t.Helper()
+	r := e.do(method, path, body)
+	if r.Status != want {
+		e.t.Fatalf("%s %s: got %s, want status %d", method, path, r, want)
+	}
+	return r
+}
+
+// rows runs a query on the app's database and returns every row as column -> text ("NULL" for NULL).
+func (e *example) rows(query string, args ...any) []map[string]string {
+	e.t.Helper()
+	rs, err := e.db.Queryx(query, args...)
+	if err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	defer rs.Close()
+	var out []map[string]string
+	for rs.Next() {
+		m := map[string]any{}
+		if err := rs.MapScan(m); err != nil {
+			e.t.Fatal(err)
+		}
+		row := map[string]string{}
+		for k, v := range m {
+			switch v := v.(type) {
+			case nil:
+				row[k] = "NULL"
+			case []byte:
+				row[k] = string(v)
+			case time.Time:
+				row[k] = v.UTC().Format(time.RFC3339)
+			default:
+				row[k] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rs.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// exec runs a statement on the app's database, as the app itself would.
+func (e *example) exec(query string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Exec(query, args...); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// dump is every row of the given tables, to compare a database before and after a failed request.
+func (e *example) dump(tables ...string) string {
+	e.t.Helper()
+	var b strings.Builder
+	for _, t := range tables {
+		for _, r := range e.rows("SELECT * FROM `" + t + "` ORDER BY 1") {
+			j, _ := json.Marshal(r)
+			fmt.Fprintf(&b, "%s %s\n", t, j)
+		}
+	}
+	return b.String()
+}
+
+// resources returns the Resources of a list response.
+func resources(t *testing.T, r *response) []map[string]any {
+	t.Helper()
+	list, _ := r.Body["Resources"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+const (
+	enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	patchOp    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
+)
