@@ -11,9 +11,9 @@ func TestSmokeAll(t *testing.T) {
 			e := start(t, dir)
 			r := e.must(201, "POST", "/Users", map[string]any{
 				"schemas": []string{userSchema, enterprise}, "userName": "ann@example.com",
-				"name":   map[string]any{"givenName": "Ann", "familyName": "Lee"},
-				"title":  "Engineer",
-				"emails": []any{map[string]any{"value": "ann@example.com", "type": "work", "primary": true}, map[string]any{"value": "ann@home.example", "type": "home"}},
+				"name":         map[string]any{"givenName": "Ann", "familyName": "Lee"},
+				"title":        "Engineer",
+				"emails":       []any{map[string]any{"value": "ann@example.com", "type": "work", "primary": true}, map[string]any{"value": "ann@home.example", "type": "home"}},
 				"phoneNumbers": []any{map[string]any{"value": "+1 555 0100", "type": "work"}},
 				enterprise:     map[string]any{"department": "R&D", "employeeNumber": "42", "manager": map[string]any{"value": "m-1"}},
 			})
