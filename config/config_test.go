@@ -631,6 +631,13 @@ func TestExampleAlternatives(t *testing.T) {
 			`# tokens_file = `: `tokens_file = `,
 			`# dsn_file = `:    `dsn_file = `,
 		}},
+		{"emails in their own table", map[string]string{
+			"# [[users.lists]]\n":               "[[users.lists]]\n",
+			"# attribute = \"emails\"\n":        "attribute = \"emails\"\n",
+			"# table = \"user_emails\"\n":       "table = \"user_emails\"\n",
+			"# foreign_key = \"user_id\"\n":     "foreign_key = \"user_id\"\n",
+			"# columns = { address = \"value\"": "columns = { address = \"value\"",
+		}},
 		{"custom extension", map[string]string{
 			"#   cost_center = ":          "cost_center = ",
 			"# [[users.extensions]]\n":    "[[users.extensions]]\n",
