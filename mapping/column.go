@@ -359,6 +359,10 @@ func (c *Column) Source() string {
 	return c.src.path
 }
 
+// Picked reports whether the column holds one element picked from a list (emails[primary].value) rather
+// than the whole attribute.
+func (c *Column) Picked() bool { return c.src != nil && c.src.filter != nil }
+
 // Plain reports whether the column holds the attribute's value as is, so that order operators
 // (co, sw, gt, ...) compare on it directly.
 func (c *Column) Plain() bool { return c.codes == nil && c.whenTrue == nil && c.transform == "" }

@@ -79,6 +79,11 @@ func (l *List) values(e map[string]any) (map[string]value, error) {
 	if empty {
 		return nil, nil // an element with nothing but a flag is no value to keep
 	}
+	if l.identity != nil {
+		if v := out[l.identity.Name]; v.special == "" && (v.lit == nil || v.lit == "") {
+			return nil, nil // an email without an address is no email
+		}
+	}
 	return out, nil
 }
 
@@ -187,6 +192,11 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.R
 		}
 		switch {
 		case h < 0:
+			for col, v := range set {
+				if v == nil {
+					delete(set, col) // an absent sub-attribute leaves the column to its default
+				}
+			}
 			for col, v := range l.where(key) {
 				set[col] = v
 			}

@@ -217,6 +217,11 @@ func (t *Table) op(key any, old scim.Resource, row map[string]any, new scim.Reso
 		}
 	}
 	if row == nil {
+		for col, v := range set {
+			if v == nil {
+				delete(set, col) // an absent attribute leaves the column to its default
+			}
+		}
 		set[t.ForeignKey] = key
 		return &Op{Kind: Insert, Table: t.Name, Set: set}, nil
 	}
@@ -263,11 +268,7 @@ func kvText(v any) any {
 }
 
 func (d *JSONDoc) op(m *Users, key any, old scim.Resource, raw any, new scim.Resource, env Env) (*Op, error) {
-	obj, err := parseDoc(raw)
-	if err != nil {
-		return nil, scim.Internal(fmt.Errorf("the app's %s.%s is not a JSON object, so scimbridge will not write into it: %w", m.Table, d.Column, err))
-	}
-	changed := false
+	var obj map[string]any // parsed when a path must be written: a broken document blocks only those writes
 	for _, c := range d.Paths {
 		v, write, err := c.change(old, new)
 		if err != nil {
@@ -276,12 +277,16 @@ func (d *JSONDoc) op(m *Users, key any, old scim.Resource, raw any, new scim.Res
 		if !write {
 			continue
 		}
+		if obj == nil {
+			if obj, err = parseDoc(raw); err != nil {
+				return nil, scim.Internal(fmt.Errorf("the app's %s.%s is not a JSON object, so scimbridge will not write into it: %w", m.Table, d.Column, err))
+			}
+		}
 		if err := setMember(obj, d.members[c], jsonValue(c, v.materialize(env.Now(), env.NewUUID))); err != nil {
 			return nil, scim.Internal(fmt.Errorf("%s.%s: %w", m.Table, d.Column, err))
 		}
-		changed = true
 	}
-	if !changed {
+	if obj == nil {
 		return nil, nil
 	}
 	text, err := json.Marshal(obj)

@@ -316,14 +316,26 @@ func jsonKind(v any) string {
 	return "null"
 }
 
-// Validate checks what Normalize cannot: required attributes (userName, displayName) are present.
+// Validate checks what Normalize cannot: required attributes (userName, displayName) are present, and no
+// list has more than one primary element (RFC 7643 section 2.4).
 func (rt *ResourceType) Validate(r Resource) error {
 	for _, a := range rt.Core.Attributes {
-		if !a.Required {
-			continue
+		if a.Required {
+			if s, isString := r[a.Name].(string); r[a.Name] == nil || (isString && strings.TrimSpace(s) == "") {
+				return BadRequest(TypeInvalidValue, "attribute %q is required", a.Name)
+			}
 		}
-		if s, isString := r[a.Name].(string); r[a.Name] == nil || (isString && strings.TrimSpace(s) == "") {
-			return BadRequest(TypeInvalidValue, "attribute %q is required", a.Name)
+		if a.MultiValued && a.Sub("primary") != nil {
+			list, _ := r[a.Name].([]any)
+			primaries := 0
+			for _, e := range list {
+				if isPrimary(e) {
+					primaries++
+				}
+			}
+			if primaries > 1 {
+				return BadRequest(TypeInvalidValue, "%s has %d elements marked primary; at most one may be", a.Name, primaries)
+			}
 		}
 	}
 	return nil

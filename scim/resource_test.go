@@ -299,6 +299,12 @@ func TestValidate(t *testing.T) {
 	if err := rt.Validate(jsonObj(t, `{"userName":"ann"}`)); err != nil {
 		t.Errorf("Validate(valid) = %v", err)
 	}
+	twoPrimaries := `{"userName":"ann","emails":[{"value":"a@x","primary":true},{"value":"b@x","primary":true}]}`
+	checkSCIMError(t, rt.Validate(jsonObj(t, twoPrimaries)), http.StatusBadRequest, scim.TypeInvalidValue, "emails has 2 elements marked primary")
+	onePrimary := `{"userName":"ann","emails":[{"value":"a@x","primary":true},{"value":"b@x","primary":false}]}`
+	if err := rt.Validate(jsonObj(t, onePrimary)); err != nil {
+		t.Errorf("Validate(one primary) = %v", err)
+	}
 	g := rtGroup()
 	checkSCIMError(t, g.Validate(jsonObj(t, `{"members":[{"value":"a"}]}`)), http.StatusBadRequest, scim.TypeInvalidValue, `"displayName"`)
 	if err := g.Validate(jsonObj(t, `{"displayName":"Admins"}`)); err != nil {

@@ -159,7 +159,14 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 		return f.userGroupFilter(ref, e)
 	}
 	if p, ok := f.m.Locate(ref); ok {
-		return f.placed(p, ref, e)
+		cond, err := f.placed(p, ref, e)
+		if err != nil || p.Column == nil || !p.Column.Picked() {
+			return cond, err
+		}
+		// The column holds the one element a pick chose (the work phone); the list's other elements are
+		// in scimbridge's document, and "phoneNumbers.value eq x" matches any of them.
+		other, err := f.jsonList(scim.Ref{URN: ref.URN, Attr: ref.Attr}, &scim.CompareExpr{Attr: scim.AttrPath{Name: ref.Sub.Name}, Op: e.Op, Value: e.Value})
+		return "(" + cond + " OR " + other + ")", err
 	}
 	if ref.Path() == "externalId" {
 		return f.cmp(col("b.external_id"), ref.Attr, e)
@@ -180,7 +187,7 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	if ref.Sub != nil {
 		def = ref.Sub
 	}
-	return f.cmp(operand{expr: "JSON_UNQUOTE(JSON_EXTRACT(b.doc, " + jsonPath(ref) + "))", jsonText: true}, def, e)
+	return f.cmp(jsonText("JSON_VALUE(b.doc, "+jsonPath(ref)+")", def), def, e)
 }
 
 // column compares on a mapped column: o is its SQL expression.
@@ -276,12 +283,7 @@ func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (s
 		}
 		// The collation goes on the comparison rather than into JSON_TABLE's COLUMNS, which the demo's
 		// embedded engine cannot parse; on MariaDB and MySQL the two are the same.
-		collation := "utf8mb4_unicode_ci"
-		if sub.CaseExact {
-			collation = "utf8mb4_bin"
-		}
-		expr := "CONVERT(" + alias + "." + quoteIdent(sub.Name) + " USING utf8mb4) COLLATE " + collation
-		return f.cmp(operand{expr: expr, jsonText: true}, sub, e)
+		return f.cmp(jsonText(alias+"."+quoteIdent(sub.Name), sub), sub, e)
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")
 }
@@ -294,6 +296,18 @@ type operand struct {
 }
 
 func col(expr string) operand { return operand{expr: expr} }
+
+// jsonText compares text read out of a JSON document with the attribute's case sensitivity: JSON columns
+// are utf8mb4_bin, while SCIM compares attributes that are not caseExact without regard to case. The value
+// should come from JSON_VALUE, which is NULL for a member that is null, an object or an array, as a read
+// sees it.
+func jsonText(expr string, def *scim.Attribute) operand {
+	collation := "utf8mb4_unicode_ci"
+	if def.CaseExact {
+		collation = "utf8mb4_bin"
+	}
+	return operand{expr: "CONVERT(" + expr + " USING utf8mb4) COLLATE " + collation, jsonText: true}
+}
 
 // cmp renders "operand op value" for an attribute of the given definition.
 func (f *filterBuilder) cmp(o operand, def *scim.Attribute, e *scim.CompareExpr) (string, error) {

@@ -28,8 +28,7 @@ func (f *filterBuilder) placed(p mapping.Place, ref scim.Ref, e *scim.CompareExp
 		for _, m := range p.JSON.Members(p.Column) {
 			path += "." + jsonKey(m)
 		}
-		o := operand{expr: "JSON_UNQUOTE(JSON_EXTRACT(u." + quoteIdent(p.JSON.Column) + ", " + path + "'))", jsonText: true}
-		return f.column(o, p.Column, def, ref.Path(), e)
+		return f.column(jsonText("JSON_VALUE(u."+quoteIdent(p.JSON.Column)+", "+path+"')", def), p.Column, def, ref.Path(), e)
 	case p.Table == nil && p.KV == nil:
 		return f.column(operand{expr: "u." + quoteIdent(p.Column.Name)}, p.Column, def, ref.Path(), e)
 	}
