@@ -49,13 +49,16 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	}
 	if len(cols) == 0 {
 		rep.problem("table %q does not exist in this database", m.Table)
-		return rep, nil
+		return rep, checkSide(ctx, db, m, &rep)
 	}
 	byName := map[string]columnInfo{}
 	for _, c := range cols {
 		byName[strings.ToLower(c.Name)] = c
 	}
 	written := map[string]bool{strings.ToLower(m.Key): true}
+	for _, d := range m.JSON {
+		written[strings.ToLower(d.Column)] = true // InsertColumns writes every JSON document
+	}
 	for col := range m.Scope {
 		written[strings.ToLower(col)] = true
 		if _, ok := byName[strings.ToLower(col)]; !ok {
@@ -123,6 +126,10 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 		if !indexed {
 			rep.warn("%s.%s (userName) has no index: every IdP lookup by userName will scan the table", m.Table, c.Name)
 		}
+	}
+
+	if err := checkSide(ctx, db, m, &rep); err != nil {
+		return rep, err
 	}
 
 	var applied int
