@@ -1,0 +1,1004 @@
+package examples_test
+
+// Tests of examples/json-profile ("Tracker"): SCIM attributes kept as members of the JSON document column
+// accounts.profile ([users.json.profile]). Every test asserts both what the app's table holds (the
+// document decoded and compared member by member) and what SCIM clients see on the wire.
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// appMembers are the members of accounts.profile that belong to the app, not to scimbridge. seats does
+// not fit a float64 and ratio has a trailing zero: both must come back exactly as the app wrote them.
+const appMembers = `{"preferences":{"theme":"dark","shortcuts":["g i","g p"]},"onboarding":true,
+	"limits":{"seats":12345678901234567890,"ratio":1.50},"note":"<b>Tom & Jerry</b>"}`
+
+// jpDecode decodes a JSON object keeping numbers as written (json.Number).
+func jpDecode(t *testing.T, text string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decoding %q: %v", text, err)
+	}
+	return m
+}
+
+// jpMerge returns the members of all objects, later ones winning; nested objects are merged as well.
+func jpMerge(objs ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, o := range objs {
+		for k, v := range o {
+			if sub, ok := v.(map[string]any); ok {
+				if have, ok := out[k].(map[string]any); ok {
+					out[k] = jpMerge(have, sub)
+					continue
+				}
+				out[k] = jpMerge(sub)
+				continue
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// jpAccount is the accounts row of the app user with this username.
+func jpAccount(e *example, userName string) map[string]string {
+	e.t.Helper()
+	rows := e.rows("SELECT * FROM accounts WHERE username = ?", userName)
+	if len(rows) != 1 {
+		e.t.Fatalf("accounts rows with username %q: %d, want 1", userName, len(rows))
+	}
+	return rows[0]
+}
+
+// jpProfile is accounts.profile of the app user with this username, decoded; nil for SQL NULL.
+func jpProfile(e *example, userName string) map[string]any {
+	e.t.Helper()
+	raw := jpAccount(e, userName)["profile"]
+	if raw == "NULL" {
+		return nil
+	}
+	return jpDecode(e.t, raw)
+}
+
+// jpWantProfile fails unless accounts.profile of the user is exactly want (a JSON object literal).
+func jpWantProfile(e *example, userName string, want string) {
+	e.t.Helper()
+	jpWantDoc(e.t, "accounts.profile of "+userName, jpProfile(e, userName), jpDecode(e.t, want))
+}
+
+func jpWantDoc(t *testing.T, what string, got, want map[string]any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+// jpAt returns the value at a path of nested objects, or nil.
+func jpAt(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// jpWantAt fails unless body has want at path; want nil means absent.
+func jpWantAt(t *testing.T, body map[string]any, want any, path ...string) {
+	t.Helper()
+	if got := jpAt(body, path...); !reflect.DeepEqual(got, want) {
+		t.Errorf("body %v: got %#v, want %#v", path, got, want)
+	}
+}
+
+// jpSetApp rewrites accounts.profile as the app would: the mapped members stay, the app adds its own
+// members (extra), merged into objects that already exist ($.name).
+func jpSetApp(e *example, userName, extra string) map[string]any {
+	e.t.Helper()
+	doc := jpMerge(jpProfile(e, userName), jpDecode(e.t, extra))
+	text, err := json.Marshal(doc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.exec("UPDATE accounts SET profile = ? WHERE username = ?", string(text), userName)
+	return doc
+}
+
+// jpCreate POSTs a user and returns its id.
+func jpCreate(e *example, body map[string]any) string {
+	e.t.Helper()
+	r := e.must(201, "POST", "/Users", body)
+	id, _ := r.Body["id"].(string)
+	if id == "" {
+		e.t.Fatalf("POST /Users: no id in %s", r)
+	}
+	return id
+}
+
+// jpPatch sends a PatchOp with the given operations.
+func jpPatch(e *example, id string, ops ...map[string]any) *response {
+	e.t.Helper()
+	list := make([]any, len(ops))
+	for i, op := range ops {
+		list[i] = op
+	}
+	return e.do("PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": list})
+}
+
+func op(kind, path string, value any) map[string]any {
+	m := map[string]any{"op": kind}
+	if path != "" {
+		m["path"] = path
+	}
+	if value != nil {
+		m["value"] = value
+	}
+	return m
+}
+
+// jpFilter lists the users matching a filter: totalResults and the sorted ids of the page (all of them).
+func jpFilter(e *example, filter string) (int, []string) {
+	e.t.Helper()
+	r := e.must(200, "GET", "/Users?count=100&filter="+url.QueryEscape(filter), nil)
+	total := -1
+	if n, ok := r.Body["totalResults"].(float64); ok {
+		total = int(n)
+	}
+	var ids []string
+	for _, res := range resources(e.t, r) {
+		id, _ := res["id"].(string)
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return total, ids
+}
+
+// jpDumpAll is every row of every table of the database: the app's and scimbridge's bookkeeping.
+func jpDumpAll(e *example) string {
+	e.t.Helper()
+	var tables []string
+	if err := e.db.Select(&tables, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.dump(tables...)
+}
+
+// jpWantSCIMError fails unless r is a SCIM error response of an error status (4xx or 5xx).
+func jpWantSCIMError(t *testing.T, r *response) {
+	t.Helper()
+	if r.Status < 400 {
+		t.Fatalf("got %s, want a SCIM error", r)
+	}
+	schemas, _ := r.Body["schemas"].([]any)
+	if len(schemas) != 1 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || r.Body["status"] != strconv.Itoa(r.Status) {
+		t.Fatalf("got %s, want a SCIM error body with status %q", r, strconv.Itoa(r.Status))
+	}
+}
+
+// ann is the user most tests start from; annProfile is what accounts.profile holds for her.
+func ann() map[string]any {
+	return map[string]any{
+		"schemas": []string{userSchema, enterprise}, "userName": "ann@example.com",
+		"name":        map[string]any{"givenName": "Ann", "familyName": "Lee"},
+		"displayName": "Ann Lee",
+		"title":       "Engineer",
+		"emails":      []any{map[string]any{"value": "ann@example.com", "type": "work", "primary": true}},
+		"phoneNumbers": []any{
+			map[string]any{"value": "+1 555 0100", "type": "work"},
+			map[string]any{"value": "+1 555 0199", "type": "mobile"},
+		},
+		enterprise: map[string]any{"department": "R&D", "employeeNumber": "42", "manager": map[string]any{"value": "m-1"}},
+	}
+}
+
+const annProfile = `{"name":{"first":"Ann","last":"Lee"},"displayName":"Ann Lee","title":"Engineer","department":"R&D",
+	"employeeNo":"42","manager":{"id":"m-1"},"workPhone":"+1 555 0100"}`
+
+// 1. POST writes exactly the mapped members at their paths, and the response has the attributes back.
+func TestJSONCreateWritesMembersAtPaths(t *testing.T) {
+	e := start(t, "json-profile")
+	created := e.must(201, "POST", "/Users", ann())
+	id, _ := created.Body["id"].(string)
+
+	acc := jpAccount(e, "ann@example.com")
+	if acc["email"] != "ann@example.com" || acc["enabled"] != "1" {
+		t.Errorf("accounts row: %v, want email ann@example.com, enabled 1", acc)
+	}
+	jpWantProfile(e, "ann@example.com", annProfile)
+
+	// The members are where the configured paths say, as MariaDB's own JSON functions see them.
+	got := e.rows(`SELECT JSON_UNQUOTE(JSON_EXTRACT(profile, '$.name.first')) AS first,
+		JSON_UNQUOTE(JSON_EXTRACT(profile, '$.manager.id')) AS manager, JSON_TYPE(JSON_EXTRACT(profile, '$.name')) AS name_type
+		FROM accounts WHERE username = 'ann@example.com'`)[0]
+	if got["first"] != "Ann" || got["manager"] != "m-1" || got["name_type"] != "OBJECT" {
+		t.Errorf("JSON_EXTRACT on accounts.profile: %v", got)
+	}
+
+	for how, body := range map[string]map[string]any{"POST response": created.Body, "GET": e.must(200, "GET", "/Users/"+id, nil).Body} {
+		t.Run(how, func(t *testing.T) {
+			jpWantAt(t, body, "Ann", "name", "givenName")
+			jpWantAt(t, body, "Lee", "name", "familyName")
+			jpWantAt(t, body, "Ann Lee", "displayName")
+			jpWantAt(t, body, "Engineer", "title")
+			jpWantAt(t, body, "R&D", enterprise, "department")
+			jpWantAt(t, body, "42", enterprise, "employeeNumber")
+			jpWantAt(t, body, "m-1", enterprise, "manager", "value")
+			jpWantAt(t, body, true, "active")
+			phones, _ := body["phoneNumbers"].([]any)
+			want := []any{
+				map[string]any{"value": "+1 555 0100", "type": "work"},
+				map[string]any{"value": "+1 555 0199", "type": "mobile"},
+			}
+			if !sameElements(phones, want) {
+				t.Errorf("phoneNumbers: got %v, want %v", phones, want)
+			}
+			emails, _ := body["emails"].([]any)
+			if len(emails) != 1 || jpAt(emails[0], "value") != "ann@example.com" {
+				t.Errorf("emails: got %v", emails)
+			}
+		})
+	}
+}
+
+// sameElements compares two lists ignoring order.
+func sameElements(got, want []any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	used := make([]bool, len(got))
+outer:
+	for _, w := range want {
+		for i, g := range got {
+			if !used[i] && reflect.DeepEqual(g, w) {
+				used[i] = true
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// 1b. The POST response itself (not only a later GET) carries the attributes; a user with no mapped
+// attribute gets a profile without members.
+func TestJSONCreateResponseAndEmptyProfile(t *testing.T) {
+	e := start(t, "json-profile")
+	r := e.must(201, "POST", "/Users", ann())
+	jpWantAt(t, r.Body, "Ann", "name", "givenName")
+	jpWantAt(t, r.Body, "Ann Lee", "displayName")
+	jpWantAt(t, r.Body, "Engineer", "title")
+	jpWantAt(t, r.Body, "R&D", enterprise, "department")
+	jpWantAt(t, r.Body, "42", enterprise, "employeeNumber")
+	jpWantAt(t, r.Body, "m-1", enterprise, "manager", "value")
+
+	r = e.must(201, "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "bare@example.com"})
+	if p := jpProfile(e, "bare@example.com"); len(p) != 0 {
+		t.Errorf("profile of a user without mapped attributes: %v, want no members", p)
+	}
+	for _, k := range []string{"name", "title", "displayName", enterprise, "phoneNumbers"} {
+		if _, ok := r.Body[k]; ok {
+			t.Errorf("POST response has %s: %s", k, r)
+		}
+	}
+}
+
+// 2. Members the app owns survive PUT and PATCH exactly, including a sibling inside $.name.
+func TestJSONAppMembersKept(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	jpSetApp(e, "ann@example.com", appMembers)
+	jpSetApp(e, "ann@example.com", `{"name":{"nick":"annie"}}`)
+	app := jpDecode(t, appMembers)
+
+	// The app's members are not SCIM attributes: nothing of them shows on the wire.
+	r := e.must(200, "GET", "/Users/"+id, nil)
+	for _, k := range []string{"preferences", "onboarding", "limits", "note"} {
+		if _, ok := r.Body[k]; ok {
+			t.Errorf("GET shows the app's member %s: %s", k, r)
+		}
+	}
+	jpWantAt(t, r.Body, nil, "name", "nick")
+
+	t.Run("PUT", func(t *testing.T) {
+		u := ann()
+		u["name"] = map[string]any{"givenName": "Anna", "familyName": "Lee"}
+		u[enterprise] = map[string]any{"department": "Platform", "employeeNumber": "42", "manager": map[string]any{"value": "m-1"}}
+		r := e.must(200, "PUT", "/Users/"+id, u)
+		jpWantAt(t, r.Body, "Anna", "name", "givenName")
+		jpWantAt(t, r.Body, "Platform", enterprise, "department")
+		want := jpMerge(jpDecode(t, annProfile), app, jpDecode(t, `{"name":{"first":"Anna","nick":"annie"},"department":"Platform"}`))
+		jpWantDoc(t, "profile after PUT", jpProfile(e, "ann@example.com"), want)
+	})
+
+	t.Run("PATCH", func(t *testing.T) {
+		r := jpPatch(e, id, op("replace", "name.givenName", "Annie"), op("replace", "title", "Staff Engineer"))
+		if r.Status != 200 {
+			t.Fatalf("PATCH: %s", r)
+		}
+		jpWantAt(t, r.Body, "Annie", "name", "givenName")
+		jpWantAt(t, r.Body, "Staff Engineer", "title")
+		want := jpMerge(jpDecode(t, annProfile), app,
+			jpDecode(t, `{"name":{"first":"Annie","nick":"annie"},"department":"Platform","title":"Staff Engineer"}`))
+		p := jpProfile(e, "ann@example.com")
+		jpWantDoc(t, "profile after PATCH", p, want)
+		// The app's members exactly, numbers as written.
+		for k, v := range app {
+			if !reflect.DeepEqual(p[k], v) {
+				t.Errorf("$.%s: got %#v, want %#v", k, p[k], v)
+			}
+		}
+	})
+
+	t.Run("PATCH of a column only leaves the document as it is", func(t *testing.T) {
+		before := jpAccount(e, "ann@example.com")["profile"]
+		r := jpPatch(e, id, op("replace", `emails[type eq "work"].value`, "ann.lee@example.com"))
+		if r.Status != 200 {
+			t.Fatalf("PATCH: %s", r)
+		}
+		acc := jpAccount(e, "ann@example.com")
+		if acc["email"] != "ann.lee@example.com" {
+			t.Errorf("email: %q", acc["email"])
+		}
+		if acc["profile"] != before {
+			t.Errorf("profile rewritten by a PATCH that does not touch it:\n got %s\nwant %s", acc["profile"], before)
+		}
+	})
+}
+
+// 3. A PUT that no longer has an attribute removes its member; the others, the app's included, stay.
+func TestJSONPutDropsMembers(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	jpSetApp(e, "ann@example.com", appMembers)
+	jpSetApp(e, "ann@example.com", `{"name":{"nick":"annie"}}`)
+	app := jpMerge(jpDecode(t, appMembers), jpDecode(t, `{"name":{"nick":"annie"}}`))
+
+	u := ann()
+	delete(u, "title")
+	r := e.must(200, "PUT", "/Users/"+id, u)
+	jpWantAt(t, r.Body, nil, "title")
+	jpWantAt(t, r.Body, "Ann", "name", "givenName")
+	want := jpMerge(jpDecode(t, annProfile), app)
+	delete(want, "title")
+	jpWantDoc(t, "profile after PUT without title", jpProfile(e, "ann@example.com"), want)
+	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, nil, "title")
+
+	// Without name, the enterprise extension and the work phone: their members go, $.name keeps the
+	// app's nick, the app's members stay.
+	u = map[string]any{"schemas": []string{userSchema}, "userName": "ann@example.com", "displayName": "Ann Lee",
+		"emails": []any{map[string]any{"value": "ann@example.com", "type": "work", "primary": true}}}
+	r = e.must(200, "PUT", "/Users/"+id, u)
+	for _, k := range []string{"name", "title", enterprise, "phoneNumbers"} {
+		if _, ok := r.Body[k]; ok {
+			t.Errorf("PUT response still has %s: %s", k, r)
+		}
+	}
+	p := jpProfile(e, "ann@example.com")
+	for _, k := range []string{"title", "department", "employeeNo", "workPhone"} {
+		if _, ok := p[k]; ok {
+			t.Errorf("$.%s kept after a PUT without it: %v", k, p)
+		}
+	}
+	if id := jpAt(p, "manager", "id"); id != nil {
+		t.Errorf("$.manager.id kept after a PUT without a manager: %v", p)
+	}
+	if !reflect.DeepEqual(p["name"], map[string]any{"nick": "annie"}) {
+		t.Errorf("$.name: got %v, want only the app's nick", p["name"])
+	}
+	if p["displayName"] != "Ann Lee" {
+		t.Errorf("$.displayName: got %v", p["displayName"])
+	}
+	for k, v := range jpDecode(t, appMembers) {
+		if !reflect.DeepEqual(p[k], v) {
+			t.Errorf("$.%s: got %#v, want %#v", k, p[k], v)
+		}
+	}
+}
+
+// 4. PATCH operations as IdPs send them, each checked in the document and on the wire.
+func TestJSONPatchOperations(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	jpSetApp(e, "ann@example.com", appMembers)
+	app := jpDecode(t, appMembers)
+	want := jpMerge(jpDecode(t, annProfile), app)
+
+	steps := []struct {
+		name  string
+		ops   []map[string]any
+		apply func(doc map[string]any) // the change to the expected document
+		check func(t *testing.T, body map[string]any)
+	}{
+		{"replace name.givenName", []map[string]any{op("replace", "name.givenName", "Anne")},
+			func(d map[string]any) { d["name"].(map[string]any)["first"] = "Anne" },
+			func(t *testing.T, b map[string]any) {
+				jpWantAt(t, b, "Anne", "name", "givenName")
+				jpWantAt(t, b, "Lee", "name", "familyName")
+			}},
+		{"remove title", []map[string]any{op("remove", "title", nil)},
+			func(d map[string]any) { delete(d, "title") },
+			func(t *testing.T, b map[string]any) { jpWantAt(t, b, nil, "title") }},
+		{"add title", []map[string]any{op("add", "title", "Lead")},
+			func(d map[string]any) { d["title"] = "Lead" },
+			func(t *testing.T, b map[string]any) { jpWantAt(t, b, "Lead", "title") }},
+		{"replace department by URN path", []map[string]any{op("replace", enterprise+":department", "Sales")},
+			func(d map[string]any) { d["department"] = "Sales" },
+			func(t *testing.T, b map[string]any) {
+				jpWantAt(t, b, "Sales", enterprise, "department")
+				jpWantAt(t, b, "42", enterprise, "employeeNumber")
+			}},
+		{"Entra no-path value with the URN-qualified key", []map[string]any{{"op": "Replace",
+			"value": map[string]any{enterprise + ":department": "Support", "title": "Support Lead"}}},
+			func(d map[string]any) { d["department"], d["title"] = "Support", "Support Lead" },
+			func(t *testing.T, b map[string]any) {
+				jpWantAt(t, b, "Support", enterprise, "department")
+				jpWantAt(t, b, "Support Lead", "title")
+			}},
+		{"Entra replaces the manager with a bare id", []map[string]any{op("replace", enterprise+":manager", "m-2")},
+			func(d map[string]any) { d["manager"].(map[string]any)["id"] = "m-2" },
+			func(t *testing.T, b map[string]any) { jpWantAt(t, b, "m-2", enterprise, "manager", "value") }},
+		{"replace the work phone", []map[string]any{op("replace", `phoneNumbers[type eq "work"].value`, "+1 555 0111")},
+			func(d map[string]any) { d["workPhone"] = "+1 555 0111" },
+			func(t *testing.T, b map[string]any) {
+				phones, _ := b["phoneNumbers"].([]any)
+				want := []any{
+					map[string]any{"value": "+1 555 0111", "type": "work"},
+					map[string]any{"value": "+1 555 0199", "type": "mobile"},
+				}
+				if !sameElements(phones, want) {
+					t.Errorf("phoneNumbers: got %v, want %v", phones, want)
+				}
+			}},
+		{"remove department", []map[string]any{op("remove", enterprise+":department", nil)},
+			func(d map[string]any) { delete(d, "department") },
+			func(t *testing.T, b map[string]any) {
+				jpWantAt(t, b, nil, enterprise, "department")
+				jpWantAt(t, b, "42", enterprise, "employeeNumber")
+				jpWantAt(t, b, "m-2", enterprise, "manager", "value")
+			}},
+		{"several operations in one request", []map[string]any{
+			op("replace", "name.familyName", "Lee-Park"), op("add", "displayName", "Ann Lee-Park"),
+			op("replace", enterprise+":employeeNumber", "43")},
+			func(d map[string]any) {
+				d["name"].(map[string]any)["last"] = "Lee-Park"
+				d["displayName"], d["employeeNo"] = "Ann Lee-Park", "43"
+			},
+			func(t *testing.T, b map[string]any) {
+				jpWantAt(t, b, "Lee-Park", "name", "familyName")
+				jpWantAt(t, b, "Ann Lee-Park", "displayName")
+				jpWantAt(t, b, "43", enterprise, "employeeNumber")
+			}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			r := jpPatch(e, id, s.ops...)
+			if r.Status != 200 {
+				t.Fatalf("PATCH: %s", r)
+			}
+			s.apply(want)
+			jpWantDoc(t, "profile", jpProfile(e, "ann@example.com"), want)
+			s.check(t, r.Body)
+			s.check(t, e.must(200, "GET", "/Users/"+id, nil).Body)
+		})
+	}
+
+	t.Run("remove manager", func(t *testing.T) {
+		r := jpPatch(e, id, op("remove", enterprise+":manager", nil))
+		if r.Status != 200 {
+			t.Fatalf("PATCH: %s", r)
+		}
+		jpWantAt(t, r.Body, nil, enterprise, "manager")
+		p := jpProfile(e, "ann@example.com")
+		if v := jpAt(p, "manager", "id"); v != nil {
+			t.Errorf("$.manager.id: got %v, want removed", v)
+		}
+		delete(want, "manager")
+		delete(p, "manager") // an emptied $.manager object may stay
+		jpWantDoc(t, "profile", p, want)
+	})
+}
+
+// 5. Filters on members of the document, alone and combined, and on the email column.
+func TestJSONFilters(t *testing.T) {
+	e := start(t, "json-profile")
+	user := func(userName, given, title, dept string) string {
+		u := map[string]any{"schemas": []string{userSchema, enterprise}, "userName": userName,
+			"name":   map[string]any{"givenName": given, "familyName": "Test"},
+			"emails": []any{map[string]any{"value": userName, "type": "work", "primary": true}}}
+		if title != "" {
+			u["title"] = title
+		}
+		if dept != "" {
+			u[enterprise] = map[string]any{"department": dept}
+		}
+		return jpCreate(e, u)
+	}
+	ann := user("ann@example.com", "Ann", "Engineer", "R&D")
+	bob := user("bob@example.com", "Bob", "Manager", "Sales")
+	annabel := user("annabel@example.com", "Annabel", "Engineer", "Sales")
+	cat := user("cat@example.com", "Cat", "", "")
+	// The app's own members are not attributes and do not disturb filters.
+	jpSetApp(e, "bob@example.com", `{"title2":"Engineer","name":{"nick":"Ann"}}`)
+
+	ids := func(s ...string) []string { slices.Sort(s); return s }
+	cases := []struct {
+		filter string
+		want   []string
+	}{
+		{`title eq "Engineer"`, ids(ann, annabel)},
+		{`title eq "Nobody"`, nil},
+		{`name.givenName sw "Ann"`, ids(ann, annabel)},
+		{`name.givenName eq "Ann"`, ids(ann)},
+		{`name.givenName co "nab"`, ids(annabel)},
+		{`name.givenName ew "at"`, ids(cat)},
+		{enterprise + `:department eq "Sales"`, ids(bob, annabel)},
+		{enterprise + `:department eq "R&D"`, ids(ann)},
+		{`title ne "Engineer"`, ids(bob, cat)},
+		{`not (title eq "Engineer")`, ids(bob, cat)},
+		{`title pr`, ids(ann, bob, annabel)},
+		{`not (title pr)`, ids(cat)},
+		{enterprise + `:department pr`, ids(ann, bob, annabel)},
+		{`title eq "Engineer" and ` + enterprise + `:department eq "Sales"`, ids(annabel)},
+		{`title eq "Manager" or name.givenName sw "Ca"`, ids(bob, cat)},
+		{`(title eq "Engineer" or title eq "Manager") and not (name.givenName eq "Ann")`, ids(bob, annabel)},
+		{`title pr and not (` + enterprise + `:department eq "R&D")`, ids(bob, annabel)},
+		{`emails.value eq "bob@example.com"`, ids(bob)},
+		{`emails.value eq "cat@example.com" or title eq "Manager"`, ids(bob, cat)},
+		{`userName eq "annabel@example.com" and title eq "Engineer"`, ids(annabel)},
+	}
+	for _, c := range cases {
+		t.Run(c.filter, func(t *testing.T) {
+			total, got := jpFilter(e, c.filter)
+			if total != len(c.want) || !slices.Equal(got, c.want) {
+				t.Errorf("totalResults %d, ids %v; want %d, %v", total, got, len(c.want), c.want)
+			}
+		})
+	}
+
+	// title and givenName are not caseExact (RFC 7643 4.1.1): a filter matches them in any case, as it
+	// does userName and the email column.
+	for _, c := range []struct {
+		filter string
+		want   []string
+	}{
+		{`emails.value eq "BOB@example.com"`, ids(bob)},
+		{`title eq "engineer"`, ids(ann, annabel)},
+		{`name.givenName sw "ann"`, ids(ann, annabel)},
+		{enterprise + `:department eq "sales"`, ids(bob, annabel)},
+	} {
+		t.Run("case-insensitive "+c.filter, func(t *testing.T) {
+			total, got := jpFilter(e, c.filter)
+			if total != len(c.want) || !slices.Equal(got, c.want) {
+				t.Errorf("totalResults %d, ids %v; want %d, %v", total, got, len(c.want), c.want)
+			}
+		})
+	}
+
+	t.Run("after a PATCH the filter sees the new member", func(t *testing.T) {
+		if r := jpPatch(e, cat, op("add", "title", "Engineer")); r.Status != 200 {
+			t.Fatalf("PATCH: %s", r)
+		}
+		total, got := jpFilter(e, `title eq "Engineer"`)
+		if want := ids(ann, annabel, cat); total != 3 || !slices.Equal(got, want) {
+			t.Errorf("totalResults %d, ids %v; want 3, %v", total, got, want)
+		}
+	})
+}
+
+// 6. Deactivation: the enabled flag, the wire, and filters on active.
+func TestJSONDeactivation(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	other := jpCreate(e, map[string]any{"schemas": []string{userSchema}, "userName": "bob@example.com"})
+	jpSetApp(e, "ann@example.com", appMembers)
+	before := jpAccount(e, "ann@example.com")["profile"]
+
+	r := jpPatch(e, id, op("replace", "active", false))
+	if r.Status != 200 {
+		t.Fatalf("PATCH: %s", r)
+	}
+	jpWantAt(t, r.Body, false, "active")
+	acc := jpAccount(e, "ann@example.com")
+	if acc["enabled"] != "0" {
+		t.Errorf("enabled: got %s, want 0", acc["enabled"])
+	}
+	if acc["profile"] != before {
+		t.Errorf("profile changed by a deactivation:\n got %s\nwant %s", acc["profile"], before)
+	}
+	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, false, "active")
+	if total, got := jpFilter(e, `active eq false`); total != 1 || !slices.Equal(got, []string{id}) {
+		t.Errorf("active eq false: %d %v, want %s", total, got, id)
+	}
+	if total, got := jpFilter(e, `active eq true`); total != 1 || !slices.Equal(got, []string{other}) {
+		t.Errorf("active eq true: %d %v, want %s", total, got, other)
+	}
+	if total, got := jpFilter(e, `active eq false and title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{id}) {
+		t.Errorf("active eq false and title: %d %v, want %s", total, got, id)
+	}
+
+	// Entra's no-path form with the string "True" turns it back on.
+	r = jpPatch(e, id, map[string]any{"op": "Replace", "value": map[string]any{"active": "True"}})
+	if r.Status != 200 {
+		t.Fatalf("PATCH: %s", r)
+	}
+	jpWantAt(t, r.Body, true, "active")
+	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "1" {
+		t.Errorf("enabled: got %s, want 1", acc["enabled"])
+	}
+	if total, _ := jpFilter(e, `active eq false`); total != 0 {
+		t.Errorf("active eq false after reactivation: %d users", total)
+	}
+}
+
+// 7. A document the app broke: NULL reads as empty and can be written; a JSON array or string is not
+// overwritten (the write fails and changes nothing), while writes that leave the document alone work.
+func TestJSONBrokenProfile(t *testing.T) {
+	t.Run("NULL", func(t *testing.T) {
+		e := start(t, "json-profile")
+		id := jpCreate(e, ann())
+		e.exec("UPDATE accounts SET profile = NULL WHERE username = 'ann@example.com'")
+		r := e.must(200, "GET", "/Users/"+id, nil)
+		for _, k := range []string{"name", "title", "displayName", enterprise} {
+			if _, ok := r.Body[k]; ok {
+				t.Errorf("GET with a NULL profile shows %s: %s", k, r)
+			}
+		}
+		r = jpPatch(e, id, op("replace", "name.givenName", "Anne"), op("replace", "title", "Lead"))
+		if r.Status != 200 {
+			t.Fatalf("PATCH: %s", r)
+		}
+		jpWantAt(t, r.Body, "Anne", "name", "givenName")
+		jpWantAt(t, r.Body, "Lead", "title")
+		jpWantProfile(e, "ann@example.com", `{"name":{"first":"Anne"},"title":"Lead"}`)
+	})
+
+	for _, broken := range []string{`[1,2]`, `"x"`, `42`} {
+		t.Run(broken, func(t *testing.T) {
+			e := start(t, "json-profile")
+			id := jpCreate(e, ann())
+			e.exec("UPDATE accounts SET profile = ? WHERE username = 'ann@example.com'", broken)
+
+			r := e.must(200, "GET", "/Users/"+id, nil)
+			jpWantAt(t, r.Body, nil, "title")
+			jpWantAt(t, r.Body, "ann@example.com", "userName")
+
+			before := jpDumpAll(e)
+			r = jpPatch(e, id, op("replace", "title", "Lead"))
+			jpWantSCIMError(t, r)
+			if after := jpDumpAll(e); after != before {
+				t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			if got := jpAccount(e, "ann@example.com")["profile"]; got != broken {
+				t.Errorf("profile: got %s, want the app's %s", got, broken)
+			}
+
+			// A PATCH that touches only the users table's columns does not need the document.
+			r = jpPatch(e, id, op("replace", "active", false))
+			if r.Status != 200 {
+				t.Errorf("PATCH active only, with profile %s: got %s, want 200", broken, r)
+			} else {
+				jpWantAt(t, r.Body, false, "active")
+				acc := jpAccount(e, "ann@example.com")
+				if acc["enabled"] != "0" || acc["profile"] != broken {
+					t.Errorf("accounts row: enabled %s, profile %s; want 0, %s", acc["enabled"], acc["profile"], broken)
+				}
+			}
+
+			// Nor does DELETE, which deactivates the account (on_delete = "deactivate").
+			if r := e.do("DELETE", "/Users/"+id, nil); r.Status != 204 {
+				t.Errorf("DELETE with profile %s: got %s, want 204", broken, r)
+			} else if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "0" || acc["profile"] != broken {
+				t.Errorf("accounts row after DELETE: enabled %s, profile %s; want 0, %s", acc["enabled"], acc["profile"], broken)
+			}
+		})
+	}
+
+	t.Run("$.name is not an object", func(t *testing.T) {
+		e := start(t, "json-profile")
+		id := jpCreate(e, ann())
+		e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.name', 'Ann Lee') WHERE username = 'ann@example.com'`)
+		before := jpDumpAll(e)
+		r := jpPatch(e, id, op("replace", "name.givenName", "Anne"))
+		jpWantSCIMError(t, r)
+		if after := jpDumpAll(e); after != before {
+			t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		// Members outside $.name are still written, and the app's $.name is left alone.
+		r = jpPatch(e, id, op("replace", "title", "Lead"))
+		if r.Status != 200 {
+			t.Fatalf("PATCH title: %s", r)
+		}
+		p := jpProfile(e, "ann@example.com")
+		if p["title"] != "Lead" || p["name"] != "Ann Lee" {
+			t.Errorf("profile: %v, want title Lead and the app's name string", p)
+		}
+	})
+}
+
+// 8. The users-table columns and the document are written in one transaction: when the document's
+// write fails, the column written before it is rolled back as well.
+func TestJSONAtomicity(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	e.exec(`CREATE TRIGGER accounts_profile_frozen BEFORE UPDATE ON accounts FOR EACH ROW BEGIN
+		IF NOT (NEW.profile <=> OLD.profile) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'; END IF; END`)
+	book := e.cfg.Database.BookkeepingPrefix + "users"
+	version := func() string { return e.rows("SELECT version FROM `"+book+"` WHERE id = ?", id)[0]["version"] }
+	v0 := version()
+	before := jpDumpAll(e)
+
+	r := jpPatch(e, id, op("replace", "active", false), op("replace", "title", "Lead"))
+	jpWantSCIMError(t, r)
+	if after := jpDumpAll(e); after != before {
+		t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "1" {
+		t.Errorf("enabled: got %s, want 1 (rolled back)", acc["enabled"])
+	}
+	if v := version(); v != v0 {
+		t.Errorf("version: got %s, want %s", v, v0)
+	}
+	body := e.must(200, "GET", "/Users/"+id, nil).Body
+	jpWantAt(t, body, true, "active")
+	jpWantAt(t, body, "Engineer", "title")
+
+	// PUT is the same transaction.
+	u := ann()
+	u["active"] = false
+	u["title"] = "Lead"
+	jpWantSCIMError(t, e.do("PUT", "/Users/"+id, u))
+	if after := jpDumpAll(e); after != before {
+		t.Errorf("a failed PUT changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	// Without a change to the document the trigger lets the update through.
+	r = jpPatch(e, id, op("replace", "active", false))
+	if r.Status != 200 {
+		t.Fatalf("PATCH active only: %s", r)
+	}
+	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "0" {
+		t.Errorf("enabled: got %s, want 0", acc["enabled"])
+	}
+}
+
+// 9. A POST adopts the app's own row with the same username: same key, mapped members written over the
+// stale ones, the app's members kept.
+func TestJSONAdoption(t *testing.T) {
+	e := start(t, "json-profile")
+	stale := jpMerge(jpDecode(t, appMembers), jpDecode(t, `{"title":"Intern","name":{"nick":"annie","first":"Annie"},"manager":{"id":"m-0","since":"2020"}}`))
+	text, _ := json.Marshal(stale)
+	e.exec("INSERT INTO accounts (username, email, enabled, profile, created_at) VALUES ('ann@example.com', 'old@example.com', 0, ?, '2020-01-02 03:04:05')", string(text))
+	e.exec("INSERT INTO accounts (username, email, enabled, profile, created_at) VALUES ('zed@example.com', 'zed@example.com', 1, '{\"title\":\"Other\"}', '2020-01-02 03:04:05')")
+	key := jpAccount(e, "ann@example.com")["id"]
+
+	r := e.must(201, "POST", "/Users", ann())
+	jpWantAt(t, r.Body, "Engineer", "title")
+	jpWantAt(t, r.Body, "Ann", "name", "givenName")
+	jpWantAt(t, r.Body, "m-1", enterprise, "manager", "value")
+	jpWantAt(t, r.Body, true, "active")
+
+	if n := len(e.rows("SELECT id FROM accounts")); n != 2 {
+		t.Errorf("accounts has %d rows, want 2 (adopted, not inserted)", n)
+	}
+	acc := jpAccount(e, "ann@example.com")
+	if acc["id"] != key || acc["email"] != "ann@example.com" || acc["enabled"] != "1" || acc["created_at"] != "2020-01-02T03:04:05Z" {
+		t.Errorf("adopted row: %v; want id %s, email ann@example.com, enabled 1, created_at kept", acc, key)
+	}
+	want := jpMerge(stale, jpDecode(t, annProfile))
+	jpWantDoc(t, "adopted profile", jpProfile(e, "ann@example.com"), want)
+	jpWantProfile(e, "zed@example.com", `{"title":"Other"}`)
+
+	book := e.cfg.Database.BookkeepingPrefix + "users"
+	if rows := e.rows("SELECT app_id FROM `"+book+"` WHERE id = ?", r.Body["id"]); len(rows) != 1 || rows[0]["app_id"] != key {
+		t.Errorf("bookkeeping row links %v, want app_id %s", rows, key)
+	}
+
+	// Later writes go to the adopted row.
+	if r := jpPatch(e, r.Body["id"].(string), op("replace", "title", "Lead")); r.Status != 200 {
+		t.Fatalf("PATCH: %s", r)
+	}
+	want["title"] = "Lead"
+	jpWantDoc(t, "profile after PATCH", jpProfile(e, "ann@example.com"), want)
+}
+
+// The app is the source of truth for the members scimbridge maps: a change the app makes itself shows on
+// the wire and in filters, survives unrelated writes, and a member the app removed is written again when
+// the IdP sends the attribute.
+func TestJSONAppWritesMappedMembers(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.title', 'CTO') WHERE username = 'ann@example.com'`)
+
+	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, "CTO", "title")
+	if total, got := jpFilter(e, `title eq "CTO"`); total != 1 || !slices.Equal(got, []string{id}) {
+		t.Errorf(`title eq "CTO": %d %v, want %s`, total, got, id)
+	}
+	if total, _ := jpFilter(e, `title eq "Engineer"`); total != 0 {
+		t.Errorf(`title eq "Engineer" still finds %d users after the app changed the title`, total)
+	}
+	r := jpPatch(e, id, op("replace", "name.givenName", "Anne"))
+	if r.Status != 200 {
+		t.Fatalf("PATCH: %s", r)
+	}
+	jpWantAt(t, r.Body, "CTO", "title")
+	want := jpMerge(jpDecode(t, annProfile), jpDecode(t, `{"title":"CTO","name":{"first":"Anne"}}`))
+	jpWantDoc(t, "profile", jpProfile(e, "ann@example.com"), want)
+
+	// The app removes the title; the IdP's next PUT with the original title writes it again.
+	e.exec(`UPDATE accounts SET profile = JSON_REMOVE(profile, '$.title') WHERE username = 'ann@example.com'`)
+	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, nil, "title")
+	u := ann()
+	u["name"] = map[string]any{"givenName": "Anne", "familyName": "Lee"}
+	r = e.must(200, "PUT", "/Users/"+id, u)
+	jpWantAt(t, r.Body, "Engineer", "title")
+	want["title"] = "Engineer"
+	jpWantDoc(t, "profile after PUT", jpProfile(e, "ann@example.com"), want)
+}
+
+// Filters agree with what a read shows: a member the app set to JSON null, an object or a list is not a
+// value of the attribute (GET leaves it out), so "pr" does not count it and "eq" does not match it.
+func TestJSONFilterAgreesWithRead(t *testing.T) {
+	e := start(t, "json-profile")
+	plain := jpCreate(e, ann())
+	odd := map[string]string{}
+	for name, member := range map[string]string{"null": `null`, "object": `{"en":"Engineer"}`, "list": `["Engineer"]`} {
+		userName := name + "@example.com"
+		odd[name] = jpCreate(e, map[string]any{"schemas": []string{userSchema}, "userName": userName, "title": "Engineer"})
+		e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.title', JSON_EXTRACT(?, '$')) WHERE username = ?`, member, userName)
+	}
+	for name, id := range odd {
+		t.Run(name, func(t *testing.T) {
+			jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, nil, "title")
+			for _, f := range []string{`title pr`, `title eq "null"`, `title eq "Engineer"`, `title sw "["`, `title sw "{"`} {
+				total, got := jpFilter(e, f)
+				if slices.Contains(got, id) {
+					t.Errorf("%s: finds the user whose GET has no title (totalResults %d)", f, total)
+				}
+			}
+			if _, got := jpFilter(e, `not (title pr)`); !slices.Contains(got, id) {
+				t.Errorf("not (title pr): misses the user whose GET has no title")
+			}
+		})
+	}
+	if total, got := jpFilter(e, `title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{plain}) {
+		t.Errorf(`title eq "Engineer": %d %v, want only %s`, total, got, plain)
+	}
+}
+
+// A user deleted through SCIM is deactivated with its document kept; a later POST with the same userName
+// revives the row and writes the profile as that POST describes it, the app's members kept.
+func TestJSONDeleteAndRecreate(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	e.must(204, "DELETE", "/Users/"+id, nil)
+	acc := jpAccount(e, "ann@example.com")
+	if acc["enabled"] != "0" {
+		t.Errorf("enabled after DELETE: %s, want 0", acc["enabled"])
+	}
+	jpWantProfile(e, "ann@example.com", annProfile)
+	e.must(404, "GET", "/Users/"+id, nil)
+	jpSetApp(e, "ann@example.com", appMembers)
+
+	r := e.must(201, "POST", "/Users", map[string]any{"schemas": []string{userSchema, enterprise}, "userName": "ann@example.com",
+		"name": map[string]any{"givenName": "Ann"}, enterprise: map[string]any{"department": "Sales"}})
+	jpWantAt(t, r.Body, nil, "title")
+	jpWantAt(t, r.Body, "Sales", enterprise, "department")
+	jpWantAt(t, r.Body, nil, "name", "familyName")
+	after := jpAccount(e, "ann@example.com")
+	if after["id"] != acc["id"] || after["enabled"] != "1" {
+		t.Errorf("revived row: %v, want id %s, enabled 1", after, acc["id"])
+	}
+	p := jpProfile(e, "ann@example.com")
+	for _, k := range []string{"title", "displayName", "employeeNo", "workPhone"} {
+		if _, ok := p[k]; ok {
+			t.Errorf("$.%s kept from before the deletion: %v", k, p)
+		}
+	}
+	if jpAt(p, "name", "first") != "Ann" || jpAt(p, "name", "last") != nil || p["department"] != "Sales" || jpAt(p, "manager", "id") != nil {
+		t.Errorf("revived profile: %v", p)
+	}
+	for k, v := range jpDecode(t, appMembers) {
+		if !reflect.DeepEqual(p[k], v) {
+			t.Errorf("$.%s: got %#v, want %#v", k, p[k], v)
+		}
+	}
+}
+
+// Re-sending what the user already has writes nothing: the version (ETag) and the document stay.
+func TestJSONUnchangedWriteIsNoOp(t *testing.T) {
+	e := start(t, "json-profile")
+	r := e.must(201, "POST", "/Users", ann())
+	id := r.Body["id"].(string)
+	jpSetApp(e, "ann@example.com", appMembers)
+	before := jpDumpAll(e)
+	version := jpAt(r.Body, "meta", "version")
+
+	r = e.must(200, "PUT", "/Users/"+id, ann())
+	jpWantAt(t, r.Body, version, "meta", "version")
+	r = jpPatch(e, id, op("replace", "title", "Engineer"), op("replace", enterprise+":manager", "m-1"))
+	if r.Status != 200 {
+		t.Fatalf("PATCH: %s", r)
+	}
+	jpWantAt(t, r.Body, version, "meta", "version")
+	if after := jpDumpAll(e); after != before {
+		t.Errorf("an unchanged PUT/PATCH wrote to the database:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// PATCHes of different members of one document, sent at once, all land: each write reads the document
+// under the row's lock, so none overwrites another's member with the value it read before.
+func TestJSONConcurrentPatches(t *testing.T) {
+	e := start(t, "json-profile")
+	id := jpCreate(e, ann())
+	jpSetApp(e, "ann@example.com", appMembers)
+	patches := map[string]map[string]any{
+		"name.givenName":                  op("replace", "name.givenName", "G"),
+		"name.familyName":                 op("replace", "name.familyName", "F"),
+		"displayName":                     op("replace", "displayName", "D"),
+		"title":                           op("replace", "title", "T"),
+		enterprise + ":department":        op("replace", enterprise+":department", "Dep"),
+		enterprise + ":employeeNumber":    op("replace", enterprise+":employeeNumber", "99"),
+		enterprise + ":manager":           op("replace", enterprise+":manager", "m-9"),
+		`phoneNumbers[type eq "work"]`:    op("replace", `phoneNumbers[type eq "work"].value`, "+1 555 0999"),
+		"active (a column, not a member)": op("replace", "active", false),
+	}
+	type result struct {
+		name   string
+		status int
+		err    error
+	}
+	results := make(chan result, len(patches))
+	for name, o := range patches {
+		go func() {
+			body, _ := json.Marshal(map[string]any{"schemas": []string{patchOp}, "Operations": []any{o}})
+			req, err := http.NewRequest("PATCH", e.base+"/Users/"+id, bytes.NewReader(body))
+			if err != nil {
+				results <- result{name, 0, err}
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/scim+json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{name, 0, err}
+				return
+			}
+			resp.Body.Close()
+			results <- result{name, resp.StatusCode, nil}
+		}()
+	}
+	for range patches {
+		if r := <-results; r.err != nil || r.status != 200 {
+			t.Errorf("PATCH %s: status %d, %v", r.name, r.status, r.err)
+		}
+	}
+	want := jpMerge(jpDecode(t, appMembers), jpDecode(t, `{"name":{"first":"G","last":"F"},"displayName":"D","title":"T",
+		"department":"Dep","employeeNo":"99","manager":{"id":"m-9"},"workPhone":"+1 555 0999"}`))
+	jpWantDoc(t, "profile after concurrent PATCHes", jpProfile(e, "ann@example.com"), want)
+	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "0" {
+		t.Errorf("enabled: %s, want 0", acc["enabled"])
+	}
+	body := e.must(200, "GET", "/Users/"+id, nil).Body
+	jpWantAt(t, body, "T", "title")
+	jpWantAt(t, body, "m-9", enterprise, "manager", "value")
+	jpWantAt(t, body, false, "active")
+	book := e.cfg.Database.BookkeepingPrefix + "users"
+	if v := e.rows("SELECT version FROM `"+book+"` WHERE id = ?", id)[0]["version"]; v != strconv.Itoa(1+len(patches)) {
+		t.Errorf("version: %s, want %d (one per PATCH)", v, 1+len(patches))
+	}
+}
