@@ -255,13 +255,27 @@ func (f *filterBuilder) jsonList(ref scim.Ref, filter scim.Expr) (string, error)
 
 // element renders a value filter over the JSON_TABLE columns of one list element.
 func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (string, error) {
+	return valueFilter(e, func(e *scim.CompareExpr) (string, error) {
+		sub := a.Sub(e.Attr.Name)
+		if sub == nil || e.Attr.URN != "" || e.Attr.Sub != "" {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a sub-attribute of %s", e.Attr.String(), a.Name)
+		}
+		// The collation goes on the comparison rather than into JSON_TABLE's COLUMNS, which the demo's
+		// embedded engine cannot parse; on MariaDB and MySQL the two are the same.
+		return f.cmp(jsonText(alias+"."+quoteIdent(sub.Name), sub), sub, e)
+	})
+}
+
+// valueFilter renders the and/or/not structure of a value filter (the part in emails[...]), leaving each
+// comparison with a sub-attribute to compare.
+func valueFilter(e scim.Expr, compare func(*scim.CompareExpr) (string, error)) (string, error) {
 	switch e := e.(type) {
 	case *scim.LogicalExpr:
-		l, err := f.element(a, alias, e.Left)
+		l, err := valueFilter(e.Left, compare)
 		if err != nil {
 			return "", err
 		}
-		r, err := f.element(a, alias, e.Right)
+		r, err := valueFilter(e.Right, compare)
 		if err != nil {
 			return "", err
 		}
@@ -271,19 +285,13 @@ func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (s
 		}
 		return "(" + l + op + r + ")", nil
 	case *scim.NotExpr:
-		x, err := f.element(a, alias, e.X)
+		x, err := valueFilter(e.X, compare)
 		if err != nil {
 			return "", err
 		}
 		return "NOT COALESCE((" + x + "), FALSE)", nil
 	case *scim.CompareExpr:
-		sub := a.Sub(e.Attr.Name)
-		if sub == nil || e.Attr.URN != "" || e.Attr.Sub != "" {
-			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a sub-attribute of %s", e.Attr.String(), a.Name)
-		}
-		// The collation goes on the comparison rather than into JSON_TABLE's COLUMNS, which the demo's
-		// embedded engine cannot parse; on MariaDB and MySQL the two are the same.
-		return f.cmp(jsonText(alias+"."+quoteIdent(sub.Name), sub), sub, e)
+		return compare(e)
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")
 }

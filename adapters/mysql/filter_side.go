@@ -88,28 +88,7 @@ func (f *filterBuilder) listFilter(l *mapping.List, filter scim.Expr) (string, e
 // listElement renders a value filter over the columns of one list row. A sub-attribute the list does not
 // keep has no value in any row.
 func (f *filterBuilder) listElement(l *mapping.List, alias string, e scim.Expr) (string, error) {
-	switch e := e.(type) {
-	case *scim.LogicalExpr:
-		left, err := f.listElement(l, alias, e.Left)
-		if err != nil {
-			return "", err
-		}
-		right, err := f.listElement(l, alias, e.Right)
-		if err != nil {
-			return "", err
-		}
-		op := " OR "
-		if e.And {
-			op = " AND "
-		}
-		return "(" + left + op + right + ")", nil
-	case *scim.NotExpr:
-		x, err := f.listElement(l, alias, e.X)
-		if err != nil {
-			return "", err
-		}
-		return "NOT COALESCE((" + x + "), FALSE)", nil
-	case *scim.CompareExpr:
+	return valueFilter(e, func(e *scim.CompareExpr) (string, error) {
 		sub := l.Attr.Attr.Sub(e.Attr.Name)
 		if sub == nil || e.Attr.URN != "" || e.Attr.Sub != "" {
 			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a sub-attribute of %s", e.Attr.String(), l.Attr.Path())
@@ -119,6 +98,5 @@ func (f *filterBuilder) listElement(l *mapping.List, alias string, e scim.Expr) 
 			return "FALSE", nil
 		}
 		return f.column(operand{expr: alias + "." + quoteIdent(c.Name)}, c, sub, l.Attr.Path()+"."+sub.Name, e)
-	}
-	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")
+	})
 }

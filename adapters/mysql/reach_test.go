@@ -7,12 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -82,17 +80,7 @@ keys = { nick = "nickName" }
 
 func newContacts(t *testing.T) *fixture {
 	t.Helper()
-	m := compileContacts(t, contactsTOML)
-	db, err := mysql.Open(testdb.New(t, contactsSchema), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	return &fixture{db: db, clock: &now, store: mysql.New(db, m, mysql.Options{Now: func() time.Time { return now }})}
+	return newFixtureWith(t, contactsSchema, contactsTOML)
 }
 
 // contactRows lists a person's contacts as "channel:val[:main]", in id order.

@@ -30,6 +30,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, tomlText string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, appSchema, tomlText)
+}
+
+// newFixtureWith is newFixture on another app schema.
+func newFixtureWith(t *testing.T, schema, tomlText string) *fixture {
+	t.Helper()
 	var cfg mapping.UsersConfig
 	if _, err := toml.Decode(tomlText, &cfg); err != nil {
 		t.Fatal(err)
@@ -38,7 +44,7 @@ func newFixture(t *testing.T, tomlText string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn := testdb.New(t, appSchema)
+	dsn := testdb.New(t, schema)
 	db, err := mysql.Open(dsn, 10)
 	if err != nil {
 		t.Fatal(err)
