@@ -522,3 +522,17 @@ func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
 		t.Errorf("enterprise on the wire after removing every attribute: %v", ext)
 	}
 }
+
+// A PUT that sends an address again without its type writes the column's default (SQL DEFAULT) into the
+// same row, rather than NULL into the NOT NULL column.
+func TestHelpdeskTypeRemovedFallsBackToColumnDefault(t *testing.T) {
+	e := start(t, "helpdesk")
+	u := hdPlain("di@example.com", "di@example.com home")
+	id, key := hdCreate(e, u)
+	before := e.rows("SELECT id FROM user_emails WHERE user_id = ?", key)
+	u["emails"] = []any{map[string]any{"value": "di@example.com"}}
+	r := e.must(200, "PUT", "/Users/"+id, u)
+	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"di@example.com W 0"})
+	hdEqual(t, "same row", e.rows("SELECT id FROM user_emails WHERE user_id = ?", key), before)
+	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"di@example.com work"})
+}

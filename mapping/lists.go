@@ -204,6 +204,11 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.R
 		case sameValues(haveVals[h], vals):
 			// unchanged
 		default:
+			for col, v := range set {
+				if v == nil {
+					set[col] = ColumnDefault // as on insert: an absent sub-attribute is the column's default
+				}
+			}
 			updates = append(updates, Op{Kind: Update, Table: l.Table, Set: set, Where: l.rowWhere(key, have[h]), One: true})
 		}
 	}

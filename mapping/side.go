@@ -103,6 +103,13 @@ const (
 	Delete
 )
 
+// ColumnDefault in an Op's Set writes the column's default (SQL DEFAULT).
+var ColumnDefault = columnDefault{}
+
+type columnDefault struct{}
+
+func (columnDefault) MarshalJSON() ([]byte, error) { return []byte(`"DEFAULT"`), nil }
+
 // Op is one statement a write needs outside the users row's ordinary columns. The adapter renders it.
 type Op struct {
 	Kind  OpKind

@@ -125,8 +125,9 @@ func (s *sideCheck) list(sec string, l *mapping.List) {
 	attr := l.Attr.Path()
 	for _, c := range l.Columns {
 		sub := strings.ToLower(c.Source())
-		if info, ok := t.column(c.Name); ok && sub != "" && sub != "value" && sub != "primary" && info.Nullable == "NO" {
-			s.rep.warn("%s: %s.%s holds %s.%s but is NOT NULL: an element the IdP sends without %s is written as NULL and refused; allow NULL in the column",
+		// An absent sub-attribute is written as the column's default, which a NOT NULL column must have.
+		if info, ok := t.column(c.Name); ok && sub != "" && sub != "value" && sub != "primary" && info.Nullable == "NO" && info.Default == nil {
+			s.rep.warn("%s: %s.%s holds %s.%s but is NOT NULL without a default: an element the IdP sends without %s is refused; allow NULL in the column or give it a default",
 				sec, t.name, c.Name, attr, c.Source(), c.Source())
 		}
 	}

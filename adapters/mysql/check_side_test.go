@@ -101,7 +101,7 @@ func TestCheckSidePlacementsReportEverythingAtOnce(t *testing.T) {
 		"CREATE TABLE profiles (user_id VARCHAR(20) NOT NULL, department DATETIME NULL, cost_center VARCHAR(20) NOT NULL DEFAULT '',\n" +
 		"  badge VARCHAR(10) NOT NULL, KEY user_id (user_id)) ENGINE=InnoDB;\n" +
 		"CREATE TABLE emails (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, owner INT NOT NULL, address VARCHAR(191) NULL,\n" +
-		"  kind VARCHAR(10) NOT NULL DEFAULT 'work', verified_flag TINYINT NOT NULL) ENGINE=InnoDB;\n" +
+		"  kind VARCHAR(10) NOT NULL, verified_flag TINYINT NOT NULL) ENGINE=InnoDB;\n" +
 		"CREATE TABLE phones (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, number VARCHAR(40) NULL,\n" +
 		"  is_main DATETIME NULL) ENGINE=InnoDB;\n" +
 		"CREATE TABLE `order` (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, `key` INT NOT NULL,\n" +
@@ -178,7 +178,7 @@ keys = { locale = "locale" }
 	wantAll(t, "warnings", rep.Warnings, []string{
 		"users.tables[1]: profiles.cost_center holds " + enterprise + "costCenter but is NOT NULL",
 		"users.tables[1]: filters on " + enterprise + "costCenter, " + enterprise + "department scan the whole table profiles: no index starts with cost_center, department",
-		"users.lists[0]: emails.kind holds emails.type but is NOT NULL: an element the IdP sends without type is written as NULL",
+		"users.lists[0]: emails.kind holds emails.type but is NOT NULL without a default: an element the IdP sends without type is refused",
 		"users.lists[0]: no index of emails starts with address",
 		"users.lists[1]: no index of phones starts with user_id: reading any user's phoneNumbers scans the whole table",
 		"users.lists[1]: no index of phones starts with number",

@@ -196,6 +196,10 @@ func renderOp(op mapping.Op) (string, []any) {
 	case mapping.Update:
 		sets := make([]string, len(cols))
 		for i, c := range cols {
+			if op.Set[c] == mapping.ColumnDefault {
+				sets[i] = quoteIdent(c) + " = DEFAULT"
+				continue
+			}
 			sets[i] = quoteIdent(c) + " = ?"
 			args = append(args, op.Set[c])
 		}
