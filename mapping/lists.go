@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
@@ -268,4 +269,13 @@ func sameRows(a, b []map[string]value) bool {
 		}
 	}
 	return true
+}
+
+// sortElements orders list elements for reading: the primary one first, then as the rows came.
+func sortElements(list []any) {
+	sort.SliceStable(list, func(i, j int) bool {
+		pi, _ := list[i].(map[string]any)["primary"].(bool)
+		pj, _ := list[j].(map[string]any)["primary"].(bool)
+		return pi && !pj
+	})
 }
