@@ -43,6 +43,8 @@ func TestHelpdeskFilters(t *testing.T) {
 		{`emails[type eq "home" and value sw "ann@example"]`, ids()}, // both, but on one element
 		{`emails[type eq "work" and value co "example.com"]`, ids(ann, bobID)},
 		{`emails[type eq "other"]`, ids(carl)},
+		{`emails[type eq "work"].value eq "ann@example.com"`, ids(ann)}, // Entra's form, off the RFC
+		{`emails[type eq "home"].value eq "ann@example.com"`, ids()},
 		{`emails.type eq "home"`, ids(ann, bobID)},
 		{`emails.type eq "WORK"`, ids(ann, bobID)}, // type is not caseExact either
 		{`emails[not (type eq "work")]`, ids(ann, bobID, carl)},
