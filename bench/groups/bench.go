@@ -1,36 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
+	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
+	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
+	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
+	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
+	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
+	"github.com/scimbridge/scimbridge/bench/internal/loopback"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
 // appSchema is bench/scimload's legacy users table with a role column.
 var appSchema = legacyapp.UsersTable("role VARCHAR(32) NULL")
-
-const usersTOML = legacyapp.UsersTOML
 
 // rolesTOML is the column store of the role mapping: Admins -> admin, Support -> support, else viewer.
 const rolesTOML = `
@@ -50,46 +47,22 @@ priority = 50
 const token = "bench-groups-bearer-token"
 
 type bench struct {
-	o     options
-	out   io.Writer
-	db    *sqlx.DB
-	store *mysql.Store
-	srv   *http.Server
-	base  string
-	http  *http.Client
-	warns atomic.Int64
+	*benchenv.Env // the store's pool and scimbridge on loopback; Warns counts the store's transaction retries
+	o             options
+	out           io.Writer
+	store         *mysql.Store
 
 	lines []string // summary
 }
 
-// warnCounter counts the store's warnings (transaction retries) and discards the log.
-type warnCounter struct{ n *atomic.Int64 }
-
-func (h warnCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (h warnCounter) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
-func (h warnCounter) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h warnCounter) WithGroup(string) slog.Handler                { return h }
-
 func newBench(ctx context.Context, o options, dsn string, out io.Writer) (*bench, error) {
-	b := &bench{o: o, out: out}
-	var err error
-	if b.db, err = mysql.Open(dsn, 20); err != nil {
+	env, err := benchenv.Open(ctx, dsn, benchenv.Options{Conns: 20, Schema: appSchema, Prefix: "scim_"})
+	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*bench, error) { b.close(); return nil, err }
-	for _, stmt := range testdb.Split(appSchema) {
-		if _, err := b.db.ExecContext(ctx, stmt); err != nil {
-			return fail(err)
-		}
-	}
-	if _, err := mysql.Migrate(ctx, b.db, "scim_"); err != nil {
-		return fail(err)
-	}
-	var ucfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &ucfg); err != nil {
-		return fail(err)
-	}
-	m, err := mapping.Compile(ucfg)
+	b := &bench{Env: env, o: o, out: out}
+	fail := func(err error) (*bench, error) { b.Close(); return nil, err }
+	m, err := legacyusers.Mapping()
 	if err != nil {
 		return fail(err)
 	}
@@ -101,33 +74,14 @@ func newBench(ctx context.Context, o options, dsn string, out io.Writer) (*bench
 	if err != nil {
 		return fail(err)
 	}
-	log := slog.New(warnCounter{&b.warns})
-	b.store = mysql.New(b.db, m, mysql.Options{Log: log, Roles: roles})
+	b.store = mysql.New(b.DB, m, mysql.Options{Log: b.Log, Roles: roles})
 	handler := agent.New(agent.Config{BasePath: "/scim/v2", Tokens: []string{token}, Users: b.store, Groups: b.store,
-		UserType: m.Type, Log: log, RequestTimeout: o.requestTimeout})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		UserType: m.Type, Log: b.Log, RequestTimeout: o.requestTimeout})
+	// One request at a time; a PATCH of 10,000 members may take long.
+	if b.API, err = loopback.Serve(handler, "/scim/v2", token, 1, 5*time.Minute); err != nil {
 		return fail(err)
 	}
-	b.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute}
-	go func() { _ = b.srv.Serve(ln) }()
-	b.base = "http://" + ln.Addr().String() + "/scim/v2"
-	b.http = &http.Client{Timeout: 5 * time.Minute}
 	return b, nil
-}
-
-func (b *bench) close() {
-	if b.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = b.srv.Shutdown(ctx)
-		cancel()
-	}
-	if b.http != nil {
-		b.http.CloseIdleConnections()
-	}
-	if b.db != nil {
-		b.db.Close()
-	}
 }
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
@@ -140,32 +94,25 @@ func (b *bench) summary(format string, args ...any) {
 
 func (b *bench) run(ctx context.Context) error {
 	var version, flush, pool string
-	if err := b.db.QueryRowxContext(ctx, "SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@innodb_buffer_pool_size").Scan(&version, &flush, &pool); err != nil {
+	if err := b.DB.QueryRowxContext(ctx, "SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@innodb_buffer_pool_size").Scan(&version, &flush, &pool); err != nil {
 		return err
 	}
 	b.printf("machine: %s %s/%s, NumCPU %d, GOMAXPROCS %d; server %s (innodb_flush_log_at_trx_commit=%s, buffer pool %s bytes)\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), version, flush, pool)
 	b.printf("HTTP on loopback (%s), agent RequestTimeout %s, default MaxBodyBytes (1 MiB); role mapping: column store, Admins -> admin, Support -> support, default viewer\n",
-		b.base, b.o.requestTimeout)
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{fmt.Sprintf("seed %d users through SQL", b.o.users), b.seed},
-		{fmt.Sprintf("one PATCH with %d members", b.o.members), b.patches},
-		{fmt.Sprintf("ReconcileRoles over %d users", b.o.users), b.reconcile},
-	}
-	for _, s := range steps {
-		b.printf("\n== %s\n", s.name)
-		if err := s.fn(ctx); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
+		b.API.URL, b.o.requestTimeout)
+	if err := benchrun.Phases(ctx, b.out,
+		benchrun.Phase{Name: fmt.Sprintf("seed %d users through SQL", b.o.users), Run: b.seed},
+		benchrun.Phase{Name: fmt.Sprintf("one PATCH with %d members", b.o.members), Run: b.patches},
+		benchrun.Phase{Name: fmt.Sprintf("ReconcileRoles over %d users", b.o.users), Run: b.reconcile},
+	); err != nil {
+		return err
 	}
 	b.printf("\n== summary\n")
 	for _, l := range b.lines {
 		b.printf("%s\n", l)
 	}
-	b.printf("store warnings (transaction retries after lock conflicts): %d\n", b.warns.Load())
+	b.printf("store warnings (transaction retries after lock conflicts): %d\n", b.Warns.Count())
 	return nil
 }
 
@@ -176,44 +123,15 @@ func person(i int) (email, given, family string) {
 	return fmt.Sprintf("user%06d@bench.example.com", i), given, family
 }
 
-// seed writes users as the store would (app row, bookkeeping row with the doc the store keeps), like
-// bench/scimload's -seed sql, in parallel batches.
+// seed writes users as the store would (app row, bookkeeping row), like bench/scimload's -seed sql, in
+// parallel batches.
 func (b *bench) seed(ctx context.Context) error {
 	start := time.Now()
-	batches := (b.o.users + b.o.batch - 1) / b.o.batch
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, b.o.concurrency)
-	for w := 0; w < b.o.concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n := int(next.Add(1) - 1)
-				if n >= batches {
-					return
-				}
-				if err := b.seedBatch(ctx, n*b.o.batch, min((n+1)*b.o.batch, b.o.users)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := loadstats.Check(loadstats.Batches(ctx, b.o.users, b.o.batch, b.o.concurrency, b.seedBatch)); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := benchsql.Analyze(ctx, b.DB, "users", "scim_users"); err != nil {
 		return err
-	}
-	for _, tbl := range []string{"users", "scim_users"} {
-		rows, err := b.db.QueryxContext(ctx, "ANALYZE TABLE "+tbl)
-		if err != nil {
-			return err
-		}
-		rows.Close()
 	}
 	b.printf("  %d users in %s (%d per transaction, %d goroutines; not through scimbridge)\n", b.o.users,
 		time.Since(start).Round(time.Millisecond), b.o.batch, b.o.concurrency)
@@ -221,57 +139,12 @@ func (b *bench) seed(ctx context.Context) error {
 }
 
 func (b *bench) seedBatch(ctx context.Context, from, to int) error {
-	tx, err := b.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	now := time.Now().UTC()
-	nowSec := now.Truncate(time.Second)
-	var q strings.Builder
-	args := make([]any, 0, (to-from)*7)
-	emails := make([]any, 0, to-from)
-	q.WriteString(`INSERT INTO users (email, email_lower, first_name, last_name, display_name, status, password_hash, created_at, updated_at) VALUES `)
+	users := make([]legacyusers.User, 0, to-from)
 	for i := from; i < to; i++ {
 		email, given, family := person(i)
-		if i > from {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, 1, '!scim', ?, ?)")
-		args = append(args, email, strings.ToLower(email), given, family, given+" "+family, nowSec, nowSec)
-		emails = append(emails, email)
+		users = append(users, legacyusers.User{Email: email, Given: given, Family: family, Doc: "{}"})
 	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return err
-	}
-	in, inArgs, err := sqlx.In("SELECT id, email FROM users WHERE email IN (?)", emails)
-	if err != nil {
-		return err
-	}
-	var rows []struct {
-		ID    int64  `db:"id"`
-		Email string `db:"email"`
-	}
-	if err := tx.SelectContext(ctx, &rows, in, inArgs...); err != nil {
-		return err
-	}
-	if len(rows) != len(emails) {
-		return fmt.Errorf("seeded %d users, found %d again", len(emails), len(rows))
-	}
-	q.Reset()
-	args = args[:0]
-	q.WriteString(`INSERT INTO scim_users (id, app_id, user_name, user_name_lc, active, version, created, last_modified, doc) VALUES `)
-	for n, r := range rows {
-		if n > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, 1, 1, ?, ?, '{}')")
-		args = append(args, uuid.NewString(), r.ID, r.Email, strings.ToLower(r.Email), now, now)
-	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return legacyusers.Seed(ctx, b.DB, users)
 }
 
 // --- HTTP ---
@@ -282,22 +155,11 @@ type answer struct {
 	elapsed time.Duration
 }
 
+// request sends one request to scimbridge and times it.
 func (b *bench) request(ctx context.Context, method, path string, body []byte) (answer, error) {
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, bytes.NewReader(body))
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/scim+json")
 	start := time.Now()
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, body: raw, elapsed: time.Since(start)}
-	return a, err
+	status, raw, err := b.API.Do(ctx, method, path, body)
+	return answer{status: status, body: raw, elapsed: time.Since(start)}, err
 }
 
 func patchBody(ops ...map[string]any) []byte {
@@ -315,7 +177,7 @@ func memberList(ids []string) []any {
 
 func (b *bench) count(ctx context.Context, query string, args ...any) int {
 	var n int
-	if err := b.db.GetContext(ctx, &n, query, args...); err != nil {
+	if err := b.DB.GetContext(ctx, &n, query, args...); err != nil {
 		return -1
 	}
 	return n
@@ -324,7 +186,7 @@ func (b *bench) count(ctx context.Context, query string, args ...any) int {
 // patches times one PATCH adding the members to a mapped group, and the PATCHes removing them.
 func (b *bench) patches(ctx context.Context) error {
 	var ids []string
-	if err := b.db.SelectContext(ctx, &ids, "SELECT id FROM scim_users ORDER BY app_id LIMIT ?", b.o.members); err != nil {
+	if err := b.DB.SelectContext(ctx, &ids, "SELECT id FROM scim_users ORDER BY app_id LIMIT ?", b.o.members); err != nil {
 		return err
 	}
 	n := len(ids)
@@ -404,7 +266,7 @@ func (b *bench) patches(ctx context.Context) error {
 		}
 	}
 	var outbox int
-	_ = b.db.GetContext(ctx, &outbox, "SELECT COUNT(*) FROM scim_outbox")
+	_ = b.DB.GetContext(ctx, &outbox, "SELECT COUNT(*) FROM scim_outbox")
 	b.printf("  outbox rows written by these PATCHes: %d (one group.members_* and one user.roles_changed per user changed)\n", outbox)
 	// Leave a clean slate for the reconcile phase.
 	for _, id := range []string{g.ID, sg.ID} {
@@ -442,13 +304,13 @@ func truncate(b []byte) string {
 // column, and times ReconcileRoles from scratch, again with nothing to do, and after 1 % hand edits.
 func (b *bench) reconcile(ctx context.Context) error {
 	start := time.Now()
-	if _, err := b.db.ExecContext(ctx, "DELETE FROM scim_outbox"); err != nil {
+	if _, err := b.DB.ExecContext(ctx, "DELETE FROM scim_outbox"); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
 	admins, support := uuid.NewString(), uuid.NewString()
 	for _, g := range []struct{ id, name string }{{admins, "Admins"}, {support, "Support"}} {
-		if _, err := b.db.ExecContext(ctx, `INSERT INTO scim_groups (id, display_name, display_name_lc, version, created, last_modified, doc)
+		if _, err := b.DB.ExecContext(ctx, `INSERT INTO scim_groups (id, display_name, display_name_lc, version, created, last_modified, doc)
 			VALUES (?, ?, ?, 1, ?, ?, '{}')`, g.id, g.name, strings.ToLower(g.name), now, now); err != nil {
 			return err
 		}
@@ -458,12 +320,12 @@ func (b *bench) reconcile(ctx context.Context) error {
 		id  string
 		mod int
 	}{{admins, 0}, {support, 1}} {
-		if _, err := b.db.ExecContext(ctx, `INSERT INTO scim_group_members (group_id, user_id)
+		if _, err := b.DB.ExecContext(ctx, `INSERT INTO scim_group_members (group_id, user_id)
 			SELECT ?, id FROM scim_users WHERE app_id % 4 = ?`, g.id, g.mod); err != nil {
 			return err
 		}
 	}
-	if _, err := b.db.ExecContext(ctx, "UPDATE users SET role = NULL"); err != nil {
+	if _, err := b.DB.ExecContext(ctx, "UPDATE users SET role = NULL"); err != nil {
 		return err
 	}
 	inGroups := b.count(ctx, "SELECT COUNT(DISTINCT user_id) FROM scim_group_members")
@@ -477,7 +339,7 @@ func (b *bench) reconcile(ctx context.Context) error {
 		{"from scratch (every role column written)", func() (int, error) { return b.o.users, nil }},
 		{"again, nothing to change", func() (int, error) { return 0, nil }},
 		{"after 1 % of the rows were edited by hand", func() (int, error) {
-			res, err := b.db.ExecContext(ctx, "UPDATE users SET role = 'tester' WHERE id % 100 = 7")
+			res, err := b.DB.ExecContext(ctx, "UPDATE users SET role = 'tester' WHERE id % 100 = 7")
 			if err != nil {
 				return 0, err
 			}

@@ -20,14 +20,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/scimbridge/scimbridge/bench/internal/benchdb"
+	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
@@ -52,28 +48,14 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if o.users < 2 || o.members < 1 || o.members > o.users || o.batch < 1 || o.concurrency < 1 {
-		fmt.Fprintln(os.Stderr, "groups: need -users >= 2, 1 <= -members <= -users, -batch and -concurrency >= 1")
-		os.Exit(2)
+		benchrun.Exit("groups", 2, "need -users >= 2, 1 <= -members <= -users, -batch and -concurrency >= 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err := run(ctx, o, os.Stdout)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "groups:", err)
-		os.Exit(1)
-	}
-}
-
-// run does the whole benchmark in a database of its own; it returns only after dropping it.
-func run(ctx context.Context, o options, out io.Writer) error {
-	return benchdb.With(ctx, o.dsn, out, func(dsn string) error {
+	benchrun.Main("groups", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
 		b, err := newBench(ctx, o, dsn, out)
 		if err != nil {
 			return err
 		}
-		defer b.close()
+		defer b.Close()
 		return b.run(ctx)
 	})
 }

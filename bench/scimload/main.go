@@ -13,14 +13,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/scimbridge/scimbridge/bench/internal/benchdb"
+	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
@@ -49,29 +45,14 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if o.concurrency < 1 || o.posts < 1 || o.gets < 1 || o.batch < 1 || o.dbConns < 1 || (o.seed != "sql" && o.seed != "store") {
-		fmt.Fprintln(os.Stderr, "scimload: -concurrency, -posts, -gets, -batch, -db-conns must be >= 1 and -seed sql or store")
-		os.Exit(2)
+		benchrun.Exit("scimload", 2, "-concurrency, -posts, -gets, -batch, -db-conns must be >= 1 and -seed sql or store")
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err := run(ctx, o, os.Stdout)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "scimload:", err)
-		os.Exit(1)
-	}
-}
-
-// run does the whole benchmark in a database of its own; it returns only after dropping it.
-func run(ctx context.Context, o options, out io.Writer) error {
-	return benchdb.With(ctx, o.dsn, out, func(dsn string) error {
+	benchrun.Main("scimload", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
 		b, err := newBench(ctx, o, dsn, out)
 		if err != nil {
 			return err
 		}
-		defer b.close()
+		defer b.Close()
 		return b.run(ctx)
 	})
 }

@@ -21,14 +21,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/bench/internal/benchdb"
+	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
@@ -55,26 +52,15 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if o.events < 1 || o.subjects < 1 || o.workers < 1 || o.parallel < 1 || o.txs < 1 || o.concurrency < 1 {
-		fmt.Fprintln(os.Stderr, "webhooks: every count must be >= 1")
-		os.Exit(2)
+		benchrun.Exit("webhooks", 2, "every count must be >= 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err := run(ctx, o, os.Stdout)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "webhooks:", err)
-		os.Exit(1)
-	}
+	benchrun.Main("webhooks", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
+		return run(ctx, dsn, o, out)
+	})
 }
 
-// run does the whole benchmark in a database of its own; it returns only after dropping it.
-func run(ctx context.Context, o options, out io.Writer) error {
-	return benchdb.With(ctx, o.dsn, out, func(dsn string) error { return runIn(ctx, dsn, o, out) })
-}
-
-func runIn(ctx context.Context, dsn string, o options, out io.Writer) error {
+// run does the whole benchmark in the database of dsn.
+func run(ctx context.Context, dsn string, o options, out io.Writer) error {
 	db, err := mysql.Open(dsn, 20)
 	if err != nil {
 		return err

@@ -1,0 +1,78 @@
+// Package benchenv is what the load tools measure scimbridge in: the store's connection pool with the
+// app's tables and scimbridge's bookkeeping tables created, a second pool of the same size for the
+// plain-SQL ceilings, a logger that counts the warnings the store and agent log, and scimbridge served on
+// loopback. It is one place so that every tool sets up and releases these the same way, also when its
+// setup fails halfway.
+package benchenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
+	"github.com/scimbridge/scimbridge/bench/internal/loopback"
+	"github.com/scimbridge/scimbridge/internal/sqlscript"
+)
+
+// Options says what Open sets up.
+type Options struct {
+	Conns   int    // size of each pool (scimbridge's default is 20)
+	Ceiling bool   // open a second pool for plain-SQL ceilings, so they do not share the store's connections
+	Schema  string // the app's tables: a script of statements ending in ";"
+	Prefix  string // the bookkeeping tables' prefix ("scim_")
+}
+
+// Env is a tool's database pools and server. Use it by pointer: Log counts into Warns.
+type Env struct {
+	DB    *sqlx.DB         // the store's pool, also used for seeding, counting and EXPLAIN
+	Ceil  *sqlx.DB         // the ceilings' pool, nil unless Options.Ceiling
+	API   *loopback.Server // set by the tool once it has built its handler; Close stops it
+	Log   *slog.Logger     // for the store and the agent: counts their warnings into Warns
+	Warns loadstats.Warnings
+}
+
+// Open opens the pools on dsn, runs the schema and mysql.Migrate; on error it closes what it opened.
+func Open(ctx context.Context, dsn string, o Options) (*Env, error) {
+	e := &Env{}
+	e.Log = slog.New(&e.Warns)
+	var err error
+	if e.DB, err = mysql.Open(dsn, o.Conns); err != nil {
+		return nil, err
+	}
+	if err := e.setUp(ctx, dsn, o); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) setUp(ctx context.Context, dsn string, o Options) error {
+	var err error
+	if o.Ceiling {
+		if e.Ceil, err = mysql.Open(dsn, o.Conns); err != nil {
+			return err
+		}
+	}
+	for _, stmt := range sqlscript.Split(o.Schema) {
+		if _, err := e.DB.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("schema: %w\n%s", err, stmt)
+		}
+	}
+	_, err = mysql.Migrate(ctx, e.DB, o.Prefix)
+	return err
+}
+
+// Close stops the server and closes the pools, whichever of them were set up.
+func (e *Env) Close() {
+	if e.API != nil {
+		e.API.Close()
+	}
+	if e.Ceil != nil {
+		e.Ceil.Close()
+	}
+	e.DB.Close()
+}
