@@ -247,3 +247,40 @@ func compileContacts(t *testing.T, text string) *mapping.Users {
 	}
 	return m
 }
+
+// A text key the app wrote into a side table in another case still belongs to the user under a
+// case-insensitive collation: the row is read as the user's, not dropped (nor a crash).
+func TestSideRowWithKeyInAnotherCase(t *testing.T) {
+	f := newFixtureWith(t, `
+CREATE TABLE accts (code VARCHAR(20) NOT NULL PRIMARY KEY, login VARCHAR(191) NOT NULL UNIQUE) ENGINE=InnoDB;
+CREATE TABLE acct_meta (code VARCHAR(20) NOT NULL, k VARCHAR(20) NOT NULL, v TEXT NULL, PRIMARY KEY (code, k)) ENGINE=InnoDB;
+`, `
+table = "accts"
+key = "code"
+key_generation = { random_length = 12, alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ" }
+on_delete = "delete"
+[columns]
+login = "userName"
+[[keyvalue]]
+table = "acct_meta"
+foreign_key = "code"
+key_column = "k"
+value_column = "v"
+keys = { nick = "nickName" }
+`)
+	ctx := context.Background()
+	u, err := f.store.CreateUser(ctx, resource(t, `{"userName":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec("INSERT INTO acct_meta (code, k, v) SELECT LOWER(code), 'nick', 'annie' FROM accts"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.store.GetUser(ctx, u["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["nickName"] != "annie" {
+		t.Errorf("nickName = %v, want the app's row read back", got["nickName"])
+	}
+}

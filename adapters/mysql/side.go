@@ -13,13 +13,13 @@ import (
 // loadSide reads what the users with the given app keys have outside the users table's ordinary columns:
 // one batched query per placement. lock takes the rows' locks too, for a read-modify-write. Users with
 // nothing get an empty Side; nil is returned when the mapping has no side placements.
-func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any, lock bool) (map[string]*mapping.Side, error) {
+func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any, lock bool) (sides, error) {
 	if !s.m.HasSide() || len(keys) == 0 {
 		return nil, nil
 	}
-	out := make(map[string]*mapping.Side, len(keys))
+	out := make(sides, len(keys))
 	for _, k := range keys {
-		out[keyString(k)] = s.m.NewSide()
+		out[sideKey(k)] = s.m.NewSide()
 	}
 	in := placeholders(len(keys))
 	suffix := ""
@@ -33,7 +33,9 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 		}
 		err := scanRows(ctx, q, "SELECT "+strings.Join(cols, ", ")+" FROM "+quoteIdent(s.m.Table)+" WHERE "+
 			quoteIdent(s.m.Key)+" IN ("+in+")"+suffix, keys, func(vals []any) {
-			copy(out[keyString(vals[0])].Docs, vals[1:])
+			if side := out.of(vals[0]); side != nil {
+				copy(side.Docs, vals[1:])
+			}
 		})
 		if err != nil {
 			return nil, err
@@ -43,7 +45,9 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 		names := columnNames(t.Columns)
 		err := scanRows(ctx, q, "SELECT "+quoteIdent(t.ForeignKey)+", "+quoteList(names)+" FROM "+quoteIdent(t.Name)+
 			" WHERE "+quoteIdent(t.ForeignKey)+" IN ("+in+")"+suffix, keys, func(vals []any) {
-			out[keyString(vals[0])].Tables[i] = zipRow(names, vals[1:])
+			if side := out.of(vals[0]); side != nil {
+				side.Tables[i] = zipRow(names, vals[1:])
+			}
 		})
 		if err != nil {
 			return nil, err
@@ -58,8 +62,9 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 		}
 		err := scanRows(ctx, q, "SELECT "+quoteIdent(l.ForeignKey)+", "+quoteList(names)+" FROM "+quoteIdent(l.Table)+
 			" WHERE "+quoteIdent(l.ForeignKey)+" IN ("+in+")"+cond+" ORDER BY "+order+suffix, append(keys, args...), func(vals []any) {
-			side := out[keyString(vals[0])]
-			side.Lists[i] = append(side.Lists[i], zipRow(names, vals[1:]))
+			if side := out.of(vals[0]); side != nil {
+				side.Lists[i] = append(side.Lists[i], zipRow(names, vals[1:]))
+			}
 		})
 		if err != nil {
 			return nil, err
@@ -73,7 +78,10 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 		err := scanRows(ctx, q, "SELECT "+quoteIdent(kv.ForeignKey)+", "+quoteIdent(kv.KeyColumn)+", "+quoteIdent(kv.ValueColumn)+
 			" FROM "+quoteIdent(kv.Table)+" WHERE "+quoteIdent(kv.ForeignKey)+" IN ("+in+") AND "+quoteIdent(kv.KeyColumn)+
 			" IN ("+placeholders(len(managed))+")"+suffix, append(keys, managed...), func(vals []any) {
-			side := out[keyString(vals[0])]
+			side := out.of(vals[0])
+			if side == nil {
+				return
+			}
 			if side.KV[i] == nil {
 				side.KV[i] = map[string]any{}
 			}
@@ -85,6 +93,15 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 	}
 	return out, nil
 }
+
+// sides holds the Side of each user of a batch, by app key.
+type sides map[string]*mapping.Side
+
+// of returns the Side of the user with this app key, as given or as a foreign key column returned it:
+// a case-insensitive collation may match a text key written in another case. nil for an unknown key.
+func (s sides) of(key any) *mapping.Side { return s[sideKey(key)] }
+
+func sideKey(k any) string { return strings.ToLower(keyString(k)) }
 
 // matchKey returns the configured spelling of a key read back, which the column's collation may have
 // matched case-insensitively.

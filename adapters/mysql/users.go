@@ -165,7 +165,7 @@ func (s *Store) readUser(ctx context.Context, q queryer, b *bookRow, lock bool) 
 	if err != nil {
 		return nil, nil, err
 	}
-	side := sides[keyString(b.key())]
+	side := sides.of(b.key())
 	r, err := s.toResource(b, side)
 	return r, side, err
 }
@@ -182,7 +182,7 @@ func (s *Store) readUsers(ctx context.Context, q queryer, rows []*bookRow) ([]sc
 	}
 	out := make([]scim.Resource, len(rows))
 	for i, b := range rows {
-		if out[i], err = s.toResource(b, sides[keyString(b.key())]); err != nil {
+		if out[i], err = s.toResource(b, sides.of(b.key())); err != nil {
 			return nil, err
 		}
 	}

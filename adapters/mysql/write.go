@@ -162,7 +162,7 @@ func (s *Store) appRowExists(ctx context.Context, tx *sqlx.Tx, key any) (bool, e
 // lockedSide reads and locks what the app row with this key has in the side placements.
 func (s *Store) lockedSide(ctx context.Context, tx *sqlx.Tx, key any) (*mapping.Side, error) {
 	sides, err := s.loadSide(ctx, tx, []any{key}, true)
-	return sides[keyString(key)], err
+	return sides.of(key), err
 }
 
 // writeSide writes the side placements' part of a change (see mapping.Users.SideOps).
