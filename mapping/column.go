@@ -172,10 +172,10 @@ func (c *Column) fromResource(r scim.Resource) (value, error) {
 
 func applyTransform(t, s string) string {
 	switch t {
-	case "lower":
-		return strings.ToLower(s)
+	case "lower": // never turns one identity into another: VİCTIM does not become victim
+		return scim.LowerIdentity(s)
 	case "upper":
-		return strings.ToUpper(s)
+		return scim.UpperIdentity(s)
 	case "trim":
 		return strings.TrimSpace(s)
 	}
@@ -217,13 +217,7 @@ func (c *Column) overlay(r scim.Resource, db any) {
 
 // ToSCIM converts a database value of this column into the attribute's SCIM value; nil when it has none.
 func (c *Column) ToSCIM(db any) any {
-	if b, ok := db.([]byte); ok {
-		if len(b) == 1 && b[0] <= 1 {
-			db = int64(b[0]) // a BIT(1) column arrives as one raw byte
-		} else {
-			db = string(b)
-		}
-	}
+	db = dbScalar(db)
 	switch {
 	case c.whenTrue != nil:
 		isTrue := matchesColumn(*c.whenTrue, db)
@@ -239,9 +233,50 @@ func (c *Column) ToSCIM(db any) any {
 				}
 			}
 		}
+		if c.failsClosed() {
+			return false
+		}
 		return nil
 	}
-	return fromDB(c.src.attrDef(), db)
+	v := fromDB(c.src.attrDef(), db)
+	if _, isBool := v.(bool); !isBool && c.failsClosed() {
+		return false // NULL, or what no boolean reads as
+	}
+	return v
+}
+
+// failsClosed reports whether a value the map does not know reads as false rather than absent: for
+// "active", where absent means active (RFC 7643 leaves it to the provider, and scimbridge has always read
+// it so). A status the app invented after the mapping was written (0, 4, -1, 7 for a map of 1, 2, 3) then
+// locks the account out instead of letting it in.
+func (c *Column) failsClosed() bool { return c.src != nil && c.src.path == "active" }
+
+// Unrecognized reports whether a database value of a value-mapped column is one its map does not list.
+func (c *Column) Unrecognized(db any) bool {
+	if c.codes == nil {
+		return false
+	}
+	db = dbScalar(db)
+	for _, cd := range c.codes {
+		for _, cv := range cd.columns {
+			if db != nil && sameScalar(cv, db) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dbScalar turns the bytes the driver scans text into a string, and a BIT(1) column's one raw byte into
+// its number.
+func dbScalar(db any) any {
+	if b, ok := db.([]byte); ok {
+		if len(b) == 1 && b[0] <= 1 {
+			return int64(b[0])
+		}
+		return string(b)
+	}
+	return db
 }
 
 func matchesColumn(v value, db any) bool {

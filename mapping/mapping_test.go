@@ -606,13 +606,13 @@ func TestUpdateColumnsDeactivationTimestamp(t *testing.T) {
 	wantCols(t, got, map[string]any{"email": "b"})
 }
 
-// A row whose status code the map does not know reads back without "active" (Overlay). When the IdP then
-// sets active to true, the row must be written (regression: "active" used to default to true in updates).
+// A row whose status code the map does not know reads back as inactive (Overlay fails closed). When the
+// IdP then sets active to true, the row must be written.
 func TestUpdateColumnsExplicitActiveOverUnknownCode(t *testing.T) {
 	m := compileTOML(t, mainTOML)
 	old := m.Overlay(scim.Resource{}, map[string]any{"email": "a", "status": int64(9)}, nil)
-	if _, has := old["active"]; has {
-		t.Fatalf("unknown code read as active = %v", old["active"])
+	if old["active"] != false {
+		t.Fatalf("unknown code read as active = %#v, want false", old["active"])
 	}
 	got, err := m.UpdateColumns(old, res(t, `{"userName":"a","active":true}`), testEnv)
 	if err != nil {
@@ -707,8 +707,10 @@ func TestToSCIM(t *testing.T) {
 		{"status 3", status, int64(3), false},
 		{"status 3 as []byte", status, []byte("3"), false},
 		{"status 1 as string", status, "1", true},
-		{"status unknown code", status, int64(9), nil},
-		{"status NULL", status, nil, nil},
+		{"status unknown code", status, int64(9), false},
+		{"status unknown code -1", status, int64(-1), false},
+		{"status unknown code as []byte", status, []byte("4"), false},
+		{"status NULL", status, nil, false},
 		{"timestamp NULL", deact, nil, true},
 		{"timestamp set", deact, fixedNow, false},
 		{"timestamp set as []byte", deact, []byte("2024-01-01 00:00:00"), false},
@@ -719,7 +721,7 @@ func TestToSCIM(t *testing.T) {
 		{"tinyint 0", isActive, int64(0), false},
 		{"tinyint []byte 0", isActive, []byte("0"), false},
 		{"tinyint []byte 1", isActive, []byte("1"), true},
-		{"tinyint NULL", isActive, nil, nil},
+		{"tinyint NULL", isActive, nil, false},
 		{"string column []byte", column(t, main, "email"), []byte("ann@x"), "ann@x"},
 		{"string column time", column(t, main, "email"), time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), "2024-01-02T03:04:05Z"},
 	}
@@ -768,10 +770,10 @@ func TestOverlay(t *testing.T) {
 			`{"phoneNumbers":[{"type":"mobile","value":"1"}]}`,
 			map[string]any{"email": "ann", "status": int64(1), "work_phone": "555"},
 			`{"userName":"ann","active":true,"phoneNumbers":[{"type":"mobile","value":"1"},{"type":"work","value":"555"}]}`},
-		{"NULL list pick keeps the list; unknown code drops active; NULL columns drop attributes",
+		{"NULL list pick keeps the list; unknown code reads as inactive; NULL columns drop attributes",
 			`{"emails":[{"value":"e@x"}],"active":true,"name":{"givenName":"Old","middleName":"M"},"` + ent + `":{"department":"Old","costCenter":"C"}}`,
 			map[string]any{"email": "ann", "status": int64(7), "work_email": nil, "first_name": nil, "dept": nil},
-			`{"userName":"ann","emails":[{"value":"e@x"}],"name":{"middleName":"M"},"` + ent + `":{"costCenter":"C"}}`},
+			`{"userName":"ann","active":false,"emails":[{"value":"e@x"}],"name":{"middleName":"M"},"` + ent + `":{"costCenter":"C"}}`},
 		{"NULL extension column drops the empty extension",
 			`{"` + ent + `":{"department":"Old"}}`,
 			map[string]any{"email": "ann", "status": int64(1)},

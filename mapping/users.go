@@ -147,6 +147,16 @@ func extensionSchema(e ExtensionConfig) (scim.Schema, error) {
 // filters use), or nil when the attribute has no column there.
 func (m *Users) Column(path string) *Column { return readBackColumn(m.Columns, path) }
 
+// UnrecognizedActive returns the value of the users-table column "active" is read from when its value map
+// does not list it (such a user reads as inactive; see Column.failsClosed).
+func (m *Users) UnrecognizedActive(row map[string]any) (any, bool) {
+	c := m.Column("active")
+	if c == nil || !c.Unrecognized(row[c.Name]) {
+		return nil, false
+	}
+	return dbScalar(row[c.Name]), true
+}
+
 // ScimColumns lists the columns a read needs, the key first.
 func (m *Users) ScimColumns() []string {
 	cols := []string{m.Key}

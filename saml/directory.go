@@ -62,7 +62,8 @@ func (d StoreDirectory) FindUser(ctx context.Context, identity string) (User, er
 	}
 	byUserName := &scim.CompareExpr{Attr: scim.AttrPath{Name: "userName"}, Op: scim.OpEq, Value: identity}
 	var filter scim.Expr = byUserName
-	if strings.EqualFold(d.Match, "email") {
+	email := strings.EqualFold(d.Match, "email")
+	if email {
 		byEmail := &scim.CompareExpr{Attr: scim.AttrPath{Name: "emails", Sub: "value"}, Op: scim.OpEq, Value: identity}
 		filter = &scim.LogicalExpr{And: false, Left: byEmail, Right: byUserName}
 	}
@@ -70,21 +71,28 @@ func (d StoreDirectory) FindUser(ctx context.Context, identity string) (User, er
 	if err != nil {
 		return User{}, fmt.Errorf("looking up the user: %w", err)
 	}
-	var found []User
-	switch len(page.Resources) {
+	// The store compares exactly already (scim.SameIdentity); the gate checks again on what it got, since
+	// letting in a look-alike of the identity the IdP proved would let in somebody else.
+	var byName, byMail []User
+	for _, r := range page.Resources {
+		u := userFromResource(r)
+		switch {
+		case scim.SameIdentity(u.UserName, identity):
+			byName = append(byName, u)
+		case email && hasEmail(r, identity):
+			byMail = append(byMail, u)
+		}
+	}
+	// Several matches (one user's email is another's userName): the userName wins, else nobody.
+	found := byName
+	if len(found) == 0 {
+		found = byMail
+	}
+	switch len(found) {
 	case 0:
 		return User{}, ErrNotFound
 	case 1:
-		found = []User{userFromResource(page.Resources[0])}
 	default:
-		// Several matches (one user's email is another's userName): the exact userName wins, else nobody.
-		for _, r := range page.Resources {
-			if u := userFromResource(r); strings.EqualFold(u.UserName, identity) {
-				found = append(found, u)
-			}
-		}
-	}
-	if len(found) != 1 {
 		return User{}, ErrAmbiguous
 	}
 	u := found[0]
@@ -122,4 +130,16 @@ func userFromResource(r scim.Resource) User {
 		}
 	}
 	return u
+}
+
+// hasEmail reports whether one of the resource's emails is the identity.
+func hasEmail(r scim.Resource, identity string) bool {
+	emails, _ := r["emails"].([]any)
+	for _, e := range emails {
+		m, _ := e.(map[string]any)
+		if v, _ := m["value"].(string); scim.SameIdentity(v, identity) {
+			return true
+		}
+	}
+	return false
 }

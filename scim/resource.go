@@ -325,6 +325,9 @@ func (rt *ResourceType) Validate(r Resource) error {
 				return BadRequest(TypeInvalidValue, "attribute %q is required", a.Name)
 			}
 		}
+		if err := checkIdentities(&a, r[a.Name]); err != nil {
+			return err
+		}
 		if a.MultiValued && a.Sub("primary") != nil {
 			list, _ := r[a.Name].([]any)
 			primaries := 0
@@ -335,6 +338,29 @@ func (rt *ResourceType) Validate(r Resource) error {
 			}
 			if primaries > 1 {
 				return BadRequest(TypeInvalidValue, "%s has %d elements marked primary; at most one may be", a.Name, primaries)
+			}
+		}
+	}
+	return nil
+}
+
+// checkIdentities applies CheckIdentity to an identity attribute's value, or to the identity
+// sub-attribute of each element of a list (emails[].value).
+func checkIdentities(a *Attribute, v any) error {
+	if s, ok := v.(string); ok && a.Identity {
+		return CheckIdentity(a.Name, s)
+	}
+	list, _ := v.([]any)
+	for _, sub := range a.SubAttributes {
+		if !sub.Identity {
+			continue
+		}
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			if s, ok := m[sub.Name].(string); ok {
+				if err := CheckIdentity(a.Name+"."+sub.Name, s); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -41,6 +41,9 @@ type Attribute struct {
 	Uniqueness      string      `json:"uniqueness"`
 	ReferenceTypes  []string    `json:"referenceTypes,omitempty"`
 	SubAttributes   []Attribute `json:"subAttributes,omitempty"`
+	// Identity marks the attributes that say who a user is (userName, emails.value): they compare by
+	// SameIdentity, in filters as everywhere else, whatever collation the column holding them has.
+	Identity bool `json:"-"`
 }
 
 // Schema is a schema definition.
@@ -86,6 +89,7 @@ func readOnly(a *Attribute)     { a.Mutability = "readOnly" }
 func immutable(a *Attribute)    { a.Mutability = "immutable" }
 func writeOnly(a *Attribute)    { a.Mutability = "writeOnly"; a.Returned = "never" }
 func serverUnique(a *Attribute) { a.Uniqueness = "server" }
+func identity(a *Attribute)     { a.Identity = true }
 func always(a *Attribute)       { a.Returned = "always" }
 func describe(d string) func(*Attribute) {
 	return func(a *Attribute) { a.Description = d }
@@ -110,10 +114,13 @@ func multiValuedSubs(types ...string) func(*Attribute) {
 	)
 }
 
+// identityValue marks the value sub-attribute of a plural attribute as an identity (emails).
+func identityValue(a *Attribute) { a.Sub("value").Identity = true }
+
 // UserSchemaDef is the core User schema of RFC 7643 section 4.1, described as "User Account".
 func UserSchemaDef() Schema {
 	return Schema{ID: UserSchema, Name: "User", Description: "User Account", Attributes: []Attribute{
-		attr("userName", String, required, serverUnique, describe("Unique identifier for the User, typically used to sign in.")),
+		attr("userName", String, required, serverUnique, identity, describe("Unique identifier for the User, typically used to sign in.")),
 		attr("name", Complex, subs(
 			attr("formatted", String), attr("familyName", String), attr("givenName", String),
 			attr("middleName", String), attr("honorificPrefix", String), attr("honorificSuffix", String),
@@ -128,7 +135,7 @@ func UserSchemaDef() Schema {
 		attr("timezone", String),
 		attr("active", Boolean),
 		attr("password", String, writeOnly),
-		attr("emails", Complex, multi, multiValuedSubs("work", "home", "other")),
+		attr("emails", Complex, multi, multiValuedSubs("work", "home", "other"), identityValue),
 		attr("phoneNumbers", Complex, multi, multiValuedSubs("work", "home", "mobile", "fax", "pager", "other")),
 		attr("ims", Complex, multi, multiValuedSubs("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
 		attr("photos", Complex, multi, multiValuedSubs("photo", "thumbnail")),

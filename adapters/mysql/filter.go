@@ -221,6 +221,12 @@ func (f *filterBuilder) column(o operand, c *mapping.Column, def *scim.Attribute
 		cond = expr + " IS NULL"
 	case len(vals) == 0:
 		cond = "FALSE"
+	case def.Identity && len(vals) == 1:
+		s, isString := vals[0].(string)
+		if !isString {
+			return "", scim.BadRequest(scim.TypeInvalidFilter, "%s compares with a string", path)
+		}
+		cond = f.sameIdentity(expr, s)
 	default:
 		f.args = append(f.args, vals...)
 		cond = expr + " IN (" + placeholders(len(vals)) + ")"
@@ -347,6 +353,13 @@ func (f *filterBuilder) cmp(o operand, def *scim.Attribute, e *scim.CompareExpr)
 		if b, isBool := v.(bool); isBool && o.jsonText {
 			v = strconv.FormatBool(b)
 		}
+		if s, isString := v.(string); isString && def.Identity && (e.Op == scim.OpEq || e.Op == scim.OpNe) {
+			cond := f.sameIdentity(expr, s)
+			if e.Op == scim.OpNe {
+				return "NOT COALESCE((" + cond + "), FALSE)", nil
+			}
+			return cond, nil
+		}
 		f.args = append(f.args, v)
 		if e.Op == scim.OpNe {
 			return "(" + expr + " <> ? OR " + expr + " IS NULL)", nil
@@ -370,6 +383,27 @@ func (f *filterBuilder) cmp(o operand, def *scim.Attribute, e *scim.CompareExpr)
 		return expr + " LIKE ? ESCAPE '!'", nil
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "unknown operator %q", e.Op)
+}
+
+// sameIdentity matches expr to an identity (userName, an email) as scim.SameIdentity does; see
+// identityMatch.
+func (f *filterBuilder) sameIdentity(expr, value string) string {
+	f.args = append(f.args, value, value, value)
+	return identityMatch(expr)
+}
+
+// identityMatch is the condition "expr is the identity ?" (three placeholders, all the identity), whatever
+// the collation of the column behind expr. "expr = ?" keeps the column's own index doing the lookup; its
+// collation (utf8mb4_unicode_ci and the like) finds a superset: alicé, ａlice and gross for alice and groß.
+// The binary comparisons of the lower- and of the upper-cased forms then keep exactly the rows that differ
+// from the value in letter case only. Both are needed: LOWER alone makes İ an i, UPPER alone makes ı an I.
+// Casting to BINARY stops PAD SPACE from ignoring trailing spaces.
+func identityMatch(expr string) string {
+	cased := func(x, fn string) string {
+		return "CAST(" + fn + "(CONVERT(" + x + " USING utf8mb4) COLLATE utf8mb4_bin) AS BINARY)"
+	}
+	return "(" + expr + " = ? AND " + cased(expr, "LOWER") + " = " + cased("?", "LOWER") + " AND " +
+		cased(expr, "UPPER") + " = " + cased("?", "UPPER") + ")"
 }
 
 var sqlOps = map[scim.Op]string{scim.OpEq: "=", scim.OpGt: ">", scim.OpGe: ">=", scim.OpLt: "<", scim.OpLe: "<="}

@@ -6,15 +6,25 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/scim"
 )
 
-// migrations create scimbridge's bookkeeping tables. They are Go strings rather than goose files because the
-// table names carry the configured prefix; "{p}" stands for it. Append only: never edit a shipped one.
-var migrations = []string{
+// A migration is one step of the bookkeeping schema: SQL, where "{p}" stands for the table prefix, or a
+// Go function for a step SQL cannot do. Steps are Go rather than goose files because the table names carry
+// the configured prefix. Append only: never edit a shipped one.
+type migration struct {
+	sql string
+	run func(ctx context.Context, conn *sqlx.Conn, prefix string) error
+}
+
+func sqlStep(stmt string) migration { return migration{sql: stmt} }
+
+var migrations = []migration{
 	// 1: users. live_user_name is the userName of a user that is not deleted: its unique index makes
 	// concurrent duplicate POSTs fail in the database instead of racing a read-then-write check, while a
 	// deleted user's tombstone keeps the link to the app row for a later re-POST.
-	`CREATE TABLE {p}users (
+	sqlStep(`CREATE TABLE {p}users (
 		id            CHAR(36)     NOT NULL,
 		app_id        BIGINT       NULL,
 		app_key       VARCHAR(191) NULL,
@@ -35,11 +45,11 @@ var migrations = []string{
 		KEY user_name_lc (user_name_lc),
 		KEY external_id (external_id),
 		KEY created (created)
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 2: the outbox. Every change writes its event here in the change's own transaction, so an event
 	// exists exactly when its change committed. seq orders events; subject ("user:<id>") groups those
 	// whose order matters to a receiver.
-	`CREATE TABLE {p}outbox (
+	sqlStep(`CREATE TABLE {p}outbox (
 		seq         BIGINT       NOT NULL AUTO_INCREMENT,
 		event_id    CHAR(36)     NOT NULL,
 		type        VARCHAR(64)  NOT NULL,
@@ -50,10 +60,10 @@ var migrations = []string{
 		UNIQUE KEY event_id (event_id),
 		KEY subject_seq (subject, seq),
 		KEY occurred_at (occurred_at)
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 3: groups. display_name_lc serves case-insensitive displayName filters (Okta and Entra look
 	// groups up by name); displayName is not unique, as RFC 7643 does not make it so.
-	`CREATE TABLE {p}groups (
+	sqlStep(`CREATE TABLE {p}groups (
 		id              CHAR(36)     NOT NULL,
 		display_name    VARCHAR(255) NOT NULL,
 		display_name_lc VARCHAR(255) NOT NULL,
@@ -66,10 +76,10 @@ var migrations = []string{
 		KEY display_name_lc (display_name_lc),
 		KEY external_id (external_id),
 		KEY created (created)
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 4: memberships. The user key cascades: a user re-created after DELETE gets a new SCIM id, and a
 	// hard-deleted user leaves no membership behind.
-	`CREATE TABLE {p}group_members (
+	sqlStep(`CREATE TABLE {p}group_members (
 		group_id CHAR(36)     NOT NULL,
 		user_id  CHAR(36)     NOT NULL,
 		display  VARCHAR(255) NULL,
@@ -77,13 +87,13 @@ var migrations = []string{
 		KEY user_id (user_id),
 		CONSTRAINT {p}group_members_group FOREIGN KEY (group_id) REFERENCES {p}groups (id) ON DELETE CASCADE,
 		CONSTRAINT {p}group_members_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 5: webhook cursors, one row per endpoint (package webhook). Fan-out copies outbox rows past
 	// scan_seq into deliveries; last_seq trails it while an outbox seq is missing (a transaction that
 	// took its seq but had not committed yet, or rolled back): such a gap is watched from gap_since and
 	// given up, with every gap up to gap_upto, after a grace period. disabled_at: the endpoint answered
 	// 410 Gone.
-	`CREATE TABLE {p}webhook_cursors (
+	sqlStep(`CREATE TABLE {p}webhook_cursors (
 		endpoint        VARCHAR(64)   NOT NULL,
 		last_seq        BIGINT        NOT NULL,
 		scan_seq        BIGINT        NOT NULL,
@@ -93,10 +103,10 @@ var migrations = []string{
 		disabled_reason VARCHAR(1000) NULL,
 		created_at      DATETIME(6)   NOT NULL,
 		PRIMARY KEY (endpoint)
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 6: webhook deliveries, one row per (endpoint, outbox event). waiting marks the rows still to be
 	// sent: claims scan (endpoint, waiting, next_attempt_at) and keep each subject in seq order.
-	`CREATE TABLE {p}webhook_deliveries (
+	sqlStep(`CREATE TABLE {p}webhook_deliveries (
 		id              BIGINT        NOT NULL AUTO_INCREMENT,
 		endpoint        VARCHAR(64)   NOT NULL,
 		seq             BIGINT        NOT NULL,
@@ -120,10 +130,13 @@ var migrations = []string{
 		KEY subject_order (endpoint, subject, waiting, seq),
 		KEY seq_status (seq, status),
 		KEY delivered (status, delivered_at)
-	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 7: the app's key of a group mirrored into the app's groups table ([groups.mirror]); NULL while the
 	// group is not mirrored. Unique: one app group row belongs to one SCIM group.
-	`ALTER TABLE {p}groups ADD COLUMN app_key VARCHAR(191) NULL, ADD UNIQUE KEY app_key (app_key)`,
+	sqlStep(`ALTER TABLE {p}groups ADD COLUMN app_key VARCHAR(191) NULL, ADD UNIQUE KEY app_key (app_key)`),
+	// 8: userName's unique key becomes scim.FoldIdentity (Unicode case folding only) instead of Go's
+	// strings.ToLower, which turned VİCTIM into victim: the keys of existing users are computed again.
+	{run: refoldUserNames},
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
@@ -152,8 +165,7 @@ func Migrate(ctx context.Context, db *sqlx.DB, prefix string) (applied int, err 
 	for v := current + 1; v <= len(migrations); v++ {
 		// MySQL commits DDL implicitly, so each step records itself right after it runs; a crash in between
 		// leaves a table that exists but is unrecorded, which the next run reports instead of guessing.
-		stmt := strings.ReplaceAll(migrations[v-1], "{p}", prefix)
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+		if err := migrations[v-1].apply(ctx, conn, prefix); err != nil {
 			return applied, fmt.Errorf("migration %d: %w", v, err)
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO `+quoteIdent(table)+` (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))`, v); err != nil {
@@ -162,6 +174,36 @@ func Migrate(ctx context.Context, db *sqlx.DB, prefix string) (applied int, err 
 		applied++
 	}
 	return applied, nil
+}
+
+func (m migration) apply(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+	if m.run != nil {
+		return m.run(ctx, conn, prefix)
+	}
+	_, err := conn.ExecContext(ctx, strings.ReplaceAll(m.sql, "{p}", prefix))
+	return err
+}
+
+// refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
+// a crash: rows already right are left alone.
+func refoldUserNames(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+	table := quoteIdent(prefix + "users")
+	var rows []struct {
+		ID       string `db:"id"`
+		UserName string `db:"user_name"`
+		Key      string `db:"user_name_lc"`
+	}
+	if err := conn.SelectContext(ctx, &rows, "SELECT id, user_name, user_name_lc FROM "+table); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if key := scim.FoldIdentity(r.UserName); key != r.Key {
+			if _, err := conn.ExecContext(ctx, "UPDATE "+table+" SET user_name_lc = ? WHERE id = ?", key, r.ID); err != nil {
+				return fmt.Errorf("user %s (%q): %w", r.ID, r.UserName, err)
+			}
+		}
+	}
+	return nil
 }
 
 // quoteIdent quotes a table or column name with backticks, so reserved words (user, order) work.

@@ -33,6 +33,8 @@ type Store struct {
 	mirror     *groupMirror // nil when groups are not mirrored into the app's tables
 	selectUser string       // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	joinKey    string       // bookkeeping column holding the app's key: app_id or app_key
+
+	unknownActive onceLog // users whose status value the active map does not know, logged once each
 }
 
 // Options are a Store's dependencies; zero values get production defaults.
@@ -201,6 +203,10 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 		doc["externalId"] = b.externalID.String
 	}
 	r := s.m.Overlay(doc, b.app, side)
+	if v, ok := s.m.UnrecognizedActive(b.app); ok && s.unknownActive.first(fmt.Sprint(b.key(), "\x00", v)) {
+		s.log.Warn("user reads as inactive: the app's status value is not in the mapping's active map",
+			"user_id", b.id, "app_key", b.key(), "column", s.m.Column("active").Name, "value", v)
+	}
 	r["id"] = b.id
 	r["meta"] = map[string]any{
 		"resourceType": "User",

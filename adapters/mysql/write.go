@@ -86,7 +86,7 @@ func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) 
 	}
 	err = tx.GetContext(ctx, &tomb, "SELECT id, app_id, app_key FROM "+s.bookTable()+
 		" WHERE user_name_lc = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1 FOR UPDATE",
-		strings.ToLower(userName(r)))
+		scim.FoldIdentity(userName(r)))
 	switch {
 	case err == nil:
 		key := keyOf(tomb.AppID, tomb.AppKey)
@@ -107,10 +107,11 @@ func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) 
 	if col == "" || !ok {
 		return nil, nil, nil
 	}
-	var keys []any
-	q := "SELECT u." + quoteIdent(s.m.Key) + " FROM " + quoteIdent(s.m.Table) + " u WHERE u." + quoteIdent(col) + " = ?" +
-		s.scopeSQL() + " LIMIT 2 FOR UPDATE"
-	if err := tx.SelectContext(ctx, &keys, q, append([]any{val}, s.scopeArgs()...)...); err != nil {
+	if err := scim.CheckIdentity(col, val); err != nil {
+		return nil, nil, err
+	}
+	keys, err := s.sameIdentityRows(ctx, tx, col, val)
+	if err != nil {
 		return nil, nil, err
 	}
 	switch len(keys) {
@@ -136,6 +137,33 @@ func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) 
 		return nil, nil, scim.Conflict("the app already has a user with %s %q (on_existing = \"conflict\")", col, val)
 	}
 	return nil, key, nil
+}
+
+// sameIdentityRows locks and returns the keys of the app rows (in scope) whose column col holds the
+// identity val, as scim.SameIdentity compares: not as the column's collation does, which would hand
+// alice's row to alicé. At most two keys: more than one is a conflict either way.
+func (s *Store) sameIdentityRows(ctx context.Context, tx *sqlx.Tx, col, val string) ([]any, error) {
+	c := "u." + quoteIdent(col)
+	rows, err := tx.QueryxContext(ctx, "SELECT u."+quoteIdent(s.m.Key)+", "+c+" FROM "+quoteIdent(s.m.Table)+" u WHERE "+
+		identityMatch(c)+s.scopeSQL()+" LIMIT 100 FOR UPDATE", append([]any{val, val, val}, s.scopeArgs()...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []any
+	for rows.Next() {
+		var key any
+		var have sql.NullString
+		if err := rows.Scan(&key, &have); err != nil {
+			return nil, err
+		}
+		// The SQL already compares exactly; this keeps the rule in one place should a server's case
+		// tables ever disagree with Go's.
+		if have.Valid && scim.SameIdentity(have.String, val) && len(keys) < 2 {
+			keys = append(keys, key)
+		}
+	}
+	return keys, rows.Err()
 }
 
 func keyOf(id sql.NullInt64, key sql.NullString) any {
@@ -238,12 +266,12 @@ func (s *Store) writeBook(ctx context.Context, tx *sqlx.Tx, id string, prev *str
 	if prev != nil {
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
-			id, userName(r), strings.ToLower(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
+			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-		id, appKey, userName(r), strings.ToLower(userName(r)), externalID(r), isActive(r), now, now, doc)
+		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	return err
 }
 
@@ -332,7 +360,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur sc
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET user_name = ?, user_name_lc = ?, external_id = ?, active = ?,
 		version = version + 1, last_modified = ?, doc = ?, deleted_at = ? WHERE id = ?`,
-		userName(next), strings.ToLower(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
+		userName(next), scim.FoldIdentity(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
 	return true, err
 }
 
