@@ -156,7 +156,7 @@ func safeRedirect(target, fallback string) string {
 func (g *Gate) identityOf(a *crewsaml.Assertion) string {
 	if g.opts.IdentityAttribute == "" {
 		if a.Subject != nil && a.Subject.NameID != nil {
-			return strings.TrimSpace(a.Subject.NameID.Value)
+			return a.Subject.NameID.Value // as sent: "bob " is not bob (see scim.CheckIdentity)
 		}
 		return ""
 	}
@@ -166,8 +166,8 @@ func (g *Gate) identityOf(a *crewsaml.Assertion) string {
 				continue
 			}
 			for _, v := range attr.Values {
-				if s := strings.TrimSpace(v.Value); s != "" {
-					return s
+				if v.Value != "" {
+					return v.Value
 				}
 			}
 		}

@@ -143,9 +143,8 @@ func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) 
 // identity val, as scim.SameIdentity compares: not as the column's collation does, which would hand
 // alice's row to alicé. At most two keys: more than one is a conflict either way.
 func (s *Store) sameIdentityRows(ctx context.Context, tx *sqlx.Tx, col, val string) ([]any, error) {
-	c := "u." + quoteIdent(col)
-	rows, err := tx.QueryxContext(ctx, "SELECT u."+quoteIdent(s.m.Key)+", "+c+" FROM "+quoteIdent(s.m.Table)+" u WHERE "+
-		identityMatch(c)+s.scopeSQL()+" LIMIT 100 FOR UPDATE", append([]any{val, val, val}, s.scopeArgs()...)...)
+	q, args := s.AdoptionLookupSQL(col, val)
+	rows, err := tx.QueryxContext(ctx, q+" FOR UPDATE", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +163,14 @@ func (s *Store) sameIdentityRows(ctx context.Context, tx *sqlx.Tx, col, val stri
 		}
 	}
 	return keys, rows.Err()
+}
+
+// AdoptionLookupSQL is the query (without its FOR UPDATE) that finds the app rows whose column col holds
+// the identity val, for EXPLAIN in tests and investigations.
+func (s *Store) AdoptionLookupSQL(col, val string) (string, []any) {
+	c := "u." + quoteIdent(col)
+	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + identityMatch(c) +
+		s.scopeSQL() + " LIMIT 100", append([]any{val, val, val}, s.scopeArgs()...)
 }
 
 func keyOf(id sql.NullInt64, key sql.NullString) any {
