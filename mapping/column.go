@@ -267,6 +267,15 @@ func (c *Column) Unrecognized(db any) bool {
 	return true
 }
 
+// MappedValues lists every column value of a value-mapped column's map; nil for other columns.
+func (c *Column) MappedValues() []any {
+	var out []any
+	for _, cd := range c.codes {
+		out = append(out, cd.columns...)
+	}
+	return out
+}
+
 // dbScalar turns the bytes the driver scans text into a string, and a BIT(1) column's one raw byte into
 // its number.
 func dbScalar(db any) any {

@@ -88,6 +88,8 @@ keys = { locale = "locale", nick = "nickName" }
 		t.Errorf("problems in a correct schema:\n%s", strings.Join(rep.Problems, "\n"))
 	}
 	wantAll(t, "warnings", rep.Warnings, []string{
+		"users.login (userName) has the collation utf8mb4_unicode_ci, which ignores accents (é = e), width (ａ = a), ß = ss",
+		"emails.address (emails.value) has the collation utf8mb4_unicode_ci",
 		"users.tables[0]: filters on title scan the whole table profiles: no index starts with title",
 		"users.lists[1]: no index of phones starts with number: filters such as `phoneNumbers.value eq \"...\"`",
 		"users.json.profile: filters on " + enterprise + "manager.value, name.givenName scan the whole table users",
@@ -176,6 +178,8 @@ keys = { locale = "locale" }
 		"users.json.settings: users.settings is int, but it must hold a JSON document",
 	})
 	wantAll(t, "warnings", rep.Warnings, []string{
+		"users.login (userName) has the collation utf8mb4_unicode_ci",
+		"emails.address (emails.value) has the collation utf8mb4_unicode_ci",
 		"users.tables[1]: profiles.cost_center holds " + enterprise + "costCenter but is NOT NULL",
 		"users.tables[1]: filters on " + enterprise + "costCenter, " + enterprise + "department scan the whole table profiles: no index starts with cost_center, department",
 		"users.lists[0]: emails.kind holds emails.type but is NOT NULL without a default: an element the IdP sends without type is refused",
@@ -253,6 +257,7 @@ columns = { number = "value" }
 		"users.lists[0].foreign_key: num_fk.k is int but the users key m.k is char: both must be numbers or both text",
 	})
 	wantAll(t, "warnings", rep.Warnings, []string{
+		"m.email (userName) has the collation utf8mb4_unicode_ci",
 		"users.tables[0].foreign_key: short_fk.k holds 10 characters but the users key m.k holds 24: longer keys will not fit",
 		"scim_users",
 	})

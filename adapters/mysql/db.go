@@ -100,7 +100,8 @@ func (s *Store) classify(err error) error {
 				return &scim.Error{Status: 409, ScimType: scim.TypeUniqueness, Detail: "a user with this userName already exists", Err: err}
 			}
 			return &scim.Error{Status: 409, ScimType: scim.TypeUniqueness,
-				Detail: fmt.Sprintf("the app already has a user with the same value for its unique key %q", key), Err: err}
+				Detail: fmt.Sprintf("the app already has a user with the same value for its unique key %q (as the column's collation compares, "+
+					"which may call names that differ only in accents or width the same)", key), Err: err}
 		case errDataTooLong:
 			return &scim.Error{Status: 400, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("a value is too long for the app's column %q", col), Err: err}
 		case errBadNull, errNoDefault:
