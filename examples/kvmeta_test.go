@@ -495,6 +495,9 @@ func TestKVDeactivation(t *testing.T) {
 	if m := kvMember(e, annKey); m["deactivated_at"] == "NULL" {
 		t.Errorf("deactivated_at is NULL after active=false: %v", m)
 	}
+	if got := kvKeys(e, annKey); len(got) != len(keysBefore) || got["job_title"] != keysBefore["job_title"] {
+		t.Errorf("keys after deactivation: %v, before %v", got, keysBefore)
+	}
 	kvWantAt(t, "GET", e.must(200, "GET", "/Users/"+ann, nil).Body, false, "active")
 	if total, ids := kvFind(e, `active eq false`); total != 1 || !slices.Equal(ids, []string{ann}) {
 		t.Errorf("active eq false: %d %v, want [%s]", total, ids, ann)

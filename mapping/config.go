@@ -6,7 +6,6 @@ package mapping
 import (
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // UsersConfig is the [users] section of the configuration.
@@ -178,14 +177,6 @@ func oneOf(v string, allowed ...string) bool {
 		}
 	}
 	return false
-}
-
-func quoteList(vs []string) string {
-	q := make([]string, len(vs))
-	for i, v := range vs {
-		q[i] = fmt.Sprintf("%q", v)
-	}
-	return strings.Join(q, ", ")
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -2,8 +2,6 @@ package demo_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -12,7 +10,7 @@ import (
 func TestProductionBinaryDoesNotLinkTheDemoEngine(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	out, err := exec.Command(goTool, "list", "-deps", "github.com/scimbridge/scimbridge/cmd/scimbridge").CombinedOutput()
 	if err != nil {
