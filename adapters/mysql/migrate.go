@@ -124,6 +124,29 @@ var migrations = []string{
 	// 7: the app's key of a group mirrored into the app's groups table ([groups.mirror]); NULL while the
 	// group is not mirrored. Unique: one app group row belongs to one SCIM group.
 	`ALTER TABLE {p}groups ADD COLUMN app_key VARCHAR(191) NULL, ADD UNIQUE KEY app_key (app_key)`,
+	// 8: the SAML gate's sessions (gatesessions.go), shared by every gate replica. token_hash is the
+	// hex SHA-256 of the cookie's random token: the table never holds a value a browser could present.
+	// user_id is the SCIM id the identity resolved to at login; no foreign key, so that ending sessions
+	// stays an explicit DELETE in the SCIM write's transaction.
+	`CREATE TABLE {p}gate_sessions (
+		token_hash CHAR(64)      NOT NULL,
+		user_id    CHAR(36)      NOT NULL,
+		app_key    VARCHAR(191)  NULL,
+		identity   VARCHAR(1024) NOT NULL,
+		created_at DATETIME(6)   NOT NULL,
+		expires_at DATETIME(6)   NOT NULL,
+		PRIMARY KEY (token_hash),
+		KEY user_id (user_id),
+		KEY expires_at (expires_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	// 9: SAML assertions already used to sign in (hex SHA-256 of the assertion ID), kept until they
+	// expire, so that a replay is refused by every gate replica and after a restart.
+	`CREATE TABLE {p}gate_assertions (
+		id_hash    CHAR(64)    NOT NULL,
+		expires_at DATETIME(6) NOT NULL,
+		PRIMARY KEY (id_hash),
+		KEY expires_at (expires_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
