@@ -153,6 +153,8 @@ type env struct {
 	clock    *fakeClock
 	logs     *syncBuffer
 	metadata []byte // the gate's SP metadata, as registered at the IdP
+	opts     saml.Options
+	handler  *atomic.Pointer[saml.Gate] // what gateSrv serves: swapped to run another gate instance
 }
 
 const password = "correct horse battery staple"
@@ -215,7 +217,7 @@ func newEnv(t testing.TB, tweaks ...options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gate = g
+	e.gate, e.opts, e.handler = g, o, &handler
 	handler.Store(g)
 
 	// Register the SP at the IdP with the gate's own metadata.
