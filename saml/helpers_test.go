@@ -107,7 +107,6 @@ func newUpstream(t testing.TB) *upstream {
 		h.Set("X-Echo-Path", r.RequestURI) // as received: what the signature covers
 		h.Set("X-Echo-Method", r.Method)
 		h.Set("X-Echo-Host", r.Host)
-		h.Set("X-Echo-Remote", r.RemoteAddr)
 		u.mu.Lock()
 		u.seen = append(u.seen, h)
 		u.mu.Unlock()
