@@ -160,3 +160,28 @@ func TestServeRunsAndStops(t *testing.T) {
 		t.Fatal("Serve did not stop")
 	}
 }
+
+// A __Host- or __Secure- session cookie the public URL cannot carry is refused at start: browsers would
+// drop it silently and every sign-in would loop.
+func TestSessionCookiePrefixMustFitThePublicURL(t *testing.T) {
+	key, cert := newCert(t, "sp")
+	for _, tc := range []struct {
+		public, cookie string
+		ok             bool
+	}{
+		{"https://app.example.com", "", true}, // default: __Host-
+		{"https://example.com/app", "", true}, // default: __Secure-
+		{"https://example.com/app", "__Host-gate", false},
+		{"http://app.example.com", "__Secure-gate", false},
+		{"http://app.example.com", "__Host-gate", false},
+		{"https://app.example.com", "my_gate", true}, // kept as given
+	} {
+		u := mustParse(t, tc.public)
+		_, err := saml.New(context.Background(), saml.Options{Upstream: u, PublicURL: u, Key: key, Certificate: cert,
+			IDPMetadataURL: "http://127.0.0.1:1/metadata", HTTPClient: &http.Client{Timeout: time.Second},
+			Directory: &fakeDirectory{}, Sessions: saml.NewMemStore(), Replay: saml.NewMemStore(), SessionCookie: tc.cookie})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s with cookie %q: %v", tc.public, tc.cookie, err)
+		}
+	}
+}
