@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkGate measures what the gate adds to a proxied request: the same GET sent straight to the
-// upstream and through the gate with a signed-in user (session cookie checked, directory answer from
+// upstream and through the gate with a signed-in user (session row loaded from the store, directory answer from
 // the recheck cache, headers stripped and set, signed header, reverse proxy), over loopback HTTP with
 // keep-alive. Each reports p50/p99 latency as the client sees it and requests/s; "-par" variants run
 // 8 clients at once. Run: go test ./saml -run '^$' -bench Gate -benchtime 20000x

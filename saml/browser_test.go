@@ -125,3 +125,25 @@ func setSAMLTime(t testing.TB, now func() time.Time) {
 	crewsaml.TimeNow = now
 	t.Cleanup(func() { crewsaml.TimeNow = old })
 }
+
+// logout signs out as a browser does: GET the gate's sign-out page, then submit its form (same origin).
+func (e *env) logout(t testing.TB, c *http.Client) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Get(e.gateSrv.URL + "/saml/logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(t, resp)
+	action, f := form(t, page)
+	if resp.StatusCode != http.StatusOK || action != "/saml/logout" || f.Get("csrf") == "" {
+		t.Fatalf("sign-out page: %s\n%s", resp.Status, page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.gateSrv.URL+action, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.gateSrv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	return resp, readAll(t, resp)
+}

@@ -81,7 +81,7 @@ func TestMetadataUnavailableAtStart(t *testing.T) {
 	key, cert := newCert(t, "sp")
 	g, err := saml.New(context.Background(), saml.Options{
 		Upstream: mustParse(t, app.srv.URL), PublicURL: mustParse(t, srv.URL), Key: key, Certificate: cert,
-		IDPMetadataURL: m.srv.URL, Directory: &fakeDirectory{}, Bypass: []string{"/healthz"},
+		IDPMetadataURL: m.srv.URL, Directory: &fakeDirectory{}, Sessions: saml.NewMemStore(), Replay: saml.NewMemStore(), Bypass: []string{"/healthz"},
 	})
 	if err != nil {
 		t.Fatalf("New must not fail when the metadata URL is down: %v", err)
@@ -117,7 +117,7 @@ func TestBadMetadataFileRefused(t *testing.T) {
 	u := mustParse(t, "https://app.example.com")
 	for _, md := range []string{"not xml", `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"></EntityDescriptor>`} {
 		_, err := saml.New(context.Background(), saml.Options{Upstream: u, PublicURL: u, Key: key, Certificate: cert,
-			IDPMetadata: []byte(md), Directory: &fakeDirectory{}})
+			IDPMetadata: []byte(md), Directory: &fakeDirectory{}, Sessions: saml.NewMemStore(), Replay: saml.NewMemStore()})
 		if err == nil || !strings.Contains(err.Error(), "IdP metadata") {
 			t.Errorf("metadata %q: err = %v", md, err)
 		}
@@ -133,7 +133,7 @@ func TestServeRunsAndStops(t *testing.T) {
 	}
 	g, err := saml.New(context.Background(), saml.Options{
 		Upstream: mustParse(t, e.app.srv.URL), PublicURL: mustParse(t, "http://"+ln.Addr().String()), Key: key, Certificate: cert,
-		IDPMetadataURL: e.idpSrv.URL + "/metadata", Directory: e.dir, Bypass: []string{"/healthz"},
+		IDPMetadataURL: e.idpSrv.URL + "/metadata", Directory: e.dir, Sessions: e.store, Replay: e.store, Bypass: []string{"/healthz"},
 		Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -158,5 +158,30 @@ func TestServeRunsAndStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not stop")
+	}
+}
+
+// A __Host- or __Secure- session cookie the public URL cannot carry is refused at start: browsers would
+// drop it silently and every sign-in would loop.
+func TestSessionCookiePrefixMustFitThePublicURL(t *testing.T) {
+	key, cert := newCert(t, "sp")
+	for _, tc := range []struct {
+		public, cookie string
+		ok             bool
+	}{
+		{"https://app.example.com", "", true}, // default: __Host-
+		{"https://example.com/app", "", true}, // default: __Secure-
+		{"https://example.com/app", "__Host-gate", false},
+		{"http://app.example.com", "__Secure-gate", false},
+		{"http://app.example.com", "__Host-gate", false},
+		{"https://app.example.com", "my_gate", true}, // kept as given
+	} {
+		u := mustParse(t, tc.public)
+		_, err := saml.New(context.Background(), saml.Options{Upstream: u, PublicURL: u, Key: key, Certificate: cert,
+			IDPMetadataURL: "http://127.0.0.1:1/metadata", HTTPClient: &http.Client{Timeout: time.Second},
+			Directory: &fakeDirectory{}, Sessions: saml.NewMemStore(), Replay: saml.NewMemStore(), SessionCookie: tc.cookie})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s with cookie %q: %v", tc.public, tc.cookie, err)
+		}
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -39,13 +41,16 @@ type Options struct {
 	AllowIDPInitiated bool              // accept unsolicited responses (logins started at the IdP)
 	Directory         Directory         // who may come in
 	RecheckEvery      time.Duration     // how long a directory answer is used; default 5s
+	Sessions          SessionStore      // the sessions, server-side and shared by replicas (*mysql.GateSessions)
+	Replay            ReplayStore       // assertions already used, shared likewise (*mysql.GateSessions)
 	SessionLifetime   time.Duration     // default 8h
-	SessionCookie     string            // default DefaultSessionCookie
+	SessionCookie     string            // kept as given; default SessionCookieName(PublicURL)
 	Bypass            []string          // paths proxied without login: exact, or a prefix ending in "/"
 	Headers           HeaderNames       // zero value: DefaultHeaderNames
 	HeaderSecret      []byte            // signs Headers.Signature; nil for no signed header
 	Transport         http.RoundTripper // to the application; default: timeouts on every step
 	Now               func() time.Time  // default time.Now
+	Rand              io.Reader         // session tokens; default crypto/rand.Reader
 	Log               *slog.Logger      // default discards
 }
 
@@ -55,9 +60,8 @@ type Gate struct {
 	log     *slog.Logger
 	paths   gatePaths
 	sp      atomic.Pointer[spState] // nil until IdP metadata has loaded
-	session *sessionCookies
+	session *sessions
 	checker *checker
-	replay  *replayCache
 	headers *identityHeaders
 	bypass  []bypassRule
 	proxy   *httputil.ReverseProxy
@@ -84,14 +88,13 @@ func New(ctx context.Context, o Options) (*Gate, error) {
 		metadata: prefix + "/saml/metadata", acs: prefix + "/saml/acs", login: prefix + "/saml/login", logout: prefix + "/saml/logout"}
 	g.paths.metadataURL, g.paths.acsURL, g.paths.logoutURL = origin+g.paths.metadata, origin+g.paths.acs, origin+g.paths.logout
 
-	key, err := sessionKey(o.Key)
+	key, err := csrfKey(o.Key)
 	if err != nil {
 		return nil, err
 	}
-	g.session = &sessionCookies{name: o.SessionCookie, path: g.paths.home, secure: o.PublicURL.Scheme == "https",
-		issuer: origin + prefix, lifetime: o.SessionLifetime, key: key, now: o.Now}
+	g.session = &sessions{store: o.Sessions, name: o.SessionCookie, path: g.paths.home, secure: o.PublicURL.Scheme == "https",
+		lifetime: o.SessionLifetime, csrfKey: key, rand: o.Rand, now: o.Now}
 	g.checker = newChecker(o.Directory, o.RecheckEvery, o.Now)
-	g.replay = newReplayCache(o.Now)
 	g.headers = newIdentityHeaders(o.Headers, o.HeaderSecret)
 	g.bypass = parseBypass(o.Bypass)
 	g.proxy = g.newProxy()
@@ -127,6 +130,18 @@ func defaults(o *Options) error {
 	if o.Directory == nil {
 		problems = append(problems, "a Directory is required")
 	}
+	if o.Sessions == nil || o.Replay == nil {
+		problems = append(problems, "a session store and a replay store are required")
+	}
+	if o.PublicURL != nil {
+		https, root := o.PublicURL.Scheme == "https", strings.TrimRight(o.PublicURL.Path, "/") == ""
+		switch {
+		case strings.HasPrefix(o.SessionCookie, "__Host-") && !(https && root):
+			problems = append(problems, "a __Host- session cookie needs an https public URL without a path")
+		case strings.HasPrefix(o.SessionCookie, "__Secure-") && !https:
+			problems = append(problems, "a __Secure- session cookie needs an https public URL")
+		}
+	}
 	if len(problems) > 0 {
 		return errors.New("saml: " + strings.Join(problems, "; "))
 	}
@@ -146,7 +161,10 @@ func defaults(o *Options) error {
 		o.SessionLifetime = 8 * time.Hour
 	}
 	if o.SessionCookie == "" {
-		o.SessionCookie = DefaultSessionCookie
+		o.SessionCookie = SessionCookieName(o.PublicURL)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
 	}
 	if o.Headers == (HeaderNames{}) {
 		o.Headers = DefaultHeaderNames
@@ -163,15 +181,16 @@ func defaults(o *Options) error {
 	return nil
 }
 
-// ServeHTTP strips every client-sent identity header first, on every path, then serves the gate's own
-// endpoints, bypass paths (without login), and everything else for signed-in, allowed users only.
+// ServeHTTP strips every client-sent identity and forwarding header first, on every path, then serves
+// the gate's own endpoints, bypass paths (without login), and everything else for signed-in, allowed
+// users only.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if removed := g.headers.stripFrom(r.Header); len(removed) > 0 {
 		n := g.stats.spoofedHeaders.Add(1)
 		g.log.Warn("gate: dropped identity headers sent by the client", "headers", removed, "path", r.URL.Path,
 			"remote", r.RemoteAddr, "spoofed_total", n)
 	}
-	if g.headers.declaresIdentityTrailer(r) {
+	if g.headers.declaresStrippedTrailer(r) {
 		g.page(w, http.StatusBadRequest, pageBadRequest)
 		return
 	}
@@ -185,24 +204,65 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.proxyAs(w, r, nil)
 		return
 	}
-	identity, ok := g.session.read(r)
+	sess, ok, err := g.session.load(r.Context(), r)
+	if err != nil {
+		g.refuse(w, r, "", User{}, unavailable, err, "session")
+		return
+	}
 	if !ok {
 		g.requireLogin(w, r)
 		return
 	}
-	user, v, err := g.checker.check(r.Context(), identity, false)
-	if v != allowed {
-		g.refuse(w, r, identity, user, v, err, "request")
+	user, ok := g.allow(w, r, sess)
+	if !ok {
 		return
 	}
-	h := http.Header{}
-	if err := g.headers.set(h, user, g.opts.Now()); err != nil {
-		g.log.Error("gate: cannot forward the user", "identity", identity, "user_id", user.ID, "err", err)
+	vals, err := g.headers.values(user)
+	if err != nil {
+		g.log.Error("gate: cannot forward the user", "identity", sess.identity, "user_id", user.ID, "err", err)
 		g.page(w, http.StatusInternalServerError, pageError)
 		return
 	}
 	g.stats.proxied.Add(1)
-	g.proxyAs(w, r, h)
+	g.proxyAs(w, r, vals)
+}
+
+// allow decides a signed-in request: the directory (its answer reused for recheck_every) must still
+// resolve the session's identity to the very user the session was started for (same SCIM id, and same
+// app key when both are known), provisioned and active. An identity that now names another account
+// (an email moved to someone else, a userName deleted and created again) or nobody, or a deactivated
+// user, ends the user's sessions: it is refused, never let in as the other account.
+func (g *Gate) allow(w http.ResponseWriter, r *http.Request, sess session) (User, bool) {
+	user, v, err := g.checker.check(r.Context(), sess.identity, false)
+	if v == unavailable {
+		g.refuse(w, r, sess.identity, user, v, err, "request")
+		return User{}, false
+	}
+	if v == allowed && (user.ID != sess.userID || sess.appKey != "" && user.AppKey != "" && user.AppKey != sess.appKey) {
+		n := g.stats.rebound.Add(1)
+		g.log.Warn("gate: access refused: the identity now belongs to another user; session ended", "identity", sess.identity,
+			"session_user_id", sess.userID, "now_user_id", user.ID, "path", r.URL.Path, "rebound_total", n)
+		g.endUserSessions(r, sess)
+		g.session.clear(w)
+		noStore(w)
+		g.page(w, http.StatusForbidden, pageSessionEnded)
+		return User{}, false
+	}
+	if v != allowed {
+		g.endUserSessions(r, sess)
+		g.session.clear(w)
+		g.refuse(w, r, sess.identity, user, v, err, "request")
+		return User{}, false
+	}
+	return user, true
+}
+
+// endUserSessions deletes every session of the session's user; a failure is logged (the request is
+// refused anyway, and the next one is checked again).
+func (g *Gate) endUserSessions(r *http.Request, sess session) {
+	if err := g.opts.Sessions.DeleteUserSessions(context.WithoutCancel(r.Context()), sess.userID); err != nil {
+		g.log.Error("gate: ending sessions", "user_id", sess.userID, "err", err)
+	}
 }
 
 // serveOwn serves the endpoints under {public path}/saml/; nothing there reaches the application.

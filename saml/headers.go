@@ -1,12 +1,9 @@
 package saml
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,11 +14,11 @@ import (
 type HeaderNames struct {
 	User      string // userName
 	Email     string // primary email
-	Roles     string // comma-separated app roles granted by the user's groups
-	Groups    string // comma-separated group displayNames
+	Roles     string // app roles granted by the user's groups, a list (see EncodeList)
+	Groups    string // group displayNames, a list (see EncodeList)
 	ID        string // SCIM id
 	AppKey    string // the app's own key of the user's row
-	Signature string // "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, user|t)>"; only with a secret
+	Signature string // "t=<unix seconds>,v1=<hex HMAC-SHA256>" over the request and the headers above (signature.go)
 }
 
 // DefaultHeaderNames are the defaults of [gate.headers], without a signed header.
@@ -31,16 +28,21 @@ var DefaultHeaderNames = HeaderNames{
 	AppKey: config.DefaultGateHeaders.AppKey,
 }
 
-// identityHeaders strips the identity headers a client sends and sets the gate's own.
+// signedOrder is the fixed order of the identity headers in the signature's canonical string.
+func (n HeaderNames) signedOrder() []string {
+	return []string{n.User, n.Email, n.ID, n.AppKey, n.Groups, n.Roles}
+}
+
+// identityHeaders strips the identity and forwarding headers a client sends and sets the gate's own.
 type identityHeaders struct {
 	names  HeaderNames
 	secret []byte          // signs the Signature header; nil: no signature
-	strip  map[string]bool // config.NormalizeHeaderName of every name, the signature's too
+	strip  map[string]bool // config.NormalizeHeaderName of every identity name, the signature's too
 }
 
 func newIdentityHeaders(names HeaderNames, secret []byte) *identityHeaders {
 	h := &identityHeaders{names: names, secret: secret, strip: map[string]bool{}}
-	for _, n := range []string{names.User, names.Email, names.Roles, names.Groups, names.ID, names.AppKey, names.Signature} {
+	for _, n := range append(names.signedOrder(), names.Signature) {
 		if n != "" {
 			h.strip[config.NormalizeHeaderName(n)] = true
 		}
@@ -55,29 +57,47 @@ func (h *identityHeaders) isIdentity(name string) bool {
 	return h.strip[config.NormalizeHeaderName(name)]
 }
 
-// stripFrom deletes every header of hdr that is an identity header in some spelling; it returns their names.
+// isForwarding reports whether a header name, in any spelling, is one that proxies set to say where a
+// request came from or what it asked for. Applications and their frameworks (werkzeug's ProxyFix, Rails,
+// Symfony's trusted proxies, IIS URL rewriting) believe these from the hop in front of them, which is the
+// gate: only the gate's own values may reach them.
+func isForwarding(name string) bool {
+	n := config.NormalizeHeaderName(name)
+	switch n {
+	case "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-client-ip":
+		return true
+	}
+	return strings.HasPrefix(n, "x-forwarded-")
+}
+
+// stripFrom deletes every header of hdr that is an identity or forwarding header in some spelling. It
+// returns the identity ones (forwarding headers come from any load balancer in front: not worth a warning).
 func (h *identityHeaders) stripFrom(hdr http.Header) []string {
 	var removed []string
 	for k := range hdr {
-		if h.isIdentity(k) {
-			delete(hdr, k)
+		switch {
+		case h.isIdentity(k):
 			removed = append(removed, k)
+			delete(hdr, k)
+		case isForwarding(k):
+			delete(hdr, k)
 		}
 	}
 	return removed
 }
 
-// declaresIdentityTrailer reports whether a request announces an identity header as a trailer: trailers
-// arrive after the body, past any stripping, so such a request is refused.
-func (h *identityHeaders) declaresIdentityTrailer(r *http.Request) bool {
+// declaresStrippedTrailer reports whether a request announces an identity or forwarding header as a
+// trailer: trailers arrive after the body, past any stripping, so such a request is refused.
+func (h *identityHeaders) declaresStrippedTrailer(r *http.Request) bool {
+	stripped := func(k string) bool { return h.isIdentity(k) || isForwarding(k) }
 	for k := range r.Trailer {
-		if h.isIdentity(k) {
+		if stripped(k) {
 			return true
 		}
 	}
 	for _, v := range r.Header.Values("Trailer") {
 		for _, k := range strings.Split(v, ",") {
-			if h.isIdentity(strings.TrimSpace(k)) {
+			if stripped(strings.TrimSpace(k)) {
 				return true
 			}
 		}
@@ -87,34 +107,42 @@ func (h *identityHeaders) declaresIdentityTrailer(r *http.Request) bool {
 
 var errBadHeaderValue = errors.New("saml: a user attribute holds a control character and cannot be sent as a header")
 
-// set writes the user's headers on hdr (already stripped). Empty values are not sent.
-func (h *identityHeaders) set(hdr http.Header, u User, now time.Time) error {
-	put := func(name, value string) error {
-		if name == "" || value == "" {
-			return nil
-		}
-		if !validHeaderValue(value) {
-			return errBadHeaderValue
-		}
-		hdr[name] = []string{value}
-		return nil
-	}
-	for _, kv := range [][2]string{
+// headerValue is one identity header as the gate sends it; an empty value is not sent (but is signed).
+type headerValue struct{ name, value string }
+
+// values are the user's identity headers, in the signature's order, for the configured names. Lists are
+// encoded with EncodeList, so that no element can pose as several.
+func (h *identityHeaders) values(u User) ([]headerValue, error) {
+	out := []headerValue{} // not nil: a signed-in request, whatever is configured
+	for _, kv := range []headerValue{
 		{h.names.User, u.UserName},
 		{h.names.Email, u.Email},
-		{h.names.Roles, strings.Join(u.Roles, ",")},
-		{h.names.Groups, strings.Join(u.Groups, ",")},
 		{h.names.ID, u.ID},
 		{h.names.AppKey, u.AppKey},
+		{h.names.Groups, EncodeList(u.Groups)},
+		{h.names.Roles, EncodeList(u.Roles)},
 	} {
-		if err := put(kv[0], kv[1]); err != nil {
-			return err
+		if kv.name == "" {
+			continue
+		}
+		if !validHeaderValue(kv.value) {
+			return nil, errBadHeaderValue
+		}
+		out = append(out, kv)
+	}
+	return out, nil
+}
+
+// apply writes the identity headers (and the signed header, over method and uri as sent upstream) on hdr.
+func (h *identityHeaders) apply(hdr http.Header, vals []headerValue, method, uri string, now time.Time) {
+	for _, kv := range vals {
+		if kv.value != "" {
+			hdr[kv.name] = []string{kv.value}
 		}
 	}
 	if h.secret != nil && h.names.Signature != "" {
-		return put(h.names.Signature, SignHeader(h.secret, u.UserName, now))
+		hdr[h.names.Signature] = []string{sign(h.secret, now, method, uri, vals)}
 	}
-	return nil
 }
 
 func validHeaderValue(v string) bool {
@@ -126,45 +154,45 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// SignHeader is the value of the signed header for a user at a time:
-// "t=<unix seconds>,v1=<hex of HMAC-SHA256(secret, user + "|" + t)>".
-func SignHeader(secret []byte, user string, t time.Time) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(headerMAC(secret, user, ts))
-}
-
-func headerMAC(secret []byte, user, ts string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(user + "|" + ts))
-	return m.Sum(nil)
-}
-
-// VerifyHeader checks a signed header value against the user header the application received, in constant
-// time, and that it was made within maxAge of now (either way, to allow for clock skew). A Go application
-// behind the gate can call it; other languages do the same in a few lines (see README).
-func VerifyHeader(secret []byte, user, value string, now time.Time, maxAge time.Duration) error {
-	var ts, sig string
-	for _, part := range strings.Split(value, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
+// EncodeList is how the gate sends a list (groups, roles): each element percent-encoded as UTF-8 bytes,
+// every byte except RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) as %XX, joined with ",". A
+// group named "Sales,Admins" is "Sales%2CAdmins": one element, never a membership of Admins. An empty
+// list is "" (the header is not sent).
+func EncodeList(items []string) string {
+	var b strings.Builder
+	for i, s := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+				b.WriteByte(c)
+			} else {
+				const hexDigits = "0123456789ABCDEF"
+				b.WriteByte('%')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&15])
+			}
 		}
 	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sig == "" {
-		return errors.New("saml: malformed signed header")
+	return b.String()
+}
+
+// DecodeList reads a list header: split on ",", then percent-decode each element. "" is the empty list.
+func DecodeList(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
 	}
-	got, err := hex.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, headerMAC(secret, user, ts)) {
-		return errors.New("saml: signed header does not match")
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		s, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = s
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > maxAge || d < -maxAge {
-		return errors.New("saml: signed header is too old")
-	}
-	return nil
+	return parts, nil
 }
 
 // stripCookies removes the gate's own cookies (the session, the login-in-progress ones) from the Cookie

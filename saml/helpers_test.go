@@ -104,7 +104,8 @@ func newUpstream(t testing.TB) *upstream {
 			return
 		}
 		h := r.Header.Clone()
-		h.Set("X-Echo-Path", r.URL.RequestURI())
+		h.Set("X-Echo-Path", r.RequestURI) // as received: what the signature covers
+		h.Set("X-Echo-Method", r.Method)
 		h.Set("X-Echo-Host", r.Host)
 		u.mu.Lock()
 		u.seen = append(u.seen, h)
@@ -147,12 +148,21 @@ type env struct {
 	gateSrv  *httptest.Server
 	app      *upstream
 	dir      *fakeDirectory
+	store    gateStore // the gate's sessions and used assertions
 	clock    *fakeClock
 	logs     *syncBuffer
 	metadata []byte // the gate's SP metadata, as registered at the IdP
+	opts     saml.Options
+	handler  *atomic.Pointer[saml.Gate] // what gateSrv serves: swapped to run another gate instance
 }
 
 const password = "correct horse battery staple"
+
+// gateStore is what the gate keeps server-side: saml.NewMemStore, or *mysql.GateSessions on MariaDB.
+type gateStore interface {
+	saml.SessionStore
+	saml.ReplayStore
+}
 
 // options tweak the gate of an env.
 type options func(o *saml.Options)
@@ -160,7 +170,7 @@ type options func(o *saml.Options)
 func newEnv(t testing.TB, tweaks ...options) *env {
 	t.Helper()
 	e := &env{app: newUpstream(t), clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{},
-		dir: &fakeDirectory{users: map[string]saml.User{}}}
+		dir: &fakeDirectory{users: map[string]saml.User{}}, store: saml.NewMemStore()}
 
 	// The IdP.
 	idpKey, idpCert := newCert(t, "idp")
@@ -189,6 +199,8 @@ func newEnv(t testing.TB, tweaks ...options) *env {
 		Certificate:    spCert,
 		IDPMetadataURL: e.idpSrv.URL + "/metadata",
 		Directory:      e.dir,
+		Sessions:       e.store,
+		Replay:         e.store,
 		Bypass:         []string{"/healthz", "/static/"},
 		Headers:        saml.DefaultHeaderNames,
 		Now:            e.clock.Now,
@@ -197,11 +209,14 @@ func newEnv(t testing.TB, tweaks ...options) *env {
 	for _, tw := range tweaks {
 		tw(&o)
 	}
+	if st, ok := o.Sessions.(gateStore); ok {
+		e.store = st // a tweak's store (MariaDB)
+	}
 	g, err := saml.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gate = g
+	e.gate, e.opts, e.handler = g, o, &handler
 	handler.Store(g)
 
 	// Register the SP at the IdP with the gate's own metadata.
@@ -263,4 +278,12 @@ func (e *env) provision(identity string, u saml.User) {
 	defer e.dir.mu.Unlock()
 	u.Active = true
 	e.dir.users[identity] = u
+}
+
+// verifyAt checks, as the application would, the signed header of a request the upstream recorded.
+func verifyAt(h http.Header, now time.Time) error {
+	names := saml.DefaultHeaderNames
+	names.Signature = "X-Scimbridge-Signature"
+	r := &http.Request{Method: h.Get("X-Echo-Method"), RequestURI: h.Get("X-Echo-Path"), Header: h}
+	return saml.VerifyRequest(r, secret, names, now, time.Minute)
 }

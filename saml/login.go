@@ -48,7 +48,12 @@ func (g *Gate) serveACS(w http.ResponseWriter, r *http.Request, st *spState) {
 		g.loginFailed(w, "invalid SAML response", err)
 		return
 	}
-	if !g.replay.firstUse(assertion) {
+	first, err := g.firstUse(r.Context(), assertion)
+	if err != nil {
+		g.refuse(w, r, "", User{}, unavailable, err, "login")
+		return
+	}
+	if !first {
 		n := g.stats.replays.Add(1)
 		g.log.Warn("gate: login refused: assertion already used (replay)", "assertion_id", assertion.ID, "replays_total", n)
 		g.stats.loginFailures.Add(1)
@@ -79,9 +84,17 @@ func (g *Gate) serveACS(w http.ResponseWriter, r *http.Request, st *spState) {
 			redirect = relay // IdP-initiated: RelayState is where to go (checked just below)
 		}
 	}
-	if err := g.session.issue(w, identity); err != nil {
-		g.log.Error("gate: issuing the session cookie", "err", err)
-		g.page(w, http.StatusInternalServerError, pageError)
+	if len(identity) > maxIdentityLength {
+		g.loginFailed(w, "the identity is longer than 1024 bytes", nil)
+		return
+	}
+	started, err := g.session.start(r.Context(), w, user, identity)
+	if err != nil {
+		g.refuse(w, r, identity, user, unavailable, err, "login")
+		return
+	}
+	if !started { // deactivated or deleted through SCIM since the directory answered
+		g.refuse(w, r, identity, user, deactivated, nil, "login")
 		return
 	}
 	n := g.stats.logins.Add(1)
@@ -131,12 +144,62 @@ func (g *Gate) serveLogin(w http.ResponseWriter, r *http.Request, st *spState) {
 	g.startLogin(w, r, st, r.URL.Query().Get("return_to"))
 }
 
-// serveLogout ends the gate's session (the IdP's own session is left alone) and says so.
+// serveLogout ends the gate's session (the IdP's own session is left alone). GET shows a form; only
+// its POST, from a page of this site carrying the session's CSRF token, deletes the session from the
+// store (on every replica at once) and clears the cookie. A cross-site POST, or one without the token,
+// is refused and the session stays: another site cannot sign a user out (nor in as someone else).
 func (g *Gate) serveLogout(w http.ResponseWriter, r *http.Request) {
-	if id, ok := g.session.read(r); ok {
-		g.log.Info("gate: logout", "identity", id)
-	}
-	g.session.clear(w)
 	noStore(w)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		token, ok := g.session.token(r)
+		if !ok {
+			g.session.clear(w)
+			g.page(w, http.StatusOK, pageSignedOut)
+			return
+		}
+		g.logoutPage(w, g.session.csrf(token))
+		return
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		g.page(w, http.StatusMethodNotAllowed, pageError)
+		return
+	}
+	if !g.sameSite(r) {
+		g.log.Warn("gate: logout refused: cross-site request", "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		g.page(w, http.StatusForbidden, pageLogoutRefused)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	_ = r.ParseForm() // an unreadable form has no token
+	token, ok := g.session.token(r)
+	if !ok {
+		g.session.clear(w)
+		g.page(w, http.StatusOK, pageSignedOut)
+		return
+	}
+	if !g.session.validCSRF(token, r.PostForm.Get("csrf")) {
+		g.log.Warn("gate: logout refused: no valid CSRF token")
+		g.page(w, http.StatusForbidden, pageLogoutRefused)
+		return
+	}
+	if err := g.session.end(r.Context(), token); err != nil {
+		g.refuse(w, r, "", User{}, unavailable, err, "logout")
+		return
+	}
+	g.log.Info("gate: logout")
+	g.session.clear(w)
 	g.page(w, http.StatusOK, pageSignedOut)
+}
+
+// sameSite reports whether a request comes from a page of the gate's own origin, as far as the browser
+// says: Sec-Fetch-Site (when sent) must be same-origin or none (typed in), and Origin (when sent) the
+// public URL's. Browsers send at least one of them with every form POST.
+func (g *Gate) sameSite(r *http.Request) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	return o == "" || o == g.opts.PublicURL.Scheme+"://"+g.opts.PublicURL.Host
 }

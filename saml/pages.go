@@ -15,6 +15,8 @@ const (
 	pageLoginFailed
 	pageSignInRequired
 	pageSignedOut
+	pageSessionEnded
+	pageLogoutRefused
 	pageUnavailable
 	pageUpstreamDown
 	pageBadRequest
@@ -36,6 +38,10 @@ var pageTexts = map[pageKind]pageText{
 		"Your session for {{.App}} has ended. Reload the page to sign in again."},
 	pageSignedOut: {"Signed out",
 		"You are signed out of {{.App}}."},
+	pageSessionEnded: {"Session ended",
+		"Your session for {{.App}} has ended. Sign in again to continue."},
+	pageLogoutRefused: {"Sign-out not confirmed",
+		"The sign-out could not be confirmed: use the sign-out button of {{.App}}'s sign-out page."},
 	pageUnavailable: {"Temporarily unavailable",
 		"Sign-in to {{.App}} is temporarily unavailable. Try again in a minute."},
 	pageUpstreamDown: {"Temporarily unavailable",
@@ -65,7 +71,7 @@ func renderPages(app, home string) (map[pageKind][]byte, error) {
 			Body                       template.HTML
 		}{Title: t.title, App: app, Body: template.HTML(body.String())} // #nosec: body is the escaped output of a template
 		switch kind {
-		case pageSignedOut, pageLoginFailed, pageSignInRequired:
+		case pageSignedOut, pageLoginFailed, pageSignInRequired, pageSessionEnded:
 			data.Link, data.LinkText = home, "Sign in to "+app
 		}
 		var page bytes.Buffer
@@ -89,3 +95,30 @@ func (g *Gate) page(w http.ResponseWriter, status int, kind pageKind) {
 }
 
 func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
+
+// logoutTemplate is the page GET {public path}/saml/logout shows: a form that POSTs the sign-out with a
+// token only a page of this gate, read with the session's cookie, can hold. A link or an image on
+// another site cannot end a session.
+var logoutTemplate = template.Must(template.New("logout").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out – {{.App}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+</head><body><h1>Sign out</h1><p>Sign out of {{.App}}?</p>
+<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{.Token}}"><button type="submit">Sign out</button></form>
+</body></html>
+`))
+
+// logoutPage writes the sign-out form for a session's CSRF token.
+func (g *Gate) logoutPage(w http.ResponseWriter, token string) {
+	var page bytes.Buffer
+	if err := logoutTemplate.Execute(&page, struct{ App, Action, Token string }{g.opts.AppName, g.paths.logout, token}); err != nil {
+		g.page(w, http.StatusInternalServerError, pageError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	_, _ = w.Write(page.Bytes())
+}

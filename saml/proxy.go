@@ -9,26 +9,35 @@ import (
 	"time"
 )
 
-// identityKey carries the headers computed for a request to the proxy's Rewrite.
+// identityKey carries the identity headers computed for a request to the proxy's Rewrite.
 type identityKey struct{}
 
 // newProxy builds the reverse proxy to the application. It uses Rewrite (not Director), so that
-// X-Forwarded-For/-Host/-Proto sent by the client are dropped and set again by the proxy (For: the peer
-// address; Host: the request's; Proto: the public URL's scheme), and hop-by-hop headers (including any the
-// client names in Connection) are removed before the gate's headers are set.
+// hop-by-hop headers (including any the client names in Connection) are removed before the gate's
+// headers are set. Every forwarding header of the client is gone already (stripFrom, in all
+// spellings); the gate sets its own from its own view: X-Forwarded-For the TCP peer it sees,
+// X-Forwarded-Host and Host the public URL's host (never the client's Host header: apps build links
+// from it), X-Forwarded-Proto the public URL's scheme (TLS usually ends before the gate).
 func (g *Gate) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(g.opts.Upstream)
-			pr.Out.Host = pr.In.Host // the app sees the host the browser used, as behind any front proxy
-			pr.SetXForwarded()
-			// TLS usually ends before the gate: the scheme browsers use is the public URL's.
-			pr.Out.Header.Set("X-Forwarded-Proto", g.opts.PublicURL.Scheme)
-			stripCookies(pr.Out.Header, g.isGateCookie)
-			if h, ok := pr.In.Context().Value(identityKey{}).(http.Header); ok {
-				for k, v := range h {
-					pr.Out.Header[k] = v
+			pub := g.opts.PublicURL
+			pr.Out.Host = pub.Host
+			for k := range pr.Out.Header {
+				if isForwarding(k) { // httputil removes only the canonical spellings: be sure
+					delete(pr.Out.Header, k)
 				}
+			}
+			if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+				pr.Out.Header.Set("X-Forwarded-For", ip)
+			}
+			pr.Out.Header.Set("X-Forwarded-Host", pub.Host)
+			pr.Out.Header.Set("X-Forwarded-Proto", pub.Scheme)
+			stripCookies(pr.Out.Header, g.isGateCookie)
+			if vals, ok := pr.In.Context().Value(identityKey{}).([]headerValue); ok {
+				// Signed over the method and the request URI exactly as the application receives them.
+				g.headers.apply(pr.Out.Header, vals, pr.Out.Method, pr.Out.URL.RequestURI(), g.opts.Now())
 			}
 		},
 		Transport: g.opts.Transport,
@@ -58,8 +67,8 @@ func newTransport() *http.Transport {
 	}
 }
 
-// proxyAs forwards the request to the application with the headers of user (nil on bypass paths).
-func (g *Gate) proxyAs(w http.ResponseWriter, r *http.Request, identity http.Header) {
+// proxyAs forwards the request to the application with the user's identity headers (nil on bypass paths).
+func (g *Gate) proxyAs(w http.ResponseWriter, r *http.Request, identity []headerValue) {
 	if identity != nil {
 		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, identity))
 	}

@@ -1,39 +1,41 @@
 package saml
 
 import (
-	"sync"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	crewsaml "github.com/crewjam/saml"
 )
 
-// replayCache remembers the assertions already used to log in, until they expire anyway, so that a
-// SAMLResponse posted a second time (taken from a browser's history or a proxy log) is refused.
-// crewjam/saml does not do this itself: with allow_idp_initiated it does not even tie the response to a
-// request of ours. It lives in memory, so it covers one gate process (see README: several replicas).
-type replayCache struct {
-	now func() time.Time
-
-	mu   sync.Mutex
-	seen map[string]time.Time // assertion ID -> when it can be forgotten
+// ReplayStore remembers the assertions already used to sign in (*mysql.GateSessions), in the database
+// so that a SAMLResponse posted a second time (from a browser's history or a proxy log) is refused by
+// every gate replica and after a restart. crewjam/saml does not do this itself: with allow_idp_initiated
+// it does not even tie the response to a request of ours.
+type ReplayStore interface {
+	// FirstUse records key until then and reports whether it had not been recorded (and unexpired) before.
+	FirstUse(ctx context.Context, key string, now, until time.Time) (bool, error)
 }
 
-// maxReplayEntries bounds the cache: past it, expired IDs are dropped; an ID is kept at most replayKeep.
-const (
-	maxReplayEntries = 100000
-	replayKeep       = 24 * time.Hour
-)
+// replayKeep bounds how long an assertion ID is kept, whatever its conditions say.
+const replayKeep = 24 * time.Hour
 
-func newReplayCache(now func() time.Time) *replayCache {
-	return &replayCache{now: now, seen: map[string]time.Time{}}
-}
-
-// firstUse records the assertion and reports whether it had not been used before.
-func (c *replayCache) firstUse(a *crewsaml.Assertion) bool {
+// firstUse records the assertion and reports whether it had not been used before. An assertion without
+// ID cannot be told apart from another: it is refused. The key is the SHA-256 of the ID, so the
+// table's column has a fixed size whatever the IdP's IDs look like.
+func (g *Gate) firstUse(ctx context.Context, a *crewsaml.Assertion) (bool, error) {
 	if a.ID == "" {
-		return false // cannot be told apart from another: refused
+		return false, nil
 	}
-	now := c.now()
+	now := g.opts.Now()
+	sum := sha256.Sum256([]byte(a.ID))
+	return g.opts.Replay.FirstUse(ctx, hex.EncodeToString(sum[:]), now, replayUntil(a, now))
+}
+
+// replayUntil is how long an assertion must be remembered: until crewjam would refuse it as expired
+// anyway (its latest NotOnOrAfter, at least the issue delay it allows), plus the clock skew it allows.
+func replayUntil(a *crewsaml.Assertion, now time.Time) time.Time {
 	until := now.Add(crewsaml.MaxIssueDelay + crewsaml.MaxClockSkew)
 	if a.Conditions != nil && a.Conditions.NotOnOrAfter.After(until) {
 		until = a.Conditions.NotOnOrAfter
@@ -49,19 +51,5 @@ func (c *replayCache) firstUse(a *crewsaml.Assertion) bool {
 	if limit := now.Add(replayKeep); until.After(limit) {
 		until = limit
 	}
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if exp, ok := c.seen[a.ID]; ok && now.Before(exp) {
-		return false
-	}
-	if len(c.seen) >= maxReplayEntries {
-		for id, exp := range c.seen {
-			if !now.Before(exp) {
-				delete(c.seen, id)
-			}
-		}
-	}
-	c.seen[a.ID] = until
-	return true
+	return until
 }

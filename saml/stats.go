@@ -9,6 +9,7 @@ type Stats struct {
 	Logins           int64 // sessions started
 	NotProvisioned   int64 // refusals (logins or requests): no provisioned user for the identity
 	Deactivated      int64 // refusals (logins or requests): the user is deactivated
+	Rebound          int64 // refusals: the session's identity now resolves to another user (session ended)
 	LoginFailures    int64 // SAML responses refused (invalid, expired, wrong audience, replayed, ...)
 	Replays          int64 // of which: assertions used a second time
 	DirectoryErrors  int64 // requests refused with 503 because the directory did not answer
@@ -18,7 +19,7 @@ type Stats struct {
 }
 
 type counters struct {
-	proxied, bypassed, logins, notProvisioned, deactivated, loginFailures, replays,
+	proxied, bypassed, logins, notProvisioned, deactivated, rebound, loginFailures, replays,
 	directoryErrors, upstreamErrors, spoofedHeaders, metadataFailures atomic.Int64
 }
 
@@ -27,7 +28,7 @@ func (g *Gate) Stats() Stats {
 	c := &g.stats
 	return Stats{
 		Proxied: c.proxied.Load(), Bypassed: c.bypassed.Load(), Logins: c.logins.Load(),
-		NotProvisioned: c.notProvisioned.Load(), Deactivated: c.deactivated.Load(),
+		NotProvisioned: c.notProvisioned.Load(), Deactivated: c.deactivated.Load(), Rebound: c.rebound.Load(),
 		LoginFailures: c.loginFailures.Load(), Replays: c.replays.Load(),
 		DirectoryErrors: c.directoryErrors.Load(), UpstreamErrors: c.upstreamErrors.Load(),
 		SpoofedHeaders: c.spoofedHeaders.Load(), MetadataFailures: c.metadataFailures.Load(),

@@ -137,6 +137,29 @@ var migrations = []migration{
 	// 8: userName's unique key becomes scim.FoldIdentity (Unicode case folding only) instead of Go's
 	// strings.ToLower, which turned VİCTIM into victim: the keys of existing users are computed again.
 	{run: refoldUserNames},
+	// 9: the SAML gate's sessions (gatesessions.go), shared by every gate replica. token_hash is the
+	// hex SHA-256 of the cookie's random token: the table never holds a value a browser could present.
+	// user_id is the SCIM id the identity resolved to at login; no foreign key, so that ending sessions
+	// stays an explicit DELETE in the SCIM write's transaction.
+	sqlStep(`CREATE TABLE {p}gate_sessions (
+		token_hash CHAR(64)      NOT NULL,
+		user_id    CHAR(36)      NOT NULL,
+		app_key    VARCHAR(191)  NULL,
+		identity   VARCHAR(1024) NOT NULL,
+		created_at DATETIME(6)   NOT NULL,
+		expires_at DATETIME(6)   NOT NULL,
+		PRIMARY KEY (token_hash),
+		KEY user_id (user_id),
+		KEY expires_at (expires_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 10: SAML assertions already used to sign in (hex SHA-256 of the assertion ID), kept until they
+	// expire, so that a replay is refused by every gate replica and after a restart.
+	sqlStep(`CREATE TABLE {p}gate_assertions (
+		id_hash    CHAR(64)    NOT NULL,
+		expires_at DATETIME(6) NOT NULL,
+		PRIMARY KEY (id_hash),
+		KEY expires_at (expires_at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.

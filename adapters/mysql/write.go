@@ -313,6 +313,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
+		if err := s.endGateSessions(ctx, tx, id, out); err != nil {
+			return err
+		}
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
 			if err := s.emit(ctx, tx, userSubject(id), ev); err != nil {
 				return err
@@ -390,6 +393,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			}
 		}
 		if err := s.dropMemberships(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := s.endGateSessions(ctx, tx, id, nil); err != nil {
 			return err
 		}
 		deleted := Event{Type: EventUserDeleted, AppKey: b.key(), Resource: cur}

@@ -223,7 +223,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 		UserType:      cfg.UsersMapping().Type,
 		Log:           log,
 	})
-	gate, gateLn, err := c.newGate(ctx, cfg, store, log)
+	gate, gateLn, err := c.newGate(ctx, cfg, db, store, log)
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 
 // newGate builds the SAML gate of the [gate] section and listens on gate.listen; nil, nil without one.
 // The gate resolves identities through the same store the SCIM API writes, read-only.
-func (c *CLI) newGate(ctx context.Context, cfg *config.Config, store *mysql.Store, log *slog.Logger) (*saml.Gate, net.Listener, error) {
+func (c *CLI) newGate(ctx context.Context, cfg *config.Config, db *sqlx.DB, store *mysql.Store, log *slog.Logger) (*saml.Gate, net.Listener, error) {
 	if cfg.Gate == nil {
 		return nil, nil, nil
 	}
@@ -291,6 +291,10 @@ func (c *CLI) newGate(ctx context.Context, cfg *config.Config, store *mysql.Stor
 	if err != nil {
 		return nil, nil, err
 	}
+	// Sessions and used assertions live in scimbridge's own tables: every replica shares them, and a
+	// SCIM deactivation or DELETE ends a user's sessions in its own transaction.
+	gs := mysql.NewGateSessions(db, cfg.Database.BookkeepingPrefix)
+	opts.Sessions, opts.Replay = gs, gs
 	gate, err := saml.New(ctx, opts)
 	if err != nil {
 		return nil, nil, err

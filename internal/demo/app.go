@@ -197,8 +197,9 @@ func (d *Demo) visitor(r *http.Request) AppRequest {
 	n := d.headerNames()
 	v := AppRequest{Method: r.Method, Path: r.URL.RequestURI(), User: r.Header.Get(n.User), Email: r.Header.Get(n.Email),
 		Roles: r.Header.Get(n.Roles), Groups: r.Header.Get(n.Groups), UserID: r.Header.Get(n.ID), AppKey: r.Header.Get(n.AppKey)}
-	sig := r.Header.Get(n.Signature)
-	v.ViaGate = v.User != "" && sig != "" && saml.VerifyHeader(d.gateSecret, v.User, sig, time.Now(), time.Minute) == nil
+	// The signature covers the method, the path and every identity header; lists are percent-encoded.
+	v.ViaGate = v.User != "" && saml.VerifyRequest(r, d.gateSecret, n, time.Now(), time.Minute) == nil
+	v.Roles, v.Groups = decodedList(v.Roles), decodedList(v.Groups)
 	return v
 }
 
@@ -258,4 +259,14 @@ func nullTime(t sql.NullTime) string {
 		return "-"
 	}
 	return fmtTime(t.Time)
+}
+
+// decodedList is a list header (groups, roles) decoded, joined with "," for the page and the log (the
+// demo's group and role names hold no comma).
+func decodedList(v string) string {
+	items, err := saml.DecodeList(v)
+	if err != nil {
+		return v
+	}
+	return strings.Join(items, ",")
 }

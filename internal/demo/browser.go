@@ -110,13 +110,13 @@ const (
 var gateHints = map[string]string{
 	stageSignIn: "sign in at the gate (URL above) as carol: the app page shows her user, her role support, " +
 		"her group Support and her app user key; dan gets the 403 \"not provisioned\" page.",
-	stageDeactivated: "reload the gate's page as carol: within recheck_every she gets the 403 \"deactivated\" page.",
+	stageDeactivated: "reload the gate's page as carol: the deactivation ended her session, so she is sent to sign in " +
+		"again, and signing in gets the 403 \"deactivated\" page.",
 }
 
 // gateState carries the browser of the walkthrough from one stage to the next.
 type gateState struct {
-	carol    *http.Client // signed in through the gate
-	signedIn time.Time    // when she was (the gate asked the directory just before)
+	carol *http.Client // signed in through the gate
 }
 
 func (d *Demo) gateStage(ctx context.Context, w io.Writer, stage string, st *gateState) error {
@@ -150,7 +150,6 @@ func (d *Demo) gateSignIn(ctx context.Context, w io.Writer, st *gateState) error
 	if err != nil {
 		return err
 	}
-	st.signedIn = time.Now()
 	fmt.Fprintf(w, "-> %d %s  the app page says: %s\n", code, http.StatusText(code), pageText(page, "Signed in"))
 	got := d.AppRequests()[before:]
 	if code != http.StatusOK || len(got) == 0 {
@@ -194,41 +193,34 @@ func (d *Demo) gateSignIn(ctx context.Context, w io.Writer, st *gateState) error
 	return nil
 }
 
-// gateDeactivated: carol's browser, signed in before the deactivation, is refused within recheck_every
-// of the gate's last look at the directory (her sign-in, before the deactivation).
+// gateDeactivated: carol's browser, signed in before the deactivation, has no session any more: the SCIM
+// PATCH ended it in its own transaction, whatever recheck_every is. Her reload is sent to the IdP, and
+// signing in again is refused.
 func (d *Demo) gateDeactivated(ctx context.Context, w io.Writer, st *gateState) error {
 	if st.carol == nil {
 		return fmt.Errorf("no browser signed in as carol")
 	}
-	recheck := d.RecheckEvery()
-	fmt.Fprintf(w, "\n== In carol's browser, still signed in: reload the page through the gate (recheck_every = %s)\n", recheck)
-	start := time.Now()
-	for reload := 0; ; reload++ {
-		code, _, page, err := fetch(ctx, st.carol, http.MethodGet, d.GateURL(), nil)
-		if err != nil {
-			return err
-		}
-		elapsed := time.Since(start)
-		switch {
-		case code == http.StatusForbidden && strings.Contains(page, "deactivated"):
-			fmt.Fprintf(w, "-> %d %s %.1f s after the deactivation; the gate's page says: %s\n", code, http.StatusText(code),
-				elapsed.Seconds(), pageText(page, "deactivated"))
-			return nil
-		case code != http.StatusOK:
-			return fmt.Errorf("carol's reload: %d, want 200 until the gate rechecks, then 403 \"deactivated\"", code)
-		case elapsed > recheck+2*time.Second:
-			return fmt.Errorf("carol is still let in %s after her deactivation (recheck_every = %s)", elapsed, recheck)
-		case reload == 0:
-			fmt.Fprintf(w, "-> %d %s at once: the gate still uses the answer the directory gave at her sign-in\n", code, http.StatusText(code))
-		}
-		next := time.Now().Add(100 * time.Millisecond)
-		if reload == 0 {
-			next = st.signedIn.Add(recheck) // when that answer is too old
-		}
-		if err := sleepUntil(ctx, next); err != nil {
-			return err
-		}
+	fmt.Fprintf(w, "\n== In carol's browser, still signed in: reload the page through the gate\n")
+	before := len(d.AppRequests())
+	code, at, _, err := fetch(ctx, st.carol, http.MethodGet, d.GateURL(), nil)
+	if err != nil {
+		return err
 	}
+	if code != http.StatusOK || !strings.HasPrefix(at, d.idpURL+"/sso") || len(d.AppRequests()) != before {
+		return fmt.Errorf("carol's reload: %d at %s; want the IdP's login form (the deactivation ended her session)", code, at)
+	}
+	fmt.Fprintln(w, "-> the IdP's login form at once: the deactivation ended her session in the same transaction")
+	carol := d.idpUser(NewUser)
+	code, page, err := d.SignIn(ctx, st.carol, carol.Login, carol.Password, "/")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s / %s again -> %d %s  the gate's page says: %s\n", carol.Login, carol.Password, code, http.StatusText(code),
+		pageText(page, "deactivated"))
+	if code != http.StatusForbidden || !strings.Contains(page, "deactivated") || len(d.AppRequests()) != before {
+		return fmt.Errorf("carol's sign-in after her deactivation: %d; want 403 \"deactivated\" and nothing for the app", code)
+	}
+	return nil
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {

@@ -30,8 +30,8 @@ import (
 // The SAML side of the demo: crewjam/saml's test IdP (samlidp, in memory) and scimbridge's gate in front
 // of the sample app, set up from a [gate] section as `scimbridge serve` does.
 
-// DefaultRecheckEvery is the demo gate's recheck_every: a user deactivated through SCIM is refused
-// within it, also in a browser that is already signed in.
+// DefaultRecheckEvery is the demo gate's recheck_every: how long a directory answer (groups, roles) is
+// reused. A deactivation through SCIM ends the user's sessions at once, whatever it is.
 const DefaultRecheckEvery = 2 * time.Second
 
 // Unprovisioned is the IdP user that SCIM never provisions: the gate refuses it.
@@ -45,7 +45,7 @@ type IdPUser struct {
 
 var idpUsers = []IdPUser{
 	{Login: "carol", Email: NewUser, Expect: "refused (not provisioned) until step 1 creates her; then let in, " +
-		"with roles from her group after step 4; refused (deactivated) within recheck_every of step 6"},
+		"with roles from her group after step 4; step 6 ends her session, and signing in again is refused (deactivated)"},
 	{Login: "alice", Email: "alice@example.com", Expect: "refused (not provisioned) until step 2 adopts her row; then let in " +
 		"(no roles: the gate forwards roles from SCIM groups only, not her hand-given support role)"},
 	{Login: "dan", Email: Unprovisioned, Expect: "known to the IdP, never provisioned through SCIM: always the 403 " +
@@ -239,6 +239,9 @@ func (d *Demo) startGate(ctx context.Context, ln net.Listener, g *config.Gate, s
 	if err != nil {
 		return err
 	}
+	// Sessions and used assertions in scimbridge's own tables, as cmd/scimbridge serve keeps them.
+	gs := mysql.NewGateSessions(d.scimDB, d.cfg.Database.BookkeepingPrefix)
+	opts.Sessions, opts.Replay = gs, gs
 	gate, err := saml.New(ctx, opts) // fetches the IdP's metadata from its URL
 	if err != nil {
 		return err

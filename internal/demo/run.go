@@ -143,8 +143,8 @@ Sign in through the gate with these IdP logins (user / password; the NameID sent
 		fmt.Fprintf(w, "  %-5s / %s   %s\n      %s\n", u.Login, u.Password, u.Email, u.Expect)
 	}
 	fmt.Fprintf(w, `The gate looks every sign-in up in scimbridge's SCIM directory (a user with that userName, active)
-and checks again every %s: a user deactivated through SCIM is refused within %s, also in a browser
-that is already signed in. The app page says whom the gate let in (user, roles, groups, app user key,
+and checks again every %s (groups and roles follow within %s). A user deactivated or deleted through
+SCIM loses her sessions at once, also in a browser that is already signed in. The app page says whom the gate let in (user, roles, groups, app user key,
 from the gate's signed headers); opened directly at the legacy app's URL, it says it was reached without
 the gate. The test IdP keeps no session, so each sign-in asks for a password and one browser can switch
 users; %ssaml/logout signs out of the gate.
