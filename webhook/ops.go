@@ -81,8 +81,7 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 		count = 0
 		now := w.now().UTC()
 		var c cursor
-		err := tx.GetContext(ctx, &c, "SELECT last_seq, scan_seq, gap_since, gap_upto, disabled_at IS NOT NULL AS disabled FROM "+
-			w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
+		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("endpoint %q has never run: %w", endpoint, ErrNotFound)
 		}
@@ -90,7 +89,7 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			return err
 		}
 		var rows []outboxRef
-		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject, 0 AS fanned FROM "+w.t.outbox+
+		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject FROM "+w.t.outbox+
 			" WHERE occurred_at >= ? AND seq <= ? ORDER BY seq", since.UTC(), c.ScanSeq); err != nil {
 			return err
 		}

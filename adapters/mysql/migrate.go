@@ -124,6 +124,11 @@ var migrations = []string{
 	// 7: the app's key of a group mirrored into the app's groups table ([groups.mirror]); NULL while the
 	// group is not mirrored. Unique: one app group row belongs to one SCIM group.
 	`ALTER TABLE {p}groups ADD COLUMN app_key VARCHAR(191) NULL, ADD UNIQUE KEY app_key (app_key)`,
+	// 8: the outbox seqs a webhook cursor found missing, as a JSON array of [lo, hi, seen] runs (package
+	// webhook, gaps.go). Fan-out re-reads exactly these instead of everything after the first gap, which
+	// made a single rolled-back change slow delivery for the whole grace period. gap_since and gap_upto
+	// are no longer written.
+	`ALTER TABLE {p}webhook_cursors ADD COLUMN gaps MEDIUMTEXT NULL`,
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
