@@ -61,6 +61,7 @@ type Worker struct {
 	log       *slog.Logger
 	now       func() time.Time
 	rand      func() float64
+	stats     counters
 }
 
 // endpoint is an Endpoint with what the Worker needs to deliver to it.
