@@ -17,6 +17,12 @@ const (
 	DefaultWebhookTimeout     = 5 * time.Second
 	DefaultWebhookGiveUpAfter = 72 * time.Hour
 	DefaultWebhookRetention   = 168 * time.Hour
+	// DefaultWebhookMaxPayloadBytes keeps bodies well under the 1 MiB that receivers commonly read
+	// (the example receiver, the README's snippets): a body cut short fails its signature check.
+	DefaultWebhookMaxPayloadBytes = 256 << 10
+	// DefaultWebhookMaxRejections is how many attempts a receiver may refuse with a 4xx (other than 408,
+	// 410, 429) before the delivery is dead: such an answer repeats, and the subject's later events wait.
+	DefaultWebhookMaxRejections = 3
 
 	// MinWebhookSecretBytes is the shortest signing secret accepted, after "whsec_" base64 decoding.
 	MinWebhookSecretBytes = 16
@@ -42,6 +48,11 @@ type Webhook struct {
 	GiveUpAfter Duration `toml:"give_up_after"` // a delivery failing for this long is dead; default 72h
 	MaxAttempts int      `toml:"max_attempts"`  // also dead after this many attempts; 0: no limit
 	Retention   Duration `toml:"retention"`     // how long delivered deliveries are kept; default 168h
+	// MaxPayloadBytes bounds a request body; a larger event is sent without its resource (and member
+	// list), marked "truncated". Default 256 KiB.
+	MaxPayloadBytes int `toml:"max_payload_bytes"`
+	// MaxRejections: a delivery refused this many times with a 4xx other than 408/410/429 is dead. Default 3.
+	MaxRejections int `toml:"max_rejections"`
 }
 
 var (
@@ -102,6 +113,13 @@ func (c *Config) validateWebhooks(p *problems) {
 		}
 		if w.Retention.Duration > 0 && w.Retention.Duration < time.Hour {
 			p.addWebhook(i, "retention", "webhooks[%d].retention must be at least 1h, got %s", i, w.Retention.Duration)
+		}
+		// Zero stays zero here (the defaults are filled in by package webhook).
+		if w.MaxPayloadBytes != 0 && w.MaxPayloadBytes < 4096 {
+			p.addWebhook(i, "max_payload_bytes", "webhooks[%d].max_payload_bytes must be at least 4096 (the event without its resource must fit), got %d", i, w.MaxPayloadBytes)
+		}
+		if w.MaxRejections < 0 {
+			p.addWebhook(i, "max_rejections", "webhooks[%d].max_rejections must be a positive number of attempts, or left out for 3, got %d", i, w.MaxRejections)
 		}
 		if w.MaxAttempts < 0 {
 			p.addWebhook(i, "max_attempts", "webhooks[%d].max_attempts must be a positive number of attempts, or left out for no limit, got %d", i, w.MaxAttempts)

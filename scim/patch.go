@@ -296,7 +296,8 @@ func patchFiltered(c map[string]any, kind string, a *Attribute, p Path, value an
 	if err != nil {
 		return err
 	}
-	if len(hits) == 0 {
+	created := len(hits) == 0
+	if created {
 		tmpl, ok := eqTemplate(a, p.Filter)
 		if !ok {
 			return BadRequest(TypeNoTarget, "no value of %q matches %s", a.Name, p.Filter.String())
@@ -313,6 +314,19 @@ func patchFiltered(c map[string]any, kind string, a *Attribute, p Path, value an
 			for k, v := range nv.(map[string]any) {
 				e[k] = v
 			}
+		}
+	}
+	if created {
+		// The element is created only when the filter names what the operation makes (Entra's
+		// emails[type eq "work"].value): one that would not match its own filter afterwards
+		// (emails[value eq "old"].value set to "new") targets an element that is not there, which
+		// RFC 7644 3.5.2.3 answers with noTarget; creating it would add a copy on every retry.
+		ok, err := matchElement(a, list[hits[0]].(map[string]any), p.Filter)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return BadRequest(TypeNoTarget, "no value of %q matches %s", a.Name, p.Filter.String())
 		}
 	}
 	c[a.Name] = list

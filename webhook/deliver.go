@@ -30,7 +30,13 @@ func (w *Worker) deliverRound(ctx context.Context, ep *endpoint) (int, error) {
 				outs[i] = outcome{err: "the event is no longer in the outbox (pruned)"}
 				return
 			}
-			outs[i] = ep.send.post(postCtx, ctx, cs[i].EventID, cs[i].Payload, w.now())
+			body, truncated := fit(cs[i].Payload, ep.MaxPayloadBytes)
+			if truncated {
+				w.stats.truncated.Add(1)
+				w.log.Warn("webhooks: event larger than max_payload_bytes; sent without its resource, marked \"truncated\"",
+					"endpoint", ep.Name, "event_id", cs[i].EventID, "subject", cs[i].Subject, "bytes", len(cs[i].Payload), "max", ep.MaxPayloadBytes)
+			}
+			outs[i] = ep.send.post(postCtx, ctx, cs[i].EventID, body, w.now())
 		})
 	}
 	wg.Wait()
@@ -119,7 +125,8 @@ func (w *Worker) logOutcome(ep *endpoint, c claimed, o outcome, status string, n
 }
 
 // afterFailure decides what becomes of a failed delivery: dead once it has failed for give_up_after
-// since it was enqueued (or max_attempts times), else failed and tried again after an exponential,
+// since it was enqueued (or max_attempts times, or its attempt number max_rejections or later was
+// refused with a 4xx other than 408/410/429), else failed and tried again after an exponential,
 // jittered wait (or the receiver's Retry-After, when longer), with a last attempt at the deadline.
 func (w *Worker) afterFailure(ep *endpoint, c claimed, o outcome, now time.Time) (string, time.Time) {
 	attempts := c.Attempts + 1
@@ -127,7 +134,15 @@ func (w *Worker) afterFailure(ep *endpoint, c claimed, o outcome, now time.Time)
 	if o.gone {
 		return StatusFailed, now // disable() turns it into disabled right after
 	}
+	if rejection(o.status) && attempts >= ep.MaxRejections {
+		// The receiver read the request and refused it (a signature it cannot check, a body it will not
+		// take): the same bytes get the same answer, and the subject's later events wait behind it.
+		w.stats.dead.Add(1)
+		w.stats.rejected.Add(1)
+		return StatusDead, now
+	}
 	if c.Payload == nil || (ep.MaxAttempts > 0 && attempts >= ep.MaxAttempts) || !now.Before(deadline) {
+		w.stats.dead.Add(1)
 		return StatusDead, now
 	}
 	wait := max(w.backoff(attempts), min(o.retryAfter, w.o.BackoffMax))

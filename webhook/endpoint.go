@@ -18,6 +18,12 @@ type Endpoint struct {
 	GiveUpAfter time.Duration // a delivery failing for this long since it was enqueued is dead
 	MaxAttempts int           // also dead after this many attempts; 0: no limit
 	Retention   time.Duration // delivered deliveries are pruned after this long
+	// MaxPayloadBytes bounds a request body: a larger event is sent reduced, with a "truncated" marker
+	// (payload.go). A body a receiver cannot read whole fails its signature check on every retry.
+	MaxPayloadBytes int
+	// MaxRejections: refused this many times with a 4xx other than 408/410/429, a delivery is dead, so
+	// that the later events of its subject are not held back for give_up_after.
+	MaxRejections int
 }
 
 // Wants reports whether the endpoint subscribes to events of type typ: a pattern is "*", an exact
@@ -61,6 +67,9 @@ func EndpointsWithoutSecrets(cfg *config.Config) []Endpoint {
 			GiveUpAfter: w.GiveUpAfter.Duration,
 			MaxAttempts: w.MaxAttempts,
 			Retention:   w.Retention.Duration,
+
+			MaxPayloadBytes: w.MaxPayloadBytes,
+			MaxRejections:   w.MaxRejections,
 		})
 	}
 	return out
@@ -85,6 +94,12 @@ func (e *Endpoint) check() error {
 	}
 	if e.Retention <= 0 {
 		e.Retention = config.DefaultWebhookRetention
+	}
+	if e.MaxPayloadBytes <= 0 {
+		e.MaxPayloadBytes = config.DefaultWebhookMaxPayloadBytes
+	}
+	if e.MaxRejections <= 0 {
+		e.MaxRejections = config.DefaultWebhookMaxRejections
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -33,12 +32,13 @@ func (w *Worker) Register(ctx context.Context) error {
 }
 
 type cursor struct {
-	LastSeq  int64         `db:"last_seq"`  // every outbox seq up to here is fanned out, or given up as a gap
-	ScanSeq  int64         `db:"scan_seq"`  // the highest outbox seq fanned out
-	GapSince sql.NullTime  `db:"gap_since"` // when the oldest gap after last_seq was first seen
-	GapUpto  sql.NullInt64 `db:"gap_upto"`  // scan_seq at gap_since: gaps up to it expire together
-	Disabled bool          `db:"disabled"`
+	LastSeq  int64          `db:"last_seq"` // every outbox seq up to here is fanned out, or given up
+	ScanSeq  int64          `db:"scan_seq"` // the highest outbox seq fanned out
+	Gaps     sql.NullString `db:"gaps"`     // the seqs up to scan_seq still missing (gaps); NULL: none, or a cursor of an older version
+	Disabled bool           `db:"disabled"`
 }
+
+const cursorColumns = "last_seq, scan_seq, gaps, disabled_at IS NOT NULL AS disabled"
 
 // outboxRef is an outbox row without its payload.
 type outboxRef struct {
@@ -46,7 +46,6 @@ type outboxRef struct {
 	EventID string `db:"event_id"`
 	Type    string `db:"type"`
 	Subject string `db:"subject"`
-	Fanned  bool   `db:"fanned"`
 }
 
 // fanOut copies the outbox rows an endpoint has not seen into its deliveries, in one transaction holding
@@ -54,39 +53,43 @@ type outboxRef struct {
 // cursor). It returns how many new outbox rows it read.
 //
 // Outbox seqs are handed out when a change inserts its event, not when it commits: seq 11 may commit
-// before seq 10, or 10 may roll back. So scan_seq (what has been read) moves ahead while last_seq stays
-// below the first missing seq, and every pass re-reads the rows between the two, fanning out those that
-// committed late. A seq still missing GapGrace after it was seen missing is given up: its change rolled
-// back (one taking that long to commit would be lost to webhooks, and is logged).
+// before seq 10, or 10 may roll back. The seqs found missing are kept in the cursor as gaps, and each
+// round reads the new rows and the rows of those gaps (and nothing else) in one statement: one
+// snapshot, in which a transaction's events are all there or none is. Two statements could see two
+// snapshots, and a transaction committing between them would be fanned out half now, half in the next
+// round, its later event ahead of its earlier one. A gap still missing GapGrace after it was seen is
+// given up: its change rolled back (one taking that long to commit would be lost to webhooks, and is
+// logged).
 func (w *Worker) fanOut(ctx context.Context, ep *endpoint) (int, error) {
 	fresh := 0
 	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		now := w.now().UTC()
 		var c cursor
-		err := tx.GetContext(ctx, &c, "SELECT last_seq, scan_seq, gap_since, gap_upto, disabled_at IS NOT NULL AS disabled FROM "+
-			w.t.cursors+" WHERE endpoint = ? FOR UPDATE SKIP LOCKED", ep.Name)
+		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE SKIP LOCKED", ep.Name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // another replica is at it (or Register has not run: Run always does)
 		}
 		if err != nil {
 			return err
 		}
-		var late, rows []outboxRef
-		if c.LastSeq < c.ScanSeq {
-			if err := tx.SelectContext(ctx, &late, "SELECT o.seq, o.event_id, o.type, o.subject, EXISTS (SELECT 1 FROM "+w.t.deliveries+
-				" d WHERE d.endpoint = ? AND d.seq = o.seq) AS fanned FROM "+w.t.outbox+" o WHERE o.seq > ? AND o.seq <= ? ORDER BY o.seq",
-				ep.Name, c.LastSeq, c.ScanSeq); err != nil {
-				return err
-			}
-		}
-		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject, 0 AS fanned FROM "+w.t.outbox+
-			" WHERE seq > ? ORDER BY seq LIMIT ?", c.ScanSeq, w.o.FanOutBatch); err != nil {
+		missing, err := w.cursorGaps(ctx, tx, &c, now)
+		if err != nil {
 			return err
 		}
-		fresh = len(rows)
+		rows, err := w.readOutbox(ctx, tx, c.ScanSeq, missing)
+		if err != nil {
+			return err
+		}
 		var add []outboxRef
-		for _, r := range slices.Concat(late, rows) {
-			if !r.Fanned && ep.Wants(r.Type) {
+		var late, seen []int64
+		for _, r := range rows {
+			if r.Seq > c.ScanSeq {
+				fresh++
+				seen = append(seen, r.Seq)
+			} else {
+				late = append(late, r.Seq)
+			}
+			if ep.Wants(r.Type) {
 				add = append(add, r)
 			}
 		}
@@ -97,50 +100,72 @@ func (w *Worker) fanOut(ctx context.Context, ep *endpoint) (int, error) {
 		if err := w.insertDeliveries(ctx, tx, ep.Name, add, status, now); err != nil {
 			return err
 		}
-		if len(rows) > 0 {
-			c.ScanSeq = rows[len(rows)-1].Seq
+		missing = missing.without(late)
+		if len(seen) > 0 {
+			upto := seen[len(seen)-1]
+			missing = append(missing, missingBetween(c.ScanSeq, upto, seen, now)...)
+			c.ScanSeq = upto
 		}
-		w.advance(&c, slices.Concat(late, rows), now, ep.Name)
-		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.cursors+" SET last_seq = ?, scan_seq = ?, gap_since = ?, gap_upto = ? WHERE endpoint = ?",
-			c.LastSeq, c.ScanSeq, c.GapSince, c.GapUpto, ep.Name)
+		missing = w.giveUp(missing, now, ep.Name)
+		c.LastSeq = missing.floor(c.ScanSeq)
+		g := sql.NullString{String: missing.String(), Valid: len(missing) > 0}
+		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.cursors+" SET last_seq = ?, scan_seq = ?, gaps = ?, gap_since = NULL, gap_upto = NULL WHERE endpoint = ?",
+			c.LastSeq, c.ScanSeq, g, ep.Name)
 		return err
 	})
 	return fresh, err
 }
 
-// advance moves last_seq over the seqs that are there (rows, in seq order, cover last_seq..scan_seq),
-// and over the gaps that have waited GapGrace.
-func (w *Worker) advance(c *cursor, rows []outboxRef, now time.Time, name string) {
-	contiguous := func() {
-		for _, r := range rows {
-			if r.Seq == c.LastSeq+1 {
-				c.LastSeq = r.Seq
-			} else if r.Seq > c.LastSeq+1 {
-				return
-			}
+// readOutbox reads, in one statement, up to FanOutBatch rows after scanSeq and the rows that have
+// appeared in the gaps, in seq order.
+func (w *Worker) readOutbox(ctx context.Context, tx *sqlx.Tx, scanSeq int64, missing gaps) ([]outboxRef, error) {
+	const cols = "seq, event_id, type, subject"
+	q := "SELECT " + cols + " FROM (SELECT " + cols + " FROM " + w.t.outbox + " WHERE seq > ? ORDER BY seq LIMIT ?) fresh"
+	args := []any{scanSeq, w.o.FanOutBatch}
+	if len(missing) > 0 {
+		ranges := make([]string, len(missing))
+		for i, g := range missing {
+			ranges[i] = "seq BETWEEN ? AND ?"
+			args = append(args, g.Lo, g.Hi)
 		}
+		q += " UNION ALL SELECT " + cols + " FROM " + w.t.outbox + " WHERE " + strings.Join(ranges, " OR ")
 	}
-	contiguous()
+	var rows []outboxRef
+	if err := tx.SelectContext(ctx, &rows, q+" ORDER BY seq", args...); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// cursorGaps returns the cursor's gaps. A cursor written by a version that kept only last_seq and
+// scan_seq has its gaps worked out once, from the seqs present between the two.
+func (w *Worker) cursorGaps(ctx context.Context, tx *sqlx.Tx, c *cursor, now time.Time) (gaps, error) {
+	if c.Gaps.Valid {
+		return parseGaps(c.Gaps.String)
+	}
 	if c.LastSeq >= c.ScanSeq {
-		c.GapSince, c.GapUpto = sql.NullTime{}, sql.NullInt64{}
-		return
+		return nil, nil
 	}
-	if !c.GapSince.Valid {
-		c.GapSince, c.GapUpto = nullTime(now), sql.NullInt64{Int64: c.ScanSeq, Valid: true}
-		return
+	var seqs []int64
+	if err := tx.SelectContext(ctx, &seqs, "SELECT seq FROM "+w.t.outbox+" WHERE seq > ? AND seq <= ? ORDER BY seq", c.LastSeq, c.ScanSeq); err != nil {
+		return nil, err
 	}
-	if now.Sub(c.GapSince.Time) < w.o.GapGrace {
-		return
+	return missingBetween(c.LastSeq, c.ScanSeq, seqs, now), nil
+}
+
+// giveUp drops the gaps that have waited GapGrace, and the oldest beyond MaxGaps.
+func (w *Worker) giveUp(missing gaps, now time.Time, name string) gaps {
+	missing, expired := missing.expire(now, w.o.GapGrace)
+	for _, g := range expired {
+		w.log.Debug("webhooks: outbox seqs never committed (rolled-back changes); not waiting for them any longer",
+			"endpoint", name, "from", g.Lo, "upto", g.Hi)
 	}
-	from := c.LastSeq + 1
-	c.LastSeq = max(c.LastSeq, c.GapUpto.Int64)
-	w.log.Debug("webhooks: outbox seqs never committed (rolled-back changes); not waiting for them any longer",
-		"endpoint", name, "from", from, "upto", c.LastSeq)
-	contiguous()
-	c.GapSince, c.GapUpto = sql.NullTime{}, sql.NullInt64{}
-	if c.LastSeq < c.ScanSeq {
-		c.GapSince, c.GapUpto = nullTime(now), sql.NullInt64{Int64: c.ScanSeq, Valid: true}
+	missing, dropped := missing.bound(w.o.MaxGaps)
+	for _, g := range dropped {
+		w.log.Warn("webhooks: too many missing outbox seqs; giving up the oldest before their grace period (a change committing later is not delivered)",
+			"endpoint", name, "from", g.Lo, "upto", g.Hi, "max_gaps", w.o.MaxGaps)
 	}
+	return missing
 }
 
 // insertDeliveries adds one delivery per row for endpoint name; rows that have one already are left

@@ -42,6 +42,33 @@ func (w *Worker) Retry(ctx context.Context, id int64) error {
 	})
 }
 
+// Skip makes a waiting (pending or failed) delivery dead at once, with reason as its last error, so that
+// the later events of its subject go on; Retry brings it back. A delivery in flight loses its lease: the
+// outcome of that attempt is then not recorded.
+func (w *Worker) Skip(ctx context.Context, id int64, reason string) error {
+	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		var status string
+		err := tx.GetContext(ctx, &status, "SELECT status FROM "+w.t.deliveries+" WHERE id = ? FOR UPDATE", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if status != StatusPending && status != StatusFailed {
+			return fmt.Errorf("delivery %d is %s, not waiting: nothing to skip", id, status)
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+			StatusDead, shorten("skipped by an operator: "+reason), id)
+		return err
+	})
+	if err == nil {
+		w.stats.skipped.Add(1)
+		w.log.Warn("webhooks: delivery skipped by an operator; it is dead (scimbridge webhooks retry brings it back)", "id", id, "reason", reason)
+	}
+	return err
+}
+
 // RetryDead makes every dead delivery of an endpoint ("": of every endpoint) due now, and returns how
 // many there were.
 func (w *Worker) RetryDead(ctx context.Context, endpoint string) (int64, error) {
@@ -81,8 +108,7 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 		count = 0
 		now := w.now().UTC()
 		var c cursor
-		err := tx.GetContext(ctx, &c, "SELECT last_seq, scan_seq, gap_since, gap_upto, disabled_at IS NOT NULL AS disabled FROM "+
-			w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
+		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("endpoint %q has never run: %w", endpoint, ErrNotFound)
 		}
@@ -90,7 +116,7 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			return err
 		}
 		var rows []outboxRef
-		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject, 0 AS fanned FROM "+w.t.outbox+
+		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject FROM "+w.t.outbox+
 			" WHERE occurred_at >= ? AND seq <= ? ORDER BY seq", since.UTC(), c.ScanSeq); err != nil {
 			return err
 		}

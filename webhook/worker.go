@@ -38,6 +38,7 @@ type Options struct {
 	Parallel     int           // deliveries claimed and posted at once per endpoint [8]
 	FanOutBatch  int           // outbox rows fanned out per transaction [500]
 	GapGrace     time.Duration // how long a missing outbox seq may still commit [5m]
+	MaxGaps      int           // runs of missing outbox seqs remembered per endpoint; beyond, the oldest are given up [1000]
 	PruneEvery   time.Duration // how often delivered rows and old outbox rows are pruned [10m]
 
 	BackoffBase time.Duration // wait after the first failed attempt, doubling each time [10s]
@@ -60,6 +61,7 @@ type Worker struct {
 	log       *slog.Logger
 	now       func() time.Time
 	rand      func() float64
+	stats     counters
 }
 
 // endpoint is an Endpoint with what the Worker needs to deliver to it.
@@ -126,6 +128,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.FanOutBatch <= 0 {
 		o.FanOutBatch = 500
+	}
+	if o.MaxGaps <= 0 {
+		o.MaxGaps = 1000
 	}
 	if o.ShortRetries == 0 {
 		o.ShortRetries = 2

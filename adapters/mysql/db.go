@@ -178,3 +178,30 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Login errors: the server answered, and waiting will not change its answer.
+const (
+	errDBAccessDenied         = 1044 // the account may not use this database
+	errAccessDenied           = 1045 // wrong user or password
+	errUnknownDB              = 1049
+	errAccessDeniedNoPassword = 1698 // e.g. unix_socket authentication for root over TCP
+)
+
+// LoginRefused returns a message for an error that means the server refused this account (wrong
+// password, no grant on the database, no such database), or nil. Such an error is not "the database is
+// not up yet": retrying it would wait forever, so callers fail at once with this message.
+func LoginRefused(err error) error {
+	var me *mysqldriver.MySQLError
+	if !errors.As(err, &me) {
+		return nil
+	}
+	switch me.Number {
+	case errAccessDenied, errAccessDeniedNoPassword:
+		return fmt.Errorf("the database refused the login: access denied (MySQL error %d); check the user and password of the DSN: %s", me.Number, me.Message)
+	case errDBAccessDenied:
+		return fmt.Errorf("the database refused access to the database: access denied (MySQL error %d); grant the DSN's user access: %s", me.Number, me.Message)
+	case errUnknownDB:
+		return fmt.Errorf("the DSN names a database that does not exist (MySQL error %d): %s", me.Number, me.Message)
+	}
+	return nil
+}

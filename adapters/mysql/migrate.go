@@ -160,6 +160,11 @@ var migrations = []migration{
 		PRIMARY KEY (id_hash),
 		KEY expires_at (expires_at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 11: the outbox seqs a webhook cursor found missing, as a JSON array of [lo, hi, seen] runs (package
+	// webhook, gaps.go). Fan-out re-reads exactly these instead of everything after the first gap, which
+	// made a single rolled-back change slow delivery for the whole grace period. gap_since and gap_upto
+	// are no longer written.
+	sqlStep(`ALTER TABLE {p}webhook_cursors ADD COLUMN gaps MEDIUMTEXT NULL`),
 }
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.

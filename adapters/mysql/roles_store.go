@@ -250,13 +250,36 @@ func (rs *roleSync) applyJoin(ctx context.Context, tx *sqlx.Tx, ins, del [][2]an
 		}
 	}
 	for start := 0; start < len(del); start += memberBatch {
-		batch := del[start:min(start+memberBatch, len(del))]
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE ("+uc+", "+rc+") IN ("+
-			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ")+")", pairs(batch)...); err != nil {
+		q, args := joinDelete(t, uc, rc, del[start:min(start+memberBatch, len(del))], ids)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// joinDelete is the DELETE of (user, role) rows, as `(user = ? AND role IN (?, ...)) OR ...`, one term
+// per user. Not the shorter `(user, role) IN ((?, ?))`: MariaDB turns a row constructor with one pair
+// into a full table scan, and every user losing one role is exactly that case.
+func joinDelete(t, uc, rc string, rows [][2]any, ids map[string]any) (string, []any) {
+	var order []string
+	byUser := map[string][]any{}
+	users := map[string]any{}
+	for _, r := range rows {
+		k := keyString(r[0])
+		if _, ok := users[k]; !ok {
+			users[k] = r[0]
+			order = append(order, k)
+		}
+		byUser[k] = append(byUser[k], ids[r[1].(string)])
+	}
+	terms := make([]string, 0, len(order))
+	args := make([]any, 0, len(order)+len(rows))
+	for _, k := range order {
+		terms = append(terms, "("+uc+" = ? AND "+rc+" IN ("+placeholders(len(byUser[k]))+"))")
+		args = append(append(args, users[k]), byUser[k]...)
+	}
+	return "DELETE FROM " + t + " WHERE " + strings.Join(terms, " OR "), args
 }
 
 // roleKeys looks the managed roles up by name in the app's roles table. Every role a rule names must

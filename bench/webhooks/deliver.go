@@ -84,12 +84,21 @@ func deliveryPhase(ctx context.Context, db *sqlx.DB, o options, out io.Writer) e
 	if err := workers[0].Register(ctx); err != nil {
 		return err
 	}
+	if o.gap {
+		if err := rolledBackEvent(ctx, db); err != nil {
+			return err
+		}
+	}
 	payloadBytes, err := fillOutbox(ctx, db, o.events, o.subjects)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "== phase 1: delivery\n%d events about %d users (payload %d bytes on average) in the outbox; %d worker(s), %d deliveries in flight each, receiver verifying every signature\n",
-		o.events, o.subjects, payloadBytes/o.events, o.workers, o.parallel)
+	gapNote := ""
+	if o.gap {
+		gapNote = ", behind the seq of a rolled-back transaction"
+	}
+	fmt.Fprintf(out, "== phase 1: delivery\n%d events about %d users (payload %d bytes on average) in the outbox%s; %d worker(s), %d deliveries in flight each, receiver verifying every signature\n",
+		o.events, o.subjects, payloadBytes/o.events, gapNote, o.workers, o.parallel)
 
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -120,6 +129,19 @@ func deliveryPhase(ctx context.Context, db *sqlx.DB, o options, out io.Writer) e
 		distinct, elapsed.Round(time.Millisecond), float64(distinct)/elapsed.Seconds())
 	fmt.Fprintf(out, "  requests %d, duplicates %d, bad signatures %d\n\n", total, total-distinct, bad)
 	return nil
+}
+
+// rolledBackEvent inserts an outbox row and rolls back: its seq is taken and never commits, the gap a
+// deadlock retry leaves (the default GapGrace, 5 minutes, outlasts the run).
+func rolledBackEvent(ctx context.Context, db *sqlx.DB) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, "INSERT INTO scim_outbox (event_id, type, subject, occurred_at, payload) VALUES (?, 'user.updated', 'user:rolled-back', ?, '{}')",
+		uuid.NewString(), time.Now().UTC())
+	return err
 }
 
 // fillOutbox writes n events, as the store would, in multi-row INSERTs; it returns the payload bytes.

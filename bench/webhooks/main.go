@@ -14,6 +14,7 @@
 //
 //	go run ./bench/webhooks                     # 5000 events, 1 worker; 2000 transactions, 8 clients
 //	go run ./bench/webhooks -workers 2 -parallel 16
+//	go run ./bench/webhooks -gap                # the same backlog behind a rolled-back transaction's seq
 package main
 
 import (
@@ -38,6 +39,7 @@ type options struct {
 	txs         int
 	concurrency int
 	timeout     time.Duration
+	gap         bool
 }
 
 func main() {
@@ -49,6 +51,7 @@ func main() {
 	flag.IntVar(&o.parallel, "parallel", 8, "phase 1: deliveries each worker claims and posts at once (Options.Parallel)")
 	flag.IntVar(&o.txs, "txs", 2000, "phase 2: transactions of each kind")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "phase 2: concurrent clients")
+	flag.BoolVar(&o.gap, "gap", false, "phase 1: roll back one outbox INSERT before the events, leaving a gap in the seqs as a deadlock retry does")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if o.events < 1 || o.subjects < 1 || o.workers < 1 || o.parallel < 1 || o.txs < 1 || o.concurrency < 1 {

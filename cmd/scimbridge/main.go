@@ -153,6 +153,12 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		if refused := mysql.LoginRefused(err); refused != nil {
+			return refused
+		}
+		return fmt.Errorf("database not reachable: %w", err)
+	}
 	rep, err := mysql.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
 	if err != nil {
 		return fmt.Errorf("checking the database: %w", err)
@@ -314,6 +320,9 @@ func migrateWhenReachable(ctx context.Context, db *sqlx.DB, prefix string, log *
 		if err == nil {
 			log.Info("database ready", "migrations_applied", n)
 			return nil
+		}
+		if refused := mysql.LoginRefused(err); refused != nil {
+			return refused
 		}
 		if pingErr := db.PingContext(ctx); pingErr == nil {
 			return fmt.Errorf("migrating scimbridge's tables: %w", err)

@@ -21,6 +21,8 @@ const webhooksUsage = `Usage:
   scimbridge webhooks list   --config FILE [--endpoint NAME] [--status dead,failed,...] [--limit N]
   scimbridge webhooks retry  --config FILE --id ID          one dead or failed delivery, now
   scimbridge webhooks retry  --config FILE --dead [--endpoint NAME]   every dead delivery, now
+  scimbridge webhooks skip   --config FILE --id ID [--reason TEXT]
+                             make a waiting delivery dead now, so that its subject's later events go on
   scimbridge webhooks replay --config FILE --endpoint NAME --since TIME|DURATION
                              send again the events since TIME (2026-01-02T15:04:05Z) or DURATION ago (24h)
   scimbridge webhooks enable --config FILE --endpoint NAME   after a 410 Gone disabled it
@@ -67,7 +69,8 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 	endpoint := fs.String("endpoint", "", "endpoint name")
 	statuses := fs.String("status", "", "list: statuses to show, comma-separated (default pending,failed,dead,disabled)")
 	limit := fs.Int("limit", 50, "list: deliveries to show")
-	id := fs.Int64("id", 0, "retry: the delivery id (from list)")
+	id := fs.Int64("id", 0, "retry, skip: the delivery id (from list)")
+	reason := fs.String("reason", "no reason given", "skip: why, kept as the delivery's last error")
 	dead := fs.Bool("dead", false, "retry: every dead delivery (of --endpoint, or of all)")
 	since := fs.String("since", "", "replay: a time (RFC 3339) or a duration ago (24h)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -118,6 +121,12 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 			}
 		default:
 			err = errors.New("give --id ID or --dead")
+		}
+	case "skip":
+		if *id <= 0 {
+			err = errors.New("--id ID is required")
+		} else if err = w.Skip(ctx, *id, *reason); err == nil {
+			fmt.Fprintf(c.Stdout, "delivery %d is dead (skipped); later events of its subject go on. `webhooks retry --id %d` sends it again\n", *id, *id)
 		}
 	case "replay":
 		var from time.Time

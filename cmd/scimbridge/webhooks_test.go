@@ -95,6 +95,14 @@ func TestServeDeliversWebhooksAndCommandsActOnThem(t *testing.T) {
 	if code := ops.Run(context.Background(), []string{"webhooks", "retry", "--config", path}); code != 1 || !strings.Contains(opsOut.String(), "--id ID or --dead") {
 		t.Errorf("retry without target: %d\n%s", code, opsOut)
 	}
+	opsOut.Reset()
+	if code := ops.Run(context.Background(), []string{"webhooks", "skip", "--config", path}); code != 1 || !strings.Contains(opsOut.String(), "--id ID is required") {
+		t.Errorf("skip without --id: %d\n%s", code, opsOut)
+	}
+	opsOut.Reset()
+	if code := ops.Run(context.Background(), []string{"webhooks", "skip", "--config", path, "--id", "999999"}); code != 1 || !strings.Contains(opsOut.String(), "not found") {
+		t.Errorf("skip of an unknown delivery: %d\n%s", code, opsOut)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exited %d:\n%s", code, out)

@@ -94,6 +94,9 @@ func NewHandler(secret string, raw bool, log *slog.Logger) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// 1 MiB: scimbridge never sends more than [[webhooks]] max_payload_bytes (256 KiB by default; a
+	// larger event comes without its resource, marked "truncated"). Keep this limit above that setting:
+	// a body cut short fails its signature check.
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "cannot read the body", http.StatusBadRequest)

@@ -1,0 +1,146 @@
+package mysql_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"sync"
+	"testing"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+)
+
+// recorder keeps the text of every statement run through a database opened with openRecording, so
+// that a test can EXPLAIN what the store really sent rather than a copy of its SQL.
+type recorder struct {
+	mu    sync.Mutex
+	stmts []recorded
+}
+
+type recorded struct {
+	query string
+	args  []driver.NamedValue
+}
+
+func (r *recorder) add(q string, args []driver.NamedValue) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stmts = append(r.stmts, recorded{q, append([]driver.NamedValue(nil), args...)})
+}
+
+func (r *recorder) take() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.stmts
+	r.stmts = nil
+	return out
+}
+
+// openRecording opens dsn as mysql.Open does (UTC times, the same session settings), through a
+// connector that records statements.
+func openRecording(t *testing.T, dsn string) (*sqlx.DB, *recorder) {
+	t.Helper()
+	cfg, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.Collation = "utf8mb4_unicode_ci"
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+	inner, err := mysqldriver.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	db := sqlx.NewDb(sql.OpenDB(recConnector{inner, rec}), "mysql")
+	t.Cleanup(func() { db.Close() })
+	return db, rec
+}
+
+type recConnector struct {
+	inner driver.Connector
+	rec   *recorder
+}
+
+func (c recConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &recConn{conn, c.rec}, nil
+}
+
+func (c recConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+// recConn forwards to the MySQL driver's connection, which implements every optional interface used here.
+type recConn struct {
+	driver.Conn
+	rec *recorder
+}
+
+func (c *recConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &recStmt{st, q, c.rec}, nil
+}
+
+func (c *recConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
+}
+
+func (c *recConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+	if err != driver.ErrSkip {
+		c.rec.add(q, args)
+	}
+	return res, err
+}
+
+func (c *recConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+	if err != driver.ErrSkip {
+		c.rec.add(q, args)
+	}
+	return rows, err
+}
+
+func (c *recConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+func (c *recConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+func (c *recConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+func (c *recConn) CheckNamedValue(nv *driver.NamedValue) error {
+	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+}
+
+type recStmt struct {
+	driver.Stmt
+	q   string
+	rec *recorder
+}
+
+func (s *recStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.rec.add(s.q, args)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *recStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.rec.add(s.q, args)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+func (s *recStmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if c, ok := s.Stmt.(driver.NamedValueChecker); ok {
+		return c.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
