@@ -89,7 +89,3 @@ func retryable(err error) bool {
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
-// nullTime is t as a nullable DATETIME, NULL for the zero time.
-func nullTime(t time.Time) sql.NullTime {
-	return sql.NullTime{Time: t.UTC(), Valid: !t.IsZero()}
-}
