@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // claimed is a delivery this Worker holds the lease of, with the event to send.
@@ -31,21 +31,21 @@ type claimed struct {
 func (w *Worker) claim(ctx context.Context, ep *endpoint, n int) ([]claimed, error) {
 	now := w.now().UTC()
 	var ids []int64
-	err := w.db.SelectContext(ctx, &ids, "SELECT d.id FROM "+w.t.deliveries+" d"+
+	err := w.db.SelectContext(ctx, &ids, "SELECT d.id FROM "+w.t.Deliveries()+" d"+
 		" WHERE d.endpoint = ? AND d.waiting = 1 AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)"+
-		" AND NOT EXISTS (SELECT 1 FROM "+w.t.deliveries+" e FORCE INDEX (subject_order) WHERE e.endpoint = d.endpoint AND e.subject = d.subject"+
+		" AND NOT EXISTS (SELECT 1 FROM "+w.t.Deliveries()+" e FORCE INDEX (subject_order) WHERE e.endpoint = d.endpoint AND e.subject = d.subject"+
 		" AND e.waiting = 1 AND e.seq < d.seq)"+
 		" ORDER BY d.next_attempt_at, d.seq LIMIT ?", ep.Name, now, now, 2*n)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var out []claimed
-	err = inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err = w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		out = out[:0]
 		args := append(int64Args(ids), now, n)
-		if err := tx.SelectContext(ctx, &out, "SELECT id, seq, event_id, type, subject, attempts, enqueued_at FROM "+w.t.deliveries+
+		if err := tx.SelectContext(ctx, &out, "SELECT id, seq, event_id, type, subject, attempts, enqueued_at FROM "+w.t.Deliveries()+
 			" WHERE id IN ("+marks(len(ids))+") AND waiting = 1 AND (lease_until IS NULL OR lease_until <= ?)"+
-			" ORDER BY next_attempt_at, seq LIMIT ? FOR UPDATE SKIP LOCKED", args...); err != nil {
+			" ORDER BY next_attempt_at, seq LIMIT ?"+bookkeeping.MySQL.SkipLocked(), args...); err != nil {
 			return err
 		}
 		if len(out) == 0 {
@@ -55,7 +55,7 @@ func (w *Worker) claim(ctx context.Context, ep *endpoint, n int) ([]claimed, err
 		for i, c := range out {
 			got[i] = c.ID
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks(len(got))+")",
+		_, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks(len(got))+")",
 			append([]any{w.o.Owner, now.Add(ep.lease)}, int64Args(got)...)...)
 		return err
 	})
@@ -75,7 +75,7 @@ func (w *Worker) loadPayloads(ctx context.Context, cs []claimed) error {
 		Seq     int64  `db:"seq"`
 		Payload []byte `db:"payload"`
 	}
-	if err := w.db.SelectContext(ctx, &rows, "SELECT seq, payload FROM "+w.t.outbox+" WHERE seq IN ("+marks(len(seqs))+")", int64Args(seqs)...); err != nil {
+	if err := w.db.SelectContext(ctx, &rows, "SELECT seq, payload FROM "+w.t.Outbox()+" WHERE seq IN ("+marks(len(seqs))+")", int64Args(seqs)...); err != nil {
 		return err
 	}
 	bySeq := make(map[int64][]byte, len(rows))

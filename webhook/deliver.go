@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // deliverRound claims up to Parallel due deliveries of an endpoint, posts them at once and records the
@@ -58,7 +58,7 @@ func (w *Worker) record(ctx context.Context, ep *endpoint, cs []claimed, outs []
 		kept   bool
 	}
 	var lines []logLine
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		lines = lines[:0]
 		for i, c := range cs {
 			o := outs[i]
@@ -69,11 +69,11 @@ func (w *Worker) record(ctx context.Context, ep *endpoint, cs []claimed, outs []
 			)
 			switch {
 			case o.aborted:
-				q = "UPDATE " + w.t.deliveries + " SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
+				q = "UPDATE " + w.t.Deliveries() + " SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
 				args = []any{c.ID, w.o.Owner}
 			case o.ok:
 				l.status = StatusDelivered
-				q = "UPDATE " + w.t.deliveries + " SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?," +
+				q = "UPDATE " + w.t.Deliveries() + " SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?," +
 					" last_error = NULL, delivered_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
 				args = []any{StatusDelivered, now, o.status, now, c.ID, w.o.Owner}
 			default:
@@ -82,7 +82,7 @@ func (w *Worker) record(ctx context.Context, ep *endpoint, cs []claimed, outs []
 					gone = &outs[i]
 				}
 				// A delivery disabled meanwhile (410 seen by a parallel post) stays disabled.
-				q = "UPDATE " + w.t.deliveries + " SET status = IF(status IN ('pending', 'failed'), ?, status), attempts = attempts + 1, next_attempt_at = ?," +
+				q = "UPDATE " + w.t.Deliveries() + " SET status = IF(status IN ('pending', 'failed'), ?, status), attempts = attempts + 1, next_attempt_at = ?," +
 					" last_attempt_at = ?, last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
 				args = []any{l.status, l.next, now, nullStatus(o.status), shorten(o.err), c.ID, w.o.Owner}
 			}
@@ -168,16 +168,16 @@ func (w *Worker) backoff(n int) time.Duration {
 // events keep being fanned out to it, as disabled deliveries, so that Enable loses nothing.
 func (w *Worker) disable(ctx context.Context, name, reason string, now time.Time) error {
 	var n int64
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		var one int
-		if err := tx.GetContext(ctx, &one, "SELECT 1 FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE", name); err != nil {
+		if err := tx.GetContext(ctx, &one, "SELECT 1 FROM "+w.t.Cursors()+" WHERE endpoint = ? FOR UPDATE", name); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.cursors+" SET disabled_at = ?, disabled_reason = ? WHERE endpoint = ? AND disabled_at IS NULL",
+		if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Cursors()+" SET disabled_at = ?, disabled_reason = ? WHERE endpoint = ? AND disabled_at IS NULL",
 			now, shorten(reason), name); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ? WHERE endpoint = ? AND waiting = 1", StatusDisabled, name)
+		res, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = ? WHERE endpoint = ? AND waiting = 1", StatusDisabled, name)
 		if err != nil {
 			return err
 		}

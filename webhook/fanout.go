@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // Register creates the cursor of every endpoint that has none, starting at the newest outbox event: a
@@ -16,10 +16,10 @@ import (
 func (w *Worker) Register(ctx context.Context) error {
 	for _, ep := range w.endpoints {
 		var head int64
-		if err := w.db.GetContext(ctx, &head, "SELECT COALESCE(MAX(seq), 0) FROM "+w.t.outbox); err != nil {
+		if err := w.db.GetContext(ctx, &head, "SELECT COALESCE(MAX(seq), 0) FROM "+w.t.Outbox()); err != nil {
 			return err
 		}
-		res, err := w.db.ExecContext(ctx, "INSERT IGNORE INTO "+w.t.cursors+
+		res, err := w.db.ExecContext(ctx, "INSERT IGNORE INTO "+w.t.Cursors()+
 			" (endpoint, last_seq, scan_seq, created_at) VALUES (?, ?, ?, ?)", ep.Name, head, head, w.now().UTC())
 		if err != nil {
 			return err
@@ -62,10 +62,10 @@ type outboxRef struct {
 // logged).
 func (w *Worker) fanOut(ctx context.Context, ep *endpoint) (int, error) {
 	fresh := 0
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		now := w.now().UTC()
 		var c cursor
-		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE SKIP LOCKED", ep.Name)
+		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.Cursors()+" WHERE endpoint = ? FOR UPDATE SKIP LOCKED", ep.Name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // another replica is at it (or Register has not run: Run always does)
 		}
@@ -109,7 +109,7 @@ func (w *Worker) fanOut(ctx context.Context, ep *endpoint) (int, error) {
 		missing = w.giveUp(missing, now, ep.Name)
 		c.LastSeq = missing.floor(c.ScanSeq)
 		g := sql.NullString{String: missing.String(), Valid: len(missing) > 0}
-		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.cursors+" SET last_seq = ?, scan_seq = ?, gaps = ?, gap_since = NULL, gap_upto = NULL WHERE endpoint = ?",
+		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.Cursors()+" SET last_seq = ?, scan_seq = ?, gaps = ?, gap_since = NULL, gap_upto = NULL WHERE endpoint = ?",
 			c.LastSeq, c.ScanSeq, g, ep.Name)
 		return err
 	})
@@ -118,9 +118,9 @@ func (w *Worker) fanOut(ctx context.Context, ep *endpoint) (int, error) {
 
 // readOutbox reads, in one statement, up to FanOutBatch rows after scanSeq and the rows that have
 // appeared in the gaps, in seq order.
-func (w *Worker) readOutbox(ctx context.Context, tx *sqlx.Tx, scanSeq int64, missing gaps) ([]outboxRef, error) {
+func (w *Worker) readOutbox(ctx context.Context, tx *bookkeeping.Tx, scanSeq int64, missing gaps) ([]outboxRef, error) {
 	const cols = "seq, event_id, type, subject"
-	q := "SELECT " + cols + " FROM (SELECT " + cols + " FROM " + w.t.outbox + " WHERE seq > ? ORDER BY seq LIMIT ?) fresh"
+	q := "SELECT " + cols + " FROM (SELECT " + cols + " FROM " + w.t.Outbox() + " WHERE seq > ? ORDER BY seq LIMIT ?) fresh"
 	args := []any{scanSeq, w.o.FanOutBatch}
 	if len(missing) > 0 {
 		ranges := make([]string, len(missing))
@@ -128,7 +128,7 @@ func (w *Worker) readOutbox(ctx context.Context, tx *sqlx.Tx, scanSeq int64, mis
 			ranges[i] = "seq BETWEEN ? AND ?"
 			args = append(args, g.Lo, g.Hi)
 		}
-		q += " UNION ALL SELECT " + cols + " FROM " + w.t.outbox + " WHERE " + strings.Join(ranges, " OR ")
+		q += " UNION ALL SELECT " + cols + " FROM " + w.t.Outbox() + " WHERE " + strings.Join(ranges, " OR ")
 	}
 	var rows []outboxRef
 	if err := tx.SelectContext(ctx, &rows, q+" ORDER BY seq", args...); err != nil {
@@ -139,7 +139,7 @@ func (w *Worker) readOutbox(ctx context.Context, tx *sqlx.Tx, scanSeq int64, mis
 
 // cursorGaps returns the cursor's gaps. A cursor written by a version that kept only last_seq and
 // scan_seq has its gaps worked out once, from the seqs present between the two.
-func (w *Worker) cursorGaps(ctx context.Context, tx *sqlx.Tx, c *cursor, now time.Time) (gaps, error) {
+func (w *Worker) cursorGaps(ctx context.Context, tx *bookkeeping.Tx, c *cursor, now time.Time) (gaps, error) {
 	if c.Gaps.Valid {
 		return parseGaps(c.Gaps.String)
 	}
@@ -147,7 +147,7 @@ func (w *Worker) cursorGaps(ctx context.Context, tx *sqlx.Tx, c *cursor, now tim
 		return nil, nil
 	}
 	var seqs []int64
-	if err := tx.SelectContext(ctx, &seqs, "SELECT seq FROM "+w.t.outbox+" WHERE seq > ? AND seq <= ? ORDER BY seq", c.LastSeq, c.ScanSeq); err != nil {
+	if err := tx.SelectContext(ctx, &seqs, "SELECT seq FROM "+w.t.Outbox()+" WHERE seq > ? AND seq <= ? ORDER BY seq", c.LastSeq, c.ScanSeq); err != nil {
 		return nil, err
 	}
 	return missingBetween(c.LastSeq, c.ScanSeq, seqs, now), nil
@@ -170,7 +170,7 @@ func (w *Worker) giveUp(missing gaps, now time.Time, name string) gaps {
 
 // insertDeliveries adds one delivery per row for endpoint name; rows that have one already are left
 // as they are.
-func (w *Worker) insertDeliveries(ctx context.Context, tx *sqlx.Tx, name string, rows []outboxRef, status string, now time.Time) error {
+func (w *Worker) insertDeliveries(ctx context.Context, tx *bookkeeping.Tx, name string, rows []outboxRef, status string, now time.Time) error {
 	const chunk = 200
 	for len(rows) > 0 {
 		n := min(len(rows), chunk)
@@ -178,7 +178,7 @@ func (w *Worker) insertDeliveries(ctx context.Context, tx *sqlx.Tx, name string,
 		for _, r := range rows[:n] {
 			args = append(args, name, r.Seq, r.EventID, r.Type, r.Subject, status, now, now)
 		}
-		q := "INSERT INTO " + w.t.deliveries + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
+		q := "INSERT INTO " + w.t.Deliveries() + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + " ON DUPLICATE KEY UPDATE id = id"
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err

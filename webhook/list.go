@@ -62,7 +62,7 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 		DisabledAt     *time.Time `db:"disabled_at"`
 		DisabledReason *string    `db:"disabled_reason"`
 	}
-	if err := w.db.SelectContext(ctx, &cursors, "SELECT endpoint, last_seq, disabled_at, disabled_reason FROM "+w.t.cursors); err != nil {
+	if err := w.db.SelectContext(ctx, &cursors, "SELECT endpoint, last_seq, disabled_at, disabled_reason FROM "+w.t.Cursors()); err != nil {
 		return nil, err
 	}
 	var counts []struct {
@@ -72,7 +72,7 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 		Oldest   *time.Time `db:"oldest"`
 	}
 	if err := w.db.SelectContext(ctx, &counts, "SELECT endpoint, status, COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM "+
-		w.t.deliveries+" GROUP BY endpoint, status"); err != nil {
+		w.t.Deliveries()+" GROUP BY endpoint, status"); err != nil {
 		return nil, err
 	}
 	byName := map[string]*EndpointStatus{}
@@ -115,7 +115,7 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 		limit = 100
 	}
 	q := "SELECT id, endpoint, seq, event_id, type, subject, status, attempts, enqueued_at, next_attempt_at, lease_owner, lease_until," +
-		" last_attempt_at, last_status, last_error, delivered_at FROM " + w.t.deliveries + " WHERE status IN (" + marks(len(statuses)) + ")"
+		" last_attempt_at, last_status, last_error, delivered_at FROM " + w.t.Deliveries() + " WHERE status IN (" + marks(len(statuses)) + ")"
 	args := make([]any, 0, len(statuses)+2)
 	for _, s := range statuses {
 		args = append(args, s)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // ErrNotFound is returned for an unknown delivery id or endpoint name.
@@ -16,12 +16,12 @@ var ErrNotFound = errors.New("not found")
 
 // Retry makes one dead or failed delivery due now, its attempts and give-up clock starting afresh.
 func (w *Worker) Retry(ctx context.Context, id int64) error {
-	return inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	return w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		var d struct {
 			Endpoint string `db:"endpoint"`
 			Status   string `db:"status"`
 		}
-		err := tx.GetContext(ctx, &d, "SELECT endpoint, status FROM "+w.t.deliveries+" WHERE id = ? FOR UPDATE", id)
+		err := tx.GetContext(ctx, &d, "SELECT endpoint, status FROM "+w.t.Deliveries()+" WHERE id = ? FOR UPDATE", id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
 		}
@@ -34,7 +34,7 @@ func (w *Worker) Retry(ctx context.Context, id int64) error {
 		case StatusDisabled:
 			return fmt.Errorf("delivery %d waits for its endpoint %q, which is disabled; enable the endpoint", id, d.Endpoint)
 		case StatusPending, StatusFailed: // possibly in flight: only make it due now
-			_, err = tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET next_attempt_at = ? WHERE id = ?", w.now().UTC(), id)
+			_, err = tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET next_attempt_at = ? WHERE id = ?", w.now().UTC(), id)
 			return err
 		}
 		_, err = w.requeue(ctx, tx, "id = ?", id)
@@ -46,9 +46,9 @@ func (w *Worker) Retry(ctx context.Context, id int64) error {
 // the later events of its subject go on; Retry brings it back. A delivery in flight loses its lease: the
 // outcome of that attempt is then not recorded.
 func (w *Worker) Skip(ctx context.Context, id int64, reason string) error {
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		var status string
-		err := tx.GetContext(ctx, &status, "SELECT status FROM "+w.t.deliveries+" WHERE id = ? FOR UPDATE", id)
+		err := tx.GetContext(ctx, &status, "SELECT status FROM "+w.t.Deliveries()+" WHERE id = ? FOR UPDATE", id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
 		}
@@ -58,7 +58,7 @@ func (w *Worker) Skip(ctx context.Context, id int64, reason string) error {
 		if status != StatusPending && status != StatusFailed {
 			return fmt.Errorf("delivery %d is %s, not waiting: nothing to skip", id, status)
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+		_, err = tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
 			StatusDead, shorten("skipped by an operator: "+reason), id)
 		return err
 	})
@@ -77,7 +77,7 @@ func (w *Worker) RetryDead(ctx context.Context, endpoint string) (int64, error) 
 		where, args = where+" AND endpoint = ?", append(args, endpoint)
 	}
 	var n int64
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) (err error) {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) (err error) {
 		n, err = w.requeue(ctx, tx, where, args...)
 		return err
 	})
@@ -85,9 +85,9 @@ func (w *Worker) RetryDead(ctx context.Context, endpoint string) (int64, error) 
 }
 
 // requeue makes the deliveries matching where pending and due now, as if just enqueued.
-func (w *Worker) requeue(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int64, error) {
+func (w *Worker) requeue(ctx context.Context, tx *bookkeeping.Tx, where string, args ...any) (int64, error) {
 	now := w.now().UTC()
-	res, err := tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?,"+
+	res, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?,"+
 		" lease_owner = NULL, lease_until = NULL, delivered_at = NULL WHERE "+where, append([]any{StatusPending, now, now}, args...)...)
 	if err != nil {
 		return 0, err
@@ -104,11 +104,11 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 		return 0, fmt.Errorf("endpoint %q is not configured: %w", endpoint, ErrNotFound)
 	}
 	count := 0
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		count = 0
 		now := w.now().UTC()
 		var c cursor
-		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
+		err := tx.GetContext(ctx, &c, "SELECT "+cursorColumns+" FROM "+w.t.Cursors()+" WHERE endpoint = ? FOR UPDATE", endpoint)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("endpoint %q has never run: %w", endpoint, ErrNotFound)
 		}
@@ -116,7 +116,7 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			return err
 		}
 		var rows []outboxRef
-		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject FROM "+w.t.outbox+
+		if err := tx.SelectContext(ctx, &rows, "SELECT seq, event_id, type, subject FROM "+w.t.Outbox()+
 			" WHERE occurred_at >= ? AND seq <= ? ORDER BY seq", since.UTC(), c.ScanSeq); err != nil {
 			return err
 		}
@@ -140,12 +140,12 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 			}
 			// New deliveries are inserted; existing ones are reset by a plain UPDATE rather than in ON DUPLICATE
 			// KEY UPDATE, where go-mysql-server (the demo's engine) does not recompute the generated `waiting`.
-			q := "INSERT INTO " + w.t.deliveries + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
+			q := "INSERT INTO " + w.t.Deliveries() + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
 				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + " ON DUPLICATE KEY UPDATE id = id"
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.deliveries+" SET status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?,"+
+			if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = ?, attempts = 0, enqueued_at = ?, next_attempt_at = ?,"+
 				" lease_owner = NULL, lease_until = NULL, delivered_at = NULL WHERE endpoint = ? AND seq IN ("+marks(n)+")",
 				append([]any{status, now, now, endpoint}, seqs...)...); err != nil {
 				return err
@@ -161,16 +161,16 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 // are sent in order. It returns how many.
 func (w *Worker) Enable(ctx context.Context, endpoint string) (int64, error) {
 	var n int64
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) (err error) {
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) (err error) {
 		var one int
-		err = tx.GetContext(ctx, &one, "SELECT 1 FROM "+w.t.cursors+" WHERE endpoint = ? FOR UPDATE", endpoint)
+		err = tx.GetContext(ctx, &one, "SELECT 1 FROM "+w.t.Cursors()+" WHERE endpoint = ? FOR UPDATE", endpoint)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("endpoint %q: %w", endpoint, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.cursors+" SET disabled_at = NULL, disabled_reason = NULL WHERE endpoint = ?", endpoint); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Cursors()+" SET disabled_at = NULL, disabled_reason = NULL WHERE endpoint = ?", endpoint); err != nil {
 			return err
 		}
 		n, err = w.requeue(ctx, tx, "endpoint = ? AND status = ?", endpoint, StatusDisabled)
@@ -186,13 +186,13 @@ func (w *Worker) Forget(ctx context.Context, endpoint string) (int64, error) {
 		return 0, fmt.Errorf("endpoint %q is configured; remove it from the configuration first", endpoint)
 	}
 	var n int64
-	err := inTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM "+w.t.deliveries+" WHERE endpoint = ?", endpoint)
+	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM "+w.t.Deliveries()+" WHERE endpoint = ?", endpoint)
 		if err != nil {
 			return err
 		}
 		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, "DELETE FROM "+w.t.cursors+" WHERE endpoint = ?", endpoint)
+		_, err = tx.ExecContext(ctx, "DELETE FROM "+w.t.Cursors()+" WHERE endpoint = ?", endpoint)
 		return err
 	})
 	return n, err

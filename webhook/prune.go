@@ -26,7 +26,7 @@ func (w *Worker) Prune(ctx context.Context) (Pruned, error) {
 	longest := config.DefaultWebhookRetention
 	names := make([]any, 0, len(w.endpoints))
 	for _, ep := range w.endpoints {
-		n, err := w.deleteChunks(ctx, "DELETE FROM "+w.t.deliveries+" WHERE endpoint = ? AND status = ? AND delivered_at < ? LIMIT ?",
+		n, err := w.deleteChunks(ctx, "DELETE FROM "+w.t.Deliveries()+" WHERE endpoint = ? AND status = ? AND delivered_at < ? LIMIT ?",
 			ep.Name, StatusDelivered, now.Add(-ep.Retention))
 		p.Deliveries += n
 		if err != nil {
@@ -35,7 +35,7 @@ func (w *Worker) Prune(ctx context.Context) (Pruned, error) {
 		longest = max(longest, ep.Retention)
 		names = append(names, ep.Name)
 	}
-	q := "DELETE FROM " + w.t.deliveries + " WHERE status = ? AND delivered_at < ?"
+	q := "DELETE FROM " + w.t.Deliveries() + " WHERE status = ? AND delivered_at < ?"
 	args := []any{StatusDelivered, now.Add(-config.DefaultWebhookRetention)}
 	if len(names) > 0 {
 		q += " AND endpoint NOT IN (" + marks(len(names)) + ")"
@@ -51,7 +51,7 @@ func (w *Worker) Prune(ctx context.Context) (Pruned, error) {
 	// may still be configured on another, and stops holding events back only when forgotten (Forget).
 	if len(names) > 0 {
 		var registered int
-		if err := w.db.GetContext(ctx, &registered, "SELECT COUNT(*) FROM "+w.t.cursors+" WHERE endpoint IN ("+marks(len(names))+")", names...); err != nil {
+		if err := w.db.GetContext(ctx, &registered, "SELECT COUNT(*) FROM "+w.t.Cursors()+" WHERE endpoint IN ("+marks(len(names))+")", names...); err != nil {
 			return p, err
 		}
 		if registered < len(names) {
@@ -59,7 +59,7 @@ func (w *Worker) Prune(ctx context.Context) (Pruned, error) {
 		}
 	}
 	var bound sql.NullInt64
-	if err := w.db.GetContext(ctx, &bound, "SELECT MIN(last_seq) FROM "+w.t.cursors); err != nil {
+	if err := w.db.GetContext(ctx, &bound, "SELECT MIN(last_seq) FROM "+w.t.Cursors()); err != nil {
 		return p, err
 	}
 	if !bound.Valid {
@@ -67,8 +67,8 @@ func (w *Worker) Prune(ctx context.Context) (Pruned, error) {
 	}
 	// NOT IN rather than a correlated NOT EXISTS, which go-mysql-server (the demo's engine) cannot run in a
 	// single-table DELETE; both columns are NOT NULL, so the two mean the same.
-	p.Outbox, err = w.deleteChunks(ctx, "DELETE FROM "+w.t.outbox+" WHERE occurred_at < ? AND seq <= ? AND seq NOT IN (SELECT d.seq FROM "+
-		w.t.deliveries+" d FORCE INDEX (seq_status) WHERE d.status <> ?) ORDER BY seq LIMIT ?",
+	p.Outbox, err = w.deleteChunks(ctx, "DELETE FROM "+w.t.Outbox()+" WHERE occurred_at < ? AND seq <= ? AND seq NOT IN (SELECT d.seq FROM "+
+		w.t.Deliveries()+" d FORCE INDEX (seq_status) WHERE d.status <> ?) ORDER BY seq LIMIT ?",
 		now.Add(-longest), bound.Int64, StatusDelivered)
 	return p, err
 }

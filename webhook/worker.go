@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // Options are a Worker's settings and dependencies; zero values get the defaults in brackets.
@@ -54,7 +56,8 @@ type Options struct {
 // Worker delivers outbox events to endpoints and offers the operations on deliveries.
 type Worker struct {
 	db        *sqlx.DB
-	t         tables
+	run       bookkeeping.Runner // every transaction, retried after lock conflicts
+	t         bookkeeping.Tables
 	o         Options
 	endpoints []*endpoint
 	byName    map[string]*endpoint
@@ -75,7 +78,9 @@ type endpoint struct {
 // (adapters/mysql.Migrate) and db opened with adapters/mysql.Open (UTC times).
 func New(db *sqlx.DB, o Options) (*Worker, error) {
 	o = withDefaults(o)
-	w := &Worker{db: db, t: newTables(o.Prefix), o: o, byName: map[string]*endpoint{}, log: o.Log, now: o.Now, rand: o.Rand}
+	t := bookkeeping.NewTables(o.Prefix, bookkeeping.MySQL)
+	w := &Worker{db: db, t: t, o: o, byName: map[string]*endpoint{}, log: o.Log, now: o.Now, rand: o.Rand,
+		run: bookkeeping.Runner{DB: db, Tables: t, D: bookkeeping.MySQL, Now: o.Now, Log: o.Log}}
 	for _, e := range o.Endpoints {
 		if err := e.check(); err != nil {
 			return nil, err

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -34,11 +34,8 @@ const gatePruneEvery = 10 * time.Minute
 // NewGateSessions returns the gate's session and replay store over db; prefix is the bookkeeping prefix
 // (default "scim_"), the one Migrate created the tables with.
 func NewGateSessions(db *sqlx.DB, prefix string) *GateSessions {
-	if prefix == "" {
-		prefix = "scim_"
-	}
-	return &GateSessions{db: db, sessions: quoteIdent(prefix + "gate_sessions"), used: quoteIdent(prefix + "gate_assertions"),
-		users: quoteIdent(prefix + "users")}
+	t := bookkeeping.NewTables(prefix, dialect)
+	return &GateSessions{db: db, sessions: t.GateSessions(), used: t.GateAssertions(), users: t.Users()}
 }
 
 // CreateSession stores a session under key (the hex SHA-256 of the cookie's token). It is written only
@@ -97,8 +94,7 @@ func (g *GateSessions) FirstUse(ctx context.Context, key string, now, until time
 		return false, err
 	}
 	_, err := g.db.ExecContext(ctx, "INSERT INTO "+g.used+" (id_hash, expires_at) VALUES (?, ?)", key, until.UTC())
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) && me.Number == errDupEntry {
+	if kind, _ := dialect.Classify(err); kind == bookkeeping.ErrDuplicate {
 		return false, nil
 	}
 	return err == nil, err
@@ -123,10 +119,10 @@ func (g *GateSessions) prune(ctx context.Context, now time.Time) {
 // endGateSessions ends every gate session of a user inside a SCIM write's transaction, so that the
 // user's next request through any gate replica finds no session, whatever recheck_every is. after is the
 // user as the write leaves it: sessions end when it is inactive, or always when it is nil (DELETE).
-func (s *Store) endGateSessions(ctx context.Context, tx *sqlx.Tx, userID string, after scim.Resource) error {
+func (s *Store) endGateSessions(ctx context.Context, tx *bookkeeping.Tx, userID string, after scim.Resource) error {
 	if after != nil && isActive(after) {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(s.prefix+"gate_sessions")+" WHERE user_id = ?", userID)
+	_, err := tx.ExecContext(ctx, "DELETE FROM "+tx.Tables.GateSessions()+" WHERE user_id = ?", userID)
 	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -38,19 +39,19 @@ type groupRow struct {
 
 const groupColumns = "g.id, g.display_name, g.external_id, g.version, g.created, g.last_modified, g.doc"
 
-func (s *Store) groupTable() string  { return quoteIdent(s.prefix + "groups") }
-func (s *Store) memberTable() string { return quoteIdent(s.prefix + "group_members") }
+func (s *Store) groupTable() string  { return s.t.Groups() }
+func (s *Store) memberTable() string { return s.t.Members() }
 
 // CreateGroup stores a new group with its members, which must all be existing users.
 func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim.Member) (scim.Resource, error) {
 	var out scim.Resource
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		id := s.newUUID()
 		doc, err := groupDoc(r)
 		if err != nil {
 			return err
 		}
-		now := s.now().UTC()
+		now := tx.Now
 		name, _ := r["displayName"].(string)
 		if _, err := tx.ExecContext(ctx, "INSERT INTO "+s.groupTable()+` (id, display_name, display_name_lc, external_id,
 			version, created, last_modified, doc) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
@@ -177,7 +178,7 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error),
 	change scim.MemberChange, withMembers bool) (scim.Resource, error) {
 	var out scim.Resource
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		cur, err := s.readGroup(ctx, tx, id, false, true)
 		if err != nil {
 			return err
@@ -209,7 +210,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		name, _ := next["displayName"].(string)
 		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+` SET display_name = ?, display_name_lc = ?,
 			external_id = ?, doc = ?, version = version + 1, last_modified = ? WHERE id = ?`,
-			name, strings.ToLower(name), externalID(next), newDoc, s.now().UTC(), id); err != nil {
+			name, strings.ToLower(name), externalID(next), newDoc, tx.Now, id); err != nil {
 			return err
 		}
 		if out, err = s.readGroup(ctx, tx, id, withMembers, false); err != nil {
@@ -246,7 +247,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 
 // DeleteGroup deletes a group and its memberships; check (may be nil) sees it first (If-Match).
 func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.Resource) error) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		cur, err := s.readGroup(ctx, tx, id, false, true)
 		if err != nil {
 			return err
@@ -277,7 +278,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 
 // emitMembers writes the members_added / members_removed events of a group change. Callers recompute
 // roles (afterMembership) once they have made every membership change of their transaction.
-func (s *Store) emitMembers(ctx context.Context, tx *sqlx.Tx, id string, added, removed []string, group scim.Resource) error {
+func (s *Store) emitMembers(ctx context.Context, tx *bookkeeping.Tx, id string, added, removed []string, group scim.Resource) error {
 	for _, ev := range []struct {
 		typ string
 		ids []string
@@ -294,7 +295,7 @@ func (s *Store) emitMembers(ctx context.Context, tx *sqlx.Tx, id string, added, 
 
 // afterMembership is called in the transaction of every membership change with the users whose
 // memberships changed, so that what depends on memberships (the app's roles) follows in that transaction.
-func (s *Store) afterMembership(ctx context.Context, tx *sqlx.Tx, userIDs []string) error {
+func (s *Store) afterMembership(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) error {
 	if s.roles == nil || len(userIDs) == 0 {
 		return nil
 	}

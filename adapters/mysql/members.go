@@ -5,8 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -14,7 +13,7 @@ import (
 // statements, and returns the user ids really added and removed (adding a member twice adds nothing).
 // Every added member must be a live user: otherwise nothing is applied and the error names the ids.
 // With [groups.mirror], the app's member rows follow in the same transaction.
-func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
+func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
 	adds := dedupeMembers(c.Add)
 	removes := c.Remove
 	if c.Replace {
@@ -89,7 +88,7 @@ func (s *Store) changeMembers(ctx context.Context, tx *sqlx.Tx, groupID string, 
 }
 
 // dropMemberships takes a deleted user out of every group, with a group.members_removed event for each.
-func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string) error {
+func (s *Store) dropMemberships(ctx context.Context, tx *bookkeeping.Tx, userID string) error {
 	var groups []string
 	if err := tx.SelectContext(ctx, &groups, "SELECT group_id FROM "+s.memberTable()+" WHERE user_id = ? ORDER BY group_id FOR UPDATE", userID); err != nil {
 		return err
@@ -102,7 +101,7 @@ func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+" SET version = version + 1, last_modified = ? WHERE id = ?",
-			s.now().UTC(), g); err != nil {
+			tx.Now, g); err != nil {
 			return err
 		}
 		group, err := s.readGroup(ctx, tx, g, false, false)
@@ -118,7 +117,7 @@ func (s *Store) dropMemberships(ctx context.Context, tx *sqlx.Tx, userID string)
 }
 
 // checkUsersExist fails with 400 invalidValue naming the ids that are not live users.
-func (s *Store) checkUsersExist(ctx context.Context, tx *sqlx.Tx, ids []string) error {
+func (s *Store) checkUsersExist(ctx context.Context, tx *bookkeeping.Tx, ids []string) error {
 	found := make(map[string]bool, len(ids))
 	for start := 0; start < len(ids); start += memberBatch {
 		batch := ids[start:min(start+memberBatch, len(ids))]
@@ -150,7 +149,7 @@ func (s *Store) checkUsersExist(ctx context.Context, tx *sqlx.Tx, ids []string) 
 }
 
 // presentMembers returns which of the ids are members of the group now.
-func (s *Store) presentMembers(ctx context.Context, tx *sqlx.Tx, groupID string, ids []string) (map[string]bool, error) {
+func (s *Store) presentMembers(ctx context.Context, tx *bookkeeping.Tx, groupID string, ids []string) (map[string]bool, error) {
 	present := map[string]bool{}
 	for start := 0; start < len(ids); start += memberBatch {
 		batch := ids[start:min(start+memberBatch, len(ids))]

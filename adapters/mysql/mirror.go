@@ -8,9 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -36,7 +34,7 @@ func (gm *groupMirror) keyArg(k string) any {
 }
 
 // appKey returns the app's key of a group; ok is false while the group is not mirrored.
-func (gm *groupMirror) appKey(ctx context.Context, tx *sqlx.Tx, groupID string) (key any, ok bool, err error) {
+func (gm *groupMirror) appKey(ctx context.Context, tx *bookkeeping.Tx, groupID string) (key any, ok bool, err error) {
 	var k sql.NullString
 	if err := tx.GetContext(ctx, &k, "SELECT app_key FROM "+gm.s.groupTable()+" WHERE id = ?", groupID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -51,7 +49,7 @@ func (gm *groupMirror) appKey(ctx context.Context, tx *sqlx.Tx, groupID string) 
 }
 
 // create inserts the app's row of a group and records its key in the bookkeeping.
-func (gm *groupMirror) create(ctx context.Context, tx *sqlx.Tx, groupID string, r scim.Resource) (any, error) {
+func (gm *groupMirror) create(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) (any, error) {
 	name, _ := r["displayName"].(string)
 	cols, args := []string{quoteIdent(gm.m.Name)}, []any{name}
 	if gm.m.ExternalID != "" {
@@ -87,7 +85,7 @@ func (gm *groupMirror) create(ctx context.Context, tx *sqlx.Tx, groupID string, 
 
 // ensure makes sure a group that is about to change has its app row: a group created before the mirror
 // was configured, or whose row the app deleted, gets one now, with its current SCIM members.
-func (gm *groupMirror) ensure(ctx context.Context, tx *sqlx.Tx, groupID string, cur scim.Resource) error {
+func (gm *groupMirror) ensure(ctx context.Context, tx *bookkeeping.Tx, groupID string, cur scim.Resource) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil {
 		return err
@@ -113,7 +111,7 @@ func (gm *groupMirror) ensure(ctx context.Context, tx *sqlx.Tx, groupID string, 
 }
 
 // update writes a renamed group's displayName (and externalId) to its app row.
-func (gm *groupMirror) update(ctx context.Context, tx *sqlx.Tx, groupID string, r scim.Resource) error {
+func (gm *groupMirror) update(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
@@ -129,7 +127,7 @@ func (gm *groupMirror) update(ctx context.Context, tx *sqlx.Tx, groupID string, 
 }
 
 // delete removes a deleted group's app row and every member row of it (the group is gone from the app).
-func (gm *groupMirror) delete(ctx context.Context, tx *sqlx.Tx, groupID string) error {
+func (gm *groupMirror) delete(ctx context.Context, tx *bookkeeping.Tx, groupID string) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
@@ -138,15 +136,14 @@ func (gm *groupMirror) delete(ctx context.Context, tx *sqlx.Tx, groupID string) 
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(gm.m.Table)+" WHERE "+quoteIdent(gm.m.Key)+" = ?", key)
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) && me.Number == errRowIsReferred {
+	if kind, _ := dialect.Classify(err); kind == bookkeeping.ErrReferenced {
 		return &scim.Error{Status: 409, Detail: fmt.Sprintf("the app still has rows that refer to this group's row in its table %q; it cannot be deleted", gm.m.Table), Err: err}
 	}
 	return err
 }
 
 // members mirrors a change of a group's members (SCIM user ids); nothing when the group is not mirrored.
-func (gm *groupMirror) members(ctx context.Context, tx *sqlx.Tx, groupID string, added, removed []string) error {
+func (gm *groupMirror) members(ctx context.Context, tx *bookkeeping.Tx, groupID string, added, removed []string) error {
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
@@ -160,7 +157,7 @@ func (gm *groupMirror) members(ctx context.Context, tx *sqlx.Tx, groupID string,
 // apply inserts the app member rows of the added users and deletes those of the removed ones, up to
 // memberBatch rows a statement. A row already there is not inserted twice (the app may have added it by
 // hand); users whose app row is gone are skipped.
-func (gm *groupMirror) apply(ctx context.Context, tx *sqlx.Tx, key any, added, removed []string) error {
+func (gm *groupMirror) apply(ctx context.Context, tx *bookkeeping.Tx, key any, added, removed []string) error {
 	mt, mg, mu := quoteIdent(gm.m.MembersTable), quoteIdent(gm.m.MemberGroup), quoteIdent(gm.m.MemberUser)
 	s := gm.s
 	for start := 0; start < len(added); start += memberBatch {
@@ -225,12 +222,7 @@ func (gm *groupMirror) apply(ctx context.Context, tx *sqlx.Tx, key any, added, r
 // explain turns a duplicate key on the app's groups table into a 409 that says so (the generic message
 // speaks of users).
 func (gm *groupMirror) explain(err error, name string) error {
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) && me.Number == errDupEntry {
-		key := ""
-		if m := dupKeyName.FindStringSubmatch(me.Message); m != nil {
-			key = m[1]
-		}
+	if kind, key := dialect.Classify(err); kind == bookkeeping.ErrDuplicate {
 		return &scim.Error{Status: 409, ScimType: scim.TypeUniqueness, Err: err,
 			Detail: fmt.Sprintf("the app's table %q already has a group with the same value for its unique key %q (group %q)", gm.m.Table, key, name)}
 	}

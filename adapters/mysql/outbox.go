@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -36,7 +35,7 @@ type Event struct {
 
 // emit writes an event in tx, the transaction of the change it describes: a rolled-back change leaves
 // no event, a committed one always has it.
-func (s *Store) emit(ctx context.Context, tx *sqlx.Tx, subject string, ev Event) error {
+func (s *Store) emit(ctx context.Context, tx *bookkeeping.Tx, subject string, ev Event) error {
 	return s.emitAll(ctx, tx, []subjectEvent{{subject, ev}})
 }
 
@@ -47,7 +46,7 @@ type subjectEvent struct {
 }
 
 // emitAll writes events in tx with multi-row INSERTs; their seqs follow the order given.
-func (s *Store) emitAll(ctx context.Context, tx *sqlx.Tx, evs []subjectEvent) error {
+func (s *Store) emitAll(ctx context.Context, tx *bookkeeping.Tx, evs []subjectEvent) error {
 	const batch = 500
 	for start := 0; start < len(evs); start += batch {
 		part := evs[start:min(start+batch, len(evs))]
@@ -55,7 +54,7 @@ func (s *Store) emitAll(ctx context.Context, tx *sqlx.Tx, evs []subjectEvent) er
 		for _, se := range part {
 			ev := se.ev
 			ev.ID = s.newUUID()
-			ev.Time = s.now().UTC()
+			ev.Time = tx.Now
 			payload, err := json.Marshal(ev)
 			if err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -26,8 +27,25 @@ func mockStore(t *testing.T) (*Store, sqlmock.Sqlmock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &Store{db: sqlx.NewDb(db, "mysql"), log: discardLog()}, mock
+	dbx := sqlx.NewDb(db, "mysql")
+	s := &Store{db: dbx, log: discardLog(), t: bookkeeping.NewTables("", dialect)}
+	s.run = bookkeeping.Runner{DB: dbx, Tables: s.t, D: dialect}
+	return s, mock
 }
+
+// MySQL's error numbers, as the server sends them.
+const (
+	errDupEntry       = 1062
+	errLockWait       = 1205
+	errDeadlock       = 1213
+	errDataTooLong    = 1406
+	errBadNull        = 1048
+	errNoDefault      = 1364
+	errTruncated      = 1265
+	errIncorrectValue = 1366
+	errOutOfRange     = 1264
+	errRowIsReferred  = 1451
+)
 
 func TestDeadlockIsRetriedWholeTransaction(t *testing.T) {
 	for _, code := range []uint16{errDeadlock, errLockWait} {
@@ -40,7 +58,7 @@ func TestDeadlockIsRetriedWholeTransaction(t *testing.T) {
 			mock.ExpectExec("UPDATE x").WillReturnResult(sqlmock.NewResult(0, 1))
 			mock.ExpectCommit()
 			runs := 0
-			err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+			err := s.inTx(context.Background(), func(tx *bookkeeping.Tx) error {
 				runs++
 				_, err := tx.Exec("UPDATE x")
 				return err
@@ -62,7 +80,7 @@ func TestDeadlockGivesUpAfterFourAttempts(t *testing.T) {
 		mock.ExpectExec("UPDATE x").WillReturnError(&mysqldriver.MySQLError{Number: errDeadlock, Message: "Deadlock found"})
 		mock.ExpectRollback()
 	}
-	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error { _, err := tx.Exec("UPDATE x"); return err })
+	err := s.inTx(context.Background(), func(tx *bookkeeping.Tx) error { _, err := tx.Exec("UPDATE x"); return err })
 	if se := scim.AsError(err); se.Status != 500 || se.Detail != "internal error" {
 		t.Fatalf("got %v, want a generic 500", err)
 	}
@@ -76,7 +94,7 @@ func TestCommitOnALostConnectionIsUnavailable(t *testing.T) {
 	mock.ExpectBegin()
 	mock.ExpectExec("INSERT").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectCommit().WillReturnError(mysqldriver.ErrInvalidConn)
-	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error { _, err := tx.Exec("INSERT"); return err })
+	err := s.inTx(context.Background(), func(tx *bookkeeping.Tx) error { _, err := tx.Exec("INSERT"); return err })
 	if se := scim.AsError(err); se.Status != 503 {
 		t.Fatalf("got %v, want 503", err)
 	}

@@ -4,8 +4,7 @@ import (
 	"context"
 	"reflect"
 
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -41,13 +40,13 @@ type roleUser struct {
 }
 
 // recompute brings the app roles of these SCIM users in line with their groups, inside tx.
-func (rs *roleSync) recompute(ctx context.Context, tx *sqlx.Tx, userIDs []string) error {
+func (rs *roleSync) recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) error {
 	_, err := rs.recomputeCount(ctx, tx, userIDs)
 	return err
 }
 
 // recomputeCount is recompute, returning how many users' roles changed.
-func (rs *roleSync) recomputeCount(ctx context.Context, tx *sqlx.Tx, userIDs []string) (int, error) {
+func (rs *roleSync) recomputeCount(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) (int, error) {
 	changed := 0
 	for start := 0; start < len(userIDs); start += memberBatch {
 		users, err := rs.load(ctx, tx, dedupe(userIDs[start:min(start+memberBatch, len(userIDs))]))
@@ -79,7 +78,7 @@ func (rs *roleSync) recomputeCount(ctx context.Context, tx *sqlx.Tx, userIDs []s
 }
 
 // load reads the users' app keys, state and groups, and computes the roles they are granted.
-func (rs *roleSync) load(ctx context.Context, tx *sqlx.Tx, ids []string) ([]*roleUser, error) {
+func (rs *roleSync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*roleUser, error) {
 	s := rs.s
 	var rows []roleBookRow
 	// The users are locked before their memberships are read: two transactions changing one user's
@@ -124,7 +123,7 @@ func (rs *roleSync) load(ctx context.Context, tx *sqlx.Tx, ids []string) ([]*rol
 }
 
 // appRows returns which of the users' app keys still have a row in the app's users table.
-func (rs *roleSync) appRows(ctx context.Context, tx *sqlx.Tx, rows []roleBookRow) (map[string]bool, error) {
+func (rs *roleSync) appRows(ctx context.Context, tx *bookkeeping.Tx, rows []roleBookRow) (map[string]bool, error) {
 	keys := make([]any, 0, len(rows))
 	for _, r := range rows {
 		if r.Key != nil {
@@ -152,7 +151,7 @@ func (s *Store) UserRoles(ctx context.Context, id string) ([]string, error) {
 		return nil, nil
 	}
 	var roles []string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		users, err := s.roles.load(ctx, tx, []string{id})
 		if err == nil && len(users) == 1 {
 			roles = users[0].granted
@@ -178,7 +177,7 @@ func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err e
 		if len(ids) == 0 {
 			return checked, changed, nil
 		}
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 			n, err := s.roles.recomputeCount(ctx, tx, ids)
 			changed += n
 			return err

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // roleState is what the app stores now for one user: the managed roles, and the raw column value
@@ -36,7 +36,7 @@ func (rs *roleSync) users() (table, key string) {
 }
 
 // current reads the app's stored roles of the users, keyed by app key.
-func (rs *roleSync) current(ctx context.Context, tx *sqlx.Tx, users []*roleUser) (map[string]roleState, error) {
+func (rs *roleSync) current(ctx context.Context, tx *bookkeeping.Tx, users []*roleUser) (map[string]roleState, error) {
 	out := map[string]roleState{}
 	keys := appKeys(users)
 	if len(keys) == 0 {
@@ -138,7 +138,7 @@ func (rs *roleSync) current(ctx context.Context, tx *sqlx.Tx, users []*roleUser)
 // apply writes the roles each user should have where they differ from what the app stores, in batches:
 // users getting the same column values share one UPDATE (per 1,000 keys), and join-table rows are
 // inserted and deleted many to a statement, so a group of 10,000 costs a handful of round trips.
-func (rs *roleSync) apply(ctx context.Context, tx *sqlx.Tx, users []*roleUser, old map[string]roleState) error {
+func (rs *roleSync) apply(ctx context.Context, tx *bookkeeping.Tx, users []*roleUser, old map[string]roleState) error {
 	type update struct {
 		set  string
 		args []any
@@ -229,7 +229,7 @@ func (rs *roleSync) flagSets(want []string) (string, []any) {
 
 // applyJoin inserts the granted roles users lack and deletes the managed ones no longer granted, many
 // rows a statement; roles the mapping does not manage (granted by hand in the app) are left alone.
-func (rs *roleSync) applyJoin(ctx context.Context, tx *sqlx.Tx, ins, del [][2]any) error {
+func (rs *roleSync) applyJoin(ctx context.Context, tx *bookkeeping.Tx, ins, del [][2]any) error {
 	ids, err := rs.roleKeys(ctx, tx)
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func joinDelete(t, uc, rc string, rows [][2]any, ids map[string]any) (string, []
 
 // roleKeys looks the managed roles up by name in the app's roles table. Every role a rule names must
 // exist there (`scimbridge check` says which do not).
-func (rs *roleSync) roleKeys(ctx context.Context, tx *sqlx.Tx) (map[string]any, error) {
+func (rs *roleSync) roleKeys(ctx context.Context, tx *bookkeeping.Tx) (map[string]any, error) {
 	l := rs.r.Lookup
 	managed := rs.r.Managed()
 	var rows []struct {

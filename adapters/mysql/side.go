@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
@@ -175,7 +176,7 @@ func scopeCondition(scope map[string]any, alias string) (string, []any) {
 }
 
 // execOps runs a write's side statements in order.
-func execOps(ctx context.Context, tx *sqlx.Tx, ops []mapping.Op) error {
+func execOps(ctx context.Context, tx *bookkeeping.Tx, ops []mapping.Op) error {
 	for _, op := range ops {
 		query, args := renderOp(op)
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -23,6 +24,8 @@ import (
 // Store keeps SCIM Users in the app's users table and scimbridge's bookkeeping.
 type Store struct {
 	db     *sqlx.DB
+	run    bookkeeping.Runner // every write's transaction
+	t      bookkeeping.Tables // scimbridge's own tables
 	m      *mapping.Users
 	prefix string
 	now    func() time.Time
@@ -63,6 +66,8 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.t = bookkeeping.NewTables(s.prefix, dialect)
+	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log}
 	if o.Roles != nil {
 		s.roles = &roleSync{s: s, r: o.Roles}
 	}
@@ -82,7 +87,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	return s
 }
 
-func (s *Store) bookTable() string { return quoteIdent(s.prefix + "users") }
+func (s *Store) bookTable() string { return s.t.Users() }
 
 // bookRow is a user's bookkeeping row together with the app columns the mapping reads.
 type bookRow struct {
@@ -328,8 +333,9 @@ func (s *Store) scopeArgs() []any {
 	return args
 }
 
-func (s *Store) env() mapping.Env {
-	return mapping.Env{Now: s.now, NewUUID: s.newUUID}
+// env is what the mapping computes values with inside tx: the transaction's one time, and fresh ids.
+func (s *Store) env(tx *bookkeeping.Tx) mapping.Env {
+	return mapping.Env{Now: func() time.Time { return tx.Now }, NewUUID: s.newUUID}
 }
 
 func (s *Store) newUUID() string {

@@ -7,8 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -18,7 +17,7 @@ import (
 // the mapping's match_existing_by column (adopted, when on_existing = "adopt"), or a new row.
 func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource, error) {
 	var out scim.Resource
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		prev, appKey, err := s.findExisting(ctx, tx, r)
 		if err != nil {
 			return err
@@ -31,10 +30,10 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			// A user deleted through SCIM comes back as the IdP now describes it, as a PUT would write
 			// it: attributes it no longer sends are cleared, not left from before the deletion.
 			if old, side, err = s.tombstone(ctx, tx, *prev); err == nil {
-				cols, err = s.m.UpdateColumns(old, mapping.WithCreateDefaults(r), s.env())
+				cols, err = s.m.UpdateColumns(old, mapping.WithCreateDefaults(r), s.env(tx))
 			}
 		case appKey != nil:
-			if cols, err = s.m.AdoptColumns(r, s.env()); err == nil {
+			if cols, err = s.m.AdoptColumns(r, s.env(tx)); err == nil {
 				side, err = s.lockedSide(ctx, tx, appKey)
 			}
 		default:
@@ -78,7 +77,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 
 // findExisting looks for an app row this POST should take over; prev is the id of a bookkeeping
 // tombstone to revive, appKey the app row's key. Both nil means a new row.
-func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (prev *string, appKey any, err error) {
+func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (prev *string, appKey any, err error) {
 	var tomb struct {
 		ID     string         `db:"id"`
 		AppID  sql.NullInt64  `db:"app_id"`
@@ -142,7 +141,7 @@ func (s *Store) findExisting(ctx context.Context, tx *sqlx.Tx, r scim.Resource) 
 // sameIdentityRows locks and returns the keys of the app rows (in scope) whose column col holds the
 // identity val, as scim.SameIdentity compares: not as the column's collation does, which would hand
 // alice's row to alicé. At most two keys: more than one is a conflict either way.
-func (s *Store) sameIdentityRows(ctx context.Context, tx *sqlx.Tx, col, val string) ([]any, error) {
+func (s *Store) sameIdentityRows(ctx context.Context, tx *bookkeeping.Tx, col, val string) ([]any, error) {
 	q, args := s.AdoptionLookupSQL(col, val)
 	rows, err := tx.QueryxContext(ctx, q+" FOR UPDATE", args...)
 	if err != nil {
@@ -188,24 +187,24 @@ func normalizeKey(k any) any {
 	return k
 }
 
-func (s *Store) appRowExists(ctx context.Context, tx *sqlx.Tx, key any) (bool, error) {
+func (s *Store) appRowExists(ctx context.Context, tx *bookkeeping.Tx, key any) (bool, error) {
 	var n int
 	err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+quoteIdent(s.m.Table)+" WHERE "+quoteIdent(s.m.Key)+" = ? FOR UPDATE", key)
 	return n > 0, err
 }
 
 // lockedSide reads and locks what the app row with this key has in the side placements.
-func (s *Store) lockedSide(ctx context.Context, tx *sqlx.Tx, key any) (*mapping.Side, error) {
+func (s *Store) lockedSide(ctx context.Context, tx *bookkeeping.Tx, key any) (*mapping.Side, error) {
 	sides, err := s.loadSide(ctx, tx, []any{key}, true)
 	return sides.of(key), err
 }
 
 // writeSide writes the side placements' part of a change (see mapping.Users.SideOps).
-func (s *Store) writeSide(ctx context.Context, tx *sqlx.Tx, key any, old scim.Resource, side *mapping.Side, new scim.Resource) error {
+func (s *Store) writeSide(ctx context.Context, tx *bookkeeping.Tx, key any, old scim.Resource, side *mapping.Side, new scim.Resource) error {
 	if !s.m.HasSide() {
 		return nil
 	}
-	ops, err := s.m.SideOps(key, old, side, new, s.env())
+	ops, err := s.m.SideOps(key, old, side, new, s.env(tx))
 	if err != nil {
 		return err
 	}
@@ -213,8 +212,8 @@ func (s *Store) writeSide(ctx context.Context, tx *sqlx.Tx, key any, old scim.Re
 }
 
 // insertApp inserts the app row and returns its key and the columns it was inserted with.
-func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (any, map[string]any, error) {
-	cols, err := s.m.InsertColumns(r, s.env())
+func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (any, map[string]any, error) {
+	cols, err := s.m.InsertColumns(r, s.env(tx))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -247,7 +246,7 @@ func (s *Store) insertApp(ctx context.Context, tx *sqlx.Tx, r scim.Resource) (an
 	return key, cols, nil
 }
 
-func (s *Store) updateApp(ctx context.Context, tx *sqlx.Tx, key any, cols map[string]any) error {
+func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols map[string]any) error {
 	if len(cols) == 0 {
 		return nil
 	}
@@ -264,12 +263,12 @@ func (s *Store) updateApp(ctx context.Context, tx *sqlx.Tx, key any, cols map[st
 }
 
 // writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id.
-func (s *Store) writeBook(ctx context.Context, tx *sqlx.Tx, id string, prev *string, appKey any, r scim.Resource) error {
+func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, prev *string, appKey any, r scim.Resource) error {
 	doc, err := s.docJSON(r)
 	if err != nil {
 		return err
 	}
-	now := s.now().UTC()
+	now := tx.Now
 	if prev != nil {
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
@@ -286,7 +285,7 @@ func (s *Store) writeBook(ctx context.Context, tx *sqlx.Tx, id string, prev *str
 // and writes what changed. fn returning an error changes nothing. This is how PUT and PATCH stay atomic.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error) {
 	var out scim.Resource
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		b, err := s.oneUser(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -333,14 +332,14 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 
 // writeUpdate writes the difference between cur and next; it reports false when there was none, so an
 // IdP re-sending the same values does not bump the version (and the ETag stays valid).
-func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur scim.Resource, side *mapping.Side, next scim.Resource, deleting bool) (bool, error) {
-	cols, err := s.m.UpdateColumns(cur, next, s.env())
+func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow, cur scim.Resource, side *mapping.Side, next scim.Resource, deleting bool) (bool, error) {
+	cols, err := s.m.UpdateColumns(cur, next, s.env(tx))
 	if err != nil {
 		return false, err
 	}
 	var ops []mapping.Op
 	if s.m.HasSide() {
-		if ops, err = s.m.SideOps(b.key(), cur, side, next, s.env()); err != nil {
+		if ops, err = s.m.SideOps(b.key(), cur, side, next, s.env(tx)); err != nil {
 			return false, err
 		}
 	}
@@ -363,7 +362,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur sc
 	if err := execOps(ctx, tx, ops); err != nil {
 		return false, err
 	}
-	now := s.now().UTC()
+	now := tx.Now
 	var deletedAt any
 	if deleting {
 		deletedAt = now
@@ -378,7 +377,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *sqlx.Tx, b *bookRow, cur sc
 // POST with the same userName re-links it); with "delete" the app row is deleted. check, when not nil,
 // sees the locked current resource first (If-Match) and can refuse.
 func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		b, err := s.oneUser(ctx, tx, id, true)
 		if err != nil {
 			return err

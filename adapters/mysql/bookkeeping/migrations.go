@@ -1,9 +1,8 @@
-package mysql
+package bookkeeping
 
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -167,55 +166,10 @@ var migrations = []migration{
 	sqlStep(`ALTER TABLE {p}webhook_cursors ADD COLUMN gaps MEDIUMTEXT NULL`),
 }
 
-// Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
-func Migrate(ctx context.Context, db *sqlx.DB, prefix string) (applied int, err error) {
-	conn, err := db.Connx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	lock := prefix + "migrate"
-	var got int
-	if err := conn.GetContext(ctx, &got, "SELECT GET_LOCK(?, 60)", lock); err != nil || got != 1 {
-		return 0, fmt.Errorf("could not take the migration lock %q: %v", lock, err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", lock)
-
-	table := prefix + "schema_migrations"
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+quoteIdent(table)+` (
-		version INT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB`); err != nil {
-		return 0, err
-	}
-	var current int
-	if err := conn.GetContext(ctx, &current, `SELECT COALESCE(MAX(version), 0) FROM `+quoteIdent(table)); err != nil {
-		return 0, err
-	}
-	for v := current + 1; v <= len(migrations); v++ {
-		// MySQL commits DDL implicitly, so each step records itself right after it runs; a crash in between
-		// leaves a table that exists but is unrecorded, which the next run reports instead of guessing.
-		if err := migrations[v-1].apply(ctx, conn, prefix); err != nil {
-			return applied, fmt.Errorf("migration %d: %w", v, err)
-		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO `+quoteIdent(table)+` (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))`, v); err != nil {
-			return applied, fmt.Errorf("recording migration %d: %w", v, err)
-		}
-		applied++
-	}
-	return applied, nil
-}
-
-func (m migration) apply(ctx context.Context, conn *sqlx.Conn, prefix string) error {
-	if m.run != nil {
-		return m.run(ctx, conn, prefix)
-	}
-	_, err := conn.ExecContext(ctx, strings.ReplaceAll(m.sql, "{p}", prefix))
-	return err
-}
-
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
 // a crash: rows already right are left alone.
 func refoldUserNames(ctx context.Context, conn *sqlx.Conn, prefix string) error {
-	table := quoteIdent(prefix + "users")
+	table := MySQL.Quote(prefix + "users")
 	var rows []struct {
 		ID       string `db:"id"`
 		UserName string `db:"user_name"`
@@ -232,9 +186,4 @@ func refoldUserNames(ctx context.Context, conn *sqlx.Conn, prefix string) error 
 		}
 	}
 	return nil
-}
-
-// quoteIdent quotes a table or column name with backticks, so reserved words (user, order) work.
-func quoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }

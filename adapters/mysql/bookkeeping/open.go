@@ -1,0 +1,74 @@
+// Package bookkeeping owns scimbridge's own tables in a MySQL-family database and the transactions that
+// write them: it opens the connection with the session settings scimbridge relies on, migrates the
+// tables (migrations.go), and runs every write as one retrying transaction, a Tx carrying the
+// transaction's one timestamp and the tables' names. What differs between SQL databases (quoting, error
+// codes, locking clauses, JSON functions) is behind Dialect, so that another database adds a Dialect and
+// its own adapter beside adapters/mysql rather than branches in either.
+package bookkeeping
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+)
+
+// Open connects with the settings scimbridge relies on whatever the DSN says: times parsed as UTC,
+// utf8mb4, and a session that behaves the same on MySQL and MariaDB.
+func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
+	cfg, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database DSN: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second // dialing; queries are bounded by each request's context
+	}
+	cfg.Collation = "utf8mb4_unicode_ci"
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+	db, err := sqlx.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, err
+	}
+	if maxOpen <= 0 {
+		maxOpen = 20
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	return db, nil
+}
+
+// Login errors: the server answered, and waiting will not change its answer.
+const (
+	errDBAccessDenied         = 1044 // the account may not use this database
+	errAccessDenied           = 1045 // wrong user or password
+	errUnknownDB              = 1049
+	errAccessDeniedNoPassword = 1698 // e.g. unix_socket authentication for root over TCP
+)
+
+// LoginRefused returns a message for an error that means the server refused this account (wrong
+// password, no grant on the database, no such database), or nil. Such an error is not "the database is
+// not up yet": retrying it would wait forever, so callers fail at once with this message.
+func LoginRefused(err error) error {
+	var me *mysqldriver.MySQLError
+	if !errors.As(err, &me) {
+		return nil
+	}
+	switch me.Number {
+	case errAccessDenied, errAccessDeniedNoPassword:
+		return fmt.Errorf("the database refused the login: access denied (MySQL error %d); check the user and password of the DSN: %s", me.Number, me.Message)
+	case errDBAccessDenied:
+		return fmt.Errorf("the database refused access to the database: access denied (MySQL error %d); grant the DSN's user access: %s", me.Number, me.Message)
+	case errUnknownDB:
+		return fmt.Errorf("the DSN names a database that does not exist (MySQL error %d): %s", me.Number, me.Message)
+	}
+	return nil
+}

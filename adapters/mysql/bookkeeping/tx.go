@@ -1,0 +1,111 @@
+package bookkeeping
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// DefaultPrefix is the table prefix of scimbridge's own tables when the configuration names none.
+const DefaultPrefix = "scim_"
+
+// Tables names scimbridge's own tables under a prefix, quoted for SQL.
+type Tables struct {
+	Prefix string
+	d      Dialect
+}
+
+// NewTables names the tables under prefix ("" for DefaultPrefix), quoted by d.
+func NewTables(prefix string, d Dialect) Tables {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return Tables{Prefix: prefix, d: d}
+}
+
+// Named is the quoted name of scimbridge's table called name ("users" is the prefix plus "users").
+func (t Tables) Named(name string) string { return t.d.Quote(t.Prefix + name) }
+
+func (t Tables) Users() string          { return t.Named("users") }
+func (t Tables) Groups() string         { return t.Named("groups") }
+func (t Tables) Members() string        { return t.Named("group_members") }
+func (t Tables) Outbox() string         { return t.Named("outbox") }
+func (t Tables) Cursors() string        { return t.Named("webhook_cursors") }
+func (t Tables) Deliveries() string     { return t.Named("webhook_deliveries") }
+func (t Tables) GateSessions() string   { return t.Named("gate_sessions") }
+func (t Tables) GateAssertions() string { return t.Named("gate_assertions") }
+
+// Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
+// (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
+// the names of scimbridge's tables.
+type Tx struct {
+	*sqlx.Tx
+	Now    time.Time
+	Tables Tables
+	D      Dialect
+}
+
+// Runner runs transactions on a database.
+type Runner struct {
+	DB     *sqlx.DB
+	Tables Tables
+	D      Dialect          // default MySQL
+	Now    func() time.Time // default time.Now
+	Log    *slog.Logger     // retries are logged at warn; default discards
+}
+
+// attempts is how often a transaction runs before a lock conflict is given up.
+const attempts = 4
+
+// InTx runs fn in one READ COMMITTED transaction, from the start again after a deadlock or lock-wait
+// timeout. fn may therefore run more than once: it must do all its reads inside tx, so that a retry sees
+// fresh data, and have no effect outside tx. It returns fn's error, or the database's, as they are.
+func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	d := r.D
+	if d == nil {
+		d = MySQL
+	}
+	var err error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(i*i) * 20 * time.Millisecond):
+			}
+		}
+		if err = r.run(ctx, d, fn); !Retryable(d, err) {
+			return err
+		}
+		if r.Log != nil {
+			r.Log.Warn("transaction retried after a lock conflict", "attempt", i+1, "err", err)
+		}
+	}
+	return err
+}
+
+func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err error) {
+	// READ COMMITTED: locking reads of rows that do not exist yet (is there a tombstone, an app row to
+	// adopt?) then take no gap locks, which under REPEATABLE READ deadlock concurrent creates of different
+	// users. Uniqueness never relied on those reads: unique indexes decide.
+	tx, err := r.DB.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	if err = fn(&Tx{Tx: tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
