@@ -56,10 +56,19 @@ type KeyValueConfig struct {
 	Keys        map[string]ColumnSpec `toml:"keys"`
 }
 
+// KeyKind says who makes a table's key.
+type KeyKind string
+
+const (
+	KeyAutoIncrement KeyKind = "auto_increment" // the database
+	KeyUUID          KeyKind = "uuid"           // scimbridge: a UUID
+	KeyRandom        KeyKind = "random"         // scimbridge: a random string of an alphabet
+)
+
 // KeyGenConfig says who makes the app's user key: "auto_increment" (the database), "uuid", or a random
 // string { random_length = 26, alphabet = "..." } made by scimbridge.
 type KeyGenConfig struct {
-	Kind     string // "auto_increment", "uuid" or "random"
+	Kind     KeyKind
 	Length   int
 	Alphabet string
 }
@@ -68,10 +77,10 @@ type KeyGenConfig struct {
 func (k *KeyGenConfig) UnmarshalTOML(v any) error {
 	switch v := v.(type) {
 	case string:
-		k.Kind = v
+		k.Kind = KeyKind(v)
 		return nil
 	case map[string]any:
-		k.Kind = "random"
+		k.Kind = KeyRandom
 		for _, key := range sortedKeys(v) {
 			val := v[key]
 			switch key {

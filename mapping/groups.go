@@ -33,7 +33,7 @@ type Groups struct {
 type GroupMirror struct {
 	Table        string
 	Key          string
-	KeyGen       string // "auto_increment" or "uuid"
+	KeyGen       KeyKind // KeyAutoIncrement or KeyUUID
 	Name         string
 	ExternalID   string // "" when the app keeps no externalId
 	MembersTable string
@@ -61,7 +61,7 @@ func CompileGroups(cfg *GroupsConfig) (*Groups, error) {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	c := cfg.Mirror
-	m := &GroupMirror{Table: c.Table, Key: or(c.Key, "id"), KeyGen: or(c.KeyGeneration, "auto_increment"), Name: c.Name,
+	m := &GroupMirror{Table: c.Table, Key: or(c.Key, "id"), KeyGen: KeyKind(or(c.KeyGeneration, string(KeyAutoIncrement))), Name: c.Name,
 		ExternalID: c.ExternalID, MembersTable: c.MembersTable, MemberGroup: c.MemberGroup, MemberUser: c.MemberUser}
 	for _, req := range []struct{ key, v, what string }{
 		{"table", m.Table, "the app's groups table"},
@@ -74,7 +74,7 @@ func CompileGroups(cfg *GroupsConfig) (*Groups, error) {
 			fail("groups.mirror.%s is required: %s", req.key, req.what)
 		}
 	}
-	if !oneOf(m.KeyGen, "auto_increment", "uuid") {
+	if m.KeyGen != KeyAutoIncrement && m.KeyGen != KeyUUID {
 		fail(`groups.mirror.key_generation must be "auto_increment" or "uuid", got %q`, m.KeyGen)
 	}
 	// Columns of one table must be distinct: each holds one thing.

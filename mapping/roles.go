@@ -39,7 +39,7 @@ type RoleConfig struct {
 
 // Roles is a compiled role mapping.
 type Roles struct {
-	Store         string
+	Store         RoleStore
 	ClearInactive bool
 	Column        string
 	Default       *string
@@ -50,6 +50,16 @@ type Roles struct {
 	Rules         []RoleConfig // sorted by priority, highest first
 }
 
+// RoleStore is how an app stores its users' roles ([roles] store).
+type RoleStore string
+
+const (
+	RoleColumn RoleStore = "column" // one role in a column of the users table
+	RoleList   RoleStore = "list"   // several roles in one column, separated
+	RoleFlags  RoleStore = "flags"  // a boolean column per role
+	RoleJoin   RoleStore = "join"   // a row per user and role in a join table
+)
+
 // CompileRoles checks a [roles] section; nil config means no role mapping.
 func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	if cfg == nil {
@@ -57,7 +67,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	}
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	r := &Roles{Store: cfg.Store, Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+	r := &Roles{Store: RoleStore(cfg.Store), Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
 		Table: cfg.Table, User: cfg.User, Role: cfg.Role}
 	switch cfg.WhileInactive {
 	case "", "keep":

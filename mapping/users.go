@@ -43,11 +43,11 @@ func Compile(cfg UsersConfig) (*Users, error) {
 		m.Key = "id"
 	}
 	if m.KeyGen.Kind == "" {
-		m.KeyGen.Kind = "auto_increment"
+		m.KeyGen.Kind = KeyAutoIncrement
 	}
 	switch m.KeyGen.Kind {
-	case "auto_increment", "uuid":
-	case "random":
+	case KeyAutoIncrement, KeyUUID:
+	case KeyRandom:
 		if m.KeyGen.Length < 8 || m.KeyGen.Length > 191 {
 			fail("users.key_generation.random_length must be between 8 and 191, got %d", m.KeyGen.Length)
 		}

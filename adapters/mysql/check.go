@@ -70,11 +70,11 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	switch {
 	case !ok:
 		rep.problem("users.key: column %s.%s does not exist", m.Table, m.Key)
-	case m.KeyGen.Kind == "auto_increment" && !strings.Contains(strings.ToLower(key.Extra), "auto_increment"):
+	case m.KeyGen.Kind == mapping.KeyAutoIncrement && !strings.Contains(strings.ToLower(key.Extra), "auto_increment"):
 		rep.problem("users.key_generation = \"auto_increment\" but %s.%s is not AUTO_INCREMENT; use \"uuid\" or a random string", m.Table, m.Key)
-	case m.KeyGen.Kind != "auto_increment" && !isText(key.DataType):
+	case m.KeyGen.Kind != mapping.KeyAutoIncrement && !isText(key.DataType):
 		rep.problem("users.key_generation = %q makes text keys but %s.%s is %s", m.KeyGen.Kind, m.Table, m.Key, key.DataType)
-	case m.KeyGen.Kind != "auto_increment" && key.MaxLen != nil && *key.MaxLen < int64(keyLength(m)):
+	case m.KeyGen.Kind != mapping.KeyAutoIncrement && key.MaxLen != nil && *key.MaxLen < int64(keyLength(m)):
 		rep.problem("%s.%s holds %d characters but generated keys have %d", m.Table, m.Key, *key.MaxLen, keyLength(m))
 	}
 
@@ -149,7 +149,7 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 }
 
 func keyLength(m *mapping.Users) int {
-	if m.KeyGen.Kind == "uuid" {
+	if m.KeyGen.Kind == mapping.KeyUUID {
 		return 36
 	}
 	return m.KeyGen.Length
@@ -362,11 +362,11 @@ func CheckGroupMirror(ctx context.Context, db *sqlx.DB, g *mapping.GroupMirror) 
 		switch {
 		case !ok:
 			rep.problem("groups.mirror.key: column %s.%s does not exist", g.Table, g.Key)
-		case g.KeyGen == "auto_increment" && !strings.Contains(strings.ToLower(key.Extra), "auto_increment"):
+		case g.KeyGen == mapping.KeyAutoIncrement && !strings.Contains(strings.ToLower(key.Extra), "auto_increment"):
 			rep.problem("groups.mirror.key_generation = \"auto_increment\" but %s.%s is not AUTO_INCREMENT; use \"uuid\"", g.Table, g.Key)
-		case g.KeyGen == "uuid" && !isText(key.DataType):
+		case g.KeyGen == mapping.KeyUUID && !isText(key.DataType):
 			rep.problem("groups.mirror.key_generation = \"uuid\" makes text keys but %s.%s is %s", g.Table, g.Key, key.DataType)
-		case g.KeyGen == "uuid" && key.MaxLen != nil && *key.MaxLen < 36:
+		case g.KeyGen == mapping.KeyUUID && key.MaxLen != nil && *key.MaxLen < 36:
 			rep.problem("groups.mirror.key: %s.%s holds %d characters but UUIDs have 36", g.Table, g.Key, *key.MaxLen)
 		}
 		if ok {

@@ -296,10 +296,11 @@ func (s *Store) emitMembers(ctx context.Context, tx *bookkeeping.Tx, id string, 
 // afterMembership is called in the transaction of every membership change with the users whose
 // memberships changed, so that what depends on memberships (the app's roles) follows in that transaction.
 func (s *Store) afterMembership(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) error {
-	if s.roles == nil || len(userIDs) == 0 {
-		return nil
+	evs, err := s.recomputeRoles(ctx, tx, userIDs)
+	if err != nil {
+		return err
 	}
-	return s.roles.recompute(ctx, tx, userIDs)
+	return s.emitAll(ctx, tx, evs)
 }
 
 func withoutMembers(r scim.Resource) scim.Resource {

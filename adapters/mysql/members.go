@@ -188,10 +188,4 @@ func memberIDs(ms []scim.Member) []string {
 	return out
 }
 
-func anySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
+func anySlice(ss []string) []any { return bookkeeping.Args(ss) }

@@ -25,7 +25,7 @@ type groupMirror struct {
 // keyArg turns an app group key as the bookkeeping keeps it (text) into the type of the app's column,
 // so that comparisons use the column's index.
 func (gm *groupMirror) keyArg(k string) any {
-	if gm.m.KeyGen == "auto_increment" {
+	if gm.m.KeyGen == mapping.KeyAutoIncrement {
 		if n, err := strconv.ParseInt(k, 10, 64); err == nil {
 			return n
 		}
@@ -56,7 +56,7 @@ func (gm *groupMirror) create(ctx context.Context, tx *bookkeeping.Tx, groupID s
 		cols, args = append(cols, quoteIdent(gm.m.ExternalID)), append(args, externalID(r))
 	}
 	var key string
-	if gm.m.KeyGen == "uuid" {
+	if gm.m.KeyGen == mapping.KeyUUID {
 		key = gm.s.newUUID()
 		cols, args = append(cols, quoteIdent(gm.m.Key)), append(args, key)
 	}

@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -133,12 +132,7 @@ func scanRows(ctx context.Context, q sqlx.QueryerContext, query string, args []a
 	return rows.Err()
 }
 
-func keyString(k any) string {
-	if b, ok := k.([]byte); ok {
-		return string(b)
-	}
-	return fmt.Sprint(k)
-}
+func keyString(k any) string { return bookkeeping.KeyString(k) }
 
 func columnNames(cols []*mapping.Column) []string {
 	names := make([]string, len(cols))
@@ -148,13 +142,7 @@ func columnNames(cols []*mapping.Column) []string {
 	return names
 }
 
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = quoteIdent(n)
-	}
-	return strings.Join(q, ", ")
-}
+func quoteList(names []string) string { return bookkeeping.QuoteList(dialect, names) }
 
 func zipRow(names []string, vals []any) map[string]any {
 	row := make(map[string]any, len(names))

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -32,10 +33,10 @@ type Store struct {
 	rand   io.Reader
 	log    *slog.Logger
 
-	roles      *roleSync    // nil when no role mapping is configured
-	mirror     *groupMirror // nil when groups are not mirrored into the app's tables
-	selectUser string       // SELECT ... FROM bookkeeping JOIN app table, without WHERE
-	joinKey    string       // bookkeeping column holding the app's key: app_id or app_key
+	roles      *approles.Sync // nil when no role mapping is configured
+	mirror     *groupMirror   // nil when groups are not mirrored into the app's tables
+	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
+	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
 	unknownActive onceLog // users whose status value the active map does not know, logged once each
 }
@@ -68,15 +69,16 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	}
 	s.t = bookkeeping.NewTables(s.prefix, dialect)
 	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log}
-	if o.Roles != nil {
-		s.roles = &roleSync{s: s, r: o.Roles}
-	}
+
 	if o.GroupMirror != nil {
 		s.mirror = &groupMirror{s: s, m: o.GroupMirror}
 	}
 	s.joinKey = "app_key"
-	if m.KeyGen.Kind == "auto_increment" {
+	if m.KeyGen.Kind == mapping.KeyAutoIncrement {
 		s.joinKey = "app_id"
+	}
+	if o.Roles != nil {
+		s.roles = approles.New(o.Roles, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
 	}
 	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
 	for _, c := range m.ScimColumns() {
@@ -348,7 +350,7 @@ func (s *Store) newUUID() string {
 
 // newAppKey makes the app's key when the database does not: a UUID, or a random string.
 func (s *Store) newAppKey() (string, error) {
-	if s.m.KeyGen.Kind == "uuid" {
+	if s.m.KeyGen.Kind == mapping.KeyUUID {
 		return s.newUUID(), nil
 	}
 	alphabet := s.m.KeyGen.Alphabet

@@ -65,7 +65,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out}); err != nil {
 			return err
 		}
-		if s.roles != nil && s.roles.r.Default != nil {
+		if s.roles != nil && s.roles.Rules.Default != nil {
 			// A new user is in no group: the column store gives it the default role. The other stores
 			// hold only granted roles, so there is nothing to write (and nothing to look up).
 			return s.afterMembership(ctx, tx, []string{id})
@@ -180,12 +180,7 @@ func keyOf(id sql.NullInt64, key sql.NullString) any {
 }
 
 // normalizeKey turns a scanned key into the type the bookkeeping column holds.
-func normalizeKey(k any) any {
-	if b, ok := k.([]byte); ok {
-		return string(b)
-	}
-	return k
-}
+func normalizeKey(k any) any { return bookkeeping.NormalizeKey(k) }
 
 func (s *Store) appRowExists(ctx context.Context, tx *bookkeeping.Tx, key any) (bool, error) {
 	var n int
@@ -218,7 +213,7 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 		return nil, nil, err
 	}
 	var key any
-	if s.m.KeyGen.Kind != "auto_increment" {
+	if s.m.KeyGen.Kind != mapping.KeyAutoIncrement {
 		k, err := s.newAppKey()
 		if err != nil {
 			return nil, nil, err
@@ -420,9 +415,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 	})
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
+func placeholders(n int) string { return bookkeeping.Placeholders(n) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -1,0 +1,94 @@
+package roles
+
+import (
+	"context"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// bookRow is what a recompute reads of a user's bookkeeping row.
+type bookRow struct {
+	ID      string `db:"id"`
+	Key     any    `db:"app"`
+	Active  bool   `db:"active"`
+	Deleted bool   `db:"deleted"`
+}
+
+// load reads the users' app keys, state and groups, and computes the roles they are granted.
+func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*user, error) {
+	var rows []bookRow
+	// The users are locked before their memberships are read: two transactions changing one user's
+	// groups at once then recompute one after the other, the second seeing the first's membership.
+	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted FROM "+
+		tx.Tables.Users()+" WHERE id IN ("+bookkeeping.Placeholders(len(ids))+") ORDER BY id FOR UPDATE", bookkeeping.Args(ids)...); err != nil {
+		return nil, err
+	}
+	groups, err := Groups(ctx, tx, tx.Tables, ids)
+	if err != nil {
+		return nil, err
+	}
+	present, err := s.appRows(ctx, tx, rows)
+	if err != nil {
+		return nil, err
+	}
+	users := make([]*user, 0, len(rows))
+	for _, row := range rows {
+		u := &user{id: row.ID, key: bookkeeping.NormalizeKey(row.Key)}
+		if !present[bookkeeping.KeyString(u.key)] {
+			continue // the app deleted the row itself: there is nowhere to write roles
+		}
+		if !row.Deleted && (row.Active || !s.Rules.ClearInactive) {
+			u.granted = s.Rules.Granted(groups[row.ID])
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// Groups reads the groups of these SCIM users, as the role rules match them (displayName, externalId),
+// ordered by displayName.
+func Groups(ctx context.Context, q bookkeeping.Queryer, tables bookkeeping.Tables, ids []string) (map[string][]mapping.Group, error) {
+	var memberships []struct {
+		UserID     string  `db:"user_id"`
+		Name       string  `db:"display_name"`
+		ExternalID *string `db:"external_id"`
+	}
+	if err := q.SelectContext(ctx, &memberships, "SELECT gm.user_id, g.display_name, g.external_id FROM "+tables.Members()+
+		" gm JOIN "+tables.Groups()+" g ON g.id = gm.group_id WHERE gm.user_id IN ("+bookkeeping.Placeholders(len(ids))+
+		") ORDER BY g.display_name", bookkeeping.Args(ids)...); err != nil {
+		return nil, err
+	}
+	groups := map[string][]mapping.Group{}
+	for _, m := range memberships {
+		g := mapping.Group{DisplayName: m.Name}
+		if m.ExternalID != nil {
+			g.ExternalID = *m.ExternalID
+		}
+		groups[m.UserID] = append(groups[m.UserID], g)
+	}
+	return groups, nil
+}
+
+// appRows returns which of the users' app keys still have a row in the app's users table.
+func (s *Sync) appRows(ctx context.Context, tx *bookkeeping.Tx, rows []bookRow) (map[string]bool, error) {
+	keys := make([]any, 0, len(rows))
+	for _, r := range rows {
+		if r.Key != nil {
+			keys = append(keys, bookkeeping.NormalizeKey(r.Key))
+		}
+	}
+	present := map[string]bool{}
+	if len(keys) == 0 {
+		return present, nil
+	}
+	var found []any
+	if err := tx.SelectContext(ctx, &found, "SELECT "+s.key+" FROM "+s.table+" WHERE "+s.key+" IN ("+
+		bookkeeping.Placeholders(len(keys))+")", keys...); err != nil {
+		return nil, err
+	}
+	for _, k := range found {
+		present[bookkeeping.KeyString(bookkeeping.NormalizeKey(k))] = true
+	}
+	return present, nil
+}

@@ -1,0 +1,167 @@
+// Package roles keeps the app's own role storage in line with the SCIM groups of its users, as the
+// [roles] mapping says: which IdP group grants which app role, and how the app stores roles. Each way
+// of storing them (mapping.RoleStore) is one storage implementation; Sync is the part they share: whom
+// to recompute, what they are granted, and what changed.
+package roles
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// batch is how many users one recompute statement covers.
+const batch = 1000
+
+// Sync recomputes users' app roles inside SCIM writes' transactions.
+type Sync struct {
+	Rules *mapping.Roles
+	table string // the app's users table, quoted
+	key   string // its key column, quoted
+	// joinKey is the bookkeeping column holding the app's key: app_id or app_key.
+	joinKey string
+	store   storage
+}
+
+// storage is how the app stores roles: one implementation per mapping.RoleStore.
+type storage interface {
+	// want is what the app should hold for a user granted these roles (highest priority first).
+	want(granted []string) []string
+	// read returns what the app holds now for the users with these keys (by KeyString), locking the rows.
+	read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error)
+	// write makes the app hold what each user should, where it differs from have.
+	write(ctx context.Context, tx *bookkeeping.Tx, users []*user, have map[string]state) error
+}
+
+// state is what the app stores now for one user: the managed roles, and the raw column value (list
+// store) whose unmanaged tokens a rewrite must keep.
+type state struct {
+	roles []string
+	raw   string
+}
+
+// user is one SCIM user whose roles are being recomputed.
+type user struct {
+	id      string
+	key     any // the app's key
+	granted []string
+	want    []string
+}
+
+// Change is a user whose stored roles changed: the managed roles before and after.
+type Change struct {
+	UserID   string
+	AppKey   any
+	Old, New []string
+}
+
+// New builds the Sync of a role mapping (as mapping.CompileRoles checked it) for the app's users table
+// (quoted names) whose key the bookkeeping holds in joinKey.
+func New(r *mapping.Roles, usersTable, usersKey, joinKey string) *Sync {
+	s := &Sync{Rules: r, table: usersTable, key: usersKey, joinKey: joinKey}
+	d := bookkeeping.MySQL
+	switch r.Store {
+	case mapping.RoleColumn:
+		s.store = &columnStore{r: r, table: usersTable, key: usersKey, column: d.Quote(r.Column)}
+	case mapping.RoleList:
+		s.store = &listStore{r: r, table: usersTable, key: usersKey, column: d.Quote(r.Column)}
+	case mapping.RoleFlags:
+		s.store = &flagsStore{r: r, table: usersTable, key: usersKey}
+	case mapping.RoleJoin:
+		s.store = &joinStore{r: r}
+	default:
+		panic(fmt.Sprintf("roles: store %q, which mapping.CompileRoles refuses", r.Store))
+	}
+	return s
+}
+
+// Recompute brings the stored roles of these SCIM users in line with their groups, inside tx, and
+// returns the users whose roles changed.
+func (s *Sync) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
+	var changes []Change
+	for start := 0; start < len(userIDs); start += batch {
+		users, err := s.load(ctx, tx, dedupe(userIDs[start:min(start+batch, len(userIDs))]))
+		if err != nil {
+			return changes, err
+		}
+		have, err := s.store.read(ctx, tx, appKeys(users))
+		if err != nil {
+			return changes, err
+		}
+		for _, u := range users {
+			u.want = s.store.want(u.granted)
+		}
+		if err := s.store.write(ctx, tx, users, have); err != nil {
+			return changes, err
+		}
+		for _, u := range users {
+			if before := have[bookkeeping.KeyString(u.key)].roles; !same(before, u.want) {
+				changes = append(changes, Change{UserID: u.id, AppKey: u.key, Old: orEmpty(before), New: orEmpty(u.want)})
+			}
+		}
+	}
+	return changes, nil
+}
+
+// Granted returns the roles the user's groups grant (none while the user is deleted, or inactive with
+// while_inactive = "clear"), read in tx.
+func (s *Sync) Granted(ctx context.Context, tx *bookkeeping.Tx, userID string) ([]string, error) {
+	users, err := s.load(ctx, tx, []string{userID})
+	if err != nil || len(users) != 1 {
+		return nil, err
+	}
+	return users[0].granted, nil
+}
+
+func same(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func appKeys(users []*user) []any {
+	out := make([]any, 0, len(users))
+	for _, u := range users {
+		if u.key != nil {
+			out = append(out, u.key)
+		}
+	}
+	return out
+}
+
+// minus is a without b, sorted.
+func minus(a, b []string) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
