@@ -59,7 +59,7 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 			return err
 		}
 		if s.mirror != nil {
-			if _, err := s.mirror.create(ctx, tx, id, r); err != nil {
+			if _, err := s.mirror.Create(ctx, tx, id, r); err != nil {
 				return err
 			}
 		}
@@ -188,7 +188,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 			return err
 		}
 		if s.mirror != nil {
-			if err := s.mirror.ensure(ctx, tx, id, cur); err != nil {
+			if err := s.mirror.Ensure(ctx, tx, id, cur); err != nil {
 				return err
 			}
 		}
@@ -224,7 +224,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		}
 		if next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) {
 			if s.mirror != nil {
-				if err := s.mirror.update(ctx, tx, id, next); err != nil {
+				if err := s.mirror.Update(ctx, tx, id, next); err != nil {
 					return err
 				}
 			}
@@ -262,7 +262,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 			return err
 		}
 		if s.mirror != nil {
-			if err := s.mirror.delete(ctx, tx, id); err != nil {
+			if err := s.mirror.Delete(ctx, tx, id); err != nil {
 				return err
 			}
 		}

@@ -80,7 +80,7 @@ func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	sort.Strings(removed)
 	if s.mirror != nil {
 		// The app's member rows follow in the same transaction ([groups.mirror]).
-		if err := s.mirror.members(ctx, tx, groupID, added, removed); err != nil {
+		if err := s.mirror.Members(ctx, tx, groupID, added, removed); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/adapters/mysql/mirror"
 	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
@@ -34,7 +35,7 @@ type Store struct {
 	log    *slog.Logger
 
 	roles      *approles.Sync // nil when no role mapping is configured
-	mirror     *groupMirror   // nil when groups are not mirrored into the app's tables
+	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
@@ -70,12 +71,12 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s.t = bookkeeping.NewTables(s.prefix, dialect)
 	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log}
 
-	if o.GroupMirror != nil {
-		s.mirror = &groupMirror{s: s, m: o.GroupMirror}
-	}
 	s.joinKey = "app_key"
 	if m.KeyGen.Kind == mapping.KeyAutoIncrement {
 		s.joinKey = "app_id"
+	}
+	if o.GroupMirror != nil {
+		s.mirror = mirror.New(o.GroupMirror, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey, s.newUUID)
 	}
 	if o.Roles != nil {
 		s.roles = approles.New(o.Roles, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)

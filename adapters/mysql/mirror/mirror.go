@@ -1,4 +1,6 @@
-package mysql
+// Package mirror copies scimbridge's groups into the app's own groups and group-members tables
+// ([groups.mirror]), in the transaction of every group change.
+package mirror
 
 import (
 	"context"
@@ -13,18 +15,34 @@ import (
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-// groupMirror copies scimbridge's groups into the app's own groups and group-members tables
-// ([groups.mirror]), in the transaction of every group change. It touches only what it mirrors: the app
-// group rows of SCIM groups (their key is kept in <prefix>groups.app_key), and in those groups only the
-// member rows of SCIM users. Rows of other groups, and rows of users SCIM does not manage, stay.
-type groupMirror struct {
-	s *Store
+// Mirror touches only what it mirrors: the app group rows of SCIM groups (their key is kept in
+// <prefix>groups.app_key), and in those groups only the member rows of SCIM users. Rows of other groups,
+// and rows of users SCIM does not manage, stay.
+type Mirror struct {
 	m *mapping.GroupMirror
+	// The app's users table and key column (quoted), and the bookkeeping column holding a user's app key.
+	usersTable, usersKey, joinKey string
+	newUUID                       func() string
+}
+
+// New builds the mirror of a [groups.mirror] mapping. newUUID makes the app keys of key_generation = "uuid".
+func New(m *mapping.GroupMirror, usersTable, usersKey, joinKey string, newUUID func() string) *Mirror {
+	return &Mirror{m: m, usersTable: usersTable, usersKey: usersKey, joinKey: joinKey, newUUID: newUUID}
+}
+
+// batch is how many member rows one statement writes.
+const batch = 1000
+
+func quoteIdent(name string) string { return bookkeeping.MySQL.Quote(name) }
+
+func externalID(r scim.Resource) sql.NullString {
+	s, ok := r["externalId"].(string)
+	return sql.NullString{String: s, Valid: ok && s != ""}
 }
 
 // keyArg turns an app group key as the bookkeeping keeps it (text) into the type of the app's column,
 // so that comparisons use the column's index.
-func (gm *groupMirror) keyArg(k string) any {
+func (gm *Mirror) keyArg(k string) any {
 	if gm.m.KeyGen == mapping.KeyAutoIncrement {
 		if n, err := strconv.ParseInt(k, 10, 64); err == nil {
 			return n
@@ -34,9 +52,9 @@ func (gm *groupMirror) keyArg(k string) any {
 }
 
 // appKey returns the app's key of a group; ok is false while the group is not mirrored.
-func (gm *groupMirror) appKey(ctx context.Context, tx *bookkeeping.Tx, groupID string) (key any, ok bool, err error) {
+func (gm *Mirror) appKey(ctx context.Context, tx *bookkeeping.Tx, groupID string) (key any, ok bool, err error) {
 	var k sql.NullString
-	if err := tx.GetContext(ctx, &k, "SELECT app_key FROM "+gm.s.groupTable()+" WHERE id = ?", groupID); err != nil {
+	if err := tx.GetContext(ctx, &k, "SELECT app_key FROM "+tx.Tables.Groups()+" WHERE id = ?", groupID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
 		}
@@ -48,8 +66,8 @@ func (gm *groupMirror) appKey(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	return gm.keyArg(k.String), true, nil
 }
 
-// create inserts the app's row of a group and records its key in the bookkeeping.
-func (gm *groupMirror) create(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) (any, error) {
+// Create inserts the app's row of a group and records its key in the bookkeeping.
+func (gm *Mirror) Create(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) (any, error) {
 	name, _ := r["displayName"].(string)
 	cols, args := []string{quoteIdent(gm.m.Name)}, []any{name}
 	if gm.m.ExternalID != "" {
@@ -57,11 +75,11 @@ func (gm *groupMirror) create(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	}
 	var key string
 	if gm.m.KeyGen == mapping.KeyUUID {
-		key = gm.s.newUUID()
+		key = gm.newUUID()
 		cols, args = append(cols, quoteIdent(gm.m.Key)), append(args, key)
 	}
 	res, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(gm.m.Table)+" ("+strings.Join(cols, ", ")+") VALUES ("+
-		placeholders(len(cols))+")", args...)
+		bookkeeping.Placeholders(len(cols))+")", args...)
 	if err != nil {
 		return nil, gm.explain(err, name)
 	}
@@ -74,18 +92,18 @@ func (gm *groupMirror) create(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	}
 	// The app may hand out a key again that a SCIM group whose app row the app deleted still records:
 	// that record is stale, since the key now belongs to the new row.
-	if _, err := tx.ExecContext(ctx, "UPDATE "+gm.s.groupTable()+" SET app_key = NULL WHERE app_key = ? AND id <> ?", key, groupID); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE "+tx.Tables.Groups()+" SET app_key = NULL WHERE app_key = ? AND id <> ?", key, groupID); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE "+gm.s.groupTable()+" SET app_key = ? WHERE id = ?", key, groupID); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE "+tx.Tables.Groups()+" SET app_key = ? WHERE id = ?", key, groupID); err != nil {
 		return nil, err
 	}
 	return gm.keyArg(key), nil
 }
 
-// ensure makes sure a group that is about to change has its app row: a group created before the mirror
+// Ensure makes sure a group that is about to change has its app row: a group created before the mirror
 // was configured, or whose row the app deleted, gets one now, with its current SCIM members.
-func (gm *groupMirror) ensure(ctx context.Context, tx *bookkeeping.Tx, groupID string, cur scim.Resource) error {
+func (gm *Mirror) Ensure(ctx context.Context, tx *bookkeeping.Tx, groupID string, cur scim.Resource) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil {
 		return err
@@ -100,18 +118,18 @@ func (gm *groupMirror) ensure(ctx context.Context, tx *bookkeeping.Tx, groupID s
 			return nil
 		}
 	}
-	if key, err = gm.create(ctx, tx, groupID, cur); err != nil {
+	if key, err = gm.Create(ctx, tx, groupID, cur); err != nil {
 		return err
 	}
 	var members []string
-	if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+gm.s.memberTable()+" WHERE group_id = ? ORDER BY user_id", groupID); err != nil {
+	if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+tx.Tables.Members()+" WHERE group_id = ? ORDER BY user_id", groupID); err != nil {
 		return err
 	}
 	return gm.apply(ctx, tx, key, members, nil)
 }
 
-// update writes a renamed group's displayName (and externalId) to its app row.
-func (gm *groupMirror) update(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) error {
+// Update writes a renamed group's displayName (and externalId) to its app row.
+func (gm *Mirror) Update(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
@@ -126,8 +144,8 @@ func (gm *groupMirror) update(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	return gm.explain(err, name)
 }
 
-// delete removes a deleted group's app row and every member row of it (the group is gone from the app).
-func (gm *groupMirror) delete(ctx context.Context, tx *bookkeeping.Tx, groupID string) error {
+// Delete removes a deleted group's app row and every member row of it (the group is gone from the app).
+func (gm *Mirror) Delete(ctx context.Context, tx *bookkeeping.Tx, groupID string) error {
 	key, ok, err := gm.appKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
@@ -136,14 +154,14 @@ func (gm *groupMirror) delete(ctx context.Context, tx *bookkeeping.Tx, groupID s
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(gm.m.Table)+" WHERE "+quoteIdent(gm.m.Key)+" = ?", key)
-	if kind, _ := dialect.Classify(err); kind == bookkeeping.ErrReferenced {
+	if kind, _ := bookkeeping.MySQL.Classify(err); kind == bookkeeping.ErrReferenced {
 		return &scim.Error{Status: 409, Detail: fmt.Sprintf("the app still has rows that refer to this group's row in its table %q; it cannot be deleted", gm.m.Table), Err: err}
 	}
 	return err
 }
 
-// members mirrors a change of a group's members (SCIM user ids); nothing when the group is not mirrored.
-func (gm *groupMirror) members(ctx context.Context, tx *bookkeeping.Tx, groupID string, added, removed []string) error {
+// Members mirrors a change of a group's members (SCIM user ids); nothing when the group is not mirrored.
+func (gm *Mirror) Members(ctx context.Context, tx *bookkeeping.Tx, groupID string, added, removed []string) error {
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
@@ -155,38 +173,37 @@ func (gm *groupMirror) members(ctx context.Context, tx *bookkeeping.Tx, groupID 
 }
 
 // apply inserts the app member rows of the added users and deletes those of the removed ones, up to
-// memberBatch rows a statement. A row already there is not inserted twice (the app may have added it by
+// batch rows a statement. A row already there is not inserted twice (the app may have added it by
 // hand); users whose app row is gone are skipped.
-func (gm *groupMirror) apply(ctx context.Context, tx *bookkeeping.Tx, key any, added, removed []string) error {
+func (gm *Mirror) apply(ctx context.Context, tx *bookkeeping.Tx, key any, added, removed []string) error {
 	mt, mg, mu := quoteIdent(gm.m.MembersTable), quoteIdent(gm.m.MemberGroup), quoteIdent(gm.m.MemberUser)
-	s := gm.s
-	for start := 0; start < len(added); start += memberBatch {
-		batch := added[start:min(start+memberBatch, len(added))]
+	for start := 0; start < len(added); start += batch {
+		batch := added[start:min(start+batch, len(added))]
 		var users []any
-		if err := tx.SelectContext(ctx, &users, "SELECT b."+s.joinKey+" FROM "+s.bookTable()+" b JOIN "+quoteIdent(s.m.Table)+
-			" u ON u."+quoteIdent(s.m.Key)+" = b."+s.joinKey+" WHERE b.id IN ("+placeholders(len(batch))+") ORDER BY b."+s.joinKey,
-			anySlice(batch)...); err != nil {
+		if err := tx.SelectContext(ctx, &users, "SELECT b."+gm.joinKey+" FROM "+tx.Tables.Users()+" b JOIN "+gm.usersTable+
+			" u ON u."+gm.usersKey+" = b."+gm.joinKey+" WHERE b.id IN ("+bookkeeping.Placeholders(len(batch))+") ORDER BY b."+gm.joinKey,
+			bookkeeping.Args(batch)...); err != nil {
 			return err
 		}
 		if len(users) == 0 {
 			continue
 		}
 		for i := range users {
-			users[i] = normalizeKey(users[i])
+			users[i] = bookkeeping.NormalizeKey(users[i])
 		}
 		var present []any
 		if err := tx.SelectContext(ctx, &present, "SELECT "+mu+" FROM "+mt+" WHERE "+mg+" = ? AND "+mu+" IN ("+
-			placeholders(len(users))+") FOR UPDATE", append([]any{key}, users...)...); err != nil {
+			bookkeeping.Placeholders(len(users))+") FOR UPDATE", append([]any{key}, users...)...); err != nil {
 			return err
 		}
 		have := make(map[string]bool, len(present))
 		for _, p := range present {
-			have[keyString(normalizeKey(p))] = true
+			have[bookkeeping.KeyString(bookkeeping.NormalizeKey(p))] = true
 		}
 		args := make([]any, 0, 2*len(users))
 		for _, u := range users {
-			if !have[keyString(u)] {
-				have[keyString(u)] = true
+			if !have[bookkeeping.KeyString(u)] {
+				have[bookkeeping.KeyString(u)] = true
 				args = append(args, key, u)
 			}
 		}
@@ -198,20 +215,20 @@ func (gm *groupMirror) apply(ctx context.Context, tx *bookkeeping.Tx, key any, a
 			return err
 		}
 	}
-	for start := 0; start < len(removed); start += memberBatch {
-		batch := removed[start:min(start+memberBatch, len(removed))]
+	for start := 0; start < len(removed); start += batch {
+		batch := removed[start:min(start+batch, len(removed))]
 		var users []any
-		if err := tx.SelectContext(ctx, &users, "SELECT "+s.joinKey+" FROM "+s.bookTable()+" WHERE id IN ("+
-			placeholders(len(batch))+") AND "+s.joinKey+" IS NOT NULL ORDER BY "+s.joinKey, anySlice(batch)...); err != nil {
+		if err := tx.SelectContext(ctx, &users, "SELECT "+gm.joinKey+" FROM "+tx.Tables.Users()+" WHERE id IN ("+
+			bookkeeping.Placeholders(len(batch))+") AND "+gm.joinKey+" IS NOT NULL ORDER BY "+gm.joinKey, bookkeeping.Args(batch)...); err != nil {
 			return err
 		}
 		if len(users) == 0 {
 			continue
 		}
 		for i := range users {
-			users[i] = normalizeKey(users[i])
+			users[i] = bookkeeping.NormalizeKey(users[i])
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+mt+" WHERE "+mg+" = ? AND "+mu+" IN ("+placeholders(len(users))+")",
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+mt+" WHERE "+mg+" = ? AND "+mu+" IN ("+bookkeeping.Placeholders(len(users))+")",
 			append([]any{key}, users...)...); err != nil {
 			return err
 		}
@@ -221,8 +238,8 @@ func (gm *groupMirror) apply(ctx context.Context, tx *bookkeeping.Tx, key any, a
 
 // explain turns a duplicate key on the app's groups table into a 409 that says so (the generic message
 // speaks of users).
-func (gm *groupMirror) explain(err error, name string) error {
-	if kind, key := dialect.Classify(err); kind == bookkeeping.ErrDuplicate {
+func (gm *Mirror) explain(err error, name string) error {
+	if kind, key := bookkeeping.MySQL.Classify(err); kind == bookkeeping.ErrDuplicate {
 		return &scim.Error{Status: 409, ScimType: scim.TypeUniqueness, Err: err,
 			Detail: fmt.Sprintf("the app's table %q already has a group with the same value for its unique key %q (group %q)", gm.m.Table, key, name)}
 	}
