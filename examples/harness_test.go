@@ -21,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/testdb"
@@ -62,7 +63,7 @@ func start(t *testing.T, dir string) *example {
 	if _, err := mysql.Migrate(ctx, db, cfg.Database.BookkeepingPrefix); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := mysql.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
@@ -305,14 +306,14 @@ func sortedStrings(s ...string) []string {
 }
 
 func TestCheckGroupMirror(t *testing.T) {
-	check := func(schema, mirrorTOML string) mysql.Report {
+	check := func(schema, mirrorTOML string) schemacheck.Report {
 		t.Helper()
 		db, err := mysql.Open(testdb.New(t, appSchema+schema), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		rep, err := mysql.CheckGroupMirror(context.Background(), db, compileMirror(t, mirrorTOML))
+		rep, err := schemacheck.CheckGroupMirror(context.Background(), db, compileMirror(t, mirrorTOML))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,7 +357,7 @@ CREATE TABLE team_members (team_id CHAR(36) NOT NULL, user_id INT NOT NULL, KEY 
 	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "no unique key") {
 		t.Errorf("uuid warnings: %q", rep.Warnings)
 	}
-	if rep, err := mysql.CheckGroupMirror(context.Background(), nil, nil); err != nil || len(rep.Problems)+len(rep.Warnings) != 0 {
+	if rep, err := schemacheck.CheckGroupMirror(context.Background(), nil, nil); err != nil || len(rep.Problems)+len(rep.Warnings) != 0 {
 		t.Errorf("nil mirror: %+v %v", rep, err)
 	}
 }

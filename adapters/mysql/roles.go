@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"sort"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
@@ -105,18 +104,4 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 	return keyString(normalizeKey(key[0])), groups, roles, nil
 }
 
-// minus is a without b, sorted.
-func minus(a, b []string) []string {
-	in := map[string]bool{}
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func minus(a, b []string) []string { return bookkeeping.Without(a, b) }

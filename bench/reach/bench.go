@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
@@ -93,7 +94,7 @@ func newBench(ctx context.Context, o options, ex *example, dsn string, out io.Wr
 	}
 	b := &bench{Env: env, o: o, ex: ex, m: ex.cfg.UsersMapping(), out: out}
 	fail := func(err error) (*bench, error) { b.Close(); return nil, err }
-	rep, err := mysql.Check(ctx, b.DB, b.m, prefix)
+	rep, err := schemacheck.Check(ctx, b.DB, b.m, prefix)
 	if err != nil {
 		return fail(err)
 	}

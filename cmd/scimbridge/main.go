@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/saml"
@@ -159,17 +160,17 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 		}
 		return fmt.Errorf("database not reachable: %w", err)
 	}
-	rep, err := mysql.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
 	if err != nil {
 		return fmt.Errorf("checking the database: %w", err)
 	}
-	roles, err := mysql.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+	roles, err := schemacheck.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
 	if err != nil {
 		return fmt.Errorf("checking the role tables: %w", err)
 	}
 	rep.Problems = append(rep.Problems, roles.Problems...)
 	rep.Warnings = append(rep.Warnings, roles.Warnings...)
-	mirror, err := mysql.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
+	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
 	if err != nil {
 		return fmt.Errorf("checking the group mirror tables: %w", err)
 	}

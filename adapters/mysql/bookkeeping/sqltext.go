@@ -3,6 +3,7 @@ package bookkeeping
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -51,4 +52,20 @@ func QuoteList(d Dialect, names []string) string {
 type Queryer interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// Without is a without the elements of b, sorted: the roles to grant or revoke, the members to add.
+func Without(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

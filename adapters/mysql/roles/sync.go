@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sort"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -150,18 +149,4 @@ func appKeys(users []*user) []any {
 	return out
 }
 
-// minus is a without b, sorted.
-func minus(a, b []string) []string {
-	in := map[string]bool{}
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func minus(a, b []string) []string { return bookkeeping.Without(a, b) }

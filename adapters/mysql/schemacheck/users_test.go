@@ -1,18 +1,20 @@
-package mysql_test
+package schemacheck_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
-func checkReport(t *testing.T, schema, usersTOML string) mysql.Report {
+func checkReport(t *testing.T, schema, usersTOML string) schemacheck.Report {
 	t.Helper()
 	var cfg mapping.UsersConfig
 	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
@@ -27,7 +29,7 @@ func checkReport(t *testing.T, schema, usersTOML string) mysql.Report {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rep, err := mysql.Check(context.Background(), db, m, "scim_")
+	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +83,14 @@ func TestCheckPassesTheExampleSchema(t *testing.T) {
 	var cfg struct {
 		Users mapping.UsersConfig `toml:"users"`
 	}
-	if _, err := toml.DecodeFile("../../config.example.toml", &cfg); err != nil {
+	if _, err := toml.DecodeFile("../../../config.example.toml", &cfg); err != nil {
 		t.Fatal(err)
 	}
 	m, err := mapping.Compile(cfg.Users)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := mysql.Open(testdb.New(t, readFile(t, "../../examples/legacy-app/schema.sql")), 2)
+	db, err := mysql.Open(testdb.New(t, readFile(t, "../../../examples/legacy-app/schema.sql")), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestCheckPassesTheExampleSchema(t *testing.T) {
 	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := mysql.Check(context.Background(), db, m, "scim_")
+	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
 	if err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("the example schema fails its own check: %v %v", rep.Problems, err)
 	}
@@ -113,4 +115,13 @@ active = "active"
 	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "holds 20 characters but generated keys have 36") {
 		t.Fatalf("problems = %v", rep.Problems)
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,4 +1,4 @@
-package mysql_test
+package schemacheck_test
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package mysql_test
+package schemacheck_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
@@ -197,7 +198,7 @@ keys = { locale = "locale" }
 func TestCheckPassesTheReachExamples(t *testing.T) {
 	for _, name := range []string{"helpdesk", "kv-meta", "json-profile"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("..", "..", "examples", name)
+			dir := filepath.Join("..", "..", "..", "examples", name)
 			data, err := os.ReadFile(filepath.Join(dir, "scimbridge.toml"))
 			if err != nil {
 				t.Fatal(err)
@@ -215,7 +216,7 @@ func TestCheckPassesTheReachExamples(t *testing.T) {
 			if _, err := mysql.Migrate(ctx, db, "scim_"); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := mysql.Check(ctx, db, cfg.UsersMapping(), "scim_")
+			rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), "scim_")
 			if err != nil {
 				t.Fatal(err)
 			}
