@@ -2,7 +2,6 @@ package mysql_test
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -151,11 +150,3 @@ func mustFilter(t *testing.T, s string) scim.Expr {
 	return e
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
