@@ -149,4 +149,3 @@ func mustFilter(t *testing.T, s string) scim.Expr {
 	}
 	return e
 }
-
