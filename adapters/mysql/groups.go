@@ -58,11 +58,6 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 			id, name, strings.ToLower(name), externalID(r), now, now, doc); err != nil {
 			return err
 		}
-		if s.mirror != nil {
-			if _, err := s.mirror.Create(ctx, tx, id, r); err != nil {
-				return err
-			}
-		}
 		added, _, err := s.changeMembers(ctx, tx, id, scim.MemberChange{Add: members})
 		if err != nil {
 			return err
@@ -70,13 +65,12 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 		if out, err = s.readGroup(ctx, tx, id, true, false); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: EventGroupCreated, Resource: out}); err != nil {
-			return err
-		}
-		if err := s.emitMembers(ctx, tx, id, added, nil, out); err != nil {
-			return err
-		}
-		return s.afterMembership(ctx, tx, added)
+		c := &change{}
+		c.group(&groupChange{id: id, kind: groupCreated, after: r, added: added})
+		c.event(groupSubject(id), Event{Type: EventGroupCreated, Resource: out})
+		c.memberEvents(id, added, nil, out)
+		c.rolesOf(added...)
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }
@@ -173,10 +167,10 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 	return page, nil
 }
 
-// UpdateGroup runs fn on the group's attributes (without members) and applies change to its members,
-// all in one transaction with the group locked. fn returning an error changes nothing.
+// UpdateGroup runs fn on the group's attributes (without members) and applies mc to its members,
+// all in one transaction with the group locked. fn returning an error changes nothing; fn may run more than once (a retried transaction).
 func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error),
-	change scim.MemberChange, withMembers bool) (scim.Resource, error) {
+	mc scim.MemberChange, withMembers bool) (scim.Resource, error) {
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		cur, err := s.readGroup(ctx, tx, id, false, true)
@@ -187,25 +181,23 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		if err != nil {
 			return err
 		}
-		if s.mirror != nil {
-			if err := s.mirror.Ensure(ctx, tx, id, cur); err != nil {
-				return err
-			}
-		}
-		added, removed, err := s.changeMembers(ctx, tx, id, change)
+		added, removed, err := s.changeMembers(ctx, tx, id, mc)
 		if err != nil {
 			return err
 		}
+		c := &change{}
+		g := c.group(&groupChange{id: id, kind: groupTouched, before: cur, added: added, removed: removed})
 		oldDoc, _ := groupDoc(cur)
 		newDoc, err := groupDoc(next)
 		if err != nil {
 			return err
 		}
-		attrsChanged := next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) ||
-			!bytes.Equal(oldDoc, newDoc)
+		attrsChanged := renamed(cur, next) || !bytes.Equal(oldDoc, newDoc)
 		if !attrsChanged && len(added) == 0 && len(removed) == 0 {
-			out, err = s.readGroup(ctx, tx, id, withMembers, false)
-			return err
+			if out, err = s.readGroup(ctx, tx, id, withMembers, false); err != nil {
+				return err
+			}
+			return s.afterChange(ctx, tx, c)
 		}
 		name, _ := next["displayName"].(string)
 		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+` SET display_name = ?, display_name_lc = ?,
@@ -216,31 +208,22 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		if out, err = s.readGroup(ctx, tx, id, withMembers, false); err != nil {
 			return err
 		}
+		g.after = next
 		if attrsChanged {
-			ev := Event{Type: EventGroupUpdated, Changed: changedAttributes(cur, withoutMembers(out)), Resource: withoutMembers(out)}
-			if err := s.emit(ctx, tx, groupSubject(id), ev); err != nil {
-				return err
-			}
+			c.event(groupSubject(id), Event{Type: EventGroupUpdated, Changed: changedAttributes(cur, withoutMembers(out)), Resource: withoutMembers(out)})
 		}
-		if next["displayName"] != cur["displayName"] || externalID(next) != externalID(cur) {
-			if s.mirror != nil {
-				if err := s.mirror.Update(ctx, tx, id, next); err != nil {
-					return err
-				}
-			}
-			// Rules match groups by name or externalId: a renamed group may grant other roles now.
+		if renamed(cur, next) {
+			// Rules match groups by name or externalId: a renamed group may grant its members other roles.
 			var members []string
 			if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
 				return err
 			}
-			if err := s.afterMembership(ctx, tx, minus(members, append(added, removed...))); err != nil {
-				return err
-			}
+			c.rolesOf(members...)
 		}
-		if err := s.emitMembers(ctx, tx, id, added, removed, withoutMembers(out)); err != nil {
-			return err
-		}
-		return s.afterMembership(ctx, tx, append(append([]string{}, added...), removed...))
+		c.memberEvents(id, added, removed, withoutMembers(out))
+		c.rolesOf(added...)
+		c.rolesOf(removed...)
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }
@@ -261,48 +244,37 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 		if err := tx.SelectContext(ctx, &members, "SELECT user_id FROM "+s.memberTable()+" WHERE group_id = ?", id); err != nil {
 			return err
 		}
+		c := &change{}
+		g := c.group(&groupChange{id: id, kind: groupDeleted, before: cur})
 		if s.mirror != nil {
-			if err := s.mirror.Delete(ctx, tx, id); err != nil {
+			key, ok, err := s.mirror.AppKey(ctx, tx, id)
+			if err != nil {
 				return err
+			}
+			if ok {
+				g.appKey = key
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.groupTable()+" WHERE id = ?", id); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: EventGroupDeleted, Resource: cur}); err != nil {
-			return err
-		}
-		return s.afterMembership(ctx, tx, members)
+		c.event(groupSubject(id), Event{Type: EventGroupDeleted, Resource: cur})
+		c.rolesOf(members...)
+		return s.afterChange(ctx, tx, c)
 	})
 }
 
-// emitMembers writes the members_added / members_removed events of a group change. Callers recompute
-// roles (afterMembership) once they have made every membership change of their transaction.
-func (s *Store) emitMembers(ctx context.Context, tx *bookkeeping.Tx, id string, added, removed []string, group scim.Resource) error {
-	for _, ev := range []struct {
-		typ string
-		ids []string
-	}{{EventGroupMembersAdded, added}, {EventGroupMembersRemoved, removed}} {
-		if len(ev.ids) == 0 {
-			continue
-		}
-		if err := s.emit(ctx, tx, groupSubject(id), Event{Type: ev.typ, Members: ev.ids, Resource: group}); err != nil {
-			return err
-		}
+// memberEvents records the members_added / members_removed events of a group change.
+func (c *change) memberEvents(id string, added, removed []string, group scim.Resource) {
+	if len(added) > 0 {
+		c.event(groupSubject(id), Event{Type: EventGroupMembersAdded, Members: added, Resource: group})
 	}
-	return nil
+	if len(removed) > 0 {
+		c.event(groupSubject(id), Event{Type: EventGroupMembersRemoved, Members: removed, Resource: group})
+	}
 }
 
-// afterMembership is called in the transaction of every membership change with the users whose
-// memberships changed, so that what depends on memberships (the app's roles) follows in that transaction.
-func (s *Store) afterMembership(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) error {
-	evs, err := s.recomputeRoles(ctx, tx, userIDs)
-	if err != nil {
-		return err
-	}
-	return s.emitAll(ctx, tx, evs)
-}
-
+// withoutMembers is a group resource without its members: what group events carry.
 func withoutMembers(r scim.Resource) scim.Resource {
 	out := make(scim.Resource, len(r))
 	for k, v := range r {

@@ -12,7 +12,7 @@ import (
 // changeMembers applies a member change to a group whose row the transaction has locked, with batched
 // statements, and returns the user ids really added and removed (adding a member twice adds nothing).
 // Every added member must be a live user: otherwise nothing is applied and the error names the ids.
-// With [groups.mirror], the app's member rows follow in the same transaction.
+// The caller records them in its change, so that the app's member rows follow (afterChange).
 func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID string, c scim.MemberChange) (added, removed []string, err error) {
 	adds := dedupeMembers(c.Add)
 	removes := c.Remove
@@ -78,26 +78,24 @@ func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	}
 	sort.Strings(added)
 	sort.Strings(removed)
-	if s.mirror != nil {
-		// The app's member rows follow in the same transaction ([groups.mirror]).
-		if err := s.mirror.Members(ctx, tx, groupID, added, removed); err != nil {
-			return nil, nil, err
-		}
-	}
 	return added, removed, nil
 }
 
-// dropMemberships takes a deleted user out of every group, with a group.members_removed event for each.
-func (s *Store) dropMemberships(ctx context.Context, tx *bookkeeping.Tx, userID string) error {
+// leaveGroups takes a deleted user out of every group, as one step of its DELETE: the app's member rows,
+// its roles and a group.members_removed event for each group follow (afterChange) while the user's rows
+// are still there.
+func (s *Store) leaveGroups(ctx context.Context, tx *bookkeeping.Tx, userID string) error {
 	var groups []string
 	if err := tx.SelectContext(ctx, &groups, "SELECT group_id FROM "+s.memberTable()+" WHERE user_id = ? ORDER BY group_id FOR UPDATE", userID); err != nil {
 		return err
 	}
+	c := &change{}
 	for _, g := range groups {
 		if _, err := s.readGroup(ctx, tx, g, false, true); err != nil { // lock the group, as every change does
 			return err
 		}
-		if _, _, err := s.changeMembers(ctx, tx, g, scim.MemberChange{Remove: []string{userID}}); err != nil {
+		_, removed, err := s.changeMembers(ctx, tx, g, scim.MemberChange{Remove: []string{userID}})
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE "+s.groupTable()+" SET version = version + 1, last_modified = ? WHERE id = ?",
@@ -108,12 +106,11 @@ func (s *Store) dropMemberships(ctx context.Context, tx *bookkeeping.Tx, userID 
 		if err != nil {
 			return err
 		}
-		if err := s.emitMembers(ctx, tx, g, nil, []string{userID}, group); err != nil {
-			return err
-		}
+		c.group(&groupChange{id: g, kind: groupMembers, removed: removed})
+		c.memberEvents(g, nil, removed, group)
 	}
-	// Roles once, after every group has let the user go: no intermediate roles.
-	return s.afterMembership(ctx, tx, []string{userID})
+	c.rolesOf(userID) // once, after every group has let the user go: no intermediate roles
+	return s.afterChange(ctx, tx, c)
 }
 
 // checkUsersExist fails with 400 invalidValue naming the ids that are not live users.

@@ -33,11 +33,6 @@ type Event struct {
 	Resource scim.Resource `json:"resource"`               // the SCIM resource after the change
 }
 
-// emit writes an event in tx, the transaction of the change it describes: a rolled-back change leaves
-// no event, a committed one always has it.
-func (s *Store) emit(ctx context.Context, tx *bookkeeping.Tx, subject string, ev Event) error {
-	return s.emitAll(ctx, tx, []subjectEvent{{subject, ev}})
-}
 
 // subjectEvent is an event and the subject ("user:<id>") whose order it belongs to.
 type subjectEvent struct {
@@ -45,7 +40,8 @@ type subjectEvent struct {
 	ev      Event
 }
 
-// emitAll writes events in tx with multi-row INSERTs; their seqs follow the order given.
+// emitAll writes events in tx, the transaction of the change they describe (a rolled-back change leaves
+// no event, a committed one always has it), with multi-row INSERTs; their seqs follow the order given.
 func (s *Store) emitAll(ctx context.Context, tx *bookkeeping.Tx, evs []subjectEvent) error {
 	const batch = 500
 	for start := 0; start < len(evs); start += batch {

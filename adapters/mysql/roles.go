@@ -104,4 +104,3 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 	return keyString(normalizeKey(key[0])), groups, roles, nil
 }
 
-func minus(a, b []string) []string { return bookkeeping.Without(a, b) }

@@ -62,15 +62,14 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out}); err != nil {
-			return err
-		}
+		c := &change{}
+		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
 		if s.roles != nil && s.roles.Rules.Default != nil {
 			// A new user is in no group: the column store gives it the default role. The other stores
 			// hold only granted roles, so there is nothing to write (and nothing to look up).
-			return s.afterMembership(ctx, tx, []string{id})
+			c.rolesOf(id)
 		}
-		return nil
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }
@@ -310,15 +309,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err := s.endGateSessions(ctx, tx, id, out); err != nil {
 			return err
 		}
+		c := &change{}
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
-			if err := s.emit(ctx, tx, userSubject(id), ev); err != nil {
-				return err
-			}
+			c.event(userSubject(id), ev)
 		}
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
-			if err := s.afterMembership(ctx, tx, []string{id}); err != nil {
-				return err
-			}
+			c.rolesOf(id)
+		}
+		if err := s.afterChange(ctx, tx, c); err != nil {
+			return err
 		}
 		return s.attachGroups(ctx, tx, out)
 	})
@@ -386,7 +385,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 				return err
 			}
 		}
-		if err := s.dropMemberships(ctx, tx, id); err != nil {
+		if err := s.leaveGroups(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := s.endGateSessions(ctx, tx, id, nil); err != nil {
@@ -403,7 +402,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if _, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, userSubject(id), deleted)
+			c := &change{}
+			c.event(userSubject(id), deleted)
+			return s.afterChange(ctx, tx, c)
 		}
 		next := copyResource(cur)
 		next["active"] = false
@@ -411,7 +412,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			return err
 		}
 		deleted.Resource = next
-		return s.emit(ctx, tx, userSubject(id), deleted)
+		c := &change{}
+		c.event(userSubject(id), deleted)
+		return s.afterChange(ctx, tx, c)
 	})
 }
 

@@ -51,8 +51,8 @@ func (gm *Mirror) keyArg(k string) any {
 	return k
 }
 
-// appKey returns the app's key of a group; ok is false while the group is not mirrored.
-func (gm *Mirror) appKey(ctx context.Context, tx *bookkeeping.Tx, groupID string) (key any, ok bool, err error) {
+// AppKey returns the app's key of a group; ok is false while the group is not mirrored.
+func (gm *Mirror) AppKey(ctx context.Context, tx *bookkeeping.Tx, groupID string) (key any, ok bool, err error) {
 	var k sql.NullString
 	if err := tx.GetContext(ctx, &k, "SELECT app_key FROM "+tx.Tables.Groups()+" WHERE id = ?", groupID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -104,7 +104,7 @@ func (gm *Mirror) Create(ctx context.Context, tx *bookkeeping.Tx, groupID string
 // Ensure makes sure a group that is about to change has its app row: a group created before the mirror
 // was configured, or whose row the app deleted, gets one now, with its current SCIM members.
 func (gm *Mirror) Ensure(ctx context.Context, tx *bookkeeping.Tx, groupID string, cur scim.Resource) error {
-	key, ok, err := gm.appKey(ctx, tx, groupID)
+	key, ok, err := gm.AppKey(ctx, tx, groupID)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (gm *Mirror) Ensure(ctx context.Context, tx *bookkeeping.Tx, groupID string
 
 // Update writes a renamed group's displayName (and externalId) to its app row.
 func (gm *Mirror) Update(ctx context.Context, tx *bookkeeping.Tx, groupID string, r scim.Resource) error {
-	key, ok, err := gm.appKey(ctx, tx, groupID)
+	key, ok, err := gm.AppKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
 	}
@@ -144,16 +144,16 @@ func (gm *Mirror) Update(ctx context.Context, tx *bookkeeping.Tx, groupID string
 	return gm.explain(err, name)
 }
 
-// Delete removes a deleted group's app row and every member row of it (the group is gone from the app).
-func (gm *Mirror) Delete(ctx context.Context, tx *bookkeeping.Tx, groupID string) error {
-	key, ok, err := gm.appKey(ctx, tx, groupID)
-	if err != nil || !ok {
-		return err
+// Delete removes a deleted group's app row, by the key AppKey read before the group went, and every
+// member row of it (the group is gone from the app). A nil key (the group was not mirrored) does nothing.
+func (gm *Mirror) Delete(ctx context.Context, tx *bookkeeping.Tx, key any) error {
+	if key == nil {
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(gm.m.MembersTable)+" WHERE "+quoteIdent(gm.m.MemberGroup)+" = ?", key); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(gm.m.Table)+" WHERE "+quoteIdent(gm.m.Key)+" = ?", key)
+	_, err := tx.ExecContext(ctx, "DELETE FROM "+quoteIdent(gm.m.Table)+" WHERE "+quoteIdent(gm.m.Key)+" = ?", key)
 	if kind, _ := bookkeeping.MySQL.Classify(err); kind == bookkeeping.ErrReferenced {
 		return &scim.Error{Status: 409, Detail: fmt.Sprintf("the app still has rows that refer to this group's row in its table %q; it cannot be deleted", gm.m.Table), Err: err}
 	}
@@ -165,7 +165,7 @@ func (gm *Mirror) Members(ctx context.Context, tx *bookkeeping.Tx, groupID strin
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
-	key, ok, err := gm.appKey(ctx, tx, groupID)
+	key, ok, err := gm.AppKey(ctx, tx, groupID)
 	if err != nil || !ok {
 		return err
 	}

@@ -82,8 +82,9 @@ func New(r *mapping.Roles, usersTable, usersKey, joinKey string) *Sync {
 // returns the users whose roles changed.
 func (s *Sync) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
 	var changes []Change
+	userIDs = dedupe(userIDs)
 	for start := 0; start < len(userIDs); start += batch {
-		users, err := s.load(ctx, tx, dedupe(userIDs[start:min(start+batch, len(userIDs))]))
+		users, err := s.load(ctx, tx, userIDs[start:min(start+batch, len(userIDs))])
 		if err != nil {
 			return changes, err
 		}
