@@ -33,7 +33,6 @@ type Event struct {
 	Resource scim.Resource `json:"resource"`               // the SCIM resource after the change
 }
 
-
 // subjectEvent is an event and the subject ("user:<id>") whose order it belongs to.
 type subjectEvent struct {
 	subject string

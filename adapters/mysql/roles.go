@@ -103,4 +103,3 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 	}
 	return keyString(normalizeKey(key[0])), groups, roles, nil
 }
-
