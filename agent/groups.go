@@ -16,8 +16,11 @@ type GroupStore interface {
 	CreateGroup(ctx context.Context, r scim.Resource, members []scim.Member) (scim.Resource, error)
 	GetGroup(ctx context.Context, id string, withMembers bool) (scim.Resource, error)
 	ListGroups(ctx context.Context, q scim.ListQuery, withMembers bool) (scim.Page, error)
+	// UpdateGroup runs fn on the group's attributes and applies change to its members in one
+	// transaction; fn may be called more than once (a retried transaction), as UserStore.UpdateUser's.
 	UpdateGroup(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error),
 		change scim.MemberChange, withMembers bool) (scim.Resource, error)
+	// DeleteGroup runs check (may be nil, may be called more than once) on the group first.
 	DeleteGroup(ctx context.Context, id string, check func(cur scim.Resource) error) error
 }
 

@@ -24,9 +24,12 @@ type UserStore interface {
 	CreateUser(ctx context.Context, r scim.Resource) (scim.Resource, error)
 	GetUser(ctx context.Context, id string) (scim.Resource, error)
 	ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error)
-	// UpdateUser runs fn on the current resource inside one transaction and stores what it returns.
+	// UpdateUser runs fn on the current resource inside one transaction and stores what it returns. fn
+	// may be called more than once (the transaction is retried after a lock conflict): it must depend on
+	// nothing but its argument and have no effect of its own.
 	UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error)
-	// DeleteUser runs check (may be nil) on the current resource inside the deleting transaction.
+	// DeleteUser runs check (may be nil) on the current resource inside the deleting transaction; check
+	// may be called more than once, as UpdateUser's fn.
 	DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error
 	Ping(ctx context.Context) error
 }

@@ -228,7 +228,8 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 	return out, err
 }
 
-// DeleteGroup deletes a group and its memberships; check (may be nil) sees it first (If-Match).
+// DeleteGroup deletes a group and its memberships; check (may be nil) sees it first (If-Match), and may be
+// called more than once (a retried transaction).
 func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.Resource) error) error {
 	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		cur, err := s.readGroup(ctx, tx, id, false, true)

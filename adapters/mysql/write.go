@@ -40,6 +40,7 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 
 // UpdateUser applies fn to the current resource inside one transaction, with the user's rows locked,
 // and writes what changed. fn returning an error changes nothing. This is how PUT and PATCH stay atomic.
+// fn may be called more than once: a transaction that meets a lock conflict runs again from the start.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error) {
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
@@ -132,7 +133,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 
 // DeleteUser ends a SCIM user. With on_delete = "deactivate" the app row is deactivated and kept (a later
 // POST with the same userName re-links it); with "delete" the app row is deleted. check, when not nil,
-// sees the locked current resource first (If-Match) and can refuse.
+// sees the locked current resource first (If-Match) and can refuse; it may be called more than once.
 func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error {
 	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		b, err := s.oneUser(ctx, tx, id, true)
