@@ -135,7 +135,7 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	if ref.Sub != nil {
 		def = ref.Sub
 	}
-	return f.cmp(jsonText("JSON_VALUE(b.doc, "+jsonPath(ref)+")", def), def, e)
+	return f.cmp(jsonText(dialect.JSONValue("b.doc", jsonPath(ref)), def), def, e)
 }
 
 // column compares on a mapped column: o is its SQL expression.

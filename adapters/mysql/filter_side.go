@@ -28,7 +28,7 @@ func (f *filterBuilder) placed(p mapping.Place, ref scim.Ref, e *scim.CompareExp
 		for _, m := range p.JSON.Members(p.Column) {
 			path += "." + jsonKey(m)
 		}
-		return f.column(jsonText("JSON_VALUE(u."+quoteIdent(p.JSON.Column)+", "+path+"')", def), p.Column, def, ref.Path(), e)
+		return f.column(jsonText(dialect.JSONValue("u."+quoteIdent(p.JSON.Column), path+"'"), def), p.Column, def, ref.Path(), e)
 	case p.Table == nil && p.KV == nil:
 		return f.column(operand{expr: "u." + quoteIdent(p.Column.Name)}, p.Column, def, ref.Path(), e)
 	}
