@@ -43,9 +43,9 @@ type Options struct {
 	Log     *slog.Logger // [discards]
 	Version string       // logged when SCIM is served
 
-	Now    func() time.Time                         // clock of the store, the webhooks and the gate [time.Now]
-	Rand   io.Reader                                // randomness of ids, keys and gate session tokens [crypto/rand]
-	Jitter func() float64                           // webhook backoff jitter in [0, 1) [the worker's own source]
+	Now    func() time.Time                           // clock of the store, the webhooks and the gate [time.Now]
+	Rand   io.Reader                                  // randomness of ids, keys and gate session tokens [crypto/rand]
+	Jitter func() float64                             // webhook backoff jitter in [0, 1) [the worker's own source]
 	Sleep  func(context.Context, time.Duration) error // waits between tries of an unreachable database [a timer]
 
 	// Listener and GateListener are served instead of listening on server.listen and gate.listen; the
