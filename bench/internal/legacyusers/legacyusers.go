@@ -14,9 +14,17 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
+	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/mapping"
 )
+
+// Config is scimbridge's configuration file for the load tools, parsed by the real loader:
+// legacyapp.UsersTOML as its [users] section, then extra (a [roles] section, ...).
+func Config(extra string) (*config.Config, error) {
+	users := strings.Replace(legacyapp.UsersTOML, "\n[columns]\n", "\n[users.columns]\n", 1)
+	return config.Parse([]byte("[users]"+users+extra), "legacyusers.toml")
+}
 
 // Mapping is legacyapp.UsersTOML compiled.
 func Mapping() (*mapping.Users, error) {
