@@ -78,14 +78,8 @@ func (e *Env) setUp(ctx context.Context, dsn string, o Options) error {
 // port with token as its only bearer token, and points API at it; clients and timeout are the client's
 // (loopback.Client). o may carry what the tool changes (RequestTimeout). Close stops it.
 func (e *Env) Serve(ctx context.Context, cfg *config.Config, token string, o app.Options, clients int, timeout time.Duration) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	cfg.Auth = config.Auth{Tokens: []string{token}}
-	o.DB, o.Log, o.Listener = e.DB, e.Log, ln
-	o.Getenv = func(string) string { return "" } // nothing from the tool's environment
-	a, err := app.New(ctx, cfg, o)
+	o.Log = e.Log
+	a, err := Build(ctx, e.DB, cfg, token, o)
 	if err != nil {
 		return err
 	}
@@ -100,6 +94,23 @@ func (e *Env) Serve(ctx context.Context, cfg *config.Config, token string, o app
 	e.App, e.stopApp = a, func() { cancel(); <-done; _ = a.Close() }
 	e.API = loopback.Client("http://"+a.Addr().String()+cfg.Server.BasePath, token, clients, timeout)
 	return nil
+}
+
+// Build builds scimbridge from cfg on db with internal/app, as `scimbridge serve` builds it, with token as
+// its only bearer token and a loopback port to serve on, for tools that run it or call its store or
+// webhook worker directly. Secrets come from o.Getenv, else from nowhere (never the tool's environment).
+// Close the App when done.
+func Build(ctx context.Context, db *sqlx.DB, cfg *config.Config, token string, o app.Options) (*app.App, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Auth = config.Auth{Tokens: []string{token}}
+	o.DB, o.Listener = db, ln
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	return app.New(ctx, cfg, o)
 }
 
 // Close stops scimbridge and closes the pools, whichever of them were set up.
