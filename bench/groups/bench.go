@@ -10,19 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/uuid"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
 	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
 	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
-	"github.com/scimbridge/scimbridge/bench/internal/loopback"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -31,14 +28,15 @@ var appSchema = legacyapp.UsersTable("role VARCHAR(32) NULL")
 
 // rolesTOML is the column store of the role mapping: Admins -> admin, Support -> support, else viewer.
 const rolesTOML = `
+[roles]
 store = "column"
 column = "role"
 default = "viewer"
-[[rules]]
+[[roles.rules]]
 group = "Admins"
 role = "admin"
 priority = 100
-[[rules]]
+[[roles.rules]]
 group = "Support"
 role = "support"
 priority = 50
@@ -62,25 +60,15 @@ func newBench(ctx context.Context, o options, dsn string, out io.Writer) (*bench
 	}
 	b := &bench{Env: env, o: o, out: out}
 	fail := func(err error) (*bench, error) { b.Close(); return nil, err }
-	m, err := legacyusers.Mapping()
+	cfg, err := legacyusers.Config(rolesTOML)
 	if err != nil {
 		return fail(err)
 	}
-	var rcfg mapping.RolesConfig
-	if _, err := toml.Decode(rolesTOML, &rcfg); err != nil {
-		return fail(err)
-	}
-	roles, err := mapping.CompileRoles(&rcfg)
-	if err != nil {
-		return fail(err)
-	}
-	b.store = mysql.New(b.DB, m, mysql.Options{Log: b.Log, Roles: roles})
-	handler := agent.New(agent.Config{BasePath: "/scim/v2", Tokens: []string{token}, Users: b.store, Groups: b.store,
-		UserType: m.Type, Log: b.Log, RequestTimeout: o.requestTimeout})
 	// One request at a time; a PATCH of 10,000 members may take long.
-	if b.API, err = loopback.Serve(handler, "/scim/v2", token, 1, 5*time.Minute); err != nil {
+	if err := b.Serve(ctx, cfg, token, app.Options{RequestTimeout: o.requestTimeout}, 1, 5*time.Minute); err != nil {
 		return fail(err)
 	}
+	b.store = b.App.Store()
 	return b, nil
 }
 

@@ -12,12 +12,11 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
-	"github.com/scimbridge/scimbridge/bench/internal/loopback"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
@@ -101,21 +100,10 @@ func newBench(ctx context.Context, o options, ex *example, dsn string, out io.Wr
 	if len(rep.Problems) > 0 {
 		return fail(fmt.Errorf("scimbridge check: %v", rep.Problems))
 	}
-	b.store = mysql.New(b.DB, b.m, mysql.Options{Prefix: prefix, Log: b.Log,
-		Roles: ex.cfg.RolesMapping(), GroupMirror: ex.cfg.GroupsMapping().MirrorMapping()})
-	handler := agent.New(agent.Config{
-		BasePath:      ex.cfg.Server.BasePath,
-		MaxBodyBytes:  ex.cfg.Server.MaxBodyBytes,
-		Tokens:        []string{token},
-		PatchResponse: ex.cfg.Server.PatchResponse,
-		Users:         b.store,
-		Groups:        b.store,
-		UserType:      b.m.Type,
-		Log:           b.Log,
-	})
-	if b.API, err = loopback.Serve(handler, ex.cfg.Server.BasePath, token, slices.Max(o.concurrency), 30*time.Second); err != nil {
+	if err := b.Serve(ctx, ex.cfg, token, app.Options{}, slices.Max(o.concurrency), 30*time.Second); err != nil {
 		return fail(err)
 	}
+	b.store = b.App.Store()
 	return b, nil
 }
 

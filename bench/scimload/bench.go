@@ -16,13 +16,12 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
 	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
 	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
 	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
-	"github.com/scimbridge/scimbridge/bench/internal/loopback"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -49,15 +48,14 @@ func newBench(ctx context.Context, o options, dsn string, out io.Writer) (*bench
 	}
 	b := &bench{Env: env, o: o, out: out}
 	fail := func(err error) (*bench, error) { b.Close(); return nil, err }
-	m, err := legacyusers.Mapping()
+	cfg, err := legacyusers.Config("")
 	if err != nil {
 		return fail(err)
 	}
-	b.store = mysql.New(b.DB, m, mysql.Options{Prefix: "scim_", Log: b.Log})
-	handler := agent.New(agent.Config{BasePath: "/scim/v2", Tokens: []string{token}, Users: b.store, UserType: m.Type, Log: b.Log})
-	if b.API, err = loopback.Serve(handler, "/scim/v2", token, o.concurrency, 30*time.Second); err != nil {
+	if err := b.Serve(ctx, cfg, token, app.Options{}, o.concurrency, 30*time.Second); err != nil {
 		return fail(err)
 	}
+	b.store = b.App.Store()
 	return b, nil
 }
 

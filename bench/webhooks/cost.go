@@ -14,9 +14,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
 	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -75,11 +76,16 @@ func outboxCostPhase(ctx context.Context, db *sqlx.DB, o options, out io.Writer)
 		loadstats.MS(with.Pct(50)-without.Pct(50)), 100*(float64(with.Pct(50))/float64(without.Pct(50))-1), loadstats.MS(with.Pct(99)-without.Pct(99)),
 		without.PerSecond(), with.PerSecond())
 
-	m, err := legacyusers.Mapping()
+	cfg, err := legacyusers.Config("")
 	if err != nil {
 		return err
 	}
-	store := mysql.New(db, m, mysql.Options{})
+	a, err := benchenv.Build(ctx, db, cfg, "bench-webhooks-token-unused", app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	store := a.Store() // as `scimbridge serve` builds it
 	r, err := loadstats.Hammer(ctx, o.txs, o.concurrency, func(ctx context.Context, _ int) error {
 		n := seq.Add(1)
 		var res scim.Resource

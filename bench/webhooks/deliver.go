@@ -17,11 +17,16 @@ import (
 	"github.com/jmoiron/sqlx"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
+	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/webhook"
 )
 
-const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+const (
+	secret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secretEnv = "BENCH_WEBHOOK_SECRET" // answered by the tool's own getenv
+)
 
 // receiver verifies and counts deliveries by event id.
 type receiver struct {
@@ -71,18 +76,39 @@ func deliveryPhase(ctx context.Context, db *sqlx.DB, o options, out io.Writer) e
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	key, _ := config.WebhookSecretBytes(secret)
-	ep := webhook.Endpoint{Name: "bench", URL: "http://" + ln.Addr().String() + "/hooks", Events: []string{"*"}, Secret: key}
+	// The endpoint as a [[webhooks]] entry, and each worker (replica) built by internal/app as `scimbridge
+	// serve` builds it (which registers the endpoint), with this tool's parallelism and a quick poll.
+	cfg, err := legacyusers.Config(fmt.Sprintf(`
+[[webhooks]]
+name = "bench"
+url = "http://%s/hooks"
+events = ["*"]
+secret_env = %q
+`, ln.Addr().String(), secretEnv))
+	if err != nil {
+		return err
+	}
+	opts := app.Options{
+		Getenv: func(name string) string {
+			if name == secretEnv {
+				return secret
+			}
+			return ""
+		},
+		Log: slog.New(slog.DiscardHandler),
+		TuneWebhooks: func(wo webhook.Options) webhook.Options {
+			wo.Parallel, wo.PollInterval = o.parallel, 20*time.Millisecond
+			return wo
+		},
+	}
 	workers := make([]*webhook.Worker, o.workers)
 	for i := range workers {
-		workers[i], err = webhook.New(db, webhook.Options{Endpoints: []webhook.Endpoint{ep}, Parallel: o.parallel,
-			PollInterval: 20 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+		a, err := benchenv.Build(ctx, db, cfg, "bench-webhooks-token-unused", opts)
 		if err != nil {
 			return err
 		}
-	}
-	if err := workers[0].Register(ctx); err != nil {
-		return err
+		defer a.Close()
+		workers[i] = a.Webhooks()
 	}
 	if o.gap {
 		if err := rolledBackEvent(ctx, db); err != nil {

@@ -9,19 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/saml"
+	"github.com/scimbridge/scimbridge/internal/app"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -190,149 +187,21 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
+// serve builds scimbridge from cfg (internal/app, as the demo and the load tools do) and serves it until
+// ctx ends.
 func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	tokens, err := cfg.Tokens(c.Getenv, c.ReadFile)
-	if err != nil {
-		return err
-	}
-	db, err := c.openDB(cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := migrateWhenReachable(ctx, db, cfg.Database.BookkeepingPrefix, log); err != nil {
-		return err
-	}
-	stopWebhooks, err := c.startWebhooks(ctx, db, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer stopWebhooks()
-	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
-		Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
-	if cfg.RolesMapping() != nil {
-		// Rules may have changed since the last start: bring every user's roles in line before serving.
-		start := time.Now()
-		checked, changed, err := store.ReconcileRoles(ctx)
-		if err != nil {
-			return fmt.Errorf("reconciling roles: %w", err)
+	if cfg.Gate != nil {
+		for _, w := range cfg.Gate.Warnings() {
+			log.Warn(w)
 		}
-		log.Info("roles reconciled", "users", checked, "changed", changed, "took", time.Since(start).Round(time.Millisecond).String())
 	}
-	handler := agent.New(agent.Config{
-		BasePath:      cfg.Server.BasePath,
-		PublicURL:     cfg.Server.PublicURL,
-		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
-		Tokens:        tokens,
-		PatchResponse: cfg.Server.PatchResponse,
-		Users:         store,
-		Groups:        store,
-		UserType:      cfg.UsersMapping().Type,
-		Log:           log,
-	})
-	gate, gateLn, err := c.newGate(ctx, cfg, db, store, log)
+	a, err := app.New(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile, Log: log, Version: version})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		if gateLn != nil {
-			gateLn.Close()
-		}
-		return err
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	log.Info("serving SCIM", "addr", ln.Addr().String(), "base_path", cfg.Server.BasePath, "version", version)
+	defer a.Close()
 	if c.OnListen != nil {
-		c.OnListen(ln.Addr())
+		c.OnListen(a.Addr())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	gateCtx, stopGate := context.WithCancel(ctx)
-	defer stopGate()
-	gateDone := make(chan error, 1)
-	if gate != nil {
-		go func() { gateDone <- gate.Serve(gateCtx, gateLn) }()
-	}
-	select {
-	case err := <-errc:
-		return err
-	case err := <-gateDone:
-		if err == nil {
-			err = errors.New("stopped")
-		}
-		return fmt.Errorf("gate: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.Duration)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	if gate != nil {
-		stopGate()
-		if gerr := <-gateDone; err == nil {
-			err = gerr
-		}
-	}
-	return err
-}
-
-// newGate builds the SAML gate of the [gate] section and listens on gate.listen; nil, nil without one.
-// The gate resolves identities through the same store the SCIM API writes, read-only.
-func (c *CLI) newGate(ctx context.Context, cfg *config.Config, db *sqlx.DB, store *mysql.Store, log *slog.Logger) (*saml.Gate, net.Listener, error) {
-	if cfg.Gate == nil {
-		return nil, nil, nil
-	}
-	for _, w := range cfg.Gate.Warnings() {
-		log.Warn(w)
-	}
-	dir := saml.StoreDirectory{Users: store, Access: store, Match: cfg.Gate.Match}
-	opts, err := saml.FromConfig(cfg.Gate, dir, c.Getenv, c.ReadFile, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Sessions and used assertions live in scimbridge's own tables: every replica shares them, and a
-	// SCIM deactivation or DELETE ends a user's sessions in its own transaction.
-	gs := mysql.NewGateSessions(db, cfg.Database.BookkeepingPrefix)
-	opts.Sessions, opts.Replay = gs, gs
-	gate, err := saml.New(ctx, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Gate.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("gate.listen: %w", err)
-	}
-	return gate, ln, nil
-}
-
-// migrateWhenReachable applies migrations, waiting for the database if it is not up yet (containers
-// often start before their database).
-func migrateWhenReachable(ctx context.Context, db *sqlx.DB, prefix string, log *slog.Logger) error {
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		n, err := mysql.Migrate(ctx, db, prefix)
-		if err == nil {
-			log.Info("database ready", "migrations_applied", n)
-			return nil
-		}
-		if refused := mysql.LoginRefused(err); refused != nil {
-			return refused
-		}
-		if pingErr := db.PingContext(ctx); pingErr == nil {
-			return fmt.Errorf("migrating scimbridge's tables: %w", err)
-		}
-		log.Warn("database not reachable; retrying", "in", wait.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
+	return a.Run(ctx)
 }

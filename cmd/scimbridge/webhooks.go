@@ -5,13 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/webhook"
@@ -28,33 +25,6 @@ const webhooksUsage = `Usage:
   scimbridge webhooks enable --config FILE --endpoint NAME   after a 410 Gone disabled it
   scimbridge webhooks forget --config FILE --endpoint NAME   drop what a removed endpoint was owed
 `
-
-// startWebhooks registers the [[webhooks]] endpoints and starts delivering to them; stop ends the
-// worker and waits for it (deliveries in flight get a few seconds to finish). With no [[webhooks]],
-// the worker only prunes old outbox events.
-func (c *CLI) startWebhooks(ctx context.Context, db *sqlx.DB, cfg *config.Config, log *slog.Logger) (stop func(), err error) {
-	eps, err := webhook.EndpointsFromConfig(cfg, c.Getenv, c.ReadFile)
-	if err != nil {
-		return nil, err
-	}
-	w, err := webhook.New(db, webhook.Options{Prefix: cfg.Database.BookkeepingPrefix, Endpoints: eps, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	// Before SCIM is served, so that no change slips between a new endpoint's start and its first event.
-	if err := w.Register(ctx); err != nil {
-		return nil, fmt.Errorf("registering the webhook endpoints: %w", err)
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := w.Run(wctx); err != nil {
-			log.Error("webhooks stopped", "err", err)
-		}
-	}()
-	return func() { cancel(); <-done }, nil
-}
 
 // webhooks runs `scimbridge webhooks SUBCOMMAND ...`.
 func (c *CLI) webhooks(ctx context.Context, args []string) int {

@@ -1,5 +1,5 @@
-// Package legacyusers is internal/legacyapp's users table as the load tools use it: scimbridge's mapping
-// onto it, and seeding it straight through SQL with the rows mysql.Store would write, since a table of
+// Package legacyusers is internal/legacyapp's users table as the load tools use it: scimbridge's
+// configuration for it, and seeding it straight through SQL with the rows mysql.Store would write, since a table of
 // 100,000 users takes minutes through the store and seconds this way. It is one place, so that the tools
 // that seed it write the same rows.
 package legacyusers
@@ -9,22 +9,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
+	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/mapping"
 )
 
-// Mapping is legacyapp.UsersTOML compiled.
-func Mapping() (*mapping.Users, error) {
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(legacyapp.UsersTOML, &cfg); err != nil {
-		return nil, err
-	}
-	return mapping.Compile(cfg)
+// Config is scimbridge's configuration file for the load tools, parsed by the real loader:
+// legacyapp.UsersTOML as its [users] section, then extra (a [roles] section, ...).
+func Config(extra string) (*config.Config, error) {
+	users := strings.Replace(legacyapp.UsersTOML, "\n[columns]\n", "\n[users.columns]\n", 1)
+	return config.Parse([]byte("[users]"+users+extra), "legacyusers.toml")
 }
 
 // User is one seeded user: userName and work email, name, and the bookkeeping doc (what no column

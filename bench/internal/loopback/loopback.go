@@ -1,6 +1,6 @@
-// Package loopback serves a SCIM handler on 127.0.0.1 and calls it over real HTTP with a bearer token, as
-// an IdP would, so that what the load tools time includes HTTP, JSON and auth, and nothing they start
-// listens beyond loopback.
+// Package loopback calls a SCIM API served on 127.0.0.1 over real HTTP with a bearer token, as an IdP
+// would, so that what the load tools time includes HTTP, JSON and auth, and nothing they start listens
+// beyond loopback.
 package loopback
 
 import (
@@ -9,38 +9,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
 )
 
-// Server is a handler served on a random loopback port, and a client for it.
+// Server is a SCIM API served on loopback (by internal/app, see benchenv.Env.Serve), and a client for it.
 type Server struct {
 	URL    string // http://127.0.0.1:<port> followed by the base path
 	token  string
-	srv    *http.Server
 	client *http.Client
 }
 
-// Serve starts h on 127.0.0.1:<random port>; URL is the server's address followed by basePath. timeout
-// bounds one request (the client gives up after it and the server stops writing); clients is how many
-// requests the tool has in flight at most, so that the client keeps a connection for each between them.
-func Serve(h http.Handler, basePath, token string, clients int, timeout time.Duration) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{
-		URL:   "http://" + ln.Addr().String() + basePath,
+// Client calls the SCIM API at url (the server's address followed by the base path) with token. timeout
+// bounds one request; clients is how many requests the tool has in flight at most, so that the client
+// keeps a connection for each between them.
+func Client(url, token string, clients int, timeout time.Duration) *Server {
+	return &Server{
+		URL:   url,
 		token: token,
-		srv:   &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: timeout},
 		client: &http.Client{Timeout: timeout, Transport: &http.Transport{
 			MaxIdleConns: 2 * clients, MaxIdleConnsPerHost: 2 * clients, DisableCompression: true,
 		}},
 	}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
 }
 
 // Do sends method URL+path with the bearer token and body as application/scim+json (no body when nil),
@@ -89,10 +80,5 @@ func (s *Server) Call(ctx context.Context, method, path string, body []byte, wan
 	return nil
 }
 
-// Close stops the server, waiting up to 5 s for requests in flight, and the client's idle connections.
-func (s *Server) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = s.srv.Shutdown(ctx)
-	cancel()
-	s.client.CloseIdleConnections()
-}
+// Close closes the client's idle connections.
+func (s *Server) Close() { s.client.CloseIdleConnections() }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimbridge/scimbridge/internal/demo"
+	"github.com/scimbridge/scimbridge/demo"
 )
 
 func idpUser(t *testing.T, d *demo.Demo, email string) demo.IdPUser {

@@ -36,7 +36,7 @@ app that receives scimbridge's webhooks, scimbridge's SAML gate in front of it a
 process.
 
 Usage:
-  go run ./cmd/scimbridge-demo [flags]
+  go run ./demo/cmd/scimbridge-demo [flags]
 
 Flags:
 `

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scimbridge/scimbridge/internal/demo"
+	"github.com/scimbridge/scimbridge/demo"
 )
 
 // Filters on multi-valued attributes need a change in adapters/mysql (see Limits); until it lands, the

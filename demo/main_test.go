@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimbridge/scimbridge/internal/demo"
+	"github.com/scimbridge/scimbridge/demo"
 )
 
 // The command itself: -walkthrough runs every step and exits 0, printing the banner, the token and curl.

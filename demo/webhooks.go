@@ -6,19 +6,16 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
-	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/webhook"
 )
 
 // The demo's webhooks: scimbridge delivers every change to the sample app's POST /hooks/scim (hooks.go),
-// configured by a [[webhooks]] entry appended to config.example.toml and run as `scimbridge serve` does.
+// configured by a [[webhooks]] entry appended to config.example.toml, and run by internal/app as for
+// `scimbridge serve`.
 
 const (
 	webhookSecretEnv = "SCIMBRIDGE_DEMO_WEBHOOK_SECRET" // answered by the demo's own getenv, not the environment
@@ -62,65 +59,6 @@ func demoWorkerOptions(o webhook.Options, noPrune bool) webhook.Options {
 		o.PruneEvery = 24 * time.Hour
 	}
 	return o
-}
-
-// hookWorker is the running webhook worker.
-type hookWorker struct {
-	w      *webhook.Worker
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// startWebhooks builds the worker from cfg's [[webhooks]] and registers the endpoints, as
-// cmd/scimbridge serve does: call it before SCIM is served, so that no change slips between the
-// endpoint's start and its first event. run starts delivering; stop ends it.
-func startWebhooks(ctx context.Context, db *sqlx.DB, cfg *config.Config, secret string, noPrune bool, log *slog.Logger) (*hookWorker, error) {
-	getenv := func(name string) string {
-		if name == webhookSecretEnv {
-			return secret
-		}
-		return ""
-	}
-	noFiles := func(name string) ([]byte, error) { return nil, fmt.Errorf("the demo reads no secret files (%s)", name) }
-	eps, err := webhook.EndpointsFromConfig(cfg, getenv, noFiles)
-	if err != nil {
-		return nil, err
-	}
-	w, err := webhook.New(db, demoWorkerOptions(webhook.Options{Prefix: cfg.Database.BookkeepingPrefix, Endpoints: eps, Log: log}, noPrune))
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Register(ctx); err != nil {
-		return nil, fmt.Errorf("registering the webhook endpoints: %w", err)
-	}
-	return &hookWorker{w: w, log: log}, nil
-}
-
-// run starts delivering until stop.
-func (h *hookWorker) run(ctx context.Context) {
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel, h.done = cancel, make(chan struct{})
-	go func() {
-		defer close(h.done)
-		if err := h.w.Run(wctx); err != nil {
-			h.log.Error("webhooks stopped", "err", err)
-		}
-	}()
-}
-
-// stop ends the worker and waits for it: deliveries in flight get a few seconds to finish.
-func (h *hookWorker) stop(ctx context.Context) error {
-	if h == nil || h.cancel == nil {
-		return nil
-	}
-	h.cancel()
-	select {
-	case <-h.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopping the webhook worker: %w", ctx.Err())
-	}
 }
 
 // HookWait bounds how long the walkthrough waits after a step for the app to receive its webhooks.

@@ -2,8 +2,8 @@
 // (go-mysql-server) with a sample "legacy app" page, scimbridge's SAML gate in front of that page,
 // crewjam/saml's test IdP, and scimbridge's webhooks delivered to the app, in one process:
 //
-//	go run ./cmd/scimbridge-demo               # start, print URLs, token, IdP logins and curl commands; Ctrl-C stops
-//	go run ./cmd/scimbridge-demo -walkthrough  # also run those commands and sign in through the gate, print what changed
+//	go run ./demo/cmd/scimbridge-demo               # start, print URLs, token, IdP logins and curl commands; Ctrl-C stops
+//	go run ./demo/cmd/scimbridge-demo -walkthrough  # also run those commands and sign in through the gate, print what changed
 //	                                           # and the webhooks the app received, and exit
 //
 // It is a demo only: the embedded engine takes no row locks. The production binary is cmd/scimbridge.
@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/scimbridge/scimbridge/internal/demo"
+	"github.com/scimbridge/scimbridge/demo"
 )
 
 func main() {

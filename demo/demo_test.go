@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimbridge/scimbridge/internal/demo"
+	"github.com/scimbridge/scimbridge/demo"
 )
 
 func start(t *testing.T, o demo.Options) *demo.Demo {
@@ -268,8 +268,8 @@ func TestPrintedCurlCommandsWork(t *testing.T) {
 // schema.sql and config.example.toml here are embedded copies; they must match the originals.
 func TestEmbeddedCopiesAreCurrent(t *testing.T) {
 	for copyName, orig := range map[string]string{
-		"schema.sql":          filepath.Join("..", "..", "examples", "legacy-app", "schema.sql"),
-		"config.example.toml": filepath.Join("..", "..", "config.example.toml"),
+		"schema.sql":          filepath.Join("..", "examples", "legacy-app", "schema.sql"),
+		"config.example.toml": filepath.Join("..", "config.example.toml"),
 	} {
 		a, err := os.ReadFile(copyName)
 		if err != nil {
@@ -280,7 +280,7 @@ func TestEmbeddedCopiesAreCurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(a, b) {
-			t.Errorf("internal/demo/%s differs from %s: run `go generate ./internal/demo`", copyName, orig)
+			t.Errorf("demo/%s differs from %s: run `go generate ./demo`", copyName, orig)
 		}
 	}
 }

@@ -2,8 +2,9 @@
 // "legacy app" page, with scimbridge's SAML gate in front of the page and crewjam/saml's test IdP, and
 // scimbridge's webhooks delivered to the app, all in one process, so that a newcomer can try SCIM
 // provisioning, the gate and the webhooks with nothing but Go installed.
-// It is for cmd/scimbridge-demo only: the production binary cmd/scimbridge must never import it,
-// because it links go-mysql-server, an engine that takes no row locks.
+// It is for cmd/scimbridge-demo only, in a Go module of its own (demo/go.mod) so that go-mysql-server, an
+// engine that takes no row locks, and its dependencies stay out of scimbridge's go.mod: the production
+// binary cmd/scimbridge must never import it (deps_test.go checks).
 package demo
 
 import (
@@ -11,6 +12,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,18 +21,18 @@ import (
 	"github.com/crewjam/saml/samlidp"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/sqlscript"
 	"github.com/scimbridge/scimbridge/saml"
+	"github.com/scimbridge/scimbridge/webhook"
 )
 
 // Copies of examples/legacy-app/schema.sql and config.example.toml (embed cannot reach outside this
 // directory); TestEmbeddedCopiesAreCurrent fails when they drift.
 //
-//go:generate cp ../../examples/legacy-app/schema.sql schema.sql
-//go:generate cp ../../config.example.toml config.example.toml
+//go:generate cp ../examples/legacy-app/schema.sql schema.sql
+//go:generate cp ../config.example.toml config.example.toml
 var (
 	//go:embed schema.sql
 	legacySchema string
@@ -55,16 +57,16 @@ type Options struct {
 type Demo struct {
 	engine     *Engine
 	cfg        *config.Config
-	scimDB     *sqlx.DB // scimbridge's pool, opened with mysql.Open like cmd/scimbridge does
-	appDB      *sqlx.DB // the sample app's own pool
-	scimSrv    *http.Server
+	app        *app.App           // scimbridge: SCIM server, webhook worker and gate, built as serve builds them
+	appStop    context.CancelFunc // ends app.Run
+	appDone    chan error         // app.Run's result
+	scimDB     *sqlx.DB           // scimbridge's pool (app.DB)
+	appDB      *sqlx.DB           // the sample app's own pool
 	appSrv     *http.Server
 	idpSrv     *http.Server
 	idp        *samlidp.Server
 	idpUsers   []IdPUser
-	gate       *saml.Gate
-	gateStop   context.CancelFunc
-	gateDone   chan error
+	gate       *saml.Gate // app.Gate
 	gateSecret []byte
 	gateTOML   string
 	hooksTOML  string
@@ -79,12 +81,12 @@ type Demo struct {
 	appLog     appLog        // the requests the sample app got, except its webhooks
 	hooks      *hookReceiver // the webhooks the sample app got
 	hookSecret string
-	worker     *hookWorker
 }
 
-// Start starts the database, loads the legacy app's schema and seed rows, migrates scimbridge's
-// bookkeeping tables and starts the webhook worker, the SCIM server, the sample app, the test IdP and the
-// gate. Close stops them.
+// Start starts the database, loads the legacy app's schema and seed rows, starts the test IdP, builds
+// scimbridge with internal/app exactly as cmd/scimbridge serve does (migrations, role reconcile, the
+// webhook worker, the SCIM server and the gate) and runs it, with the sample app behind the gate. Close
+// stops them.
 func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	log := o.Log
 	if log == nil {
@@ -153,48 +155,59 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 		}
 	}
 
-	// scimbridge, wired exactly as cmd/scimbridge serve does.
-	if d.scimDB, err = mysql.Open(d.engine.DSN(), cfg.Database.MaxOpenConns); err != nil {
-		return d, err
-	}
-	if _, err := mysql.Migrate(ctx, d.scimDB, cfg.Database.BookkeepingPrefix); err != nil {
-		return d, fmt.Errorf("migrating scimbridge's tables: %w", err)
-	}
-	store := mysql.New(d.scimDB, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
-		Roles: cfg.RolesMapping()})
-	lim := probeLimits(ctx, store, d.engine, cfg.Database.BookkeepingPrefix)
-	d.limits = lim.lines
-	handler := agent.New(agent.Config{
-		BasePath:      cfg.Server.BasePath,
-		PublicURL:     cfg.Server.PublicURL,
-		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
-		Tokens:        []string{token},
-		PatchResponse: cfg.Server.PatchResponse,
-		Users:         store,
-		Groups:        store,
-		UserType:      cfg.UsersMapping().Type,
-		Log:           log,
-	})
-	// Webhooks as serve starts them: registered before SCIM is served.
-	if d.worker, err = startWebhooks(ctx, d.scimDB, cfg, d.hookSecret, lim.noPrune, log); err != nil {
-		return d, fmt.Errorf("webhooks: %w", err)
-	}
-	d.appSrv = d.serve(appLn, d.appHandler(), log)
-	d.worker.run(ctx)
-	d.scimSrv = d.serve(scimLn, handler, log)
-
 	kp := <-keys
 	for _, k := range kp {
 		if k.err != nil {
 			return d, fmt.Errorf("making a key: %w", k.err)
 		}
 	}
+	// The IdP first: the gate fetches its metadata when it is built.
 	if err := d.startIdP(idpLn, kp[0], log); err != nil {
 		return d, err
 	}
-	if err := d.startGate(ctx, gateLn, cfg.Gate, store, kp[1], log); err != nil {
+	sp, err := spFiles(kp[1])
+	if err != nil {
+		return d, err
+	}
+	// What cmd/scimbridge serve finds in the environment and in files, the demo hands over in memory.
+	secrets := map[string]string{tokenEnv: token, gateSecretEnv: string(d.gateSecret), webhookSecretEnv: d.hookSecret}
+	getenv := func(name string) string { return secrets[name] }
+	readFile := func(name string) ([]byte, error) {
+		if b, ok := sp[name]; ok {
+			return b, nil
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	for _, w := range append(append(cfg.Warnings(), cfg.WebhookWarnings()...), cfg.Gate.Warnings()...) {
+		log.Info(w) // e.g. the gate's http:// public URL: expected here, and said in the printed text
+	}
+	// Before scimbridge starts: the webhook probe decides the worker's prune interval.
+	lim := probeEngine(ctx, d.engine, cfg.Database.BookkeepingPrefix)
+
+	// scimbridge, built by internal/app as cmd/scimbridge serve builds it, on the engine's DSN.
+	d.app, err = app.New(ctx, cfg, app.Options{
+		Getenv: getenv, ReadFile: readFile, DSN: d.engine.DSN(), Log: log,
+		Listener: scimLn, GateListener: gateLn,
+		TuneWebhooks: func(o webhook.Options) webhook.Options { return demoWorkerOptions(o, lim.noPrune) },
+	})
+	if err != nil {
+		return d, err
+	}
+	d.scimDB, d.gate = d.app.DB(), d.app.Gate()
+	d.limits = lim.withFilterProbe(ctx, d.app.Store()).lines
+	if err := d.registerGate(); err != nil {
 		return d, fmt.Errorf("the SAML gate: %w", err)
 	}
+	d.appSrv = d.serve(appLn, d.appHandler(), log)
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.appStop, d.appDone = stop, make(chan error, 1)
+	go func() {
+		err := d.app.Run(runCtx)
+		d.appDone <- err
+		if err != nil {
+			d.errc <- err
+		}
+	}()
 	return d, nil
 }
 
@@ -240,21 +253,20 @@ func (d *Demo) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops the gate, the webhook worker and the HTTP servers (letting requests in flight finish until
-// ctx ends), then the database.
+// Close stops scimbridge (its SCIM server, the gate and the webhook worker) and the demo's HTTP servers,
+// letting requests in flight finish until ctx ends, then the database.
 func (d *Demo) Close(ctx context.Context) error {
 	var errs []error
-	if d.gateStop != nil {
-		d.gateStop()
+	if d.appStop != nil {
+		d.appStop()
 		select {
-		case err := <-d.gateDone:
+		case err := <-d.appDone:
 			errs = append(errs, err)
 		case <-ctx.Done():
-			errs = append(errs, fmt.Errorf("stopping the gate: %w", ctx.Err()))
+			errs = append(errs, fmt.Errorf("stopping scimbridge: %w", ctx.Err()))
 		}
 	}
-	errs = append(errs, d.worker.stop(ctx))
-	for _, srv := range []*http.Server{d.scimSrv, d.appSrv, d.idpSrv} {
+	for _, srv := range []*http.Server{d.appSrv, d.idpSrv} {
 		if srv != nil {
 			errs = append(errs, srv.Shutdown(ctx))
 		}
@@ -262,10 +274,11 @@ func (d *Demo) Close(ctx context.Context) error {
 	for _, ln := range d.listeners {
 		_ = ln.Close() // those not served yet; the others are closed already
 	}
-	for _, db := range []*sqlx.DB{d.scimDB, d.appDB} {
-		if db != nil {
-			errs = append(errs, db.Close())
-		}
+	if d.app != nil {
+		errs = append(errs, d.app.Close()) // scimbridge's pool, which it opened
+	}
+	if d.appDB != nil {
+		errs = append(errs, d.appDB.Close())
 	}
 	if d.engine != nil {
 		errs = append(errs, d.engine.Close(ctx))

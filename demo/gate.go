@@ -2,7 +2,6 @@ package demo
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -10,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/big"
 	"net"
@@ -22,13 +20,12 @@ import (
 	"github.com/crewjam/saml/samlidp"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/saml"
 )
 
 // The SAML side of the demo: crewjam/saml's test IdP (samlidp, in memory) and scimbridge's gate in front
-// of the sample app, set up from a [gate] section as `scimbridge serve` does.
+// of the sample app, built from a [gate] section by internal/app as for `scimbridge serve`.
 
 // DefaultRecheckEvery is the demo gate's recheck_every: how long a directory answer (groups, roles) is
 // reused. A deactivation through SCIM ends the user's sessions at once, whatever it is.
@@ -53,6 +50,7 @@ var idpUsers = []IdPUser{
 }
 
 const (
+	tokenEnv      = "SCIMBRIDGE_TOKEN"       // config.example.toml's auth.tokens_env; answered by the demo's getenv
 	gateSecretEnv = "SCIMBRIDGE_GATE_SECRET" // answered by the demo's own getenv, not the environment
 	spCertFile    = "demo-sp.crt"            // in-memory files the demo's readFile serves
 	spKeyFile     = "demo-sp.key"
@@ -207,63 +205,28 @@ func (w *noSetCookie) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// startGate builds the gate from the parsed [gate] section as cmd/scimbridge serve does (saml.FromConfig,
-// reading the SP key and certificate and the header secret from memory), registers its SP metadata at
-// the IdP, and serves it on ln.
-func (d *Demo) startGate(ctx context.Context, ln net.Listener, g *config.Gate, store *mysql.Store, kp keyPair, log *slog.Logger) error {
+// spFiles are the gate's SP certificate and key as the files its [gate] section names, in memory.
+func spFiles(kp keyPair) (map[string][]byte, error) {
 	keyDER, err := x509.MarshalPKCS8PrivateKey(kp.key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	files := map[string][]byte{
+	return map[string][]byte{
 		spCertFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.cert.Raw}),
 		spKeyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-	readFile := func(name string) ([]byte, error) {
-		if b, ok := files[name]; ok {
-			return b, nil
-		}
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	getenv := func(name string) string {
-		if name == gateSecretEnv {
-			return string(d.gateSecret)
-		}
-		return ""
-	}
-	for _, w := range g.Warnings() {
-		log.Info(w) // http:// public URL: expected here, and said in the printed text
-	}
-	dir := saml.StoreDirectory{Users: store, Access: store, Match: g.Match}
-	opts, err := saml.FromConfig(g, dir, getenv, readFile, log)
-	if err != nil {
-		return err
-	}
-	// Sessions and used assertions in scimbridge's own tables, as cmd/scimbridge serve keeps them.
-	gs := mysql.NewGateSessions(d.scimDB, d.cfg.Database.BookkeepingPrefix)
-	opts.Sessions, opts.Replay = gs, gs
-	gate, err := saml.New(ctx, opts) // fetches the IdP's metadata from its URL
-	if err != nil {
-		return err
-	}
-	// Register the SP at the IdP, as an IdP administrator would import the gate's metadata.
-	md := call(gate, http.MethodGet, d.gateURL+"/saml/metadata", nil)
+	}, nil
+}
+
+// registerGate registers the gate's SP metadata at the IdP, as an IdP administrator would import it. The
+// gate itself is scimbridge's (internal/app builds it from the [gate] section, as serve does).
+func (d *Demo) registerGate() error {
+	md := call(d.gate, http.MethodGet, d.gateURL+"/saml/metadata", nil)
 	if md.Code != http.StatusOK {
-		return fmt.Errorf("the gate has no IdP metadata from %s: %d %s", g.IDPMetadataURL, md.Code, md.Body)
+		return fmt.Errorf("the gate has no IdP metadata from %s: %d %s", d.cfg.Gate.IDPMetadataURL, md.Code, md.Body)
 	}
 	if rec := call(d.idp, http.MethodPut, d.idpURL+"/services/"+spID, md.Body.Bytes()); rec.Code/100 != 2 {
 		return fmt.Errorf("registering the gate at the IdP: %d %s", rec.Code, rec.Body)
 	}
-	d.gate = gate
-	gateCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.gateStop, d.gateDone = stop, make(chan error, 1)
-	go func() {
-		err := gate.Serve(gateCtx, ln)
-		d.gateDone <- err
-		if err != nil {
-			d.errc <- err
-		}
-	}()
 	return nil
 }
 

@@ -41,8 +41,9 @@ func checkToken(t string) error {
 	if len(t) < config.MinTokenLength {
 		return fmt.Errorf("-token must be at least %d characters long", config.MinTokenLength)
 	}
-	if strings.IndexFunc(t, unicode.IsSpace) >= 0 {
-		return errors.New("-token must not contain spaces")
+	// scimbridge reads it as config.example.toml's auth.tokens_env, where spaces and commas separate tokens.
+	if strings.IndexFunc(t, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) >= 0 {
+		return errors.New("-token must not contain spaces or commas")
 	}
 	return nil
 }

@@ -1,0 +1,224 @@
+// Package app is scimbridge's composition root: it builds the whole running program from a
+// config.Config (the database handle and its migrations, the store with its role and group-mirror
+// mappings, the role reconcile, the SCIM agent, the webhook worker and the SAML gate) and runs it.
+// `scimbridge serve`, the demo and the load tools all build scimbridge here, so that none of them can be
+// wired differently from the others. What a test or the demo must replace (secrets, the database, the
+// clock, randomness, listeners, the log) comes in through Options.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/agent"
+	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/saml"
+	"github.com/scimbridge/scimbridge/webhook"
+)
+
+// Options are what the caller supplies besides the configuration. The zero value is what `scimbridge
+// serve` uses: secrets from the environment and files, the database of the configured DSN, the real
+// clock and crypto/rand, listeners on the configured addresses.
+type Options struct {
+	// Getenv and ReadFile are where every secret comes from: tokens, the DSN, the gate's SP key and
+	// header secret, webhook secrets [os.Getenv, os.ReadFile].
+	Getenv   func(string) string
+	ReadFile func(string) ([]byte, error)
+
+	// DB is a handle already open (with mysql.Open, whose settings the store relies on); the App uses it
+	// and leaves it open. nil: the App opens DSN, or the configured DSN when DSN is empty, and closes it.
+	DB  *sqlx.DB
+	DSN string
+
+	Log     *slog.Logger // [discards]
+	Version string       // logged when SCIM is served
+
+	Now    func() time.Time                           // clock of the store, the webhooks and the gate [time.Now]
+	Rand   io.Reader                                  // randomness of ids, keys and gate session tokens [crypto/rand]
+	Jitter func() float64                             // webhook backoff jitter in [0, 1) [the worker's own source]
+	Sleep  func(context.Context, time.Duration) error // waits between tries of an unreachable database [a timer]
+
+	// Listener and GateListener are served instead of listening on server.listen and gate.listen; the
+	// App takes them over (Run or Close closes them). The demo passes them so that its configuration can
+	// name the real ports before anything starts.
+	Listener, GateListener net.Listener
+
+	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
+
+	// TuneWebhooks may change the worker's options built from the configuration (the demo polls faster);
+	// nil keeps serve's.
+	TuneWebhooks func(webhook.Options) webhook.Options
+	// GateHTTPClient fetches the IdP metadata [saml's default]; GateTransport reaches the app behind the
+	// gate [saml's default].
+	GateHTTPClient *http.Client
+	GateTransport  http.RoundTripper
+}
+
+// App is scimbridge built and ready to serve: New has migrated the database, reconciled roles,
+// registered the webhook endpoints and listens; Run serves.
+type App struct {
+	cfg     *config.Config
+	o       Options
+	log     *slog.Logger
+	db      *sqlx.DB
+	ownDB   bool
+	store   *mysql.Store
+	handler http.Handler
+	worker  *webhook.Worker
+	gate    *saml.Gate
+	ln      net.Listener
+	gateLn  net.Listener
+	ran     bool
+}
+
+// New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
+// before anything connects), the database (waiting for it while it is unreachable; a refused login fails
+// at once), its migrations, the webhook endpoints registered (before SCIM can write, so that no change
+// slips between an endpoint's start and its first event), the store, the role reconcile, the SCIM agent,
+// the gate, and the listeners. Configuration warnings are the caller's to log: serve warns, the demo,
+// whose warnings are expected, does not. On error New releases what it had set up.
+func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error) {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+	tokens, err := cfg.Tokens(o.Getenv, o.ReadFile)
+	if err != nil {
+		return a, err
+	}
+	if err := a.openDB(ctx); err != nil {
+		return a, err
+	}
+	if a.worker, err = a.newWorker(ctx); err != nil {
+		return a, err
+	}
+	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+	if err := a.reconcileRoles(ctx); err != nil {
+		return a, err
+	}
+	a.handler = agent.New(agent.Config{
+		BasePath:       cfg.Server.BasePath,
+		PublicURL:      cfg.Server.PublicURL,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		Tokens:         tokens,
+		PatchResponse:  cfg.Server.PatchResponse,
+		Users:          a.store,
+		Groups:         a.store,
+		UserType:       cfg.UsersMapping().Type,
+		Log:            a.log,
+		RequestTimeout: o.RequestTimeout,
+	})
+	if err := a.newGate(ctx); err != nil {
+		return a, err
+	}
+	if a.gate != nil && a.gateLn == nil {
+		if a.gateLn, err = net.Listen("tcp", cfg.Gate.Listen); err != nil {
+			return a, fmt.Errorf("gate.listen: %w", err)
+		}
+	}
+	if a.ln == nil {
+		if a.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
+// have changed since the last start.
+func (a *App) reconcileRoles(ctx context.Context) error {
+	if a.cfg.RolesMapping() == nil {
+		return nil
+	}
+	start := a.o.Now()
+	checked, changed, err := a.store.ReconcileRoles(ctx)
+	if err != nil {
+		return fmt.Errorf("reconciling roles: %w", err)
+	}
+	a.log.Info("roles reconciled", "users", checked, "changed", changed, "took", a.o.Now().Sub(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// Handler is the SCIM API (what Run serves on Addr), for callers that serve it themselves.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store is the store the SCIM API writes and the gate reads.
+func (a *App) Store() *mysql.Store { return a.store }
+
+// DB is scimbridge's connection pool.
+func (a *App) DB() *sqlx.DB { return a.db }
+
+// Gate is the SAML gate of the [gate] section; nil without one.
+func (a *App) Gate() *saml.Gate { return a.gate }
+
+// Webhooks is the webhook worker (Run runs it), for its operations and statistics.
+func (a *App) Webhooks() *webhook.Worker { return a.worker }
+
+// Addr is where the SCIM API listens.
+func (a *App) Addr() net.Addr { return a.ln.Addr() }
+
+// GateAddr is where the gate listens; nil without a gate.
+func (a *App) GateAddr() net.Addr {
+	if a.gateLn == nil {
+		return nil
+	}
+	return a.gateLn.Addr()
+}
+
+// Close releases what Run has not: the listeners when Run never ran, and the database handle when the
+// App opened it. Call it once Run has returned.
+func (a *App) Close() error {
+	var errs []error
+	if !a.ran {
+		for _, ln := range []net.Listener{a.ln, a.gateLn} {
+			if ln != nil {
+				_ = ln.Close() // one given by the caller may be closed already
+			}
+		}
+	}
+	if a.ownDB && a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// sleep waits d unless ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
