@@ -13,14 +13,14 @@ import (
 
 func TestHelpdeskFilters(t *testing.T) {
 	e := start(t, "helpdesk")
-	ann, _ := hdCreate(e, hdAnn()) // work ann@example.com (primary), home ann@home.example; R&D; Engineer
+	ann, _ := create(e, hdAnn()) // work ann@example.com (primary), home ann@home.example; R&D; Engineer
 	bob := hdPlain("bob@example.com", "bob@example.com work primary", "bob@gmail.example home")
 	bob["title"] = "Agent"
 	bob[enterprise] = map[string]any{"department": "Support"}
 	bob["schemas"] = []string{userSchema, enterprise}
-	bobID, _ := hdCreate(e, bob)
-	carl, _ := hdCreate(e, hdPlain("carl@example.com", "carl@other.example other")) // no profile row
-	dora, doraKey := hdCreate(e, hdPlain("dora@example.com"))                       // no emails
+	bobID, _ := create(e, bob)
+	carl, _ := create(e, hdPlain("carl@example.com", "carl@other.example other")) // no profile row
+	dora, doraKey := create(e, hdPlain("dora@example.com"))                       // no emails
 	e.exec("INSERT INTO user_profiles (user_id, desk_note) VALUES (?, 'app row, no title')", doraKey)
 
 	ids := func(ids ...string) []string {
@@ -71,7 +71,7 @@ func TestHelpdeskFilters(t *testing.T) {
 		{enterprise + `:department eq "R&D" or phoneNumbers pr`, ids(ann)},
 	}
 	for _, c := range cases {
-		total, got := hdFind(e, c.filter)
+		total, got := find(e, c.filter)
 		if total != len(c.want) || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("filter %s: totalResults %d, ids %v; want %d, %v", c.filter, total, got, len(c.want), c.want)
 		}
@@ -90,12 +90,12 @@ func TestHelpdeskFilters(t *testing.T) {
 
 func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 
-	r := hdPatch(e, id, hdOp("Replace", "active", "False")) // as Entra sends it
+	r := mustPatch(e, id, op("Replace", "active", "False")) // as Entra sends it
 	hdEqual(t, "status after active=false", hdUsersRow(e, key)["status"], "3")
 	hdEqual(t, "active on the wire", r.Body["active"], any(false))
-	r = hdPatch(e, id, hdOp("replace", "", map[string]any{"active": true}))
+	r = mustPatch(e, id, op("replace", "", map[string]any{"active": true}))
 	hdEqual(t, "status after active=true", hdUsersRow(e, key)["status"], "1")
 	hdEqual(t, "active on the wire", r.Body["active"], any(true))
 
@@ -107,7 +107,7 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 	hdEqual(t, "status after DELETE", hdUsersRow(e, key)["status"], "3")
 	hdEqual(t, "side tables after DELETE", e.dump("user_emails", "user_phones", "user_profiles"), side)
 	e.must(404, "GET", "/Users/"+id, nil)
-	if total, _ := hdFind(e, `emails.value eq "ann@example.com"`); total != 0 {
+	if total, _ := find(e, `emails.value eq "ann@example.com"`); total != 0 {
 		t.Errorf("a deleted user is still found by its email: %d", total)
 	}
 
@@ -121,7 +121,7 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 	if newID == id {
 		t.Errorf("the re-linked user kept the deleted user's id %s", id)
 	}
-	hdEqual(t, "re-linked app row", hdKey(e, newID), key)
+	hdEqual(t, "re-linked app row", appKey(e, newID), key)
 	hdEqual(t, "users rows", len(e.rows("SELECT id FROM users")), 1)
 	hdEqual(t, "users row", hdUsersRow(e, key), map[string]string{"login": "ann@example.com", "first_name": "Ann",
 		"last_name": "Lee", "status": "1", "is_admin": "0", "is_agent": "0"})
@@ -140,8 +140,8 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 
 func TestHelpdeskGroupRoleFlags(t *testing.T) {
 	e := start(t, "helpdesk")
-	ann, annKey := hdCreate(e, hdAnn())
-	bob, bobKey := hdCreate(e, hdPlain("bob@example.com", "bob@example.com work primary"))
+	ann, annKey := create(e, hdAnn())
+	bob, bobKey := create(e, hdPlain("bob@example.com", "bob@example.com work primary"))
 	flags := func(key string) string {
 		row := hdUsersRow(e, key)
 		return "admin=" + row["is_admin"] + " agent=" + row["is_agent"]
@@ -160,11 +160,11 @@ func TestHelpdeskGroupRoleFlags(t *testing.T) {
 	a := e.must(201, "POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
 		"displayName": "Helpdesk Agents"})
 	agents, _ := a.Body["id"].(string)
-	e.must(200, "PATCH", "/Groups/"+agents, hdGroupPatch(hdOp("add", "members", []any{map[string]any{"value": ann}, map[string]any{"value": bob}})))
+	e.must(200, "PATCH", "/Groups/"+agents, patchBody(op("add", "members", []any{map[string]any{"value": ann}, map[string]any{"value": bob}})))
 	hdEqual(t, "ann in both groups", flags(annKey), "admin=1 agent=1")
 	hdEqual(t, "bob in the agents", flags(bobKey), "admin=0 agent=1")
 
-	e.must(200, "PATCH", "/Groups/"+admins, hdGroupPatch(hdOp("remove", `members[value eq "`+ann+`"]`, nil)))
+	e.must(200, "PATCH", "/Groups/"+admins, patchBody(op("remove", `members[value eq "`+ann+`"]`, nil)))
 	hdEqual(t, "ann after leaving the admins", flags(annKey), "admin=0 agent=1")
 
 	e.must(204, "DELETE", "/Groups/"+agents, nil)
@@ -177,11 +177,6 @@ func TestHelpdeskGroupRoleFlags(t *testing.T) {
 	hdEqual(t, "ann in a group without a rule", flags(annKey), "admin=0 agent=0")
 	// Roles are not user attributes: the side tables are not touched by memberships.
 	hdEqual(t, "ann's emails", hdEmailRows(e, annKey), []string{"ann@example.com W 1", "ann@home.example H 0"})
-}
-
-// hdGroupPatch is a PATCH body for a group.
-func hdGroupPatch(ops ...map[string]any) map[string]any {
-	return map[string]any{"schemas": []string{patchOp}, "Operations": ops}
 }
 
 // hdBook is scimbridge's bookkeeping, to compare before and after a failed request.
@@ -219,11 +214,11 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 			"CREATE TRIGGER boom BEFORE UPDATE ON user_profiles FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
 			func(e *example, id string) *response {
 				return e.do("PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": []any{
-					hdOp("replace", "name.givenName", "Annie"),
-					hdOp("replace", "active", false),
-					hdOp("replace", `emails[type eq "work"].value`, "annie@example.com"),
-					hdOp("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0142", "type": "home"}}),
-					hdOp("replace", enterprise+":department", "Sales"),
+					op("replace", "name.givenName", "Annie"),
+					op("replace", "active", false),
+					op("replace", `emails[type eq "work"].value`, "annie@example.com"),
+					op("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0142", "type": "home"}}),
+					op("replace", enterprise+":department", "Sales"),
 				}})
 			}},
 		{"PUT, email insert fails after the users row and profile",
@@ -251,8 +246,8 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := start(t, "helpdesk")
-			id, _ := hdCreate(e, hdAnn())
-			hdCreate(e, hdPlain("bob@example.com", "bob@example.com work primary"))
+			id, _ := create(e, hdAnn())
+			create(e, hdPlain("bob@example.com", "bob@example.com work primary"))
 			e.exec(c.trigger)
 			tables, book := e.dump(hdAllTables...), hdBook(e)
 
@@ -279,7 +274,7 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 
 func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	custom := map[string]any{"value": "ann@custom.example", "type": "custom"}
 
 	post := hdAnn()
@@ -293,10 +288,10 @@ func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 	}{
 		{"POST", "POST", "/Users", post},
 		{"PUT", "PUT", "/Users/" + id, put},
-		{"PATCH add", "PATCH", "/Users/" + id, hdGroupPatch(hdOp("add", "emails", []any{custom}))},
-		{"PATCH replace type", "PATCH", "/Users/" + id, hdGroupPatch(
-			hdOp("replace", "title", "Changed"),
-			hdOp("replace", `emails[type eq "home"].type`, "custom"))},
+		{"PATCH add", "PATCH", "/Users/" + id, patchBody(op("add", "emails", []any{custom}))},
+		{"PATCH replace type", "PATCH", "/Users/" + id, patchBody(
+			op("replace", "title", "Changed"),
+			op("replace", `emails[type eq "home"].type`, "custom"))},
 	}
 	for _, rq := range requests {
 		tables, book := e.dump(hdAllTables...), hdBook(e)
@@ -327,7 +322,7 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	u["title"] = "New title"
 	r := e.must(201, "POST", "/Users", u)
 	id, _ := r.Body["id"].(string)
-	hdEqual(t, "adopted app row", hdKey(e, id), "7")
+	hdEqual(t, "adopted app row", appKey(e, id), "7")
 	hdEqual(t, "users rows", len(e.rows("SELECT id FROM users")), 1)
 	hdEqual(t, "users row", hdUsersRow(e, "7"), map[string]string{"login": "old@example.com", "first_name": "G",
 		"last_name": "F", "status": "1", "is_admin": "0", "is_agent": "0"})
@@ -342,7 +337,7 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"department": "Old dept"})
 
 	// The phone without a type (kind IS NULL) is updated in place when the IdP gives it one.
-	r = hdPatch(e, id, hdOp("replace", "phoneNumbers", []any{map[string]any{"value": "123", "type": "work"}}))
+	r = mustPatch(e, id, op("replace", "phoneNumbers", []any{map[string]any{"value": "123", "type": "work"}}))
 	hdEqual(t, "user_phones after typing", e.rows("SELECT id, number, kind FROM user_phones"),
 		[]map[string]string{{"id": "700", "number": "123", "kind": "work"}})
 	hdEqual(t, "phoneNumbers on the wire", hdWire(r.Body, "phoneNumbers"), []string{"123 work"})
@@ -351,15 +346,15 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 // An IdP re-sending what the user already has (Entra's periodic sync) writes nothing and keeps the ETag.
 func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	before := e.dump(hdAllTables...)
 	book := hdBook(e)
-	r := hdPatch(e, id,
-		hdOp("replace", "emails", hdEmailList("ann@home.example home", "ann@example.com work primary")), // another order
-		hdOp("replace", `emails[type eq "work"].value`, "ann@example.com"),
-		hdOp("replace", "title", "Engineer"),
-		hdOp("replace", enterprise+":department", "R&D"),
-		hdOp("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0100", "type": "work"}}))
+	r := mustPatch(e, id,
+		op("replace", "emails", hdEmailList("ann@home.example home", "ann@example.com work primary")), // another order
+		op("replace", `emails[type eq "work"].value`, "ann@example.com"),
+		op("replace", "title", "Engineer"),
+		op("replace", enterprise+":department", "R&D"),
+		op("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0100", "type": "work"}}))
 	hdEqual(t, "version", r.Body["meta"].(map[string]any)["version"], any(`W/"1"`))
 	hdEqual(t, "app tables", e.dump(hdAllTables...), before)
 	hdEqual(t, "bookkeeping", hdBook(e), book)
@@ -368,7 +363,7 @@ func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
 // attributes= and excludedAttributes= apply to what the side tables hold as to any attribute.
 func TestHelpdeskProjection(t *testing.T) {
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	r := e.must(200, "GET", "/Users/"+id+"?attributes=emails,title", nil)
 	hdEqual(t, "emails", hdWire(r.Body, "emails"), []string{"ann@example.com work primary", "ann@home.example home"})
 	hdEqual(t, "title", r.Body["title"], any("Engineer"))
@@ -401,7 +396,7 @@ func TestHelpdeskProjection(t *testing.T) {
 // refused (400, nothing written) or stored with one default address, never two is_default = 1 rows.
 func TestHelpdeskAtMostOnePrimary(t *testing.T) {
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	two := hdEmailList("gus@example.com work primary", "gus@home.example home primary")
 
 	post := hdPlain("gus@example.com")
@@ -420,7 +415,7 @@ func TestHelpdeskAtMostOnePrimary(t *testing.T) {
 		case r.Status < 300:
 			k := key
 			if rq.method == "POST" {
-				k = hdKey(e, r.Body["id"].(string))
+				k = appKey(e, r.Body["id"].(string))
 			}
 			n := len(e.rows("SELECT id FROM user_emails WHERE user_id = ? AND is_default = 1", k))
 			if n > 1 {
@@ -439,7 +434,7 @@ func TestHelpdeskElementWithoutTypeGetsColumnDefault(t *testing.T) {
 	u := hdPlain("cy@example.com")
 	u["emails"] = []any{map[string]any{"value": "cy@example.com", "primary": true}}
 	r := e.must(201, "POST", "/Users", u)
-	key := hdKey(e, r.Body["id"].(string))
+	key := appKey(e, r.Body["id"].(string))
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"cy@example.com W 1"})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"cy@example.com work primary"})
 }

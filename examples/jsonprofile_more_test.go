@@ -62,7 +62,7 @@ func TestJSONFilters(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.filter, func(t *testing.T) {
-			total, got := jpFilter(e, c.filter)
+			total, got := find(e, c.filter)
 			if total != len(c.want) || !slices.Equal(got, c.want) {
 				t.Errorf("totalResults %d, ids %v; want %d, %v", total, got, len(c.want), c.want)
 			}
@@ -81,7 +81,7 @@ func TestJSONFilters(t *testing.T) {
 		{enterprise + `:department eq "sales"`, ids(bob, annabel)},
 	} {
 		t.Run("case-insensitive "+c.filter, func(t *testing.T) {
-			total, got := jpFilter(e, c.filter)
+			total, got := find(e, c.filter)
 			if total != len(c.want) || !slices.Equal(got, c.want) {
 				t.Errorf("totalResults %d, ids %v; want %d, %v", total, got, len(c.want), c.want)
 			}
@@ -89,10 +89,10 @@ func TestJSONFilters(t *testing.T) {
 	}
 
 	t.Run("after a PATCH the filter sees the new member", func(t *testing.T) {
-		if r := jpPatch(e, cat, op("add", "title", "Engineer")); r.Status != 200 {
+		if r := patch(e, cat, op("add", "title", "Engineer")); r.Status != 200 {
 			t.Fatalf("PATCH: %s", r)
 		}
-		total, got := jpFilter(e, `title eq "Engineer"`)
+		total, got := find(e, `title eq "Engineer"`)
 		if want := ids(ann, annabel, cat); total != 3 || !slices.Equal(got, want) {
 			t.Errorf("totalResults %d, ids %v; want 3, %v", total, got, want)
 		}
@@ -107,7 +107,7 @@ func TestJSONDeactivation(t *testing.T) {
 	jpSetApp(e, "ann@example.com", appMembers)
 	before := jpAccount(e, "ann@example.com")["profile"]
 
-	r := jpPatch(e, id, op("replace", "active", false))
+	r := patch(e, id, op("replace", "active", false))
 	if r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
@@ -120,18 +120,18 @@ func TestJSONDeactivation(t *testing.T) {
 		t.Errorf("profile changed by a deactivation:\n got %s\nwant %s", acc["profile"], before)
 	}
 	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, false, "active")
-	if total, got := jpFilter(e, `active eq false`); total != 1 || !slices.Equal(got, []string{id}) {
+	if total, got := find(e, `active eq false`); total != 1 || !slices.Equal(got, []string{id}) {
 		t.Errorf("active eq false: %d %v, want %s", total, got, id)
 	}
-	if total, got := jpFilter(e, `active eq true`); total != 1 || !slices.Equal(got, []string{other}) {
+	if total, got := find(e, `active eq true`); total != 1 || !slices.Equal(got, []string{other}) {
 		t.Errorf("active eq true: %d %v, want %s", total, got, other)
 	}
-	if total, got := jpFilter(e, `active eq false and title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{id}) {
+	if total, got := find(e, `active eq false and title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{id}) {
 		t.Errorf("active eq false and title: %d %v, want %s", total, got, id)
 	}
 
 	// Entra's no-path form with the string "True" turns it back on.
-	r = jpPatch(e, id, map[string]any{"op": "Replace", "value": map[string]any{"active": "True"}})
+	r = patch(e, id, map[string]any{"op": "Replace", "value": map[string]any{"active": "True"}})
 	if r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
@@ -139,7 +139,7 @@ func TestJSONDeactivation(t *testing.T) {
 	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "1" {
 		t.Errorf("enabled: got %s, want 1", acc["enabled"])
 	}
-	if total, _ := jpFilter(e, `active eq false`); total != 0 {
+	if total, _ := find(e, `active eq false`); total != 0 {
 		t.Errorf("active eq false after reactivation: %d users", total)
 	}
 }
@@ -157,7 +157,7 @@ func TestJSONBrokenProfile(t *testing.T) {
 				t.Errorf("GET with a NULL profile shows %s: %s", k, r)
 			}
 		}
-		r = jpPatch(e, id, op("replace", "name.givenName", "Anne"), op("replace", "title", "Lead"))
+		r = patch(e, id, op("replace", "name.givenName", "Anne"), op("replace", "title", "Lead"))
 		if r.Status != 200 {
 			t.Fatalf("PATCH: %s", r)
 		}
@@ -176,10 +176,10 @@ func TestJSONBrokenProfile(t *testing.T) {
 			jpWantAt(t, r.Body, nil, "title")
 			jpWantAt(t, r.Body, "ann@example.com", "userName")
 
-			before := jpDumpAll(e)
-			r = jpPatch(e, id, op("replace", "title", "Lead"))
-			jpWantSCIMError(t, r)
-			if after := jpDumpAll(e); after != before {
+			before := e.dumpAll()
+			r = patch(e, id, op("replace", "title", "Lead"))
+			wantSCIMError(t, r)
+			if after := e.dumpAll(); after != before {
 				t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 			if got := jpAccount(e, "ann@example.com")["profile"]; got != broken {
@@ -187,7 +187,7 @@ func TestJSONBrokenProfile(t *testing.T) {
 			}
 
 			// A PATCH that touches only the users table's columns does not need the document.
-			r = jpPatch(e, id, op("replace", "active", false))
+			r = patch(e, id, op("replace", "active", false))
 			if r.Status != 200 {
 				t.Errorf("PATCH active only, with profile %s: got %s, want 200", broken, r)
 			} else {
@@ -211,14 +211,14 @@ func TestJSONBrokenProfile(t *testing.T) {
 		e := start(t, "json-profile")
 		id := jpCreate(e, ann())
 		e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.name', 'Ann Lee') WHERE username = 'ann@example.com'`)
-		before := jpDumpAll(e)
-		r := jpPatch(e, id, op("replace", "name.givenName", "Anne"))
-		jpWantSCIMError(t, r)
-		if after := jpDumpAll(e); after != before {
+		before := e.dumpAll()
+		r := patch(e, id, op("replace", "name.givenName", "Anne"))
+		wantSCIMError(t, r)
+		if after := e.dumpAll(); after != before {
 			t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 		// Members outside $.name are still written, and the app's $.name is left alone.
-		r = jpPatch(e, id, op("replace", "title", "Lead"))
+		r = patch(e, id, op("replace", "title", "Lead"))
 		if r.Status != 200 {
 			t.Fatalf("PATCH title: %s", r)
 		}
@@ -239,11 +239,11 @@ func TestJSONAtomicity(t *testing.T) {
 	book := e.cfg.Database.BookkeepingPrefix + "users"
 	version := func() string { return e.rows("SELECT version FROM `"+book+"` WHERE id = ?", id)[0]["version"] }
 	v0 := version()
-	before := jpDumpAll(e)
+	before := e.dumpAll()
 
-	r := jpPatch(e, id, op("replace", "active", false), op("replace", "title", "Lead"))
-	jpWantSCIMError(t, r)
-	if after := jpDumpAll(e); after != before {
+	r := patch(e, id, op("replace", "active", false), op("replace", "title", "Lead"))
+	wantSCIMError(t, r)
+	if after := e.dumpAll(); after != before {
 		t.Errorf("a failed PATCH changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if acc := jpAccount(e, "ann@example.com"); acc["enabled"] != "1" {
@@ -260,13 +260,13 @@ func TestJSONAtomicity(t *testing.T) {
 	u := ann()
 	u["active"] = false
 	u["title"] = "Lead"
-	jpWantSCIMError(t, e.do("PUT", "/Users/"+id, u))
-	if after := jpDumpAll(e); after != before {
+	wantSCIMError(t, e.do("PUT", "/Users/"+id, u))
+	if after := e.dumpAll(); after != before {
 		t.Errorf("a failed PUT changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
 	// Without a change to the document the trigger lets the update through.
-	r = jpPatch(e, id, op("replace", "active", false))
+	r = patch(e, id, op("replace", "active", false))
 	if r.Status != 200 {
 		t.Fatalf("PATCH active only: %s", r)
 	}
@@ -308,7 +308,7 @@ func TestJSONAdoption(t *testing.T) {
 	}
 
 	// Later writes go to the adopted row.
-	if r := jpPatch(e, r.Body["id"].(string), op("replace", "title", "Lead")); r.Status != 200 {
+	if r := patch(e, r.Body["id"].(string), op("replace", "title", "Lead")); r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
 	want["title"] = "Lead"
@@ -324,13 +324,13 @@ func TestJSONAppWritesMappedMembers(t *testing.T) {
 	e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.title', 'CTO') WHERE username = 'ann@example.com'`)
 
 	jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, "CTO", "title")
-	if total, got := jpFilter(e, `title eq "CTO"`); total != 1 || !slices.Equal(got, []string{id}) {
+	if total, got := find(e, `title eq "CTO"`); total != 1 || !slices.Equal(got, []string{id}) {
 		t.Errorf(`title eq "CTO": %d %v, want %s`, total, got, id)
 	}
-	if total, _ := jpFilter(e, `title eq "Engineer"`); total != 0 {
+	if total, _ := find(e, `title eq "Engineer"`); total != 0 {
 		t.Errorf(`title eq "Engineer" still finds %d users after the app changed the title`, total)
 	}
-	r := jpPatch(e, id, op("replace", "name.givenName", "Anne"))
+	r := patch(e, id, op("replace", "name.givenName", "Anne"))
 	if r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
@@ -364,17 +364,17 @@ func TestJSONFilterAgreesWithRead(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			jpWantAt(t, e.must(200, "GET", "/Users/"+id, nil).Body, nil, "title")
 			for _, f := range []string{`title pr`, `title eq "null"`, `title eq "Engineer"`, `title sw "["`, `title sw "{"`} {
-				total, got := jpFilter(e, f)
+				total, got := find(e, f)
 				if slices.Contains(got, id) {
 					t.Errorf("%s: finds the user whose GET has no title (totalResults %d)", f, total)
 				}
 			}
-			if _, got := jpFilter(e, `not (title pr)`); !slices.Contains(got, id) {
+			if _, got := find(e, `not (title pr)`); !slices.Contains(got, id) {
 				t.Errorf("not (title pr): misses the user whose GET has no title")
 			}
 		})
 	}
-	if total, got := jpFilter(e, `title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{plain}) {
+	if total, got := find(e, `title eq "Engineer"`); total != 1 || !slices.Equal(got, []string{plain}) {
 		t.Errorf(`title eq "Engineer": %d %v, want only %s`, total, got, plain)
 	}
 }
@@ -408,7 +408,7 @@ func TestJSONDeleteAndRecreate(t *testing.T) {
 			t.Errorf("$.%s kept from before the deletion: %v", k, p)
 		}
 	}
-	if jpAt(p, "name", "first") != "Ann" || jpAt(p, "name", "last") != nil || p["department"] != "Sales" || jpAt(p, "manager", "id") != nil {
+	if at(p, "name", "first") != "Ann" || at(p, "name", "last") != nil || p["department"] != "Sales" || at(p, "manager", "id") != nil {
 		t.Errorf("revived profile: %v", p)
 	}
 	for k, v := range jpDecode(t, appMembers) {
@@ -424,17 +424,17 @@ func TestJSONUnchangedWriteIsNoOp(t *testing.T) {
 	r := e.must(201, "POST", "/Users", ann())
 	id := r.Body["id"].(string)
 	jpSetApp(e, "ann@example.com", appMembers)
-	before := jpDumpAll(e)
-	version := jpAt(r.Body, "meta", "version")
+	before := e.dumpAll()
+	version := at(r.Body, "meta", "version")
 
 	r = e.must(200, "PUT", "/Users/"+id, ann())
 	jpWantAt(t, r.Body, version, "meta", "version")
-	r = jpPatch(e, id, op("replace", "title", "Engineer"), op("replace", enterprise+":manager", "m-1"))
+	r = patch(e, id, op("replace", "title", "Engineer"), op("replace", enterprise+":manager", "m-1"))
 	if r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
 	jpWantAt(t, r.Body, version, "meta", "version")
-	if after := jpDumpAll(e); after != before {
+	if after := e.dumpAll(); after != before {
 		t.Errorf("an unchanged PUT/PATCH wrote to the database:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
