@@ -367,6 +367,9 @@ func suiteAppEdits(t *testing.T, s *exampleSpec) {
 	s.wantValues(t, e, "after the IdP sends the old title back", key, r.Body, map[string]string{pTitle: "Engineer"})
 
 	s.edit(e, key, pTitle, "")
+	if got := at(e.must(200, "GET", "/Users/"+id, nil).Body, "title"); got != nil {
+		t.Errorf("title on the wire after the app removed it: %#v", got)
+	}
 	r = e.must(200, "PUT", "/Users/"+id, s.user("ann@example.com", "Anne", "Lee", "Engineer", "R&D"))
 	s.wantValues(t, e, "after a PUT with the title the app removed", key, r.Body, map[string]string{pTitle: "Engineer", pDept: "R&D"})
 }
@@ -494,13 +497,24 @@ func suiteUnmanaged(t *testing.T, s *exampleSpec) {
 	s.wantAppData(t, e, "list", key, want, e.must(200, "GET", "/Users", nil))
 	s.wantAppData(t, e, "filtered list", key, want, e.must(200, "GET", "/Users?filter="+url.QueryEscape(`title eq "Engineer"`), nil))
 	s.wantAppData(t, e, "PUT", key, want, e.must(200, "PUT", "/Users/"+id, s.user("ann@example.com", "Annie", "Lee-Park", "", "")))
-	r := patch(e, id, op("replace", pTitle, "Staff Engineer"), op("remove", pGiven, nil), op("replace", pDept, "Ops"))
+	ops := []map[string]any{op("replace", pTitle, "Staff Engineer"), op("remove", pGiven, nil), op("remove", pDept, nil)}
+	values := map[string]string{pGiven: "", pFamily: "Lee-Park", pTitle: "Staff Engineer", pDept: "", pPhone: "+1 555 0100"}
+	for _, a := range s.attrs {
+		ops = append(ops, op("remove", a.path, nil))
+		values[a.path] = ""
+	}
+	r := patch(e, id, ops...)
 	if r.Status != 200 {
 		t.Fatalf("PATCH: %s", r)
 	}
 	s.wantAppData(t, e, "PATCH", key, want, r)
+	s.wantValues(t, e, "PATCH", key, r.Body, values)
+	content := s.content(e, key)
 	e.must(204, "DELETE", "/Users/"+id, nil)
 	s.wantAppData(t, e, "DELETE", key, want, nil)
+	if got := s.content(e, key); got != content {
+		t.Errorf("DELETE changed more than the active state:\n got  %s\n want %s", got, content)
+	}
 }
 
 // When the app's database refuses a statement part-way through a request, the whole request is undone:
@@ -510,6 +524,7 @@ func suiteAtomicity(t *testing.T, s *exampleSpec) {
 	e := start(t, s.dir)
 	ann, key := create(e, s.ann())
 	create(e, s.user("bob@example.com", "Bob", "Ng", "Manager", "Sales"))
+	cat, _ := create(e, s.user("cat@example.com", "Cat", "Test", "", "")) // no title: a PATCH adds it
 	s.seedApp(e, key)
 	requests := []struct {
 		name, method, path string
@@ -519,6 +534,7 @@ func suiteAtomicity(t *testing.T, s *exampleSpec) {
 		{"PUT", "PUT", "/Users/" + ann, s.user("ann@example.com", "Annie", "Lee-Park", "Boss", "Ops")},
 		{"PATCH", "PATCH", "/Users/" + ann, patchBody(op("replace", pGiven, "Annie"), op("replace", "active", false),
 			op("replace", pTitle, "Boss"), op("replace", pDept, "Ops"), op("replace", pPhone, "+1 555 0142"))},
+		{"PATCH adding an attribute", "PATCH", "/Users/" + cat, patchBody(op("replace", "active", false), op("add", pTitle, "Boss"))},
 	}
 	for _, trigger := range s.failWrites {
 		e.exec(trigger)
@@ -527,7 +543,7 @@ func suiteAtomicity(t *testing.T, s *exampleSpec) {
 	for _, rq := range requests {
 		r := e.do(rq.method, rq.path, rq.body)
 		wantSCIMError(t, r)
-		if bytes.Contains(r.Raw, []byte("boom")) || bytes.Contains(r.Raw, []byte("SIGNAL")) {
+		if bytes.Contains(r.Raw, []byte("boom")) || bytes.Contains(r.Raw, []byte("SIGNAL")) || bytes.Contains(r.Raw, []byte("INSERT")) {
 			t.Errorf("%s: the database's error reaches the client: %s", rq.name, r.Raw)
 		}
 		if after := e.dumpAll(); after != before {
