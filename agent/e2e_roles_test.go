@@ -34,16 +34,7 @@ const columnRulesTOML = `
 store = "column"
 column = "role"
 %DEFAULT%
-%INACTIVE%
-[[rules]]
-group = "Admins"
-role = "admin"
-priority = 100
-[[rules]]
-group = "Support"
-role = "support"
-priority = 50
-[[rules]]
+%INACTIVE%` + legacyapp.RoleRules + `[[rules]]
 group = "Testers"
 role = "tester"
 priority = 10

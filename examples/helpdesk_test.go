@@ -537,7 +537,14 @@ var helpdeskSpec = exampleSpec{
 		}
 		return rows[0]["v"]
 	},
-	active: func(e *example, key string) bool { return hdUsersRow(e, key)["status"] == "1" },
+	active: func(e *example, key string) bool {
+		e.t.Helper()
+		status := hdUsersRow(e, key)["status"]
+		if status != "1" && status != "3" {
+			e.t.Errorf("users.status %s, want 1 (active) or 3 (suspended)", status)
+		}
+		return status == "1"
+	},
 	content: func(e *example, key string) string {
 		e.t.Helper()
 		return fmt.Sprint(e.rows("SELECT id, login, first_name, last_name, is_admin, is_agent, created_at FROM users WHERE id = ?", key),

@@ -469,7 +469,12 @@ var jsonSpec = exampleSpec{
 		return v
 	},
 	active: func(e *example, key string) bool {
-		return e.rows("SELECT enabled FROM accounts WHERE id = ?", key)[0]["enabled"] == "1"
+		e.t.Helper()
+		enabled := e.rows("SELECT enabled FROM accounts WHERE id = ?", key)[0]["enabled"]
+		if enabled != "0" && enabled != "1" {
+			e.t.Errorf("accounts.enabled %s, want 0 or 1", enabled)
+		}
+		return enabled == "1"
 	},
 	content: func(e *example, key string) string {
 		return fmt.Sprint(e.rows("SELECT id, username, email, profile, created_at FROM accounts WHERE id = ?", key))

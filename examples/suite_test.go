@@ -84,6 +84,16 @@ func (s *exampleSpec) ann() map[string]any {
 	return s.user("ann@example.com", "Ann", "Lee", "Engineer", "R&D")
 }
 
+// startAnn starts the example with ann created and the app's own data seeded for her: her SCIM id, app
+// key and that data (appData).
+func (s *exampleSpec) startAnn(t *testing.T) (e *example, id, key, app string) {
+	t.Helper()
+	e = start(t, s.dir)
+	id, key = create(e, s.ann())
+	s.seedApp(e, key)
+	return e, id, key, s.appData(e, key)
+}
+
 // appKey is the app key scimbridge links a SCIM user id to.
 func appKey(e *example, id string) string {
 	e.t.Helper()
@@ -230,10 +240,7 @@ func suiteCreateAndRead(t *testing.T, s *exampleSpec) {
 
 // A PUT replaces: a changed attribute is written, one left out is removed, the app's own data stays.
 func suitePut(t *testing.T, s *exampleSpec) {
-	e := start(t, s.dir)
-	id, key := create(e, s.ann())
-	s.seedApp(e, key)
-	app := s.appData(e, key)
+	e, id, key, app := s.startAnn(t)
 	r := e.must(200, "PUT", "/Users/"+id, s.user("ann@example.com", "Annie", "Lee", "", "Platform"))
 	want := map[string]string{pGiven: "Annie", pFamily: "Lee", pTitle: "", pDept: "Platform", pPhone: "+1 555 0100"}
 	for what, resp := range map[string]*response{"PUT response": r, "GET": e.must(200, "GET", "/Users/"+id, nil)} {
@@ -246,10 +253,7 @@ func suitePut(t *testing.T, s *exampleSpec) {
 // PATCH add, replace and remove, with paths and without (Entra's forms), each checked in the app's
 // tables, the response and a GET.
 func suitePatch(t *testing.T, s *exampleSpec) {
-	e := start(t, s.dir)
-	id, key := create(e, s.ann())
-	s.seedApp(e, key)
-	app := s.appData(e, key)
+	e, id, key, app := s.startAnn(t)
 	want := map[string]string{pGiven: "Ann", pFamily: "Lee", pTitle: "Engineer", pDept: "R&D", pPhone: "+1 555 0100"}
 	for _, step := range []struct {
 		name   string
@@ -489,10 +493,7 @@ func suiteUnchanged(t *testing.T, s *exampleSpec) {
 
 // The app's own data is never read, written, deleted or shown, whatever the request.
 func suiteUnmanaged(t *testing.T, s *exampleSpec) {
-	e := start(t, s.dir)
-	id, key := create(e, s.ann())
-	s.seedApp(e, key)
-	want := s.appData(e, key)
+	e, id, key, want := s.startAnn(t)
 	s.wantAppData(t, e, "GET", key, want, e.must(200, "GET", "/Users/"+id, nil))
 	s.wantAppData(t, e, "list", key, want, e.must(200, "GET", "/Users", nil))
 	s.wantAppData(t, e, "filtered list", key, want, e.must(200, "GET", "/Users?filter="+url.QueryEscape(`title eq "Engineer"`), nil))
@@ -567,10 +568,7 @@ func suiteAtomicity(t *testing.T, s *exampleSpec) {
 
 // PATCHes of different attributes of one user, sent at once, all land.
 func suiteConcurrent(t *testing.T, s *exampleSpec) {
-	e := start(t, s.dir)
-	id, key := create(e, s.ann())
-	s.seedApp(e, key)
-	app := s.appData(e, key)
+	e, id, key, app := s.startAnn(t)
 	values := map[string]string{pGiven: "G", pFamily: "F", pTitle: "T", pDept: "Dep", pPhone: "+1 555 0999"}
 	for i, a := range s.attrs {
 		values[a.path] = a.value + strconv.Itoa(i)
