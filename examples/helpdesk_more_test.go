@@ -12,6 +12,7 @@ import (
 )
 
 func TestHelpdeskFilters(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	ann, _ := create(e, hdAnn()) // work ann@example.com (primary), home ann@home.example; R&D; Engineer
 	bob := hdPlain("bob@example.com", "bob@example.com work primary", "bob@gmail.example home")
@@ -91,6 +92,7 @@ func TestHelpdeskFilters(t *testing.T) {
 // (Deactivation in every form is the suite's Deactivate.) DELETE keeps the side tables; a re-POST takes
 // the same app row and its list rows again.
 func TestHelpdeskDeleteRelink(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 
@@ -134,6 +136,7 @@ func TestHelpdeskDeleteRelink(t *testing.T) {
 }
 
 func TestHelpdeskGroupRoleFlags(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	ann, annKey := create(e, hdAnn())
 	bob, bobKey := create(e, hdPlain("bob@example.com", "bob@example.com work primary"))
@@ -184,6 +187,7 @@ func hdBook(e *example) string {
 var hdAllTables = []string{"users", "user_emails", "user_phones", "user_profiles"}
 
 func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		trigger string // fails the request after other tables were written
@@ -268,6 +272,7 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 }
 
 func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, _ := create(e, hdAnn())
 	custom := map[string]any{"value": "ann@custom.example", "type": "custom"}
@@ -306,6 +311,7 @@ func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 // A POST whose userName matches an app user scimbridge never provisioned adopts the app's row: its email
 // rows are matched by address, its profile row is updated, and what the POST does not send stays.
 func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	e.exec("INSERT INTO users (id, login, first_name, status, created_at) VALUES (7, 'old@example.com', 'Old', 3, '2020-01-01')")
 	e.exec(`INSERT INTO user_emails (id, user_id, address, kind, is_default, verified_at) VALUES
@@ -340,6 +346,7 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 
 // An IdP re-sending what the user already has (Entra's periodic sync) writes nothing and keeps the ETag.
 func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, _ := create(e, hdAnn())
 	before := e.dump(hdAllTables...)
@@ -357,6 +364,7 @@ func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
 
 // attributes= and excludedAttributes= apply to what the side tables hold as to any attribute.
 func TestHelpdeskProjection(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, _ := create(e, hdAnn())
 	r := e.must(200, "GET", "/Users/"+id+"?attributes=emails,title", nil)
@@ -390,6 +398,7 @@ func TestHelpdeskProjection(t *testing.T) {
 // RFC 7643 section 2.4: primary true appears at most once. A POST or PUT with two primary emails is either
 // refused (400, nothing written) or stored with one default address, never two is_default = 1 rows.
 func TestHelpdeskAtMostOnePrimary(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	two := hdEmailList("gus@example.com work primary", "gus@home.example home primary")
@@ -425,6 +434,7 @@ func TestHelpdeskAtMostOnePrimary(t *testing.T) {
 // An email sent without a type leaves user_emails.kind to its column default (W, read back as work)
 // rather than writing NULL into the NOT NULL column.
 func TestHelpdeskElementWithoutTypeGetsColumnDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("cy@example.com")
 	u["emails"] = []any{map[string]any{"value": "cy@example.com", "primary": true}}

@@ -130,6 +130,7 @@ func hdEqual[T any](t *testing.T, what string, got, want T) {
 }
 
 func TestHelpdeskCreateWritesEveryTable(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	r := e.must(201, "POST", "/Users", hdAnn())
 	id, _ := r.Body["id"].(string)
@@ -166,6 +167,7 @@ func TestHelpdeskCreateWritesEveryTable(t *testing.T) {
 
 // An element without a value is no row: it is dropped, and the rest of the request is written.
 func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
+	t.Parallel()
 	t.Run("POST", func(t *testing.T) {
 		e := start(t, "helpdesk")
 		u := hdPlain("bob@example.com")
@@ -207,6 +209,7 @@ func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
 
 // The same for an element that has nothing but a primary flag, which is dropped today.
 func TestHelpdeskCreateDropsFlagOnlyElement(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("bea@example.com", "bea@example.com work")
 	u["phoneNumbers"] = []any{map[string]any{"primary": true}}
@@ -219,6 +222,7 @@ func TestHelpdeskCreateDropsFlagOnlyElement(t *testing.T) {
 }
 
 func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdPlain("carl@example.com", "carl@example.com work primary"))
 	if p := hdProfile(e, key); p != nil {
@@ -254,6 +258,7 @@ func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
 }
 
 func TestHelpdeskPutReplacesOnlyManagedEmailRows(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	// Dora shares Ann's home address: her row must not be taken for Ann's.
@@ -313,6 +318,7 @@ func TestHelpdeskPutReplacesOnlyManagedEmailRows(t *testing.T) {
 
 // A PUT that leaves out the profile attributes clears them; the row and desk_note stay.
 func TestHelpdeskPutClearsProfileColumns(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_profiles SET desk_note = 'VIP' WHERE user_id = ?", key)
@@ -331,6 +337,7 @@ func TestHelpdeskPutClearsProfileColumns(t *testing.T) {
 }
 
 func TestHelpdeskPatchEmails(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	_, otherKey := create(e, hdPlain("eve@example.com", "eve@example.com work primary", "eve@home.example home"))
@@ -392,6 +399,7 @@ func TestHelpdeskPatchEmails(t *testing.T) {
 // A new type for an address, or the same address in another case, updates its row in place: the row keeps
 // its id and the app's verified_at.
 func TestHelpdeskPatchEmailTypeKeepsRow(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_emails SET verified_at = '2023-03-03 03:03:03' WHERE user_id = ?", key)
@@ -416,6 +424,7 @@ func TestHelpdeskPatchEmailTypeKeepsRow(t *testing.T) {
 // Entra aims replace at an element the user does not have yet (emails[type eq "work"].value on a user
 // with only a home address): the element is created, and becomes a row.
 func TestHelpdeskPatchCreatesMissingElement(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdPlain("fay@example.com", "fay@home.example home primary"))
 	r := mustPatch(e, id,
@@ -428,6 +437,7 @@ func TestHelpdeskPatchCreatesMissingElement(t *testing.T) {
 }
 
 func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_profiles SET desk_note = 'left-handed' WHERE user_id = ?", key)
@@ -477,6 +487,7 @@ func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
 // A PUT that sends an address again without its type writes the column's default (SQL DEFAULT) into the
 // same row, rather than NULL into the NOT NULL column.
 func TestHelpdeskTypeRemovedFallsBackToColumnDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("di@example.com", "di@example.com home")
 	id, key := create(e, u)

@@ -10,6 +10,7 @@ import (
 
 // 5. Filters on members of the document, alone and combined, and on the email column.
 func TestJSONFilters(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	user := func(userName, given, title, dept string) string {
 		u := map[string]any{"schemas": []string{userSchema, enterprise}, "userName": userName,
@@ -98,6 +99,7 @@ func TestJSONFilters(t *testing.T) {
 // 7. A document the app broke: NULL reads as empty and can be written; a JSON array or string is not
 // overwritten (the write fails and changes nothing), while writes that leave the document alone work.
 func TestJSONBrokenProfile(t *testing.T) {
+	t.Parallel()
 	t.Run("NULL", func(t *testing.T) {
 		e := start(t, "json-profile")
 		id := jpCreate(e, ann())
@@ -184,6 +186,7 @@ func TestJSONBrokenProfile(t *testing.T) {
 // refuses every change of the document, a PATCH of a users-table column alone goes through: such a
 // write does not rewrite the document.
 func TestJSONColumnWriteLeavesDocument(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	e.exec(`CREATE TRIGGER accounts_profile_frozen BEFORE UPDATE ON accounts FOR EACH ROW BEGIN
@@ -200,6 +203,7 @@ func TestJSONColumnWriteLeavesDocument(t *testing.T) {
 // 9. A POST adopts the app's own row with the same username: same key, mapped members written over the
 // stale ones, the app's members kept.
 func TestJSONAdoption(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	stale := jpMerge(jpDecode(t, appMembers), jpDecode(t, `{"title":"Intern","name":{"nick":"annie","first":"Annie"},"manager":{"id":"m-0","since":"2020"}}`))
 	text, _ := json.Marshal(stale)
@@ -241,6 +245,7 @@ func TestJSONAdoption(t *testing.T) {
 // the wire and in filters, survives unrelated writes, and a member the app removed is written again when
 // the IdP sends the attribute.
 func TestJSONAppWritesMappedMembers(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	e.exec(`UPDATE accounts SET profile = JSON_SET(profile, '$.title', 'CTO') WHERE username = 'ann@example.com'`)
@@ -274,6 +279,7 @@ func TestJSONAppWritesMappedMembers(t *testing.T) {
 // Filters agree with what a read shows: a member the app set to JSON null, an object or a list is not a
 // value of the attribute (GET leaves it out), so "pr" does not count it and "eq" does not match it.
 func TestJSONFilterAgreesWithRead(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	plain := jpCreate(e, ann())
 	odd := map[string]string{}

@@ -132,6 +132,7 @@ const annProfile = `{"name":{"first":"Ann","last":"Lee"},"displayName":"Ann Lee"
 
 // 1. POST writes exactly the mapped members at their paths, and the response has the attributes back.
 func TestJSONCreateWritesMembersAtPaths(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	created := e.must(201, "POST", "/Users", ann())
 	id, _ := created.Body["id"].(string)
@@ -198,6 +199,7 @@ outer:
 // 1b. (The POST response's attributes are the suite's, CreateAndRead.) A user with no mapped attribute
 // gets a profile without members.
 func TestJSONCreateEmptyProfile(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	e.must(201, "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "bare@example.com"})
 	if p := jpProfile(e, "bare@example.com"); len(p) != 0 {
@@ -207,6 +209,7 @@ func TestJSONCreateEmptyProfile(t *testing.T) {
 
 // 2. Members the app owns survive PUT and PATCH exactly, including a sibling inside $.name.
 func TestJSONAppMembersKept(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)
@@ -270,6 +273,7 @@ func TestJSONAppMembersKept(t *testing.T) {
 
 // 3. A PUT that no longer has an attribute removes its member; the others, the app's included, stay.
 func TestJSONPutDropsMembers(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)
@@ -320,6 +324,7 @@ func TestJSONPutDropsMembers(t *testing.T) {
 
 // 4. PATCH operations as IdPs send them, each checked in the document and on the wire.
 func TestJSONPatchOperations(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)

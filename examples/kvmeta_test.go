@@ -113,6 +113,7 @@ func kvSorted(ids ...string) []string {
 
 // TestKVCreate: a POST makes a members row with a generated key and one `keys` row per attribute sent.
 func TestKVCreate(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	r := e.must(201, "POST", "/Users", kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	id, _ := r.Body["id"].(string)
@@ -163,6 +164,7 @@ func TestKVCreate(t *testing.T) {
 
 // TestKVPutDropsTitle: a PUT without title deletes the job_title row; a changed givenName updates its row in place.
 func TestKVPutDropsTitle(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	id, key := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	before := kvKeys(e, key)
@@ -200,6 +202,7 @@ func TestKVPutDropsTitle(t *testing.T) {
 
 // TestKVPatch: PATCH add, replace and remove on attributes kept in `keys`, with paths and without.
 func TestKVPatch(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	id, key := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	before := kvKeys(e, key)
@@ -287,6 +290,7 @@ func TestKVPatch(t *testing.T) {
 
 // TestKVFilters: filters on attributes kept in `keys` are semi-joins; ne and not count users without the row.
 func TestKVFilters(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	annBody := kvUser("ann@example.com", "Ann", "Lee", "Engineer")
 	annBody["locale"] = "en-US"
@@ -340,6 +344,7 @@ func TestKVFilters(t *testing.T) {
 // TestKVFilterPhoneValue: phoneNumbers.value eq <a number that is not the work one> must find the user,
 // whose resource shows that number; only the work number is kept in `keys`.
 func TestKVFilterPhoneValue(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	ann, _ := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	get := e.must(200, "GET", "/Users/"+ann, nil)
@@ -356,6 +361,7 @@ func TestKVFilterPhoneValue(t *testing.T) {
 // TestKVDeactivatedAtKept: active maps to the timestamp deactivated_at (the suite's Deactivate and
 // DeleteAndRePost); it is when the account was deactivated, so later updates leave it.
 func TestKVDeactivatedAtKept(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	ann, annKey := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	mustPatch(e, ann, map[string]any{"op": "replace", "path": "active", "value": false})
@@ -370,6 +376,7 @@ func TestKVDeactivatedAtKept(t *testing.T) {
 
 // TestKVRoles: group memberships grant roles in members.roles, next to the app's own "founder".
 func TestKVRoles(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	ann, annKey := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	bob, bobKey := create(e, kvUser("bob@example.com", "Bob", "Ng", "Manager"))
@@ -430,6 +437,7 @@ func TestKVRoles(t *testing.T) {
 
 // TestKVAdoption: a POST for an email the app already has takes over its members row and key.
 func TestKVAdoption(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	const legacy = "legacy-dana-000000000001" // the app's own key, not from scimbridge's alphabet
 	e.exec("INSERT INTO members (member_key, email, display_name, roles, deactivated_at, joined_at) VALUES (?, 'dana@example.com', 'Dana (app)', 'founder', '2021-05-06 07:08:09', '2020-01-01 00:00:00')", legacy)

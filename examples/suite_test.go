@@ -180,8 +180,9 @@ func wantFind(t *testing.T, e *example, filter string, want ...string) {
 	}
 }
 
-// runSuite runs the shared behaviour on the example s.
+// runSuite runs the shared behaviour on the example s, each subtest in parallel on its own database.
 func runSuite(t *testing.T, s exampleSpec) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T, s *exampleSpec)
@@ -199,7 +200,10 @@ func runSuite(t *testing.T, s exampleSpec) {
 		{"ConcurrentPatches", suiteConcurrent},
 		{"Adoption", suiteAdoption},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.run(t, &s) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, &s)
+		})
 	}
 }
 
