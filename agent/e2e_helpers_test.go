@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,54 +18,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
-	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-const e2eAppSchema = `
-CREATE TABLE users (
-  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email VARCHAR(190) NOT NULL,
-  email_lower VARCHAR(190) NULL,
-  first_name VARCHAR(100) NULL,
-  last_name VARCHAR(100) NULL,
-  display_name VARCHAR(200) NULL,
-  job_title VARCHAR(100) NULL,
-  employee_no VARCHAR(50) NULL,
-  status TINYINT NOT NULL DEFAULT 1,
-  password_hash VARCHAR(255) NOT NULL,
-  created_at DATETIME NOT NULL,
-  updated_at DATETIME NULL,
-  UNIQUE KEY email (email)
-) ENGINE=InnoDB;
-`
+// e2eColumns are the columns the e2e app's users table has beyond internal/legacyapp's, and
+// e2eColumnMappings what maps onto them.
+var (
+	e2eColumns        = []string{"job_title VARCHAR(100) NULL", "employee_no VARCHAR(50) NULL"}
+	e2eColumnMappings = []string{`job_title = "title"`,
+		`employee_no = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"`}
+)
 
-// e2eMappingTOML has one %s for extra top-level keys (on_existing = "conflict").
-const e2eMappingTOML = `
-table = "users"
-key = "id"
-match_existing_by = "email"
-%s
-[columns]
-email = "userName"
-email_lower = { from = "userName", transform = "lower" }
-first_name = "name.givenName"
-last_name = "name.familyName"
-display_name = { from = "displayName", default = "{name.givenName} {name.familyName}" }
-job_title = "title"
-employee_no = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
-status = { from = "active", map = { true = 1, false = [3, 2] } }
-password_hash = { on_insert = "!scim" }
-created_at = { on_insert = "now" }
-updated_at = { on_write = "now" }
-`
+// e2eAppSchema is the app's legacy users table (internal/legacyapp) with e2eColumns.
+var e2eAppSchema = legacyapp.UsersTable(e2eColumns...)
+
+// e2eMapping is the [users] mapping onto e2eAppSchema, with extra top-level keys (on_existing = "conflict").
+func e2eMapping(t *testing.T, extraTOML string) *mapping.Users {
+	t.Helper()
+	return testfix.Users(t, legacyapp.UsersMapping(extraTOML, e2eColumnMappings...))
+}
 
 const (
 	e2eToken      = "e2e-token-0123456789abcdef"
@@ -92,43 +70,20 @@ type e2eEnv struct {
 	http  *httptest.Server
 	base  string   // http://127.0.0.1:port/scim/v2
 	db    *sqlx.DB // direct connection to the test database, for assertions and fault injection
+	dsn   string   // the test database's DSN
 	token string
 	store *mysql.Store // the store behind the server (ReconcileRoles, UserRoles)
 }
 
 func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(fmt.Sprintf(e2eMappingTOML, o.extraTOML), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := e2eMapping(t, o.extraTOML)
 	schema := e2eAppSchema
 	if o.appSchema != "" {
 		schema = o.appSchema
 	}
-	var roles *mapping.Roles
-	if o.rolesTOML != "" {
-		var rc mapping.RolesConfig
-		if _, err := toml.Decode(o.rolesTOML, &rc); err != nil {
-			t.Fatal(err)
-		}
-		if roles, err = mapping.CompileRoles(&rc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dsn := testdb.New(t, schema)
-	db, err := mysql.Open(dsn, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
+	roles := testfix.Roles(t, o.rolesTOML)
+	dsn, db := testfix.DB(t, 4, "", schema)
 	storeDSN := dsn
 	if o.dbAddr != "" {
 		c, err := mysqldriver.ParseDSN(dsn)
@@ -139,17 +94,17 @@ func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 		c.Timeout = 2 * time.Second
 		storeDSN = c.FormatDSN()
 	}
-	storeDB, err := mysql.Open(storeDSN, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { storeDB.Close() })
 	tokens := o.tokens
 	if tokens == nil {
 		tokens = []string{e2eToken}
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	store := mysql.New(storeDB, m, mysql.Options{Log: log, Roles: roles})
+	e := &e2eEnv{t: t, db: db, dsn: dsn, token: tokens[0]}
+	e.serve(mysql.New(testfix.Open(t, storeDSN, 10), m, mysql.Options{Log: testfix.Log(t), Roles: roles}), m, o, tokens)
+	return e
+}
+
+// serve puts the agent, with store behind it, on a new loopback server: e.http, e.base and e.store.
+func (e *e2eEnv) serve(store *mysql.Store, m *mapping.Users, o e2eOptions, tokens []string) {
 	acfg := agent.Config{
 		BasePath:       "/scim/v2",
 		MaxBodyBytes:   o.maxBody,
@@ -157,16 +112,15 @@ func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 		Tokens:         tokens,
 		Users:          store,
 		UserType:       m.Type,
-		Log:            log,
+		Log:            testfix.Log(e.t),
 		PatchResponse:  o.patchResponse,
 	}
-	if o.groups || roles != nil {
+	if o.groups || o.rolesTOML != "" {
 		acfg.Groups = store
 	}
-	srv := agent.New(acfg)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &e2eEnv{t: t, http: hs, base: hs.URL + "/scim/v2", db: db, token: tokens[0], store: store}
+	hs := httptest.NewServer(agent.New(acfg))
+	e.t.Cleanup(hs.Close)
+	e.http, e.base, e.store = hs, hs.URL+"/scim/v2", store
 }
 
 type e2eResp struct {

@@ -5,8 +5,6 @@ package agent_test
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"reflect"
 	"sort"
 	"strconv"
@@ -14,13 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/uuid"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/agent"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 )
 
 // mirrorSchemaExtra is the app's groups: the foreign keys have no cascade, so scimbridge must delete
@@ -59,47 +54,11 @@ func newMirrorE2E(t *testing.T, o e2eOptions) *e2eEnv {
 	t.Helper()
 	o.groups = true
 	e := newE2E(t, o)
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(fmt.Sprintf(e2eMappingTOML, o.extraTOML), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var roles *mapping.Roles
-	if o.rolesTOML != "" {
-		var rc mapping.RolesConfig
-		if _, err := toml.Decode(o.rolesTOML, &rc); err != nil {
-			t.Fatal(err)
-		}
-		if roles, err = mapping.CompileRoles(&rc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var gc mapping.GroupsConfig
-	if _, err := toml.Decode(mirrorTOML, &gc); err != nil {
-		t.Fatal(err)
-	}
-	groups, err := mapping.CompileGroups(&gc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var name string
-	if err := e.db.Get(&name, "SELECT DATABASE()"); err != nil {
-		t.Fatal(err)
-	}
-	storeDB, err := mysql.Open(testdb.ServerDSNFor(name), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { storeDB.Close() })
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	store := mysql.New(storeDB, m, mysql.Options{Log: log, Roles: roles, GroupMirror: groups.MirrorMapping()})
-	hs := httptest.NewServer(agent.New(agent.Config{BasePath: "/scim/v2", MaxBodyBytes: o.maxBody, Tokens: []string{e.token},
-		Users: store, Groups: store, UserType: m.Type, Log: log, PatchResponse: o.patchResponse}))
-	t.Cleanup(hs.Close)
-	e.http, e.base, e.store = hs, hs.URL+"/scim/v2", store
+	m := e2eMapping(t, o.extraTOML)
+	groups := testfix.Groups(t, mirrorTOML)
+	store := mysql.New(testfix.Open(t, e.dsn, 10), m, mysql.Options{Log: testfix.Log(t), Roles: testfix.Roles(t, o.rolesTOML),
+		GroupMirror: groups.MirrorMapping()})
+	e.serve(store, m, o, []string{e.token})
 	return e
 }
 

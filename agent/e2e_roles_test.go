@@ -7,52 +7,34 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
 )
 
-// rolesSchema is e2eAppSchema's users table with extra columns, followed by extra statements.
+// rolesSchema is e2eAppSchema's users table with extra columns ("a INT NULL, b INT NULL", or ""),
+// followed by extra statements.
 func rolesSchema(extraColumns, extraStatements string) string {
-	return `
-CREATE TABLE users (
-  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email VARCHAR(190) NOT NULL,
-  email_lower VARCHAR(190) NULL,
-  first_name VARCHAR(100) NULL,
-  last_name VARCHAR(100) NULL,
-  display_name VARCHAR(200) NULL,
-  job_title VARCHAR(100) NULL,
-  employee_no VARCHAR(50) NULL,
-  status TINYINT NOT NULL DEFAULT 1,
-  password_hash VARCHAR(255) NOT NULL,
-  created_at DATETIME NOT NULL,
-  updated_at DATETIME NULL,
-  ` + extraColumns + `
-  UNIQUE KEY email (email)
-) ENGINE=InnoDB;
-` + extraStatements
+	cols := e2eColumns
+	if extraColumns != "" {
+		cols = append(slices.Clip(cols), extraColumns)
+	}
+	return legacyapp.UsersTable(cols...) + extraStatements
 }
 
-const columnSchemaCols = "role VARCHAR(32) NULL,"
+const columnSchemaCols = legacyapp.RoleColumn
 
 const columnRulesTOML = `
 store = "column"
 column = "role"
 %DEFAULT%
-%INACTIVE%
-[[rules]]
-group = "Admins"
-role = "admin"
-priority = 100
-[[rules]]
-group = "Support"
-role = "support"
-priority = 50
-[[rules]]
+%INACTIVE%` + legacyapp.RoleRules + `[[rules]]
 group = "Testers"
 role = "tester"
 priority = 10
@@ -283,17 +265,8 @@ func TestE2ERolesList(t *testing.T) {
 			rules := `
 store = "list"
 column = "roles"
-separator = "` + sep + `"
-[[rules]]
-group = "Admins"
-role = "admin"
-priority = 100
-[[rules]]
-group = "Support"
-role = "support"
-priority = 50
-`
-			e := newE2E(t, e2eOptions{appSchema: rolesSchema("roles VARCHAR(255) NULL,", ""), rolesTOML: rules})
+separator = "` + sep + `"` + legacyapp.RoleRules
+			e := newE2E(t, e2eOptions{appSchema: rolesSchema("roles VARCHAR(255) NULL", ""), rolesTOML: rules})
 			u := e.newUser("list")
 			start := "system_user" + sep + "custom_thing"
 			if _, err := e.db.Exec("UPDATE users SET roles = ? WHERE id = ?", start, e.appKey(u)); err != nil {
@@ -339,7 +312,7 @@ column = "is_admin"
 group = "Support"
 column = "is_support"
 `
-	e := newE2E(t, e2eOptions{appSchema: rolesSchema("is_admin TINYINT NOT NULL DEFAULT 0, is_support TINYINT NOT NULL DEFAULT 0,", ""), rolesTOML: rules})
+	e := newE2E(t, e2eOptions{appSchema: rolesSchema("is_admin TINYINT NOT NULL DEFAULT 0, is_support TINYINT NOT NULL DEFAULT 0", ""), rolesTOML: rules})
 	u := e.newUser("flags")
 	want := func(what string, admin, support string) {
 		t.Helper()

@@ -9,12 +9,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 )
 
 const token = "examples-token-0123456789abcdef"
@@ -37,6 +40,9 @@ type example struct {
 	store *mysql.Store
 	cfg   *config.Config
 }
+
+// checked holds the example folders whose schema scimbridge check found fitting in this run.
+var checked sync.Map
 
 // start runs examples/<dir>: schema.sql in a new database, scimbridge.toml as the configuration.
 func start(t *testing.T, dir string) *example {
@@ -53,24 +59,20 @@ func start(t *testing.T, dir string) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn := testdb.New(t, string(schema))
-	db, err := mysql.Open(dsn, 10)
-	if err != nil {
-		t.Fatal(err)
+	_, db := testfix.DB(t, 10, cfg.Database.BookkeepingPrefix, string(schema))
+	// scimbridge check, once per example and run: the schema and configuration are the same every time.
+	if _, done := checked.LoadOrStore(dir, true); !done {
+		rep, err := schemacheck.Check(context.Background(), db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+		if err != nil {
+			checked.Delete(dir)
+			t.Fatal(err)
+		}
+		if len(rep.Problems) > 0 {
+			checked.Delete(dir)
+			t.Fatalf("scimbridge check on %s: %v", dir, rep.Problems)
+		}
 	}
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if _, err := mysql.Migrate(ctx, db, cfg.Database.BookkeepingPrefix); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Problems) > 0 {
-		t.Fatalf("scimbridge check on %s: %v", dir, rep.Problems)
-	}
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	log := testfix.Log(t)
 	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
 		Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
 	srv := httptest.NewServer(agent.New(agent.Config{
@@ -198,6 +200,101 @@ func (e *example) dump(tables ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// dumpAll is every row of every table of the database: the app's and scimbridge's bookkeeping.
+func (e *example) dumpAll() string {
+	e.t.Helper()
+	var tables []string
+	if err := e.db.Select(&tables, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.dump(tables...)
+}
+
+// op is one PATCH operation; path "" and value nil are left out.
+func op(kind, path string, value any) map[string]any {
+	m := map[string]any{"op": kind}
+	if path != "" {
+		m["path"] = path
+	}
+	if value != nil {
+		m["value"] = value
+	}
+	return m
+}
+
+// patchBody is a PatchOp request body with the given operations.
+func patchBody(ops ...map[string]any) map[string]any {
+	list := make([]any, len(ops))
+	for i, o := range ops {
+		list[i] = o
+	}
+	return map[string]any{"schemas": []string{patchOp}, "Operations": list}
+}
+
+// patch sends a PATCH of the user with the given operations, whatever the status.
+func patch(e *example, id string, ops ...map[string]any) *response {
+	e.t.Helper()
+	return e.do("PATCH", "/Users/"+id, patchBody(ops...))
+}
+
+// mustPatch sends a PATCH of the user with the given operations and wants 200.
+func mustPatch(e *example, id string, ops ...map[string]any) *response {
+	e.t.Helper()
+	return e.must(200, "PATCH", "/Users/"+id, patchBody(ops...))
+}
+
+// find lists the users matching filter (on one page of up to 100) and returns totalResults and the
+// ids returned, sorted (never nil).
+func find(e *example, filter string) (int, []string) {
+	e.t.Helper()
+	r := e.must(200, "GET", "/Users?count=100&filter="+url.QueryEscape(filter), nil)
+	total := -1
+	if n, ok := r.Body["totalResults"].(float64); ok {
+		total = int(n)
+	}
+	ids := []string{}
+	for _, u := range resources(e.t, r) {
+		id, _ := u["id"].(string)
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return total, ids
+}
+
+// at walks a decoded JSON value: at(body, "name", "givenName"). In a list it takes the value of the
+// element of that type: at(body, "phoneNumbers", "work").
+func at(v any, path ...string) any {
+	for _, k := range path {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[k]
+		case []any:
+			v = nil
+			for _, x := range c {
+				if el, _ := x.(map[string]any); el["type"] == k {
+					v = el["value"]
+					break
+				}
+			}
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// wantSCIMError fails unless r is a SCIM error response of an error status (4xx or 5xx).
+func wantSCIMError(t *testing.T, r *response) {
+	t.Helper()
+	if r.Status < 400 {
+		t.Fatalf("got %s, want a SCIM error", r)
+	}
+	schemas, _ := r.Body["schemas"].([]any)
+	if len(schemas) != 1 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || r.Body["status"] != strconv.Itoa(r.Status) {
+		t.Fatalf("got %s, want a SCIM error body with status %q", r, strconv.Itoa(r.Status))
+	}
 }
 
 // resources returns the Resources of a list response.

@@ -12,15 +12,16 @@ import (
 )
 
 func TestHelpdeskFilters(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	ann, _ := hdCreate(e, hdAnn()) // work ann@example.com (primary), home ann@home.example; R&D; Engineer
+	ann, _ := create(e, hdAnn()) // work ann@example.com (primary), home ann@home.example; R&D; Engineer
 	bob := hdPlain("bob@example.com", "bob@example.com work primary", "bob@gmail.example home")
 	bob["title"] = "Agent"
 	bob[enterprise] = map[string]any{"department": "Support"}
 	bob["schemas"] = []string{userSchema, enterprise}
-	bobID, _ := hdCreate(e, bob)
-	carl, _ := hdCreate(e, hdPlain("carl@example.com", "carl@other.example other")) // no profile row
-	dora, doraKey := hdCreate(e, hdPlain("dora@example.com"))                       // no emails
+	bobID, _ := create(e, bob)
+	carl, _ := create(e, hdPlain("carl@example.com", "carl@other.example other")) // no profile row
+	dora, doraKey := create(e, hdPlain("dora@example.com"))                       // no emails
 	e.exec("INSERT INTO user_profiles (user_id, desk_note) VALUES (?, 'app row, no title')", doraKey)
 
 	ids := func(ids ...string) []string {
@@ -71,7 +72,7 @@ func TestHelpdeskFilters(t *testing.T) {
 		{enterprise + `:department eq "R&D" or phoneNumbers pr`, ids(ann)},
 	}
 	for _, c := range cases {
-		total, got := hdFind(e, c.filter)
+		total, got := find(e, c.filter)
 		if total != len(c.want) || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("filter %s: totalResults %d, ids %v; want %d, %v", c.filter, total, got, len(c.want), c.want)
 		}
@@ -88,16 +89,12 @@ func TestHelpdeskFilters(t *testing.T) {
 	hdEqual(t, "second page's emails", hdWire(list[0], "emails"), []string{"bob@example.com work primary", "bob@gmail.example home"})
 }
 
-func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
+// (Deactivation in every form is the suite's Deactivate.) DELETE keeps the side tables; a re-POST takes
+// the same app row and its list rows again.
+func TestHelpdeskDeleteRelink(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
-
-	r := hdPatch(e, id, hdOp("Replace", "active", "False")) // as Entra sends it
-	hdEqual(t, "status after active=false", hdUsersRow(e, key)["status"], "3")
-	hdEqual(t, "active on the wire", r.Body["active"], any(false))
-	r = hdPatch(e, id, hdOp("replace", "", map[string]any{"active": true}))
-	hdEqual(t, "status after active=true", hdUsersRow(e, key)["status"], "1")
-	hdEqual(t, "active on the wire", r.Body["active"], any(true))
+	id, key := create(e, hdAnn())
 
 	e.exec("UPDATE user_emails SET verified_at = '2022-02-02 02:02:02' WHERE address = 'ann@home.example'")
 	e.exec("UPDATE user_profiles SET desk_note = 'keep me' WHERE user_id = ?", key)
@@ -107,7 +104,7 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 	hdEqual(t, "status after DELETE", hdUsersRow(e, key)["status"], "3")
 	hdEqual(t, "side tables after DELETE", e.dump("user_emails", "user_phones", "user_profiles"), side)
 	e.must(404, "GET", "/Users/"+id, nil)
-	if total, _ := hdFind(e, `emails.value eq "ann@example.com"`); total != 0 {
+	if total, _ := find(e, `emails.value eq "ann@example.com"`); total != 0 {
 		t.Errorf("a deleted user is still found by its email: %d", total)
 	}
 
@@ -116,12 +113,12 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 	again["emails"] = hdEmailList("ann@home.example home primary", "ann@new.example work")
 	again["title"] = "Lead"
 	delete(again, "phoneNumbers")
-	r = e.must(201, "POST", "/Users", again)
+	r := e.must(201, "POST", "/Users", again)
 	newID, _ := r.Body["id"].(string)
 	if newID == id {
 		t.Errorf("the re-linked user kept the deleted user's id %s", id)
 	}
-	hdEqual(t, "re-linked app row", hdKey(e, newID), key)
+	hdEqual(t, "re-linked app row", appKey(e, newID), key)
 	hdEqual(t, "users rows", len(e.rows("SELECT id FROM users")), 1)
 	hdEqual(t, "users row", hdUsersRow(e, key), map[string]string{"login": "ann@example.com", "first_name": "Ann",
 		"last_name": "Lee", "status": "1", "is_admin": "0", "is_agent": "0"})
@@ -139,9 +136,10 @@ func TestHelpdeskDeactivateDeleteRelink(t *testing.T) {
 }
 
 func TestHelpdeskGroupRoleFlags(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	ann, annKey := hdCreate(e, hdAnn())
-	bob, bobKey := hdCreate(e, hdPlain("bob@example.com", "bob@example.com work primary"))
+	ann, annKey := create(e, hdAnn())
+	bob, bobKey := create(e, hdPlain("bob@example.com", "bob@example.com work primary"))
 	flags := func(key string) string {
 		row := hdUsersRow(e, key)
 		return "admin=" + row["is_admin"] + " agent=" + row["is_agent"]
@@ -160,11 +158,11 @@ func TestHelpdeskGroupRoleFlags(t *testing.T) {
 	a := e.must(201, "POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
 		"displayName": "Helpdesk Agents"})
 	agents, _ := a.Body["id"].(string)
-	e.must(200, "PATCH", "/Groups/"+agents, hdGroupPatch(hdOp("add", "members", []any{map[string]any{"value": ann}, map[string]any{"value": bob}})))
+	e.must(200, "PATCH", "/Groups/"+agents, patchBody(op("add", "members", []any{map[string]any{"value": ann}, map[string]any{"value": bob}})))
 	hdEqual(t, "ann in both groups", flags(annKey), "admin=1 agent=1")
 	hdEqual(t, "bob in the agents", flags(bobKey), "admin=0 agent=1")
 
-	e.must(200, "PATCH", "/Groups/"+admins, hdGroupPatch(hdOp("remove", `members[value eq "`+ann+`"]`, nil)))
+	e.must(200, "PATCH", "/Groups/"+admins, patchBody(op("remove", `members[value eq "`+ann+`"]`, nil)))
 	hdEqual(t, "ann after leaving the admins", flags(annKey), "admin=0 agent=1")
 
 	e.must(204, "DELETE", "/Groups/"+agents, nil)
@@ -179,11 +177,6 @@ func TestHelpdeskGroupRoleFlags(t *testing.T) {
 	hdEqual(t, "ann's emails", hdEmailRows(e, annKey), []string{"ann@example.com W 1", "ann@home.example H 0"})
 }
 
-// hdGroupPatch is a PATCH body for a group.
-func hdGroupPatch(ops ...map[string]any) map[string]any {
-	return map[string]any{"schemas": []string{patchOp}, "Operations": ops}
-}
-
 // hdBook is scimbridge's bookkeeping, to compare before and after a failed request.
 func hdBook(e *example) string {
 	e.t.Helper()
@@ -194,6 +187,7 @@ func hdBook(e *example) string {
 var hdAllTables = []string{"users", "user_emails", "user_phones", "user_profiles"}
 
 func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		trigger string // fails the request after other tables were written
@@ -219,11 +213,11 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 			"CREATE TRIGGER boom BEFORE UPDATE ON user_profiles FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
 			func(e *example, id string) *response {
 				return e.do("PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": []any{
-					hdOp("replace", "name.givenName", "Annie"),
-					hdOp("replace", "active", false),
-					hdOp("replace", `emails[type eq "work"].value`, "annie@example.com"),
-					hdOp("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0142", "type": "home"}}),
-					hdOp("replace", enterprise+":department", "Sales"),
+					op("replace", "name.givenName", "Annie"),
+					op("replace", "active", false),
+					op("replace", `emails[type eq "work"].value`, "annie@example.com"),
+					op("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0142", "type": "home"}}),
+					op("replace", enterprise+":department", "Sales"),
 				}})
 			}},
 		{"PUT, email insert fails after the users row and profile",
@@ -251,8 +245,8 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := start(t, "helpdesk")
-			id, _ := hdCreate(e, hdAnn())
-			hdCreate(e, hdPlain("bob@example.com", "bob@example.com work primary"))
+			id, _ := create(e, hdAnn())
+			create(e, hdPlain("bob@example.com", "bob@example.com work primary"))
 			e.exec(c.trigger)
 			tables, book := e.dump(hdAllTables...), hdBook(e)
 
@@ -278,8 +272,9 @@ func TestHelpdeskFailedWriteChangesNothing(t *testing.T) {
 }
 
 func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	custom := map[string]any{"value": "ann@custom.example", "type": "custom"}
 
 	post := hdAnn()
@@ -293,10 +288,10 @@ func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 	}{
 		{"POST", "POST", "/Users", post},
 		{"PUT", "PUT", "/Users/" + id, put},
-		{"PATCH add", "PATCH", "/Users/" + id, hdGroupPatch(hdOp("add", "emails", []any{custom}))},
-		{"PATCH replace type", "PATCH", "/Users/" + id, hdGroupPatch(
-			hdOp("replace", "title", "Changed"),
-			hdOp("replace", `emails[type eq "home"].type`, "custom"))},
+		{"PATCH add", "PATCH", "/Users/" + id, patchBody(op("add", "emails", []any{custom}))},
+		{"PATCH replace type", "PATCH", "/Users/" + id, patchBody(
+			op("replace", "title", "Changed"),
+			op("replace", `emails[type eq "home"].type`, "custom"))},
 	}
 	for _, rq := range requests {
 		tables, book := e.dump(hdAllTables...), hdBook(e)
@@ -316,6 +311,7 @@ func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 // A POST whose userName matches an app user scimbridge never provisioned adopts the app's row: its email
 // rows are matched by address, its profile row is updated, and what the POST does not send stays.
 func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	e.exec("INSERT INTO users (id, login, first_name, status, created_at) VALUES (7, 'old@example.com', 'Old', 3, '2020-01-01')")
 	e.exec(`INSERT INTO user_emails (id, user_id, address, kind, is_default, verified_at) VALUES
@@ -327,7 +323,7 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	u["title"] = "New title"
 	r := e.must(201, "POST", "/Users", u)
 	id, _ := r.Body["id"].(string)
-	hdEqual(t, "adopted app row", hdKey(e, id), "7")
+	hdEqual(t, "adopted app row", appKey(e, id), "7")
 	hdEqual(t, "users rows", len(e.rows("SELECT id FROM users")), 1)
 	hdEqual(t, "users row", hdUsersRow(e, "7"), map[string]string{"login": "old@example.com", "first_name": "G",
 		"last_name": "F", "status": "1", "is_admin": "0", "is_agent": "0"})
@@ -342,7 +338,7 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"department": "Old dept"})
 
 	// The phone without a type (kind IS NULL) is updated in place when the IdP gives it one.
-	r = hdPatch(e, id, hdOp("replace", "phoneNumbers", []any{map[string]any{"value": "123", "type": "work"}}))
+	r = mustPatch(e, id, op("replace", "phoneNumbers", []any{map[string]any{"value": "123", "type": "work"}}))
 	hdEqual(t, "user_phones after typing", e.rows("SELECT id, number, kind FROM user_phones"),
 		[]map[string]string{{"id": "700", "number": "123", "kind": "work"}})
 	hdEqual(t, "phoneNumbers on the wire", hdWire(r.Body, "phoneNumbers"), []string{"123 work"})
@@ -350,16 +346,17 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 
 // An IdP re-sending what the user already has (Entra's periodic sync) writes nothing and keeps the ETag.
 func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	before := e.dump(hdAllTables...)
 	book := hdBook(e)
-	r := hdPatch(e, id,
-		hdOp("replace", "emails", hdEmailList("ann@home.example home", "ann@example.com work primary")), // another order
-		hdOp("replace", `emails[type eq "work"].value`, "ann@example.com"),
-		hdOp("replace", "title", "Engineer"),
-		hdOp("replace", enterprise+":department", "R&D"),
-		hdOp("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0100", "type": "work"}}))
+	r := mustPatch(e, id,
+		op("replace", "emails", hdEmailList("ann@home.example home", "ann@example.com work primary")), // another order
+		op("replace", `emails[type eq "work"].value`, "ann@example.com"),
+		op("replace", "title", "Engineer"),
+		op("replace", enterprise+":department", "R&D"),
+		op("add", "phoneNumbers", []any{map[string]any{"value": "+1 555 0100", "type": "work"}}))
 	hdEqual(t, "version", r.Body["meta"].(map[string]any)["version"], any(`W/"1"`))
 	hdEqual(t, "app tables", e.dump(hdAllTables...), before)
 	hdEqual(t, "bookkeeping", hdBook(e), book)
@@ -367,8 +364,9 @@ func TestHelpdeskUnchangedPatchKeepsVersion(t *testing.T) {
 
 // attributes= and excludedAttributes= apply to what the side tables hold as to any attribute.
 func TestHelpdeskProjection(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, _ := hdCreate(e, hdAnn())
+	id, _ := create(e, hdAnn())
 	r := e.must(200, "GET", "/Users/"+id+"?attributes=emails,title", nil)
 	hdEqual(t, "emails", hdWire(r.Body, "emails"), []string{"ann@example.com work primary", "ann@home.example home"})
 	hdEqual(t, "title", r.Body["title"], any("Engineer"))
@@ -400,8 +398,9 @@ func TestHelpdeskProjection(t *testing.T) {
 // RFC 7643 section 2.4: primary true appears at most once. A POST or PUT with two primary emails is either
 // refused (400, nothing written) or stored with one default address, never two is_default = 1 rows.
 func TestHelpdeskAtMostOnePrimary(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	two := hdEmailList("gus@example.com work primary", "gus@home.example home primary")
 
 	post := hdPlain("gus@example.com")
@@ -420,7 +419,7 @@ func TestHelpdeskAtMostOnePrimary(t *testing.T) {
 		case r.Status < 300:
 			k := key
 			if rq.method == "POST" {
-				k = hdKey(e, r.Body["id"].(string))
+				k = appKey(e, r.Body["id"].(string))
 			}
 			n := len(e.rows("SELECT id FROM user_emails WHERE user_id = ? AND is_default = 1", k))
 			if n > 1 {
@@ -435,11 +434,12 @@ func TestHelpdeskAtMostOnePrimary(t *testing.T) {
 // An email sent without a type leaves user_emails.kind to its column default (W, read back as work)
 // rather than writing NULL into the NOT NULL column.
 func TestHelpdeskElementWithoutTypeGetsColumnDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("cy@example.com")
 	u["emails"] = []any{map[string]any{"value": "cy@example.com", "primary": true}}
 	r := e.must(201, "POST", "/Users", u)
-	key := hdKey(e, r.Body["id"].(string))
+	key := appKey(e, r.Body["id"].(string))
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"cy@example.com W 1"})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"cy@example.com work primary"})
 }

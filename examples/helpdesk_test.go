@@ -6,7 +6,6 @@ package examples_test
 
 import (
 	"fmt"
-	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -54,24 +53,6 @@ func hdEmailList(emails ...string) []any {
 		list = append(list, m)
 	}
 	return list
-}
-
-// hdCreate POSTs a user and returns its SCIM id and its users.id.
-func hdCreate(e *example, body map[string]any) (id, key string) {
-	e.t.Helper()
-	r := e.must(201, "POST", "/Users", body)
-	id, _ = r.Body["id"].(string)
-	return id, hdKey(e, id)
-}
-
-// hdKey is the users.id the SCIM user id is linked to.
-func hdKey(e *example, id string) string {
-	e.t.Helper()
-	rows := e.rows("SELECT app_id FROM scim_users WHERE id = ?", id)
-	if len(rows) != 1 {
-		e.t.Fatalf("scim_users has %d rows for %s", len(rows), id)
-	}
-	return rows[0]["app_id"]
 }
 
 // hdEmailRows is the user's user_emails rows as "address kind is_default", sorted.
@@ -148,41 +129,12 @@ func hdEqual[T any](t *testing.T, what string, got, want T) {
 	}
 }
 
-func hdOp(op, path string, value any) map[string]any {
-	m := map[string]any{"op": op}
-	if path != "" {
-		m["path"] = path
-	}
-	if value != nil {
-		m["value"] = value
-	}
-	return m
-}
-
-// hdPatch sends a PATCH with the given operations and wants 200.
-func hdPatch(e *example, id string, ops ...map[string]any) *response {
-	e.t.Helper()
-	return e.must(200, "PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": ops})
-}
-
-// hdFind lists the users matching filter and returns totalResults and the ids returned, sorted.
-func hdFind(e *example, filter string) (int, []string) {
-	e.t.Helper()
-	r := e.must(200, "GET", "/Users?count=100&filter="+url.QueryEscape(filter), nil)
-	total, _ := r.Body["totalResults"].(float64)
-	ids := []string{}
-	for _, u := range resources(e.t, r) {
-		ids = append(ids, u["id"].(string))
-	}
-	sort.Strings(ids)
-	return int(total), ids
-}
-
 func TestHelpdeskCreateWritesEveryTable(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	r := e.must(201, "POST", "/Users", hdAnn())
 	id, _ := r.Body["id"].(string)
-	key := hdKey(e, id)
+	key := appKey(e, id)
 
 	hdEqual(t, "users row", hdUsersRow(e, key), map[string]string{"login": "ann@example.com", "first_name": "Ann",
 		"last_name": "Lee", "status": "1", "is_admin": "0", "is_agent": "0"})
@@ -215,6 +167,7 @@ func TestHelpdeskCreateWritesEveryTable(t *testing.T) {
 
 // An element without a value is no row: it is dropped, and the rest of the request is written.
 func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
+	t.Parallel()
 	t.Run("POST", func(t *testing.T) {
 		e := start(t, "helpdesk")
 		u := hdPlain("bob@example.com")
@@ -226,16 +179,16 @@ func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
 		if r.Status != 201 {
 			t.Fatalf("POST with an email element without a value: got %s, want 201 with the element dropped", r)
 		}
-		key := hdKey(e, r.Body["id"].(string))
+		key := appKey(e, r.Body["id"].(string))
 		hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"bob@example.com H 0"})
 		hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"bob@example.com home"})
 	})
 	t.Run("PATCH add", func(t *testing.T) {
 		e := start(t, "helpdesk")
-		id, key := hdCreate(e, hdPlain("bob@example.com", "bob@example.com home primary"))
-		r := e.do("PATCH", "/Users/"+id, hdGroupPatch(
-			hdOp("add", "emails", []any{map[string]any{"type": "work"}}),
-			hdOp("add", "title", "Agent")))
+		id, key := create(e, hdPlain("bob@example.com", "bob@example.com home primary"))
+		r := e.do("PATCH", "/Users/"+id, patchBody(
+			op("add", "emails", []any{map[string]any{"type": "work"}}),
+			op("add", "title", "Agent")))
 		if r.Status != 200 {
 			t.Fatalf("PATCH adding an email element without a value: got %s, want 200 with the element dropped", r)
 		}
@@ -245,8 +198,8 @@ func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
 	t.Run("PATCH primary of a missing element", func(t *testing.T) {
 		// The element Entra aims at does not exist: the server creates {type: work, primary: true}.
 		e := start(t, "helpdesk")
-		id, key := hdCreate(e, hdPlain("bob@example.com", "bob@example.com home primary"))
-		r := e.do("PATCH", "/Users/"+id, hdGroupPatch(hdOp("replace", `phoneNumbers[type eq "work"].primary`, true)))
+		id, key := create(e, hdPlain("bob@example.com", "bob@example.com home primary"))
+		r := e.do("PATCH", "/Users/"+id, patchBody(op("replace", `phoneNumbers[type eq "work"].primary`, true)))
 		if r.Status != 200 {
 			t.Fatalf("PATCH of phoneNumbers[type eq \"work\"].primary on a user without phones: got %s, want 200", r)
 		}
@@ -256,20 +209,22 @@ func TestHelpdeskElementWithoutValueDropped(t *testing.T) {
 
 // The same for an element that has nothing but a primary flag, which is dropped today.
 func TestHelpdeskCreateDropsFlagOnlyElement(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("bea@example.com", "bea@example.com work")
 	u["phoneNumbers"] = []any{map[string]any{"primary": true}}
 	u["emails"] = append(u["emails"].([]any), map[string]any{"primary": true})
 	r := e.must(201, "POST", "/Users", u)
-	key := hdKey(e, r.Body["id"].(string))
+	key := appKey(e, r.Body["id"].(string))
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"bea@example.com W 0"})
 	hdEqual(t, "user_phones", hdPhoneRows(e, key), []string{})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"bea@example.com work"})
 }
 
 func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdPlain("carl@example.com", "carl@example.com work primary"))
+	id, key := create(e, hdPlain("carl@example.com", "carl@example.com work primary"))
 	if p := hdProfile(e, key); p != nil {
 		t.Fatalf("user_profiles row for a user without profile attributes: %v", p)
 	}
@@ -282,12 +237,12 @@ func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
 	}
 
 	// A PATCH that changes something else does not create the row either.
-	hdPatch(e, id, hdOp("replace", "name.givenName", "Carlos"))
+	mustPatch(e, id, op("replace", "name.givenName", "Carlos"))
 	if p := hdProfile(e, key); p != nil {
 		t.Fatalf("user_profiles row after a PATCH of name.givenName: %v", p)
 	}
 
-	r := hdPatch(e, id, hdOp("add", "title", "Agent"))
+	r := mustPatch(e, id, op("add", "title", "Agent"))
 	hdEqual(t, "user_profiles after adding title", hdProfile(e, key), map[string]string{"department": "NULL", "title": "Agent",
 		"cost_center": "NULL", "employee_no": "NULL", "desk_note": "NULL"})
 	hdEqual(t, "title on the wire", r.Body["title"], any("Agent"))
@@ -295,7 +250,7 @@ func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
 
 	// The app's desk_note survives scimbridge's later writes to the row.
 	e.exec("UPDATE user_profiles SET desk_note = 'prefers phone' WHERE user_id = ?", key)
-	r = hdPatch(e, id, hdOp("replace", enterprise+":department", "Support"))
+	r = mustPatch(e, id, op("replace", enterprise+":department", "Support"))
 	hdEqual(t, "user_profiles after adding department", hdProfile(e, key), map[string]string{"department": "Support", "title": "Agent",
 		"cost_center": "NULL", "employee_no": "NULL", "desk_note": "prefers phone"})
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"department": "Support"})
@@ -303,10 +258,11 @@ func TestHelpdeskProfileRowCreatedOnFirstValue(t *testing.T) {
 }
 
 func TestHelpdeskPutReplacesOnlyManagedEmailRows(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	// Dora shares Ann's home address: her row must not be taken for Ann's.
-	_, otherKey := hdCreate(e, hdPlain("dora@example.com", "dora@example.com work primary", "ann@home.example home"))
+	_, otherKey := create(e, hdPlain("dora@example.com", "dora@example.com work primary", "ann@home.example home"))
 	otherRows := func() string {
 		return fmt.Sprint(e.rows("SELECT * FROM user_emails WHERE user_id = ? ORDER BY id", otherKey))
 	}
@@ -362,8 +318,9 @@ func TestHelpdeskPutReplacesOnlyManagedEmailRows(t *testing.T) {
 
 // A PUT that leaves out the profile attributes clears them; the row and desk_note stay.
 func TestHelpdeskPutClearsProfileColumns(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_profiles SET desk_note = 'VIP' WHERE user_id = ?", key)
 	put := hdAnn()
 	delete(put, "title")
@@ -380,9 +337,10 @@ func TestHelpdeskPutClearsProfileColumns(t *testing.T) {
 }
 
 func TestHelpdeskPatchEmails(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
-	_, otherKey := hdCreate(e, hdPlain("eve@example.com", "eve@example.com work primary", "eve@home.example home"))
+	id, key := create(e, hdAnn())
+	_, otherKey := create(e, hdPlain("eve@example.com", "eve@example.com work primary", "eve@home.example home"))
 	otherWant := hdEmailRows(e, otherKey)
 	e.exec("UPDATE user_emails SET verified_at = '2024-05-06 07:08:09' WHERE address = 'ann@home.example'")
 	homeID := e.rows("SELECT id FROM user_emails WHERE address = 'ann@home.example'")[0]["id"]
@@ -395,35 +353,35 @@ func TestHelpdeskPatchEmails(t *testing.T) {
 		homeKept bool     // the home address is still its first row, with the app's verified_at
 	}{
 		{"Entra's replace of the work address",
-			[]map[string]any{hdOp("replace", `emails[type eq "work"].value`, "ann.lee@example.com")},
+			[]map[string]any{op("replace", `emails[type eq "work"].value`, "ann.lee@example.com")},
 			[]string{"ann.lee@example.com W 1", "ann@home.example H 0"},
 			[]string{"ann.lee@example.com work primary", "ann@home.example home"}, true},
 		{"add a new element",
-			[]map[string]any{hdOp("add", "emails", hdEmailList("ann@other.example other"))},
+			[]map[string]any{op("add", "emails", hdEmailList("ann@other.example other"))},
 			[]string{"ann.lee@example.com W 1", "ann@home.example H 0", "ann@other.example O 0"},
 			[]string{"ann.lee@example.com work primary", "ann@home.example home", "ann@other.example other"}, true},
 		{"replace the primary flag of the home address",
 			[]map[string]any{
-				hdOp("replace", `emails[type eq "work"].primary`, false),
-				hdOp("replace", `emails[type eq "home"].primary`, true),
+				op("replace", `emails[type eq "work"].primary`, false),
+				op("replace", `emails[type eq "home"].primary`, true),
 			},
 			[]string{"ann.lee@example.com W 0", "ann@home.example H 1", "ann@other.example O 0"},
 			[]string{"ann@home.example home primary", "ann.lee@example.com work", "ann@other.example other"}, true},
 		{"remove the home element",
-			[]map[string]any{hdOp("remove", `emails[type eq "home"]`, nil)},
+			[]map[string]any{op("remove", `emails[type eq "home"]`, nil)},
 			[]string{"ann.lee@example.com W 0", "ann@other.example O 0"},
 			[]string{"ann.lee@example.com work", "ann@other.example other"}, false},
 		{"replace the whole list",
-			[]map[string]any{hdOp("replace", "emails", hdEmailList("ann.lee@example.com work primary"))},
+			[]map[string]any{op("replace", "emails", hdEmailList("ann.lee@example.com work primary"))},
 			[]string{"ann.lee@example.com W 1"},
 			[]string{"ann.lee@example.com work primary"}, false},
 		{"remove every email",
-			[]map[string]any{hdOp("remove", "emails", nil)},
+			[]map[string]any{op("remove", "emails", nil)},
 			[]string{},
 			[]string{}, false},
 	}
 	for _, s := range steps {
-		r := hdPatch(e, id, s.ops...)
+		r := mustPatch(e, id, s.ops...)
 		hdEqual(t, s.name+": user_emails", hdEmailRows(e, key), s.rows)
 		hdEqual(t, s.name+": emails on the wire", hdWire(r.Body, "emails"), s.wire)
 		hdEqual(t, s.name+": GET emails", hdWire(e.must(200, "GET", "/Users/"+id, nil).Body, "emails"), s.wire)
@@ -441,19 +399,20 @@ func TestHelpdeskPatchEmails(t *testing.T) {
 // A new type for an address, or the same address in another case, updates its row in place: the row keeps
 // its id and the app's verified_at.
 func TestHelpdeskPatchEmailTypeKeepsRow(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_emails SET verified_at = '2023-03-03 03:03:03' WHERE user_id = ?", key)
 	before := e.rows("SELECT id, address FROM user_emails WHERE user_id = ? ORDER BY address", key)
 
-	r := hdPatch(e, id, hdOp("replace", `emails[value eq "ann@home.example"].type`, "other"))
+	r := mustPatch(e, id, op("replace", `emails[value eq "ann@home.example"].type`, "other"))
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"ann@example.com W 1", "ann@home.example O 0"})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"ann@example.com work primary", "ann@home.example other"})
 	after := e.rows("SELECT id, address FROM user_emails WHERE user_id = ? ORDER BY address", key)
 	hdEqual(t, "row ids", after, before)
 
 	// Entra re-sending the work address in another case: the same address, updated in place.
-	r = hdPatch(e, id, hdOp("replace", `emails[type eq "work"].value`, "Ann@Example.com"))
+	r = mustPatch(e, id, op("replace", `emails[type eq "work"].value`, "Ann@Example.com"))
 	hdEqual(t, "user_emails after a change of case", hdEmailRows(e, key), []string{"Ann@Example.com W 1", "ann@home.example O 0"})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"Ann@Example.com work primary", "ann@home.example other"})
 	hdEqual(t, "row ids after a change of case", hdStrings(e.rows("SELECT id FROM user_emails WHERE user_id = ?", key), "id"),
@@ -465,11 +424,12 @@ func TestHelpdeskPatchEmailTypeKeepsRow(t *testing.T) {
 // Entra aims replace at an element the user does not have yet (emails[type eq "work"].value on a user
 // with only a home address): the element is created, and becomes a row.
 func TestHelpdeskPatchCreatesMissingElement(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdPlain("fay@example.com", "fay@home.example home primary"))
-	r := hdPatch(e, id,
-		hdOp("replace", `emails[type eq "work"].value`, "fay@example.com"),
-		hdOp("replace", `phoneNumbers[type eq "mobile"].value`, "+1 555 0111"))
+	id, key := create(e, hdPlain("fay@example.com", "fay@home.example home primary"))
+	r := mustPatch(e, id,
+		op("replace", `emails[type eq "work"].value`, "fay@example.com"),
+		op("replace", `phoneNumbers[type eq "mobile"].value`, "+1 555 0111"))
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"fay@example.com W 0", "fay@home.example H 1"})
 	hdEqual(t, "user_phones", hdPhoneRows(e, key), []string{"+1 555 0111 mobile"})
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"fay@home.example home primary", "fay@example.com work"})
@@ -477,25 +437,26 @@ func TestHelpdeskPatchCreatesMissingElement(t *testing.T) {
 }
 
 func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
-	id, key := hdCreate(e, hdAnn())
+	id, key := create(e, hdAnn())
 	e.exec("UPDATE user_profiles SET desk_note = 'left-handed' WHERE user_id = ?", key)
 
-	r := hdPatch(e, id, hdOp("replace", enterprise+":department", "Sales"))
+	r := mustPatch(e, id, op("replace", enterprise+":department", "Sales"))
 	hdEqual(t, "department", hdProfile(e, key)["department"], "Sales")
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"department": "Sales", "costCenter": "CC-7", "employeeNumber": "42"})
 
 	// Entra's form: the extension's attributes as the value of a path-less replace.
-	r = hdPatch(e, id, hdOp("replace", "", map[string]any{enterprise + ":department": "Support"}))
+	r = mustPatch(e, id, op("replace", "", map[string]any{enterprise + ":department": "Support"}))
 	hdEqual(t, "department after a path-less replace", hdProfile(e, key)["department"], "Support")
 	hdEqual(t, "department on the wire", hdExt(r.Body)["department"], any("Support"))
 
-	r = hdPatch(e, id, hdOp("remove", enterprise+":department", nil))
+	r = mustPatch(e, id, op("remove", enterprise+":department", nil))
 	hdEqual(t, "user_profiles after removing department", hdProfile(e, key), map[string]string{"department": "NULL", "title": "Engineer",
 		"cost_center": "CC-7", "employee_no": "42", "desk_note": "left-handed"})
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"costCenter": "CC-7", "employeeNumber": "42"})
 
-	r = hdPatch(e, id, hdOp("remove", "phoneNumbers", nil))
+	r = mustPatch(e, id, op("remove", "phoneNumbers", nil))
 	hdEqual(t, "user_phones", hdPhoneRows(e, key), []string{})
 	if _, ok := r.Body["phoneNumbers"]; ok {
 		t.Errorf("phoneNumbers on the wire after removing them: %s", r)
@@ -503,15 +464,15 @@ func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"ann@example.com W 1", "ann@home.example H 0"})
 
 	// phoneNumbers' type has no value map: any type the IdP sends is kept as is.
-	r = hdPatch(e, id, hdOp("add", "phoneNumbers", []any{map[string]any{"value": "+44 20 7946 0000", "type": "pager"}}))
+	r = mustPatch(e, id, op("add", "phoneNumbers", []any{map[string]any{"value": "+44 20 7946 0000", "type": "pager"}}))
 	hdEqual(t, "user_phones after add", hdPhoneRows(e, key), []string{"+44 20 7946 0000 pager"})
 	hdEqual(t, "phoneNumbers on the wire", hdWire(r.Body, "phoneNumbers"), []string{"+44 20 7946 0000 pager"})
 
 	// Removing every profile attribute leaves the row (desk_note is the app's) with NULLs.
-	hdPatch(e, id,
-		hdOp("remove", "title", nil),
-		hdOp("remove", enterprise+":costCenter", nil),
-		hdOp("remove", enterprise+":employeeNumber", nil))
+	mustPatch(e, id,
+		op("remove", "title", nil),
+		op("remove", enterprise+":costCenter", nil),
+		op("remove", enterprise+":employeeNumber", nil))
 	hdEqual(t, "user_profiles after removing everything", hdProfile(e, key), map[string]string{"department": "NULL", "title": "NULL",
 		"cost_center": "NULL", "employee_no": "NULL", "desk_note": "left-handed"})
 	got := e.must(200, "GET", "/Users/"+id, nil)
@@ -526,13 +487,102 @@ func TestHelpdeskPatchPhonesAndDepartment(t *testing.T) {
 // A PUT that sends an address again without its type writes the column's default (SQL DEFAULT) into the
 // same row, rather than NULL into the NOT NULL column.
 func TestHelpdeskTypeRemovedFallsBackToColumnDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t, "helpdesk")
 	u := hdPlain("di@example.com", "di@example.com home")
-	id, key := hdCreate(e, u)
+	id, key := create(e, u)
 	before := e.rows("SELECT id FROM user_emails WHERE user_id = ?", key)
 	u["emails"] = []any{map[string]any{"value": "di@example.com"}}
 	r := e.must(200, "PUT", "/Users/"+id, u)
 	hdEqual(t, "user_emails", hdEmailRows(e, key), []string{"di@example.com W 0"})
 	hdEqual(t, "same row", e.rows("SELECT id FROM user_emails WHERE user_id = ?", key), before)
 	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"di@example.com work"})
+}
+
+// TestHelpdeskSuite runs the behaviour every example shares (suite_test.go) on helpdesk.
+func TestHelpdeskSuite(t *testing.T) { runSuite(t, helpdeskSpec) }
+
+// hdColumns is where helpdesk keeps each attribute the suite writes: table and column.
+var hdColumns = map[string][2]string{
+	pGiven: {"users", "first_name"}, pFamily: {"users", "last_name"},
+	pTitle: {"user_profiles", "title"}, pDept: {"user_profiles", "department"},
+	enterprise + ":costCenter": {"user_profiles", "cost_center"}, enterprise + ":employeeNumber": {"user_profiles", "employee_no"},
+}
+
+var helpdeskSpec = exampleSpec{
+	dir: "helpdesk",
+	user: func(userName, given, family, title, dept string) map[string]any {
+		u := hdPlain(userName, userName+" work primary")
+		u["schemas"] = []string{userSchema, enterprise}
+		u["name"] = map[string]any{"givenName": given, "familyName": family}
+		u["phoneNumbers"] = []any{map[string]any{"value": "+1 555 0100", "type": "work"}, map[string]any{"value": "+1 555 0199", "type": "mobile"}}
+		ext := map[string]any{"costCenter": "CC-7", "employeeNumber": "42"}
+		if dept != "" {
+			ext["department"] = dept
+		}
+		u[enterprise] = ext
+		if title != "" {
+			u["title"] = title
+		}
+		return u
+	},
+	attrs: []suiteAttr{
+		{enterprise + ":costCenter", []string{enterprise, "costCenter"}, "CC-7"},
+		{enterprise + ":employeeNumber", []string{enterprise, "employeeNumber"}, "42"},
+	},
+	value: func(e *example, key, path string) string {
+		e.t.Helper()
+		var rows []map[string]string
+		if path == pPhone {
+			rows = e.rows("SELECT number AS v FROM user_phones WHERE user_id = ? AND kind = 'work'", key)
+		} else {
+			c := hdColumns[path]
+			id := "user_id"
+			if c[0] == "users" {
+				id = "id"
+			}
+			rows = e.rows("SELECT "+c[1]+" AS v FROM "+c[0]+" WHERE "+id+" = ?", key)
+		}
+		if len(rows) == 0 || rows[0]["v"] == "NULL" {
+			return ""
+		}
+		return rows[0]["v"]
+	},
+	active: func(e *example, key string) bool {
+		e.t.Helper()
+		status := hdUsersRow(e, key)["status"]
+		if status != "1" && status != "3" {
+			e.t.Errorf("users.status %s, want 1 (active) or 3 (suspended)", status)
+		}
+		return status == "1"
+	},
+	content: func(e *example, key string) string {
+		e.t.Helper()
+		return fmt.Sprint(e.rows("SELECT id, login, first_name, last_name, is_admin, is_agent, created_at FROM users WHERE id = ?", key),
+			e.rows("SELECT * FROM user_emails WHERE user_id = ? ORDER BY id", key),
+			e.rows("SELECT * FROM user_phones WHERE user_id = ? ORDER BY id", key),
+			e.rows("SELECT * FROM user_profiles WHERE user_id = ?", key))
+	},
+	seedApp: func(e *example, key string) {
+		e.exec("INSERT INTO user_profiles (user_id, desk_note) VALUES (?, 'prefers phone') ON DUPLICATE KEY UPDATE desk_note = 'prefers phone'", key)
+	},
+	appData: func(e *example, key string) string {
+		return fmt.Sprint(e.rows("SELECT desk_note FROM user_profiles WHERE user_id = ?", key))
+	},
+	appWords: []string{"prefers phone"},
+	edit: func(e *example, key, path, value string) {
+		var v any
+		if value != "" {
+			v = value
+		}
+		e.exec("UPDATE user_profiles SET "+hdColumns[path][1]+" = ? WHERE user_id = ?", v, key)
+	},
+	adopt: func(e *example, userName string) string {
+		e.exec("INSERT INTO users (id, login, first_name, status, created_at) VALUES (7, ?, 'Old', 3, '2020-01-01')", userName)
+		return "7"
+	},
+	failWrites: []string{
+		"CREATE TRIGGER boom_insert BEFORE INSERT ON user_profiles FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
+		"CREATE TRIGGER boom_update BEFORE UPDATE ON user_profiles FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
+	},
 }

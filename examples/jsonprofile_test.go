@@ -7,10 +7,8 @@ package examples_test
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
+	"fmt"
 	"reflect"
-	"slices"
-	"strconv"
 	"testing"
 )
 
@@ -85,22 +83,17 @@ func jpWantDoc(t *testing.T, what string, got, want map[string]any) {
 	}
 }
 
-// jpAt returns the value at a path of nested objects, or nil.
-func jpAt(v any, path ...string) any {
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
+// jpCreate POSTs a user and returns its id.
+func jpCreate(e *example, body map[string]any) string {
+	e.t.Helper()
+	id, _ := create(e, body)
+	return id
 }
 
 // jpWantAt fails unless body has want at path; want nil means absent.
 func jpWantAt(t *testing.T, body map[string]any, want any, path ...string) {
 	t.Helper()
-	if got := jpAt(body, path...); !reflect.DeepEqual(got, want) {
+	if got := at(body, path...); !reflect.DeepEqual(got, want) {
 		t.Errorf("body %v: got %#v, want %#v", path, got, want)
 	}
 }
@@ -116,77 +109,6 @@ func jpSetApp(e *example, userName, extra string) map[string]any {
 	}
 	e.exec("UPDATE accounts SET profile = ? WHERE username = ?", string(text), userName)
 	return doc
-}
-
-// jpCreate POSTs a user and returns its id.
-func jpCreate(e *example, body map[string]any) string {
-	e.t.Helper()
-	r := e.must(201, "POST", "/Users", body)
-	id, _ := r.Body["id"].(string)
-	if id == "" {
-		e.t.Fatalf("POST /Users: no id in %s", r)
-	}
-	return id
-}
-
-// jpPatch sends a PatchOp with the given operations.
-func jpPatch(e *example, id string, ops ...map[string]any) *response {
-	e.t.Helper()
-	list := make([]any, len(ops))
-	for i, op := range ops {
-		list[i] = op
-	}
-	return e.do("PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": list})
-}
-
-func op(kind, path string, value any) map[string]any {
-	m := map[string]any{"op": kind}
-	if path != "" {
-		m["path"] = path
-	}
-	if value != nil {
-		m["value"] = value
-	}
-	return m
-}
-
-// jpFilter lists the users matching a filter: totalResults and the sorted ids of the page (all of them).
-func jpFilter(e *example, filter string) (int, []string) {
-	e.t.Helper()
-	r := e.must(200, "GET", "/Users?count=100&filter="+url.QueryEscape(filter), nil)
-	total := -1
-	if n, ok := r.Body["totalResults"].(float64); ok {
-		total = int(n)
-	}
-	var ids []string
-	for _, res := range resources(e.t, r) {
-		id, _ := res["id"].(string)
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return total, ids
-}
-
-// jpDumpAll is every row of every table of the database: the app's and scimbridge's bookkeeping.
-func jpDumpAll(e *example) string {
-	e.t.Helper()
-	var tables []string
-	if err := e.db.Select(&tables, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"); err != nil {
-		e.t.Fatal(err)
-	}
-	return e.dump(tables...)
-}
-
-// jpWantSCIMError fails unless r is a SCIM error response of an error status (4xx or 5xx).
-func jpWantSCIMError(t *testing.T, r *response) {
-	t.Helper()
-	if r.Status < 400 {
-		t.Fatalf("got %s, want a SCIM error", r)
-	}
-	schemas, _ := r.Body["schemas"].([]any)
-	if len(schemas) != 1 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || r.Body["status"] != strconv.Itoa(r.Status) {
-		t.Fatalf("got %s, want a SCIM error body with status %q", r, strconv.Itoa(r.Status))
-	}
 }
 
 // ann is the user most tests start from; annProfile is what accounts.profile holds for her.
@@ -210,6 +132,7 @@ const annProfile = `{"name":{"first":"Ann","last":"Lee"},"displayName":"Ann Lee"
 
 // 1. POST writes exactly the mapped members at their paths, and the response has the attributes back.
 func TestJSONCreateWritesMembersAtPaths(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	created := e.must(201, "POST", "/Users", ann())
 	id, _ := created.Body["id"].(string)
@@ -247,7 +170,7 @@ func TestJSONCreateWritesMembersAtPaths(t *testing.T) {
 				t.Errorf("phoneNumbers: got %v, want %v", phones, want)
 			}
 			emails, _ := body["emails"].([]any)
-			if len(emails) != 1 || jpAt(emails[0], "value") != "ann@example.com" {
+			if len(emails) != 1 || at(emails[0], "value") != "ann@example.com" {
 				t.Errorf("emails: got %v", emails)
 			}
 		})
@@ -273,31 +196,20 @@ outer:
 	return true
 }
 
-// 1b. The POST response itself (not only a later GET) carries the attributes; a user with no mapped
-// attribute gets a profile without members.
-func TestJSONCreateResponseAndEmptyProfile(t *testing.T) {
+// 1b. (The POST response's attributes are the suite's, CreateAndRead.) A user with no mapped attribute
+// gets a profile without members.
+func TestJSONCreateEmptyProfile(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
-	r := e.must(201, "POST", "/Users", ann())
-	jpWantAt(t, r.Body, "Ann", "name", "givenName")
-	jpWantAt(t, r.Body, "Ann Lee", "displayName")
-	jpWantAt(t, r.Body, "Engineer", "title")
-	jpWantAt(t, r.Body, "R&D", enterprise, "department")
-	jpWantAt(t, r.Body, "42", enterprise, "employeeNumber")
-	jpWantAt(t, r.Body, "m-1", enterprise, "manager", "value")
-
-	r = e.must(201, "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "bare@example.com"})
+	e.must(201, "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "bare@example.com"})
 	if p := jpProfile(e, "bare@example.com"); len(p) != 0 {
 		t.Errorf("profile of a user without mapped attributes: %v, want no members", p)
-	}
-	for _, k := range []string{"name", "title", "displayName", enterprise, "phoneNumbers"} {
-		if _, ok := r.Body[k]; ok {
-			t.Errorf("POST response has %s: %s", k, r)
-		}
 	}
 }
 
 // 2. Members the app owns survive PUT and PATCH exactly, including a sibling inside $.name.
 func TestJSONAppMembersKept(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)
@@ -325,7 +237,7 @@ func TestJSONAppMembersKept(t *testing.T) {
 	})
 
 	t.Run("PATCH", func(t *testing.T) {
-		r := jpPatch(e, id, op("replace", "name.givenName", "Annie"), op("replace", "title", "Staff Engineer"))
+		r := patch(e, id, op("replace", "name.givenName", "Annie"), op("replace", "title", "Staff Engineer"))
 		if r.Status != 200 {
 			t.Fatalf("PATCH: %s", r)
 		}
@@ -345,7 +257,7 @@ func TestJSONAppMembersKept(t *testing.T) {
 
 	t.Run("PATCH of a column only leaves the document as it is", func(t *testing.T) {
 		before := jpAccount(e, "ann@example.com")["profile"]
-		r := jpPatch(e, id, op("replace", `emails[type eq "work"].value`, "ann.lee@example.com"))
+		r := patch(e, id, op("replace", `emails[type eq "work"].value`, "ann.lee@example.com"))
 		if r.Status != 200 {
 			t.Fatalf("PATCH: %s", r)
 		}
@@ -361,6 +273,7 @@ func TestJSONAppMembersKept(t *testing.T) {
 
 // 3. A PUT that no longer has an attribute removes its member; the others, the app's included, stay.
 func TestJSONPutDropsMembers(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)
@@ -393,7 +306,7 @@ func TestJSONPutDropsMembers(t *testing.T) {
 			t.Errorf("$.%s kept after a PUT without it: %v", k, p)
 		}
 	}
-	if id := jpAt(p, "manager", "id"); id != nil {
+	if id := at(p, "manager", "id"); id != nil {
 		t.Errorf("$.manager.id kept after a PUT without a manager: %v", p)
 	}
 	if !reflect.DeepEqual(p["name"], map[string]any{"nick": "annie"}) {
@@ -411,6 +324,7 @@ func TestJSONPutDropsMembers(t *testing.T) {
 
 // 4. PATCH operations as IdPs send them, each checked in the document and on the wire.
 func TestJSONPatchOperations(t *testing.T) {
+	t.Parallel()
 	e := start(t, "json-profile")
 	id := jpCreate(e, ann())
 	jpSetApp(e, "ann@example.com", appMembers)
@@ -485,7 +399,7 @@ func TestJSONPatchOperations(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			r := jpPatch(e, id, s.ops...)
+			r := patch(e, id, s.ops...)
 			if r.Status != 200 {
 				t.Fatalf("PATCH: %s", r)
 			}
@@ -497,17 +411,104 @@ func TestJSONPatchOperations(t *testing.T) {
 	}
 
 	t.Run("remove manager", func(t *testing.T) {
-		r := jpPatch(e, id, op("remove", enterprise+":manager", nil))
+		r := patch(e, id, op("remove", enterprise+":manager", nil))
 		if r.Status != 200 {
 			t.Fatalf("PATCH: %s", r)
 		}
 		jpWantAt(t, r.Body, nil, enterprise, "manager")
 		p := jpProfile(e, "ann@example.com")
-		if v := jpAt(p, "manager", "id"); v != nil {
+		if v := at(p, "manager", "id"); v != nil {
 			t.Errorf("$.manager.id: got %v, want removed", v)
 		}
 		delete(want, "manager")
 		delete(p, "manager") // an emptied $.manager object may stay
 		jpWantDoc(t, "profile", p, want)
 	})
+}
+
+// TestJSONSuite runs the behaviour every example shares (suite_test.go) on json-profile.
+func TestJSONSuite(t *testing.T) { runSuite(t, jsonSpec) }
+
+// jpPaths is the JSON path in accounts.profile of each attribute the suite writes.
+var jpPaths = map[string]string{
+	pGiven: "$.name.first", pFamily: "$.name.last", pTitle: "$.title", pDept: "$.department", pPhone: "$.workPhone",
+	"displayName": "$.displayName", enterprise + ":employeeNumber": "$.employeeNo", enterprise + ":manager": "$.manager.id",
+}
+
+// jpUserName is the username of the accounts row with this key.
+func jpUserName(e *example, key string) string {
+	e.t.Helper()
+	return e.rows("SELECT username FROM accounts WHERE id = ?", key)[0]["username"]
+}
+
+var jsonSpec = exampleSpec{
+	dir: "json-profile",
+	user: func(userName, given, family, title, dept string) map[string]any {
+		u := ann()
+		u["userName"] = userName
+		u["name"] = map[string]any{"givenName": given, "familyName": family}
+		u["displayName"] = "Shown Name"
+		u["emails"] = []any{map[string]any{"value": userName, "type": "work", "primary": true}}
+		ext := map[string]any{"employeeNumber": "42", "manager": map[string]any{"value": "m-1"}}
+		if dept != "" {
+			ext["department"] = dept
+		}
+		u[enterprise] = ext
+		delete(u, "title")
+		if title != "" {
+			u["title"] = title
+		}
+		return u
+	},
+	attrs: []suiteAttr{
+		{"displayName", []string{"displayName"}, "Shown Name"},
+		{enterprise + ":employeeNumber", []string{enterprise, "employeeNumber"}, "42"},
+		{enterprise + ":manager", []string{enterprise, "manager", "value"}, "m-1"},
+	},
+	value: func(e *example, key, path string) string {
+		e.t.Helper()
+		v := e.rows("SELECT JSON_UNQUOTE(JSON_EXTRACT(profile, ?)) AS v FROM accounts WHERE id = ?", jpPaths[path], key)[0]["v"]
+		if v == "NULL" {
+			return ""
+		}
+		return v
+	},
+	active: func(e *example, key string) bool {
+		e.t.Helper()
+		enabled := e.rows("SELECT enabled FROM accounts WHERE id = ?", key)[0]["enabled"]
+		if enabled != "0" && enabled != "1" {
+			e.t.Errorf("accounts.enabled %s, want 0 or 1", enabled)
+		}
+		return enabled == "1"
+	},
+	content: func(e *example, key string) string {
+		return fmt.Sprint(e.rows("SELECT id, username, email, profile, created_at FROM accounts WHERE id = ?", key))
+	},
+	seedApp: func(e *example, key string) { jpSetApp(e, jpUserName(e, key), appMembers) },
+	appData: func(e *example, key string) string {
+		e.t.Helper()
+		p, out := jpProfile(e, jpUserName(e, key)), map[string]any{}
+		for k := range jpDecode(e.t, appMembers) {
+			out[k] = p[k]
+		}
+		b, _ := json.Marshal(out)
+		return string(b)
+	},
+	appWords: []string{"preferences", "shortcuts", "onboarding", "12345678901234567890"},
+	edit: func(e *example, key, path, value string) {
+		if value == "" {
+			e.exec("UPDATE accounts SET profile = JSON_REMOVE(profile, ?) WHERE id = ?", jpPaths[path], key)
+			return
+		}
+		e.exec("UPDATE accounts SET profile = JSON_SET(profile, ?, ?) WHERE id = ?", jpPaths[path], value, key)
+	},
+	adopt: func(e *example, userName string) string {
+		e.exec(`INSERT INTO accounts (username, email, enabled, profile, created_at) VALUES (?, 'old@example.com', 0, '{"title":"Intern"}', '2020-01-02 03:04:05')`, userName)
+		return jpAccount(e, userName)["id"]
+	},
+	failWrites: []string{
+		"CREATE TRIGGER accounts_no_insert BEFORE INSERT ON accounts FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
+		`CREATE TRIGGER accounts_profile_frozen BEFORE UPDATE ON accounts FOR EACH ROW BEGIN
+		IF NOT (NEW.profile <=> OLD.profile) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'; END IF; END`,
+	},
 }

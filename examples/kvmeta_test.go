@@ -7,6 +7,7 @@ package examples_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -37,24 +38,6 @@ func kvUser(userName, given, family, title string) map[string]any {
 		u["title"] = title
 	}
 	return u
-}
-
-// kvCreate POSTs a user and returns its SCIM id and its app key (members.member_key).
-func kvCreate(e *example, body map[string]any) (id, key string) {
-	e.t.Helper()
-	r := e.must(201, "POST", "/Users", body)
-	id, _ = r.Body["id"].(string)
-	return id, kvAppKey(e, id)
-}
-
-// kvAppKey is the app key scimbridge links the SCIM user id to.
-func kvAppKey(e *example, id string) string {
-	e.t.Helper()
-	rows := e.rows("SELECT app_key FROM scim_users WHERE id = ?", id)
-	if len(rows) != 1 {
-		e.t.Fatalf("scim_users rows for %s: %v", id, rows)
-	}
-	return rows[0]["app_key"]
 }
 
 // kvMember is the members row with this key.
@@ -102,29 +85,6 @@ func kvWantValues(t *testing.T, what string, got, want map[string]string) {
 	}
 }
 
-// kvPatch PATCHes a user and expects 200 with the resource.
-func kvPatch(e *example, id string, ops ...map[string]any) *response {
-	e.t.Helper()
-	list := make([]any, len(ops))
-	for i, op := range ops {
-		list[i] = op
-	}
-	return e.must(200, "PATCH", "/Users/"+id, map[string]any{"schemas": []string{patchOp}, "Operations": list})
-}
-
-// kvAt walks a JSON object: kvAt(body, "name", "givenName").
-func kvAt(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[p]
-	}
-	return v
-}
-
 // kvPhone is the value of the phone number of this type in a resource, "" when there is none.
 func kvPhone(m map[string]any, typ string) string {
 	list, _ := m["phoneNumbers"].([]any)
@@ -140,23 +100,9 @@ func kvPhone(m map[string]any, typ string) string {
 // kvWantAt fails unless the resource has want at path (nil: the attribute is absent).
 func kvWantAt(t *testing.T, what string, m map[string]any, want any, path ...string) {
 	t.Helper()
-	if got := kvAt(m, path...); got != want {
+	if got := at(m, path...); got != want {
 		t.Errorf("%s: %s is %#v, want %#v", what, strings.Join(path, "."), got, want)
 	}
-}
-
-// kvFind lists the users matching a filter: totalResults and the ids, sorted.
-func kvFind(e *example, filter string) (int, []string) {
-	e.t.Helper()
-	r := e.must(200, "GET", "/Users?filter="+url.QueryEscape(filter), nil)
-	total, _ := r.Body["totalResults"].(float64)
-	var ids []string
-	for _, u := range resources(e.t, r) {
-		id, _ := u["id"].(string)
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return int(total), ids
 }
 
 func kvSorted(ids ...string) []string {
@@ -167,10 +113,11 @@ func kvSorted(ids ...string) []string {
 
 // TestKVCreate: a POST makes a members row with a generated key and one `keys` row per attribute sent.
 func TestKVCreate(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	r := e.must(201, "POST", "/Users", kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	id, _ := r.Body["id"].(string)
-	key := kvAppKey(e, id)
+	key := appKey(e, id)
 
 	if !kvMemberKey.MatchString(key) {
 		t.Errorf("member_key %q is not 24 characters of the configured alphabet", key)
@@ -198,7 +145,7 @@ func TestKVCreate(t *testing.T) {
 		if kvPhone(body, "work") != "+1 555 0100" || kvPhone(body, "mobile") != "+1 555 0199" {
 			t.Errorf("%s: phoneNumbers %v", what, body["phoneNumbers"])
 		}
-		if loc, _ := kvAt(body, "meta", "location").(string); !strings.HasSuffix(loc, "/Users/"+id) {
+		if loc, _ := at(body, "meta", "location").(string); !strings.HasSuffix(loc, "/Users/"+id) {
 			t.Errorf("%s: meta.location %q", what, loc)
 		}
 	}
@@ -206,7 +153,7 @@ func TestKVCreate(t *testing.T) {
 	// A second member gets another key, and locale, sent this time, gets its row.
 	body := kvUser("bob@example.com", "Bob", "Ng", "")
 	body["locale"] = "en-GB"
-	_, key2 := kvCreate(e, body)
+	_, key2 := create(e, body)
 	if key2 == key || !kvMemberKey.MatchString(key2) {
 		t.Errorf("second member_key %q (first %q)", key2, key)
 	}
@@ -215,58 +162,11 @@ func TestKVCreate(t *testing.T) {
 	})
 }
 
-// TestKVAppOwnedKeys: the app's own keys are never read, written or deleted by scimbridge.
-func TestKVAppOwnedKeys(t *testing.T) {
-	e := start(t, "kv-meta")
-	id, key := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
-	e.exec("INSERT INTO `keys` (member_key, `key`, `value`) VALUES (?, 'theme', 'dark-solarized'), (?, 'signature', 'Cheers, Ann')", key, key)
-	appOwned := func() map[string]kvRow {
-		all := kvKeys(e, key)
-		return map[string]kvRow{"theme": all["theme"], "signature": all["signature"]}
-	}
-	want := appOwned()
-	if want["theme"].Value != "dark-solarized" || want["signature"].Value != "Cheers, Ann" {
-		t.Fatalf("app-owned rows: %v", want)
-	}
-	check := func(step string, r *response) {
-		t.Helper()
-		if got := appOwned(); got["theme"] != want["theme"] || got["signature"] != want["signature"] {
-			t.Errorf("after %s: app-owned rows %v, want %v", step, got, want)
-		}
-		if r != nil && (bytes.Contains(r.Raw, []byte("dark-solarized")) || bytes.Contains(r.Raw, []byte("Cheers, Ann")) ||
-			bytes.Contains(r.Raw, []byte("theme")) || bytes.Contains(r.Raw, []byte("signature"))) {
-			t.Errorf("after %s: the app's own keys leak into the resource: %s", step, r.Raw)
-		}
-	}
-
-	check("GET", e.must(200, "GET", "/Users/"+id, nil))
-	check("list", e.must(200, "GET", "/Users", nil))
-	check("filtered list", e.must(200, "GET", "/Users?filter="+url.QueryEscape(`title eq "Engineer"`), nil))
-
-	put := kvUser("ann@example.com", "Annie", "Lee-Park", "")
-	put["locale"] = "en-US"
-	check("PUT", e.must(200, "PUT", "/Users/"+id, put))
-	check("PATCH", kvPatch(e, id,
-		map[string]any{"op": "replace", "path": "title", "value": "Staff Engineer"},
-		map[string]any{"op": "remove", "path": "locale"},
-		map[string]any{"op": "remove", "path": "name.givenName"},
-		map[string]any{"op": "remove", "path": enterprise + ":department"},
-	))
-	kvWantValues(t, "managed keys after the PATCH", kvValues(e, key), map[string]string{
-		"last_name": "Lee-Park", "job_title": "Staff Engineer", "phone": "+1 555 0100",
-		"theme": "dark-solarized", "signature": "Cheers, Ann",
-	})
-	e.must(204, "DELETE", "/Users/"+id, nil)
-	check("DELETE", nil)
-	if n := len(kvKeys(e, key)); n != 5 {
-		t.Errorf("DELETE (deactivate) changed the member's keys: %v", kvKeys(e, key))
-	}
-}
-
 // TestKVPutDropsTitle: a PUT without title deletes the job_title row; a changed givenName updates its row in place.
 func TestKVPutDropsTitle(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
-	id, key := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
+	id, key := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	before := kvKeys(e, key)
 
 	r := e.must(200, "PUT", "/Users/"+id, kvUser("ann@example.com", "Annie", "Lee", ""))
@@ -302,12 +202,13 @@ func TestKVPutDropsTitle(t *testing.T) {
 
 // TestKVPatch: PATCH add, replace and remove on attributes kept in `keys`, with paths and without.
 func TestKVPatch(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
-	id, key := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
+	id, key := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	before := kvKeys(e, key)
 
 	t.Run("replace givenName", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "replace", "path": "name.givenName", "value": "Annie"})
+		r := mustPatch(e, id, map[string]any{"op": "replace", "path": "name.givenName", "value": "Annie"})
 		kvWantAt(t, "response", r.Body, "Annie", "name", "givenName")
 		if got := kvKeys(e, key)["first_name"]; got != (kvRow{ID: before["first_name"].ID, Value: "Annie"}) {
 			t.Errorf("first_name row %v, want id %s updated to Annie", got, before["first_name"].ID)
@@ -317,21 +218,21 @@ func TestKVPatch(t *testing.T) {
 		}
 	})
 	t.Run("remove title", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "remove", "path": "title"})
+		r := mustPatch(e, id, map[string]any{"op": "remove", "path": "title"})
 		kvWantAt(t, "response", r.Body, nil, "title")
 		if got, ok := kvKeys(e, key)["job_title"]; ok {
 			t.Errorf("job_title row %v kept after remove", got)
 		}
 	})
 	t.Run("add locale", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "add", "path": "locale", "value": "en-US"})
+		r := mustPatch(e, id, map[string]any{"op": "add", "path": "locale", "value": "en-US"})
 		kvWantAt(t, "response", r.Body, "en-US", "locale")
 		if got := kvKeys(e, key)["locale"]; got.Value != "en-US" {
 			t.Errorf("locale row %v", got)
 		}
 	})
 	t.Run("replace work phone", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "replace", "path": `phoneNumbers[type eq "work"].value`, "value": "+1 555 0142"})
+		r := mustPatch(e, id, map[string]any{"op": "replace", "path": `phoneNumbers[type eq "work"].value`, "value": "+1 555 0142"})
 		if kvPhone(r.Body, "work") != "+1 555 0142" || kvPhone(r.Body, "mobile") != "+1 555 0199" {
 			t.Errorf("response phoneNumbers %v", r.Body["phoneNumbers"])
 		}
@@ -340,14 +241,14 @@ func TestKVPatch(t *testing.T) {
 		}
 	})
 	t.Run("replace department", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "replace", "path": enterprise + ":department", "value": "Sales"})
+		r := mustPatch(e, id, map[string]any{"op": "replace", "path": enterprise + ":department", "value": "Sales"})
 		kvWantAt(t, "response", r.Body, "Sales", enterprise, "department")
 		if got := kvKeys(e, key)["department"]; got != (kvRow{ID: before["department"].ID, Value: "Sales"}) {
 			t.Errorf("department row %v", got)
 		}
 	})
 	t.Run("no-path value", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "replace", "value": map[string]any{"title": "X", "name.familyName": "Y"}})
+		r := mustPatch(e, id, map[string]any{"op": "replace", "value": map[string]any{"title": "X", "name.familyName": "Y"}})
 		kvWantAt(t, "response", r.Body, "X", "title")
 		kvWantAt(t, "response", r.Body, "Y", "name", "familyName")
 		kvWantAt(t, "response", r.Body, "Annie", "name", "givenName")
@@ -357,7 +258,7 @@ func TestKVPatch(t *testing.T) {
 		}
 	})
 	t.Run("no-path value with the extension URN (Entra)", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "Replace", "value": map[string]any{enterprise + ":department": "Ops", "locale": "fr-FR"}})
+		r := mustPatch(e, id, map[string]any{"op": "Replace", "value": map[string]any{enterprise + ":department": "Ops", "locale": "fr-FR"}})
 		kvWantAt(t, "response", r.Body, "Ops", enterprise, "department")
 		kvWantAt(t, "response", r.Body, "fr-FR", "locale")
 		if got := kvKeys(e, key); got["department"].Value != "Ops" || got["locale"].Value != "fr-FR" {
@@ -365,7 +266,7 @@ func TestKVPatch(t *testing.T) {
 		}
 	})
 	t.Run("remove work phone", func(t *testing.T) {
-		r := kvPatch(e, id, map[string]any{"op": "remove", "path": `phoneNumbers[type eq "work"]`})
+		r := mustPatch(e, id, map[string]any{"op": "remove", "path": `phoneNumbers[type eq "work"]`})
 		if kvPhone(r.Body, "work") != "" || kvPhone(r.Body, "mobile") != "+1 555 0199" {
 			t.Errorf("response phoneNumbers %v", r.Body["phoneNumbers"])
 		}
@@ -389,14 +290,15 @@ func TestKVPatch(t *testing.T) {
 
 // TestKVFilters: filters on attributes kept in `keys` are semi-joins; ne and not count users without the row.
 func TestKVFilters(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	annBody := kvUser("ann@example.com", "Ann", "Lee", "Engineer")
 	annBody["locale"] = "en-US"
-	ann, _ := kvCreate(e, annBody)
+	ann, _ := create(e, annBody)
 	bobBody := kvUser("bob@example.com", "Bob", "Ng", "Manager")
 	bobBody[enterprise] = map[string]any{"department": "Sales"}
-	bob, _ := kvCreate(e, bobBody)
-	anna, annaKey := kvCreate(e, kvUser("anna@example.com", "Anna", "Berg", "")) // no title
+	bob, _ := create(e, bobBody)
+	anna, annaKey := create(e, kvUser("anna@example.com", "Anna", "Berg", "")) // no title
 	// The app's own keys never match: a job title some app feature stored under another key.
 	e.exec("INSERT INTO `keys` (member_key, `key`, `value`) VALUES (?, 'legacy_title', 'Engineer')", annaKey)
 
@@ -426,7 +328,7 @@ func TestKVFilters(t *testing.T) {
 		{`(title eq "Manager" or locale pr) and ` + enterprise + `:department eq "R&D"`, []string{ann}},
 		{`phoneNumbers[type eq "work" and value eq "+1 555 0100"]`, []string{ann, bob, anna}},
 	} {
-		total, ids := kvFind(e, c.filter)
+		total, ids := find(e, c.filter)
 		if want := kvSorted(c.want...); total != len(want) || !slices.Equal(ids, want) {
 			t.Errorf("filter %s: totalResults %d, ids %v; want %v (ann %s, bob %s, anna %s)", c.filter, total, ids, want, ann, bob, anna)
 		}
@@ -442,137 +344,42 @@ func TestKVFilters(t *testing.T) {
 // TestKVFilterPhoneValue: phoneNumbers.value eq <a number that is not the work one> must find the user,
 // whose resource shows that number; only the work number is kept in `keys`.
 func TestKVFilterPhoneValue(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
-	ann, _ := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
+	ann, _ := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
 	get := e.must(200, "GET", "/Users/"+ann, nil)
 	if kvPhone(get.Body, "mobile") != "+1 555 0199" {
 		t.Fatalf("the resource has no mobile phone: %s", get)
 	}
 	for _, f := range []string{`phoneNumbers.value eq "+1 555 0100"`, `phoneNumbers.value eq "+1 555 0199"`, `phoneNumbers eq "+1 555 0199"`} {
-		if total, ids := kvFind(e, f); total != 1 || !slices.Equal(ids, []string{ann}) {
+		if total, ids := find(e, f); total != 1 || !slices.Equal(ids, []string{ann}) {
 			t.Errorf("filter %s: totalResults %d, ids %v; want [%s]", f, total, ids, ann)
 		}
 	}
 }
 
-// TestKVAppEditsAreRead: the app's tables are the source of truth: a key the app changes or deletes
-// itself is what GET shows and what filters find.
-func TestKVAppEditsAreRead(t *testing.T) {
+// TestKVDeactivatedAtKept: active maps to the timestamp deactivated_at (the suite's Deactivate and
+// DeleteAndRePost); it is when the account was deactivated, so later updates leave it.
+func TestKVDeactivatedAtKept(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
-	id, key := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
-	e.exec("UPDATE `keys` SET `value` = 'Chief Engineer' WHERE member_key = ? AND `key` = 'job_title'", key)
-	e.exec("DELETE FROM `keys` WHERE member_key = ? AND `key` = 'department'", key)
-
-	get := e.must(200, "GET", "/Users/"+id, nil)
-	kvWantAt(t, "GET", get.Body, "Chief Engineer", "title")
-	kvWantAt(t, "GET", get.Body, nil, enterprise, "department")
-	if total, ids := kvFind(e, `title eq "Chief Engineer"`); total != 1 || !slices.Equal(ids, []string{id}) {
-		t.Errorf("title eq the app's value: %d %v", total, ids)
-	}
-	if total, _ := kvFind(e, `title eq "Engineer"`); total != 0 {
-		t.Errorf("title eq the old value still finds the user")
-	}
-	if total, _ := kvFind(e, enterprise+`:department pr`); total != 0 {
-		t.Errorf("department pr finds a user whose row the app deleted")
-	}
-
-	// A PATCH compares with what the app has: sending the old title back writes it again.
-	kvPatch(e, id, map[string]any{"op": "replace", "path": "title", "value": "Engineer"})
-	if got := kvKeys(e, key)["job_title"].Value; got != "Engineer" {
-		t.Errorf("job_title %q after the PATCH", got)
-	}
-}
-
-// TestKVDeactivation: active maps to the timestamp deactivated_at; DELETE deactivates and keeps the row.
-func TestKVDeactivation(t *testing.T) {
-	e := start(t, "kv-meta")
-	ann, annKey := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
-	bob, _ := kvCreate(e, kvUser("bob@example.com", "Bob", "Ng", "Manager"))
-	keysBefore := kvKeys(e, annKey)
-
-	r := kvPatch(e, ann, map[string]any{"op": "replace", "path": "active", "value": false})
-	kvWantAt(t, "PATCH active=false", r.Body, false, "active")
-	if m := kvMember(e, annKey); m["deactivated_at"] == "NULL" {
-		t.Errorf("deactivated_at is NULL after active=false: %v", m)
-	}
-	if got := kvKeys(e, annKey); len(got) != len(keysBefore) || got["job_title"] != keysBefore["job_title"] {
-		t.Errorf("keys after deactivation: %v, before %v", got, keysBefore)
-	}
-	kvWantAt(t, "GET", e.must(200, "GET", "/Users/"+ann, nil).Body, false, "active")
-	if total, ids := kvFind(e, `active eq false`); total != 1 || !slices.Equal(ids, []string{ann}) {
-		t.Errorf("active eq false: %d %v, want [%s]", total, ids, ann)
-	}
-	if total, ids := kvFind(e, `active eq true`); total != 1 || !slices.Equal(ids, []string{bob}) {
-		t.Errorf("active eq true: %d %v, want [%s]", total, ids, bob)
-	}
-	if total, ids := kvFind(e, `active eq false and title eq "Engineer"`); total != 1 || !slices.Equal(ids, []string{ann}) {
-		t.Errorf("active eq false and title: %d %v", total, ids)
-	}
-
-	// The timestamp is when the account was deactivated: later updates leave it.
+	ann, annKey := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
+	mustPatch(e, ann, map[string]any{"op": "replace", "path": "active", "value": false})
 	e.exec("UPDATE members SET deactivated_at = '2020-01-02 03:04:05' WHERE member_key = ?", annKey)
-	kvPatch(e, ann, map[string]any{"op": "replace", "path": "title", "value": "Former Engineer"})
+	mustPatch(e, ann, map[string]any{"op": "replace", "path": "title", "value": "Former Engineer"})
 	e.must(200, "PUT", "/Users/"+ann, map[string]any{"schemas": []string{userSchema}, "userName": "ann@example.com",
 		"active": false, "name": map[string]any{"givenName": "Ann", "familyName": "Lee"}, "title": "Former Engineer"})
 	if m := kvMember(e, annKey); m["deactivated_at"] != "2020-01-02T03:04:05Z" {
 		t.Errorf("deactivated_at rewritten by an update of a deactivated user: %v", m)
 	}
-
-	r = kvPatch(e, ann, map[string]any{"op": "replace", "path": "active", "value": true})
-	kvWantAt(t, "PATCH active=true", r.Body, true, "active")
-	if m := kvMember(e, annKey); m["deactivated_at"] != "NULL" {
-		t.Errorf("deactivated_at after active=true: %v", m)
-	}
-	if total, _ := kvFind(e, `active eq false`); total != 0 {
-		t.Errorf("active eq false after reactivation: %d", total)
-	}
-
-	// DELETE deactivates: the row and its keys stay, the SCIM user is gone.
-	keysBefore = kvKeys(e, annKey)
-	e.must(204, "DELETE", "/Users/"+ann, nil)
-	m := kvMember(e, annKey)
-	if m["deactivated_at"] == "NULL" || m["email"] != "ann@example.com" {
-		t.Errorf("members row after DELETE: %v", m)
-	}
-	if got := kvKeys(e, annKey); len(got) != len(keysBefore) || got["job_title"] != keysBefore["job_title"] {
-		t.Errorf("keys after DELETE: %v, before %v", got, keysBefore)
-	}
-	e.must(404, "GET", "/Users/"+ann, nil)
-	if total, ids := kvFind(e, `active eq false`); total != 0 {
-		t.Errorf("a deleted user is listed: %v", ids)
-	}
-}
-
-// TestKVRecreateAfterDelete: a POST with the userName of a deleted user re-links its members row,
-// reactivates it, and clears the attributes the new POST does not send; the app's keys stay.
-func TestKVRecreateAfterDelete(t *testing.T) {
-	e := start(t, "kv-meta")
-	body := kvUser("ann@example.com", "Ann", "Lee", "Engineer")
-	body["locale"] = "en-US"
-	ann, key := kvCreate(e, body)
-	e.exec("INSERT INTO `keys` (member_key, `key`, `value`) VALUES (?, 'theme', 'dark')", key)
-	e.must(204, "DELETE", "/Users/"+ann, nil)
-
-	again, key2 := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee-Park", ""))
-	if key2 != key || again == ann {
-		t.Errorf("re-created user: id %s key %s; before id %s key %s", again, key2, ann, key)
-	}
-	if m := kvMember(e, key); m["deactivated_at"] != "NULL" {
-		t.Errorf("members row not reactivated: %v", m)
-	}
-	kvWantValues(t, "keys", kvValues(e, key), map[string]string{
-		"first_name": "Ann", "last_name": "Lee-Park", "phone": "+1 555 0100", "department": "R&D", "theme": "dark",
-	})
-	if n := len(e.rows("SELECT 1 FROM members")); n != 1 {
-		t.Errorf("%d members rows, want 1", n)
-	}
 }
 
 // TestKVRoles: group memberships grant roles in members.roles, next to the app's own "founder".
 func TestKVRoles(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
-	ann, annKey := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
-	bob, bobKey := kvCreate(e, kvUser("bob@example.com", "Bob", "Ng", "Manager"))
+	ann, annKey := create(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
+	bob, bobKey := create(e, kvUser("bob@example.com", "Bob", "Ng", "Manager"))
 	e.exec("UPDATE members SET roles = 'founder' WHERE member_key = ?", annKey)
 	roles := func(key string) string { t.Helper(); return kvMember(e, key)["roles"] }
 	has := func(key string, want ...string) {
@@ -624,72 +431,13 @@ func TestKVRoles(t *testing.T) {
 	has(annKey, "founder")
 
 	// Profile updates leave roles alone.
-	kvPatch(e, bob, map[string]any{"op": "replace", "path": "title", "value": "Director"})
+	mustPatch(e, bob, map[string]any{"op": "replace", "path": "title", "value": "Director"})
 	has(bobKey, "member")
-}
-
-// TestKVAtomicity: when the app's database refuses a statement on `keys`, the whole request is undone.
-func TestKVAtomicity(t *testing.T) {
-	e := start(t, "kv-meta")
-	ann, _ := kvCreate(e, kvUser("ann@example.com", "Ann", "Lee", "Engineer"))
-	e.exec("CREATE TRIGGER keys_no_insert BEFORE INSERT ON `keys` FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'")
-	e.exec("CREATE TRIGGER keys_no_update BEFORE UPDATE ON `keys` FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'")
-	tables := []string{"members", "keys", "scim_users", "scim_outbox"}
-	before := e.dump(tables...)
-	refused := func(what string, r *response) {
-		t.Helper()
-		t.Logf("%s refused: %s", what, r)
-		if r.Status < 400 || kvAt(r.Body, "status") == nil || !slices.Contains(kvStrings(r.Body["schemas"]), "urn:ietf:params:scim:api:messages:2.0:Error") {
-			t.Errorf("%s: got %s, want a SCIM error", what, r)
-		}
-		if bytes.Contains(r.Raw, []byte("boom")) || bytes.Contains(r.Raw, []byte("INSERT")) {
-			t.Errorf("%s: the database's error reaches the client: %s", what, r.Raw)
-		}
-		if after := e.dump(tables...); after != before {
-			t.Errorf("%s changed the database:\nbefore:\n%s\nafter:\n%s", what, before, after)
-		}
-	}
-
-	refused("POST", e.do("POST", "/Users", kvUser("bob@example.com", "Bob", "Ng", "Manager")))
-	if rows := e.rows("SELECT id FROM scim_users WHERE user_name_lc = 'bob@example.com'"); len(rows) != 0 {
-		t.Errorf("the failed POST left scim_users rows %v", rows)
-	}
-	patch := func(ops ...any) map[string]any {
-		return map[string]any{"schemas": []string{patchOp}, "Operations": ops}
-	}
-	refused("PATCH (update)", e.do("PATCH", "/Users/"+ann, patch(
-		map[string]any{"op": "replace", "path": "displayName", "value": "Dr Ann Lee"},
-		map[string]any{"op": "replace", "path": "title", "value": "Principal"},
-	)))
-	refused("PATCH (insert)", e.do("PATCH", "/Users/"+ann, patch(
-		map[string]any{"op": "replace", "path": "active", "value": false},
-		map[string]any{"op": "add", "path": "locale", "value": "en-US"},
-	)))
-	put := kvUser("ann@example.com", "Ann", "Lee", "Principal")
-	put["displayName"] = "Dr Ann Lee"
-	refused("PUT", e.do("PUT", "/Users/"+ann, put))
-	kvWantAt(t, "GET after the failures", e.must(200, "GET", "/Users/"+ann, nil).Body, "Engineer", "title")
-
-	// Once the app lets go, the same requests go through: nothing was left half-done.
-	e.exec("DROP TRIGGER keys_no_insert")
-	e.exec("DROP TRIGGER keys_no_update")
-	kvCreate(e, kvUser("bob@example.com", "Bob", "Ng", "Manager"))
-	r := kvPatch(e, ann, map[string]any{"op": "replace", "path": "title", "value": "Principal"})
-	kvWantAt(t, "PATCH after the triggers are gone", r.Body, "Principal", "title")
-}
-
-func kvStrings(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
 }
 
 // TestKVAdoption: a POST for an email the app already has takes over its members row and key.
 func TestKVAdoption(t *testing.T) {
+	t.Parallel()
 	e := start(t, "kv-meta")
 	const legacy = "legacy-dana-000000000001" // the app's own key, not from scimbridge's alphabet
 	e.exec("INSERT INTO members (member_key, email, display_name, roles, deactivated_at, joined_at) VALUES (?, 'dana@example.com', 'Dana (app)', 'founder', '2021-05-06 07:08:09', '2020-01-01 00:00:00')", legacy)
@@ -700,7 +448,7 @@ func TestKVAdoption(t *testing.T) {
 	body["displayName"] = "Dana Smith"
 	r := e.must(201, "POST", "/Users", body)
 	id, _ := r.Body["id"].(string)
-	if got := kvAppKey(e, id); got != legacy {
+	if got := appKey(e, id); got != legacy {
 		t.Fatalf("adopted user linked to key %q, want %q", got, legacy)
 	}
 	if n := len(e.rows("SELECT 1 FROM members")); n != 1 {
@@ -733,11 +481,59 @@ func TestKVAdoption(t *testing.T) {
 			t.Errorf("%s: the app's own key or row key leaks: %s", what, resp.Raw)
 		}
 	}
+	// (A second POST for the row is a conflict that changes nothing: the suite's Adoption.)
+}
 
-	// The row is now provisioned: a second POST for it is a conflict, and changes nothing.
-	dump := e.dump("members", "keys")
-	e.must(409, "POST", "/Users", kvUser("dana@example.com", "Dana", "Other", "Other"))
-	if e.dump("members", "keys") != dump {
-		t.Errorf("the refused POST changed the app's rows")
-	}
+// TestKVSuite runs the behaviour every example shares (suite_test.go) on kv-meta.
+func TestKVSuite(t *testing.T) { runSuite(t, kvSpec) }
+
+// kvNames is the `keys`.`key` of each attribute the suite writes.
+var kvNames = map[string]string{pGiven: "first_name", pFamily: "last_name", pTitle: "job_title", pDept: "department",
+	pPhone: "phone", "locale": "locale"}
+
+var kvSpec = exampleSpec{
+	dir: "kv-meta",
+	user: func(userName, given, family, title, dept string) map[string]any {
+		u := kvUser(userName, given, family, title)
+		u["locale"] = "en-GB"
+		if dept == "" {
+			delete(u, enterprise)
+		} else {
+			u[enterprise] = map[string]any{"department": dept}
+		}
+		return u
+	},
+	attrs: []suiteAttr{{"locale", []string{"locale"}, "en-GB"}},
+	value: func(e *example, key, path string) string { return kvKeys(e, key)[kvNames[path]].Value },
+	active: func(e *example, key string) bool {
+		return kvMember(e, key)["deactivated_at"] == "NULL"
+	},
+	content: func(e *example, key string) string {
+		return fmt.Sprint(e.rows("SELECT member_key, email, display_name, roles, joined_at FROM members WHERE member_key = ?", key),
+			e.rows("SELECT id, `key`, `value` FROM `keys` WHERE member_key = ? ORDER BY id", key))
+	},
+	seedApp: func(e *example, key string) {
+		e.exec("INSERT INTO `keys` (member_key, `key`, `value`) VALUES (?, 'theme', 'dark-solarized'), (?, 'signature', 'Cheers, Ann')", key, key)
+	},
+	appData: func(e *example, key string) string {
+		all := kvKeys(e, key)
+		return fmt.Sprint(all["theme"], all["signature"])
+	},
+	appWords: []string{"dark-solarized", "Cheers, Ann", "theme", "signature"},
+	edit: func(e *example, key, path, value string) {
+		if value == "" {
+			e.exec("DELETE FROM `keys` WHERE member_key = ? AND `key` = ?", key, kvNames[path])
+			return
+		}
+		e.exec("INSERT INTO `keys` (member_key, `key`, `value`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `value` = VALUES(`value`)", key, kvNames[path], value)
+	},
+	adopt: func(e *example, userName string) string {
+		const legacy = "legacy-dana-000000000001" // the app's own key, not from scimbridge's alphabet
+		e.exec("INSERT INTO members (member_key, email, display_name, roles, deactivated_at, joined_at) VALUES (?, ?, 'Dana (app)', 'founder', '2021-05-06 07:08:09', '2020-01-01 00:00:00')", legacy, userName)
+		return legacy
+	},
+	failWrites: []string{
+		"CREATE TRIGGER keys_no_insert BEFORE INSERT ON `keys` FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
+		"CREATE TRIGGER keys_no_update BEFORE UPDATE ON `keys` FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
+	},
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/crewjam/saml/samlidp"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/saml"
 )
 
@@ -50,15 +51,6 @@ func newCert(t testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificate) {
 	}
 	return key, cert
 }
-
-// fakeClock is the gate's injected clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // fakeDirectory is a Directory in a map, keyed by identity, whose users can be flipped to inactive.
 type fakeDirectory struct {
@@ -148,8 +140,8 @@ type env struct {
 	gateSrv  *httptest.Server
 	app      *upstream
 	dir      *fakeDirectory
-	store    gateStore // the gate's sessions and used assertions
-	clock    *fakeClock
+	store    gateStore      // the gate's sessions and used assertions
+	clock    *testfix.Clock // the gate's injected clock
 	logs     *syncBuffer
 	metadata []byte // the gate's SP metadata, as registered at the IdP
 	opts     saml.Options
@@ -169,7 +161,7 @@ type options func(o *saml.Options)
 
 func newEnv(t testing.TB, tweaks ...options) *env {
 	t.Helper()
-	e := &env{app: newUpstream(t), clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{},
+	e := &env{app: newUpstream(t), clock: testfix.NewClock(time.Now()), logs: &syncBuffer{},
 		dir: &fakeDirectory{users: map[string]saml.User{}}, store: saml.NewMemStore()}
 
 	// The IdP.

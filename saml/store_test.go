@@ -8,53 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-// The legacy app's table and mapping of adapters/mysql/store_test.go.
-var appSchema = legacyapp.UsersTable("role VARCHAR(20) NULL")
-
-// rolesTOML grants roles from groups; the gate forwards what it grants, whatever the IdP wrote elsewhere.
-const rolesTOML = `
-store = "column"
-column = "role"
-[[rules]]
-group = "Admins"
-role = "admin"
-priority = 10
-[[rules]]
-group = "Support"
-role = "support"
-`
-
-const usersTOML = legacyapp.UsersTOML
-
+// newStore is the legacy app (internal/legacyapp) with its role column, migrated, and a store on it that
+// grants roles from groups: the gate forwards what it grants, whatever the IdP wrote elsewhere.
 func newStore(t *testing.T) (*mysql.Store, func() int, *sqlx.DB) {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mysql.Open(testdb.New(t, appSchema), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
+	store, db, _ := testfix.Store(t, 5, legacyapp.UsersTable(legacyapp.RoleColumn), legacyapp.UsersTOML,
+		mysql.Options{Roles: testfix.Roles(t, legacyapp.ColumnRolesTOML)})
 	rows := func() int {
 		var n int
 		if err := db.Get(&n, "SELECT COUNT(*) FROM users"); err != nil {
@@ -62,15 +30,7 @@ func newStore(t *testing.T) (*mysql.Store, func() int, *sqlx.DB) {
 		}
 		return n
 	}
-	var rolesCfg mapping.RolesConfig
-	if _, err := toml.Decode(rolesTOML, &rolesCfg); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := mapping.CompileRoles(&rolesCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mysql.New(db, m, mysql.Options{Roles: roles}), rows, db
+	return store, rows, db
 }
 
 // TestStoreDirectoryOnMariaDB runs the gate on a real store: users are created and deactivated through

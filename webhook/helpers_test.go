@@ -9,69 +9,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-// The legacy app and mapping of adapters/mysql/store_test.go.
-var appSchema = legacyapp.UsersTable()
-
-const usersTOML = legacyapp.UsersTOML
-
 // whsec is the test signing secret, as a receiver configures it.
 const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// clock is the injected clock: tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type fixture struct {
 	t     *testing.T
 	dsn   string
 	db    *sqlx.DB
 	store *mysql.Store
-	clock *clock
+	clock *testfix.Clock // the injected clock: tests move it instead of sleeping
 }
 
+// newFixture is the legacy app (internal/legacyapp), migrated, with a store on it that reads f.clock.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsn := testdb.New(t, appSchema)
-	db, err := mysql.Open(dsn, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
 	// Near the real time, so that the Standard Webhooks library's 5-minute tolerance holds until a
 	// test moves the clock.
-	f := &fixture{t: t, dsn: dsn, db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Microsecond)}}
-	f.store = mysql.New(db, m, mysql.Options{Now: f.clock.Now})
+	f := &fixture{t: t, clock: testfix.NewClock(time.Now().UTC().Truncate(time.Microsecond))}
+	f.store, f.db, f.dsn = testfix.Store(t, 20, legacyapp.UsersTable(), legacyapp.UsersTOML, mysql.Options{Now: f.clock.Now})
 	return f
 }
 

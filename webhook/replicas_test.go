@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 )
 
 // Two replicas on one database, both live: every event is delivered exactly once, in order per user.
@@ -164,7 +165,7 @@ func TestHelperProcessClaimsAndHangs(t *testing.T) {
 	}
 	ns, _ := strconv.ParseInt(os.Getenv("WEBHOOK_HELPER_NOW"), 10, 64)
 	now := time.Unix(0, ns)
-	f := &fixture{t: t, db: db, clock: &clock{t: now}}
+	f := &fixture{t: t, db: db, clock: testfix.NewClock(now)}
 	key, err := config.WebhookSecretBytes(whsec)
 	if err != nil {
 		t.Fatal(err)

@@ -85,17 +85,18 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 }
 
-// serve runs the real command: migrations, SCIM over HTTP, and a clean stop when the context ends.
-func TestServeMigratesServesAndStops(t *testing.T) {
-	dsn := testdb.New(t, exampleSchema(t))
-	c, out := cli(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token})
+// startServe runs "serve --config path" with env until the test calls stop; it returns the SCIM base URL
+// once the server listens, the command's output and stop, which ends the command and returns its exit
+// code (stop waits at most 20 seconds, then fails the test).
+func startServe(t *testing.T, env map[string]string, path string) (base string, out *bytes.Buffer, stop func() int) {
+	t.Helper()
+	c, out := cli(t, env)
 	addrc := make(chan net.Addr, 1)
 	c.OnListen = func(a net.Addr) { addrc <- a }
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	done := make(chan int, 1)
-	go func() { done <- c.Run(ctx, []string{"serve", "--config", exampleConfig(t)}) }()
-
-	var base string
+	go func() { done <- c.Run(ctx, []string{"serve", "--config", path}) }()
 	select {
 	case a := <-addrc:
 		base = "http://" + a.String() + "/scim/v2"
@@ -104,26 +105,44 @@ func TestServeMigratesServesAndStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(`{"userName":"carol@example.com","name":{"givenName":"Carol"}}`))
+	stop = func() int {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not stop")
+			return -1
+		}
+	}
+	return base, out, stop
+}
+
+// postUser POSTs a user (JSON) to base/Users with the test token and returns the status and body.
+func postUser(t *testing.T, base, user string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(user))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/scim+json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /Users: %d %s", resp.StatusCode, body)
+	return resp.StatusCode, body
+}
+
+// serve runs the real command: migrations, SCIM over HTTP, and a clean stop when the context ends.
+func TestServeMigratesServesAndStops(t *testing.T) {
+	dsn := testdb.New(t, exampleSchema(t))
+	base, out, stop := startServe(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token}, exampleConfig(t))
+	if status, body := postUser(t, base, `{"userName":"carol@example.com","name":{"givenName":"Carol"}}`); status != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %s", status, body)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d after shutdown:\n%s", code, out)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d after shutdown:\n%s", code, out)
 	}
 	if !strings.Contains(out.String(), "shutting down") || strings.Contains(out.String(), token) {
 		t.Errorf("log should report the shutdown and never the token:\n%s", out)

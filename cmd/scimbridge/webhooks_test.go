@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,29 +43,10 @@ func TestServeDeliversWebhooksAndCommandsActOnThem(t *testing.T) {
 	}
 	dsn := testdb.New(t, exampleSchema(t))
 	env := map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token, "HOOK_SECRET": secret}
-	c, out := cli(t, env)
-	addrc := make(chan net.Addr, 1)
-	c.OnListen = func(a net.Addr) { addrc <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- c.Run(ctx, []string{"serve", "--config", path}) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String() + "/scim/v2"
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, out)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
+	base, out, stop := startServe(t, env, path)
+	if status, body := postUser(t, base, `{"userName":"hook@example.com","name":{"givenName":"Hook"}}`); status != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %s", status, body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(`{"userName":"hook@example.com","name":{"givenName":"Hook"}}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/scim+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	for deadline := time.Now().Add(10 * time.Second); received() == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no webhook received:\n%s", out)
@@ -103,8 +83,7 @@ func TestServeDeliversWebhooksAndCommandsActOnThem(t *testing.T) {
 	if code := ops.Run(context.Background(), []string{"webhooks", "skip", "--config", path, "--id", "999999"}); code != 1 || !strings.Contains(opsOut.String(), "not found") {
 		t.Errorf("skip of an unknown delivery: %d\n%s", code, opsOut)
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("serve exited %d:\n%s", code, out)
 	}
 	if strings.Contains(out.String(), secret) {

@@ -45,3 +45,37 @@ password_hash = { on_insert = "!scim" }
 created_at = { on_insert = "now" }
 updated_at = { on_write = "now" }
 `
+
+// UsersMapping is UsersTOML with top-level keys (`on_existing = "conflict"`, or "") put before it and
+// extra column mappings (`job_title = "title"`) added to its [columns].
+func UsersMapping(topLevel string, extraColumns ...string) string {
+	var cols strings.Builder
+	for _, c := range extraColumns {
+		cols.WriteString(c + "\n")
+	}
+	return topLevel + "\n" + UsersTOML + cols.String()
+}
+
+// RoleRules are the [[rules]] of a role mapping onto UsersTable: the group Admins grants admin, Support
+// grants support, and admin wins when a user is in both.
+const RoleRules = `
+[[rules]]
+group = "Admins"
+role = "admin"
+priority = 100
+[[rules]]
+group = "Support"
+role = "support"
+priority = 50
+`
+
+// RoleColumn is the extra column of UsersTable that ColumnRolesTOML writes the role into.
+const RoleColumn = "role VARCHAR(32) NULL"
+
+// ColumnRolesTOML is a [roles] section's body (decode it into a mapping.RolesConfig) that keeps one role
+// per user in RoleColumn, by RoleRules, and "viewer" for a user in neither group.
+const ColumnRolesTOML = `
+store = "column"
+column = "role"
+default = "viewer"
+` + RoleRules
