@@ -110,9 +110,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 			a = nil
 		}
 	}()
-	tokens, err := cfg.Tokens(o.Getenv, o.ReadFile)
+	named, err := cfg.NamedTokens(o.Getenv, o.ReadFile)
 	if err != nil {
 		return a, err
+	}
+	tokens := make([]agent.Token, len(named))
+	for i, t := range named {
+		tokens[i] = agent.Token{Name: t.Name, Secret: t.Secret}
 	}
 	if err := a.openDB(ctx); err != nil {
 		return a, err
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		BasePath:       cfg.Server.BasePath,
 		PublicURL:      cfg.Server.PublicURL,
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
-		Tokens:         tokens,
+		NamedTokens:    tokens,
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
