@@ -53,6 +53,7 @@ type Config struct {
 	Groups   *mapping.GroupsConfig `toml:"groups"`
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
+	Metrics  Metrics               `toml:"metrics"`
 
 	users  *mapping.Users
 	roles  *mapping.Roles
@@ -173,6 +174,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	p.unknownKeys(md.Undecoded())
 	cfg.validate(p)
 	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
+	cfg.validateMetrics(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {

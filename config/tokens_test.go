@@ -160,3 +160,17 @@ func TestTokensLiteralWarning(t *testing.T) {
 		t.Errorf("literal token warnings: %q", w)
 	}
 }
+
+func TestMetricsListen(t *testing.T) {
+	cfg, err := Parse([]byte(minimal), "config.toml")
+	if err != nil || cfg.Metrics.Listen != "" {
+		t.Fatalf("default metrics.listen = %q, %v; want off", cfg.Metrics.Listen, err)
+	}
+	if cfg, err = Parse([]byte(minimal+"\n[metrics]\nlisten = \"127.0.0.1:9464\"\n"), "config.toml"); err != nil || cfg.Metrics.Listen != "127.0.0.1:9464" {
+		t.Fatalf("metrics.listen = %v, %v", cfg, err)
+	}
+	_, err = Parse([]byte(minimal+"\n[metrics]\nlisten = \"9464\"\n"), "config.toml")
+	if err == nil || !strings.Contains(err.Error(), `config.toml:10: metrics.listen must be host:port`) {
+		t.Fatalf("error = %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -52,6 +53,9 @@ type Options struct {
 	// App takes them over (Run or Close closes them). The demo passes them so that its configuration can
 	// name the real ports before anything starts.
 	Listener, GateListener net.Listener
+	// MetricsListener is served with the Prometheus metrics instead of listening on metrics.listen; it
+	// turns metrics on even without [metrics].
+	MetricsListener net.Listener
 
 	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
 
@@ -79,6 +83,9 @@ type App struct {
 	ln      net.Listener
 	gateLn  net.Listener
 	ran     bool
+
+	metrics   *metrics.Metrics // nil without [metrics]
+	metricsLn net.Listener
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -100,9 +107,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	var onTxRetry func()
+	if a.metricsOn() {
+		a.metrics = metrics.New(a.log)
+		onTxRetry = a.metrics.TxRetried
 	}
 	defer func() {
 		if err != nil {
@@ -125,7 +137,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		return a, err
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -140,6 +152,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
+		OnRequest:      a.onRequest(),
+		Now:            o.Now,
+		Rand:           o.Rand,
 	})
 	if err := a.newGate(ctx); err != nil {
 		return a, err
@@ -151,6 +166,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	}
 	if a.ln == nil {
 		if a.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return a, err
+		}
+	}
+	if a.metrics != nil {
+		a.watch()
+		if err := a.listenMetrics(); err != nil {
 			return a, err
 		}
 	}
@@ -168,7 +189,11 @@ func (a *App) reconcileRoles(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reconciling roles: %w", err)
 	}
-	a.log.Info("roles reconciled", "users", checked, "changed", changed, "took", a.o.Now().Sub(start).Round(time.Millisecond).String())
+	took := a.o.Now().Sub(start)
+	a.log.Info("roles reconciled", "users", checked, "changed", changed, "took", took.Round(time.Millisecond).String())
+	if a.metrics != nil {
+		a.metrics.Reconciled(took, checked, changed)
+	}
 	return nil
 }
 
@@ -203,7 +228,7 @@ func (a *App) GateAddr() net.Addr {
 func (a *App) Close() error {
 	var errs []error
 	if !a.ran {
-		for _, ln := range []net.Listener{a.ln, a.gateLn} {
+		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn} {
 			if ln != nil {
 				_ = ln.Close() // one given by the caller may be closed already
 			}
