@@ -81,10 +81,9 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 2
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	path := fs.String("config", "scimbridge.toml", "configuration file")
-	if err := fs.Parse(rest); err != nil {
-		return 2
+	if code, ok := c.parseFlags(fs, "scimbridge "+cmd+" --config FILE", commandHelp[cmd], rest); !ok {
+		return code
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -110,6 +109,40 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// commandHelp says what each command does, under its usage line in --help.
+var commandHelp = map[string]string{
+	"serve":   "Apply scimbridge's migrations, then serve SCIM (and the SAML gate with [gate], metrics with [metrics]).",
+	"check":   "Verify the app's tables against the mapping; exit 1 on problems.",
+	"migrate": "Create or update scimbridge's own tables, then exit.",
+}
+
+// parseFlags parses args into fs. --help (-h) prints the command's usage and its own flags to stdout:
+// exit 0. A bad flag prints the error and the same help to stderr: exit 2. ok is true when the command
+// is to run.
+func (c *CLI) parseFlags(fs *flag.FlagSet, usageLine, about string, args []string) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s\n", usageLine)
+		if about != "" {
+			fmt.Fprintf(w, "\n%s\n", about)
+		}
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		help(c.Stdout)
+		return 0, false
+	}
+	fmt.Fprintf(c.Stderr, "scimbridge: %v\n\n", err)
+	help(c.Stderr)
+	return 2, false
 }
 
 // errReported means the command has already told the user what went wrong.
