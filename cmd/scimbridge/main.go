@@ -19,6 +19,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
+	"github.com/scimbridge/scimbridge/internal/progress"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -46,7 +47,7 @@ Secrets come from the environment or files, never only from the TOML:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cli := &CLI{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, ReadFile: os.ReadFile}
+	cli := &CLI{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, ReadFile: os.ReadFile, Terminal: progress.Terminal(os.Stderr)}
 	os.Exit(cli.Run(ctx, os.Args[1:]))
 }
 
@@ -57,6 +58,7 @@ type CLI struct {
 	Getenv         func(string) string
 	ReadFile       func(string) ([]byte, error)
 	OnListen       func(addr net.Addr) // called once serve listens; may be nil
+	Terminal       io.Writer           // where long work redraws its progress line; nil: log lines
 }
 
 // Run executes the command in args and returns the exit code.
@@ -228,7 +230,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 			log.Warn(w)
 		}
 	}
-	a, err := app.New(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile, Log: log, Version: version})
+	a, err := app.New(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile, Log: log, Version: version, Terminal: c.Terminal})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/webhook"
 )
 
@@ -146,7 +147,10 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 		}
 		if err == nil {
 			var n int
-			if n, err = w.Replay(ctx, *endpoint, from); err == nil {
+			rep := progress.Start("replay", 0, progress.Options{Terminal: c.Terminal, Log: newLogger(c.Stderr, cfg), Now: time.Now})
+			n, err = w.ReplayProgress(ctx, *endpoint, from, func(done, total int) { rep.SetTotal(total); rep.Update(done) })
+			rep.Finish()
+			if err == nil {
 				fmt.Fprintf(c.Stdout, "%d events since %s will be sent again to %s\n", n, from.UTC().Format(time.RFC3339), *endpoint)
 			}
 		}

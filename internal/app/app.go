@@ -23,6 +23,7 @@ import (
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/metrics"
+	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	MetricsListener net.Listener
 
 	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
+
+	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
+	// progress line every 10s instead.
+	Terminal io.Writer
 
 	// TuneWebhooks may change the worker's options built from the configuration (the demo polls faster);
 	// nil keeps serve's.
@@ -185,7 +190,12 @@ func (a *App) reconcileRoles(ctx context.Context) error {
 		return nil
 	}
 	start := a.o.Now()
-	checked, changed, err := a.store.ReconcileRoles(ctx)
+	rep := progress.Start("roles reconcile", 0, progress.Options{Terminal: a.o.Terminal, Log: a.log, Now: a.o.Now})
+	checked, changed, err := a.store.ReconcileRolesProgress(ctx, func(done, total int) {
+		rep.SetTotal(total)
+		rep.Update(done)
+	})
+	rep.Finish()
 	if err != nil {
 		return fmt.Errorf("reconciling roles: %w", err)
 	}
