@@ -44,7 +44,8 @@ func (l *TokenList) UnmarshalTOML(v any) error {
 			items = append(items, m)
 		}
 	default:
-		return fmt.Errorf("auth.tokens must be a list of [[auth.tokens]] tables (name, and env or file), got %T", v)
+		// The value is not printed: it may be a token.
+		return fmt.Errorf("must be [[auth.tokens]] tables (name, and env or file) or, in the old form, a list of token strings")
 	}
 	for _, it := range items {
 		switch it := it.(type) {

@@ -174,3 +174,14 @@ func TestMetricsListen(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// auth.tokens that is neither a list of tokens nor of tables is refused without echoing its value.
+func TestTokensOfTheWrongShape(t *testing.T) {
+	for _, v := range []string{`"a-single-secret-token-0123"`, `[1, 2]`} {
+		_, err := Parse([]byte("[auth]\ntokens = "+v+"\n"+minimal), "config.toml")
+		if err == nil || !strings.Contains(err.Error(), "config.toml:2:") || !strings.Contains(err.Error(), "auth.tokens") ||
+			strings.Contains(err.Error(), "a-single-secret") {
+			t.Errorf("tokens = %s: %v", v, err)
+		}
+	}
+}
