@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
 // run runs the CLI with separate stdout and stderr.
@@ -73,5 +77,34 @@ func TestURLDSNNamesTheForm(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, "user:pass@tcp(host:3306)/db") || strings.Contains(errOut, "pw-s3cret") {
 			t.Errorf("%s: exit %d, stderr %q", cmd, code, errOut)
 		}
+	}
+}
+
+// serve with log.format = "json" and a named token: the access line is JSON, with the token's name.
+func TestServeAccessLogIsJSONWithTheTokenName(t *testing.T) {
+	dsn := testdb.New(t, exampleSchema(t))
+	path := exampleConfig(t)
+	b, _ := os.ReadFile(path)
+	conf := strings.Replace(string(b), `format = "text"`, `format = "json"`, 1) + "\n[[auth.tokens]]\nname = \"okta\"\nenv = \"OKTA_TOKEN\"\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, out, stop := startServe(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "OKTA_TOKEN": token}, path)
+	if status, body := postUser(t, base, `{"userName":"carol@example.com"}`); status != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %s", status, body)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, out)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, `"msg":"request"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("%v: %s", err, l)
+			}
+		}
+	}
+	if line["token_name"] != "okta" || line["path"] != "/scim/v2/Users" || line["status"] != float64(201) || strings.Contains(out.String(), token) {
+		t.Fatalf("access line %v in:\n%s", line, out)
 	}
 }

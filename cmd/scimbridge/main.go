@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -59,6 +60,7 @@ type CLI struct {
 	ReadFile       func(string) ([]byte, error)
 	OnListen       func(addr net.Addr) // called once serve listens; may be nil
 	Terminal       io.Writer           // where long work redraws its progress line; nil: log lines
+	Now            func() time.Time    // the clock of replay's --since and of progress [time.Now]
 }
 
 // Run executes the command in args and returns the exit code.

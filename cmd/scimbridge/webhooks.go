@@ -143,11 +143,11 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 	case "replay":
 		var from time.Time
 		if err = needEndpoint(); err == nil {
-			from, err = parseSince(*since, time.Now())
+			from, err = parseSince(*since, c.now())
 		}
 		if err == nil {
 			var n int
-			rep := progress.Start("replay", 0, progress.Options{Terminal: c.Terminal, Log: newLogger(c.Stderr, cfg), Now: time.Now})
+			rep := progress.Start("replay", 0, progress.Options{Terminal: c.Terminal, Log: newLogger(c.Stderr, cfg), Now: c.now})
 			n, err = w.ReplayProgress(ctx, *endpoint, from, func(done, total int) { rep.SetTotal(total); rep.Update(done) })
 			rep.Finish()
 			if err == nil {
@@ -174,6 +174,13 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+func (c *CLI) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func parseSince(s string, now time.Time) (time.Time, error) {
