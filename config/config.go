@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -52,6 +53,7 @@ type Config struct {
 	Groups   *mapping.GroupsConfig `toml:"groups"`
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
+	Metrics  Metrics               `toml:"metrics"`
 
 	users  *mapping.Users
 	roles  *mapping.Roles
@@ -70,9 +72,11 @@ type Server struct {
 
 // Auth is the [auth] section: where the bearer tokens the IdP presents come from.
 type Auth struct {
-	Tokens     []string `toml:"tokens"`      // literal tokens; allowed but discouraged (see Warnings)
-	TokensEnv  []string `toml:"tokens_env"`  // environment variables holding tokens
-	TokensFile string   `toml:"tokens_file"` // a file with one token a line
+	// Tokens are [[auth.tokens]] named sources (name, env or file), or literal tokens (allowed but
+	// discouraged, see Warnings) in the old flat form.
+	Tokens     TokenList `toml:"tokens"`
+	TokensEnv  []string  `toml:"tokens_env"`  // environment variables holding tokens named "default"
+	TokensFile string    `toml:"tokens_file"` // a file with one token a line, named "default"
 }
 
 // Database is the [database] section.
@@ -169,6 +173,8 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	p.unknownKeys(md.Undecoded())
 	cfg.validate(p)
+	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
+	cfg.validateMetrics(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {
@@ -269,8 +275,8 @@ func (c *Config) validate(p *problems) {
 // Warnings lists settings that work but are unwise, for the caller to log at startup.
 func (c *Config) Warnings() []string {
 	var w []string
-	if len(c.Auth.Tokens) > 0 {
-		w = append(w, "auth.tokens keeps API tokens in the configuration file; prefer auth.tokens_env or auth.tokens_file")
+	if slices.ContainsFunc(c.Auth.Tokens, func(ts TokenSource) bool { return ts.Value != "" }) {
+		w = append(w, "auth.tokens keeps API tokens in the configuration file; prefer [[auth.tokens]] entries with env or file, or auth.tokens_env or auth.tokens_file")
 	}
 	if c.Database.DSN != "" {
 		if strings.Contains(c.Database.DSN, ":") && strings.Contains(c.Database.DSN, "@") {

@@ -50,6 +50,8 @@ type Options struct {
 	Roles  *mapping.Roles // the role mapping; nil for none
 	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
 	GroupMirror *mapping.GroupMirror
+	// OnTxRetry, if set, is called each time a transaction runs again after a lock conflict (metrics).
+	OnTxRetry func()
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
@@ -68,7 +70,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.t = bookkeeping.NewTables(s.prefix, dialect)
-	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log}
+	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log, OnRetry: o.OnTxRetry}
 
 	s.joinKey = "app_key"
 	if m.KeyGen.Kind == mapping.KeyAutoIncrement {

@@ -18,6 +18,8 @@ func (a *App) Run(ctx context.Context) error {
 		return errors.New("app: Run called twice")
 	}
 	a.ran = true
+	// Metrics stay up until the worker has stopped (deferred first, so run last).
+	defer a.serveMetrics()()
 	// The worker outlives ctx until the servers have stopped: events of requests still finishing are
 	// delivered by it, not left for the next start.
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
