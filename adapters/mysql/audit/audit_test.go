@@ -1,0 +1,301 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
+	"github.com/scimbridge/scimbridge/internal/reqinfo"
+	"github.com/scimbridge/scimbridge/internal/testfix"
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+var start = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newStore(t *testing.T) (*mysql.Store, *sqlx.DB, *testfix.Clock) {
+	t.Helper()
+	clock := testfix.NewClock(start)
+	s, db, _ := testfix.Store(t, 4, legacyapp.UsersTable(legacyapp.RoleColumn), legacyapp.UsersMapping(""),
+		mysql.Options{Now: clock.Now, Roles: testfix.Roles(t, legacyapp.ColumnRolesTOML)})
+	return s, db, clock
+}
+
+func list(t *testing.T, db *sqlx.DB, f audit.Filter) []audit.Record {
+	t.Helper()
+	recs, err := audit.List(context.Background(), db, bookkeeping.NewTables("", bookkeeping.MySQL), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func ops(recs []audit.Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.Operation)
+	}
+	return out
+}
+
+// Every kind of change writes its rows, with the actor and request id of the request, the transaction's
+// time, and the before and after of what changed; the password hash is redacted.
+func TestEveryKindOfChangeIsAudited(t *testing.T) {
+	s, db, clock := newStore(t)
+	okta := reqinfo.With(context.Background(), reqinfo.Info{ID: "req-1", Actor: "okta"})
+
+	alice, err := s.CreateUser(okta, scim.Resource{"userName": "alice@example.com", "name": map[string]any{"givenName": "Alice"}, "active": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := alice["id"].(string)
+	recs := list(t, db, audit.Filter{})
+	if got := ops(recs); !reflect.DeepEqual(got, []string{"user.created", "user.roles_changed"}) {
+		t.Fatalf("after create: %v", got)
+	}
+	c := recs[0]
+	if c.Actor != "okta" || c.RequestID != "req-1" || !c.At.Equal(start) || c.SCIMID != id || c.Name != "alice@example.com" ||
+		c.AppKey == nil || *c.AppKey != "1" {
+		t.Fatalf("create row: %+v", c)
+	}
+	if d := c.Changes.Columns["email"]; d.Before != nil || d.After != "alice@example.com" {
+		t.Errorf("email: %+v", d)
+	}
+	if d := c.Changes.Columns["password_hash"]; d.Before != nil || d.After != audit.Redacted {
+		t.Errorf("password_hash must be redacted: %+v", d)
+	}
+	if r := recs[1].Changes.Roles; r == nil || !reflect.DeepEqual(r.After, []any{"viewer"}) || !reflect.DeepEqual(r.Before, []any{}) {
+		t.Errorf("roles: %+v", recs[1].Changes.Roles)
+	}
+
+	clock.Advance(time.Minute)
+	entra := reqinfo.With(context.Background(), reqinfo.Info{ID: "req-2", Actor: "entra"})
+	if _, err := s.UpdateUser(entra, id, func(cur scim.Resource) (scim.Resource, error) {
+		cur["name"] = map[string]any{"givenName": "Alicia"}
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.CreateGroup(entra, scim.Resource{"displayName": "Admins"}, []scim.Member{{Value: id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := g["id"].(string)
+	if _, err := s.UpdateGroup(entra, gid, func(cur scim.Resource) (scim.Resource, error) {
+		cur["displayName"] = "Support"
+		return cur, nil
+	}, scim.MemberChange{}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(entra, id, func(cur scim.Resource) (scim.Resource, error) {
+		cur["active"] = false
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(entra, id, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	recs = list(t, db, audit.Filter{Actor: "entra"})
+	want := []string{"user.updated", "group.created", "group.members_added", "user.roles_changed", "group.updated",
+		"user.roles_changed", "user.deactivated", "group.members_removed", "user.roles_changed", "user.deleted"}
+	if got := ops(recs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("operations:\n got %v\nwant %v", got, want)
+	}
+	for _, r := range recs {
+		if r.RequestID != "req-2" || !r.At.Equal(start.Add(time.Minute)) {
+			t.Errorf("%s: request %q at %v", r.Operation, r.RequestID, r.At)
+		}
+	}
+	if d := recs[0].Changes.Columns["first_name"]; d.Before != "Alice" || d.After != "Alicia" {
+		t.Errorf("update first_name: %+v", recs[0].Changes.Columns)
+	}
+	if !reflect.DeepEqual(recs[0].Changes.Changed, []string{"displayName", "name"}) {
+		t.Errorf("update changed: %v", recs[0].Changes.Changed)
+	}
+	if d := recs[1].Changes.Attributes["displayName"]; d.Before != nil || d.After != "Admins" {
+		t.Errorf("group created: %+v", recs[1].Changes)
+	}
+	if m := recs[2]; m.MemberID == nil || *m.MemberID != id || m.Changes.Group == nil || m.Changes.Group.Name != "Admins" {
+		t.Errorf("membership row: %+v", m)
+	}
+	if r := recs[3].Changes.Roles; r == nil || !reflect.DeepEqual(r.Before, []any{"viewer"}) || !reflect.DeepEqual(r.After, []any{"admin"}) {
+		t.Errorf("granted: %+v", r)
+	}
+	if d := recs[4].Changes.Attributes["displayName"]; d.Before != "Admins" || d.After != "Support" {
+		t.Errorf("rename: %+v", recs[4].Changes)
+	}
+	if r := recs[5].Changes.Roles; r == nil || !reflect.DeepEqual(r.After, []any{"support"}) {
+		t.Errorf("rename's roles: %+v", r)
+	}
+	if d := recs[6].Changes.Columns["status"]; d.Before != float64(1) || d.After != float64(3) {
+		t.Errorf("deactivated status: %+v", recs[6].Changes.Columns)
+	}
+	if r := recs[8].Changes.Roles; r == nil || !reflect.DeepEqual(r.After, []any{"viewer"}) {
+		t.Errorf("leaving the group: %+v", r)
+	}
+	if recs[9].Changes.Columns != nil {
+		t.Errorf("a DELETE of an inactive user changes no column: %#v", recs[9].Changes.Columns)
+	}
+
+	// --user by userName, in another letter case, finds the user's rows and its memberships.
+	byUser := list(t, db, audit.Filter{Subject: "ALICE@example.com"})
+	if got := ops(byUser); len(got) != 10 || got[0] != "user.created" || !contains(got, "group.members_added") {
+		t.Errorf("--user alice: %v", got)
+	}
+	if got := list(t, db, audit.Filter{Since: start.Add(time.Second), Subject: id}); len(got) != 8 {
+		t.Errorf("--since: %d rows: %v", len(got), ops(got))
+	}
+	checkConsistentWithOutbox(t, db)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConsistentWithOutbox: every outbox event goes with an audit row, every audit row's events are in
+// the outbox, and both carry the same actor.
+func checkConsistentWithOutbox(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	var events []struct {
+		ID      string `db:"event_id"`
+		Payload []byte `db:"payload"`
+	}
+	if err := db.Select(&events, "SELECT event_id, payload FROM scim_outbox"); err != nil {
+		t.Fatal(err)
+	}
+	actors := map[string]string{}
+	for _, e := range events {
+		var p struct{ Actor string }
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		actors[e.ID] = p.Actor
+	}
+	seen := map[string]bool{}
+	for _, r := range list(t, db, audit.Filter{}) {
+		if len(r.Changes.Events) == 0 {
+			t.Errorf("audit row %d (%s) names no event", r.ID, r.Operation)
+		}
+		for _, ev := range r.Changes.Events {
+			actor, ok := actors[ev]
+			if !ok {
+				t.Errorf("audit row %d (%s) names event %s, which is not in the outbox", r.ID, r.Operation, ev)
+			}
+			if actor != r.Actor {
+				t.Errorf("event %s has actor %q, its audit row %q", ev, actor, r.Actor)
+			}
+			seen[ev] = true
+		}
+	}
+	var missing []string
+	for id := range actors {
+		if !seen[id] {
+			missing = append(missing, id)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("outbox events without an audit row: %v", missing)
+	}
+}
+
+func count(t *testing.T, db *sqlx.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.Get(&n, "SELECT COUNT(*) FROM "+table); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A change that fails after its audit rows were written (the outbox refuses its event), or while its
+// roles are written (before them), leaves no audit row, no event and nothing in the app's table.
+func TestRolledBackChangeLeavesNoAuditRow(t *testing.T) {
+	s, db, _ := newStore(t)
+	ctx := reqinfo.With(context.Background(), reqinfo.Info{ID: "r", Actor: "okta"})
+	if _, err := db.Exec(`CREATE TRIGGER outbox_refuses BEFORE INSERT ON scim_outbox FOR EACH ROW
+		IF NEW.type = 'user.created' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'outbox refuses'; END IF`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, scim.Resource{"userName": "bob@example.com", "active": true}); err == nil {
+		t.Fatal("the create should fail")
+	}
+	for _, table := range []string{"scim_audit", "scim_outbox", "users", "scim_users"} {
+		if n := count(t, db, table); n != 0 {
+			t.Errorf("%s has %d rows after a rolled-back create", table, n)
+		}
+	}
+	if _, err := db.Exec("DROP TRIGGER outbox_refuses"); err != nil {
+		t.Fatal(err)
+	}
+
+	bob, err := s.CreateUser(ctx, scim.Resource{"userName": "bob@example.com", "active": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := count(t, db, "scim_audit")
+	// The role store fails: the app refuses the admin role.
+	if _, err := db.Exec(`CREATE TRIGGER no_admins BEFORE UPDATE ON users FOR EACH ROW
+		IF NEW.role = 'admin' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no admins'; END IF`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateGroup(ctx, scim.Resource{"displayName": "Admins"}, []scim.Member{{Value: bob["id"].(string)}}); err == nil ||
+		!strings.Contains(err.Error(), "no admins") && !strings.Contains(fmtErr(err), "no admins") {
+		t.Fatalf("the group create should fail in the role store: %v", err)
+	}
+	if n := count(t, db, "scim_audit"); n != before {
+		t.Errorf("audit rows %d -> %d after a rolled-back group create", before, n)
+	}
+	if n := count(t, db, "scim_groups"); n != 0 {
+		t.Errorf("%d groups after a rolled-back create", n)
+	}
+	checkConsistentWithOutbox(t, db)
+}
+
+func fmtErr(err error) string {
+	var se *scim.Error
+	if e, ok := err.(*scim.Error); ok {
+		se = e
+	}
+	if se != nil && se.Err != nil {
+		return se.Err.Error()
+	}
+	return err.Error()
+}
+
+// Prune deletes rows older than the cut-off in batches and keeps the others.
+func TestPrune(t *testing.T) {
+	s, db, clock := newStore(t)
+	ctx := context.Background()
+	for i, name := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		if _, err := s.CreateUser(ctx, scim.Resource{"userName": name, "active": true}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			clock.Advance(48 * time.Hour)
+		}
+	}
+	n, err := audit.Prune(ctx, db, bookkeeping.NewTables("", bookkeeping.MySQL), start.Add(24*time.Hour), 1)
+	if err != nil || n != 4 { // two creates with their role rows
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	if recs := list(t, db, audit.Filter{}); len(recs) != 2 || recs[0].Name != "c@example.com" {
+		t.Fatalf("left: %+v", recs)
+	}
+}
