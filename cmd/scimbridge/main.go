@@ -33,6 +33,8 @@ Usage:
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
   scimbridge webhooks list|retry|replay|enable|forget --config FILE ...
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
+  scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
+                                     the audit trail: who changed what, when, before and after
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -76,6 +78,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "serve", "check", "migrate":
 	case "webhooks":
 		return c.webhooks(ctx, rest)
+	case "audit":
+		return c.audit(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

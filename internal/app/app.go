@@ -53,7 +53,8 @@ type Options struct {
 	// name the real ports before anything starts.
 	Listener, GateListener net.Listener
 
-	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
 
 	// TuneWebhooks may change the worker's options built from the configuration (the demo polls faster);
 	// nil keeps serve's.
