@@ -16,7 +16,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
 )
@@ -150,33 +149,10 @@ func (c *CLI) migrate(ctx context.Context, cfg *config.Config, log *slog.Logger)
 }
 
 func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
-	db, err := c.openDB(cfg)
+	rep, err := app.Check(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
-		if refused := mysql.LoginRefused(err); refused != nil {
-			return refused
-		}
-		return fmt.Errorf("database not reachable: %w", err)
-	}
-	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the database: %w", err)
-	}
-	roles, err := schemacheck.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the role tables: %w", err)
-	}
-	rep.Problems = append(rep.Problems, roles.Problems...)
-	rep.Warnings = append(rep.Warnings, roles.Warnings...)
-	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
-	if err != nil {
-		return fmt.Errorf("checking the group mirror tables: %w", err)
-	}
-	rep.Problems = append(rep.Problems, mirror.Problems...)
-	rep.Warnings = append(rep.Warnings, mirror.Warnings...)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(c.Stdout, "PROBLEM:", p)
 	}
