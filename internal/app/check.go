@@ -115,4 +115,3 @@ func (a *App) checkGate(ctx context.Context, rep *schemacheck.Report) error {
 	}
 	return nil
 }
-

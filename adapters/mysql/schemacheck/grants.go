@@ -192,4 +192,3 @@ func union(a, b []string) []string {
 	sort.SliceStable(out, func(i, j int) bool { return order[out[i]] < order[out[j]] })
 	return out
 }
-
