@@ -161,7 +161,7 @@ func CheckGrants(ctx context.Context, db *sqlx.DB, s Setup, version int) (Report
 		for i, t := range tables {
 			quoted[i] = quoteIdent(t)
 		}
-		rep.problem("the database account %s (serve's) lacks %s on %s, which serve needs to provision users. Fix: GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s; (or GRANT %s ON %s.<table> for each table named)",
+		rep.problem("the database account %s, which serve connects as, lacks %s on %s, which serve needs to provision users. Fix: GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s; (or GRANT %s ON %s.<table> for each table named)",
 			g.account, privs, strings.Join(quoted, ", "), dbq, g.account, privs, dbq)
 	}
 
