@@ -165,16 +165,21 @@ func CheckGrants(ctx context.Context, db *sqlx.DB, s Setup, version int) (Report
 			g.account, privs, strings.Join(quoted, ", "), dbq, g.account, privs, dbq)
 	}
 
-	ddl := g.lacks("", migrateNeeds)
+	migrate := migrateNeeds
+	var server string
+	if err := db.GetContext(ctx, &server, "SELECT VERSION()"); err == nil && !strings.Contains(server, "MariaDB") {
+		migrate = append(migrate[:len(migrate):len(migrate)], "REFERENCES") // MySQL 8 wants it for foreign keys
+	}
+	ddl := g.lacks("", migrate)
 	switch {
 	case version < latest && len(ddl) > 0:
 		rep.problem("scimbridge's migrations are not current (the database is at version %d, this scimbridge needs %d), so serve would run them, and the database account %s lacks %s on %s.*: serve would fail. Fix: run `scimbridge migrate` once with an account that may change the schema (GRANT %s ON %s.* TO 'scimbridge_migrate'@'...'), then serve with this one; or grant these to %s",
-			version, latest, g.account, strings.Join(ddl, ", "), dbq, strings.Join(migrateNeeds, ", "), dbq, g.account)
+			version, latest, g.account, strings.Join(ddl, ", "), dbq, strings.Join(migrate, ", "), dbq, g.account)
 	case version > latest:
 		rep.warn("the database was migrated by a newer scimbridge (version %d; this one knows %d): run the newer version", version, latest)
 	case len(ddl) > 0:
 		rep.warn("the database account %s may not change the schema (it lacks %s): fine for serve while migrations are current; after upgrading scimbridge, run `scimbridge migrate` with an account that has %s on %s.* before serve",
-			g.account, strings.Join(ddl, ", "), strings.Join(migrateNeeds, ", "), dbq)
+			g.account, strings.Join(ddl, ", "), strings.Join(migrate, ", "), dbq)
 	}
 	return rep, nil
 }
