@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,7 +110,7 @@ func printAuditRecord(w io.Writer, r audit.Record) {
 	}
 	fmt.Fprintln(w, line)
 	diffs := func(kind string, m map[string]audit.Diff) {
-		for _, k := range sortedNames(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(w, "    %s %s: %s -> %s\n", kind, k, showValue(m[k].Before), showValue(m[k].After))
 		}
 	}
@@ -129,13 +130,4 @@ func showValue(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func sortedNames(m map[string]audit.Diff) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,6 +2,8 @@ package schemacheck
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,13 +151,13 @@ func CheckGrants(ctx context.Context, db *sqlx.DB, s Setup, version int) (Report
 	// Tables by the privileges they lack, so that one line covers each GRANT to run.
 	missing := map[string][]string{}
 	need := serveNeeds(s)
-	for _, table := range sortedKeys(need) {
+	for _, table := range slices.Sorted(maps.Keys(need)) {
 		if l := g.lacks(table, need[table]); len(l) > 0 {
 			key := strings.Join(l, ", ")
 			missing[key] = append(missing[key], table)
 		}
 	}
-	for _, privs := range sortedKeys(missing) {
+	for _, privs := range slices.Sorted(maps.Keys(missing)) {
 		tables := missing[privs]
 		quoted := make([]string, len(tables))
 		for i, t := range tables {
