@@ -13,6 +13,9 @@ const DefaultAuditRetention = 400 * 24 * time.Hour
 type Audit struct {
 	// Retention is how long rows are kept; serve prunes older ones. 0 keeps them for ever.
 	Retention Duration `toml:"retention"`
+	// Redact names app columns whose values are recorded as "[redacted]", besides those whose names look
+	// like secrets (password, hash, token, ...), which always are.
+	Redact []string `toml:"redact"`
 }
 
 // parseDuration is time.ParseDuration, and also "N d" for N whole days, which retention periods need.

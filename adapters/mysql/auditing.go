@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
@@ -16,6 +17,51 @@ type userWrite struct {
 	appKey        any
 	before, after map[string]any
 	changed       []string
+	attrs         map[string]audit.Diff // the changed attributes' values, side tables' included
+}
+
+// attributeDiff is the before and after of each changed attribute path (changedAttributes), extension
+// attributes by full name: what the IdP sees changed, wherever the mapping keeps it.
+// An attribute held in a redacted column is redacted too.
+func (s *Store) attributeDiff(old, new scim.Resource, changed []string) map[string]audit.Diff {
+	if len(changed) == 0 {
+		return nil
+	}
+	out := make(map[string]audit.Diff, len(changed))
+	for _, path := range changed {
+		if s.redactedAttribute(path) {
+			out[path] = audit.Diff{Before: audit.Redacted, After: audit.Redacted}
+			continue
+		}
+		out[path] = audit.Diff{Before: attributeAt(old, path), After: attributeAt(new, path)}
+	}
+	return out
+}
+
+// redactedAttribute reports whether a changed attribute path (top-level, or an extension attribute by
+// full name) is held, in whole or in part, in a users column the trail redacts.
+func (s *Store) redactedAttribute(path string) bool {
+	for _, c := range s.m.Columns {
+		src := c.Source()
+		if src == "" || !(audit.IsSecret(c.Name) || slices.ContainsFunc(s.redact, func(r string) bool { return strings.EqualFold(r, c.Name) })) {
+			continue
+		}
+		if src == path || strings.HasPrefix(src, path+".") || strings.HasPrefix(src, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+func attributeAt(r scim.Resource, path string) any {
+	if v, ok := r[path]; ok {
+		return v
+	}
+	if i := strings.LastIndex(path, ":"); i > 0 {
+		ext, _ := r[path[:i]].(map[string]any)
+		return ext[path[i+1:]]
+	}
+	return nil
 }
 
 func (c *change) user(w *userWrite) { c.users = append(c.users, w) }
@@ -27,7 +73,7 @@ func (s *Store) appSnapshot(ctx context.Context, tx *bookkeeping.Tx, key any) (m
 
 // auditEntries are the audit rows of a change whose events are evs (the change's own first, then the
 // role recompute's from index own on), each naming the ids of the events it goes with.
-func auditEntries(c *change, evs []subjectEvent, own int) []audit.Entry {
+func (s *Store) auditEntries(c *change, evs []subjectEvent, own int) []audit.Entry {
 	bySubject := map[string][]string{}
 	for _, se := range evs[:own] {
 		bySubject[se.subject] = append(bySubject[se.subject], se.ev.ID)
@@ -39,7 +85,8 @@ func auditEntries(c *change, evs []subjectEvent, own int) []audit.Entry {
 		names[w.id] = w.name
 		out = append(out, audit.Entry{Operation: userOperation(evs[:own], subject), ResourceType: "User", SCIMID: w.id,
 			Name: w.name, AppKey: w.appKey,
-			Changes: audit.Changes{Columns: audit.ColumnDiff(w.before, w.after), Changed: w.changed, Events: bySubject[subject]}})
+			Changes: audit.Changes{Columns: audit.ColumnDiff(w.before, w.after, s.redact), Attributes: w.attrs, Changed: w.changed,
+				Events: bySubject[subject]}})
 	}
 	groups := map[string]*groupChange{}
 	for _, g := range c.groups {

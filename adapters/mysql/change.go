@@ -74,7 +74,7 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 	for i := range evs {
 		evs[i].ev.ID = s.newUUID()
 	}
-	if err := audit.Write(ctx, tx, auditEntries(c, evs, len(c.events))); err != nil {
+	if err := audit.Write(ctx, tx, s.auditEntries(c, evs, len(c.events))); err != nil {
 		return err
 	}
 	return s.emitAll(ctx, tx, evs)

@@ -86,7 +86,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
 			c.event(userSubject(id), ev)
 		}
-		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: changedAttributes(cur, out)})
+		attrs := changedAttributes(cur, out)
+		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs,
+			attrs: s.attributeDiff(cur, out, attrs)})
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
 			c.rolesOf(id)
 		}
@@ -198,7 +200,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		}
 		c := &change{}
 		c.event(userSubject(id), deleted)
-		c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before, after: after, changed: changedAttributes(cur, next)})
+		changed := changedAttributes(cur, next)
+		c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before, after: after, changed: changed,
+			attrs: s.attributeDiff(cur, next, changed)})
 		return s.afterChange(ctx, tx, c)
 	})
 }

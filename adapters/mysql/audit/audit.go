@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,7 +32,7 @@ type Entry struct {
 // Changes is what an entry changed, stored as its JSON document.
 type Changes struct {
 	Columns    map[string]Diff `json:"columns,omitempty"`    // app columns: before and after
-	Attributes map[string]Diff `json:"attributes,omitempty"` // SCIM attributes kept outside app columns (a group's displayName)
+	Attributes map[string]Diff `json:"attributes,omitempty"` // SCIM attributes that changed, wherever the mapping keeps them
 	Changed    []string        `json:"changed,omitempty"`    // SCIM attributes that changed (side tables included)
 	Roles      *Diff           `json:"roles,omitempty"`      // managed app roles: before and after
 	Group      *Group          `json:"group,omitempty"`      // group.members_*: the group
@@ -57,20 +58,21 @@ const Redacted = "[redacted]"
 // that they changed, never their values.
 var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|token|hash|salt|otp|mfa|api_?key|private|credential`)
 
-// IsSecret reports whether a column's values are redacted in the trail.
+// IsSecret reports whether a column's values are redacted in the trail whatever the configuration says.
 func IsSecret(column string) bool { return secretName.MatchString(column) }
 
 // ColumnDiff is the before and after of every column whose value differs between two snapshots of an
-// app row (nil: the row did not exist); secret columns are redacted.
-func ColumnDiff(before, after map[string]any) map[string]Diff {
+// app row (nil: the row did not exist); secret columns (IsSecret, or named in redact, in any case) are
+// redacted.
+func ColumnDiff(before, after map[string]any, redact []string) map[string]Diff {
 	out := map[string]Diff{}
 	for col := range union(before, after) {
 		b, a := before[col], after[col]
 		if equal(b, a) {
 			continue
 		}
-		if IsSecret(col) {
-			b, a = redact(b), redact(a)
+		if IsSecret(col) || slices.ContainsFunc(redact, func(r string) bool { return strings.EqualFold(r, col) }) {
+			b, a = redactValue(b), redactValue(a)
 		}
 		out[col] = Diff{Before: b, After: a}
 	}
@@ -80,7 +82,7 @@ func ColumnDiff(before, after map[string]any) map[string]Diff {
 	return out
 }
 
-func redact(v any) any {
+func redactValue(v any) any {
 	if v == nil {
 		return nil
 	}

@@ -120,6 +120,10 @@ func TestEveryKindOfChangeIsAudited(t *testing.T) {
 	if d := recs[0].Changes.Columns["first_name"]; d.Before != "Alice" || d.After != "Alicia" {
 		t.Errorf("update first_name: %+v", recs[0].Changes.Columns)
 	}
+	if d := recs[0].Changes.Attributes["name"]; !reflect.DeepEqual(d.Before, map[string]any{"givenName": "Alice"}) ||
+		!reflect.DeepEqual(d.After, map[string]any{"givenName": "Alicia"}) {
+		t.Errorf("update's attribute name: %+v", recs[0].Changes.Attributes)
+	}
 	if !reflect.DeepEqual(recs[0].Changes.Changed, []string{"displayName", "name"}) {
 		t.Errorf("update changed: %v", recs[0].Changes.Changed)
 	}
@@ -297,5 +301,81 @@ func TestPrune(t *testing.T) {
 	}
 	if recs := list(t, db, audit.Filter{}); len(recs) != 2 || recs[0].Name != "c@example.com" {
 		t.Fatalf("left: %+v", recs)
+	}
+}
+
+// A change kept in a side table (a list of emails in their own table) shows as the attribute's before
+// and after.
+func TestSideTableChangesAreAudited(t *testing.T) {
+	schema := legacyapp.UsersTable() + `
+CREATE TABLE user_emails (
+  id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  user_id INT UNSIGNED NOT NULL,
+  address VARCHAR(190) NOT NULL,
+  KEY user_id (user_id)
+) ENGINE=InnoDB;`
+	s, db, _ := testfix.Store(t, 2, schema, legacyapp.UsersMapping("")+`
+[[lists]]
+attribute = "emails"
+table = "user_emails"
+foreign_key = "user_id"
+columns = { address = "value" }
+`, mysql.Options{})
+	ctx := reqinfo.With(context.Background(), reqinfo.Info{ID: "r9", Actor: "okta"})
+	u, err := s.CreateUser(ctx, scim.Resource{"userName": "eve@example.com", "active": true,
+		"emails": []any{map[string]any{"value": "eve@work.example"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
+		cur["emails"] = []any{map[string]any{"value": "eve@home.example"}}
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs := list(t, db, audit.Filter{Subject: "eve@example.com"})
+	last := recs[len(recs)-1]
+	d, ok := last.Changes.Attributes["emails"]
+	if last.Operation != "user.updated" || !ok {
+		t.Fatalf("last row: %+v", last)
+	}
+	before, _ := json.Marshal(d.Before)
+	after, _ := json.Marshal(d.After)
+	if !strings.Contains(string(before), "eve@work.example") || !strings.Contains(string(after), "eve@home.example") {
+		t.Errorf("emails before %s after %s", before, after)
+	}
+}
+
+// Columns named in [audit] redact are recorded as changed, never with their values; so are columns whose
+// names look like secrets, whatever the configuration.
+func TestConfiguredColumnsAreRedacted(t *testing.T) {
+	s, db, _ := testfix.Store(t, 2, legacyapp.UsersTable("job_title VARCHAR(100) NULL"),
+		legacyapp.UsersMapping("", `job_title = "title"`), mysql.Options{AuditRedact: []string{"JOB_TITLE"}})
+	if _, err := s.CreateUser(context.Background(), scim.Resource{"userName": "kim@example.com", "title": "Spy", "active": true}); err != nil {
+		t.Fatal(err)
+	}
+	recs := list(t, db, audit.Filter{})
+	cols := recs[0].Changes.Columns
+	if cols["job_title"].After != audit.Redacted || cols["password_hash"].After != audit.Redacted || cols["email"].After != "kim@example.com" {
+		t.Fatalf("columns: %+v", cols)
+	}
+	if _, err := s.UpdateUser(context.Background(), recs[0].SCIMID, func(cur scim.Resource) (scim.Resource, error) {
+		cur["title"] = "Agent"
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs = list(t, db, audit.Filter{})
+	if d := recs[len(recs)-1].Changes.Attributes["title"]; d.Before != audit.Redacted || d.After != audit.Redacted {
+		t.Fatalf("the title attribute, held in a redacted column: %+v", recs[len(recs)-1].Changes)
+	}
+	var raw []string
+	if err := db.Select(&raw, "SELECT changes FROM scim_audit"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range raw {
+		if strings.Contains(r, "Spy") || strings.Contains(r, "Agent") || strings.Contains(r, "!scim") {
+			t.Fatalf("a stored row holds a redacted value: %s", r)
+		}
 	}
 }
