@@ -94,20 +94,24 @@ func TestCheckFailsWhereServeWould(t *testing.T) {
 		}
 	})
 
-	t.Run("gate certificate and key missing", func(t *testing.T) {
+	t.Run("gate certificate and key missing, metadata unusable", func(t *testing.T) {
 		dsn := testdb.New(t, exampleSchema(t))
 		dir := t.TempDir()
 		path := withSections(t, `[gate]
 listen = "127.0.0.1:9"
 upstream = "http://127.0.0.1:3000"
 public_url = "https://app.example.com"
-idp_metadata_url = "https://idp.example.com/metadata"
+idp_metadata_file = "`+filepath.Join(dir, "idp.xml")+`"
 sp_cert_file = "`+filepath.Join(dir, "sp.crt")+`"
 sp_key_file = "`+filepath.Join(dir, "sp.key")+`"`)
+		if err := os.WriteFile(filepath.Join(dir, "idp.xml"), []byte("<html>not metadata</html>"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		env := map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token}
 		code, out := run(t, env, "check", "--config", path)
 		if code != 1 || !strings.Contains(out, "PROBLEM: gate: gate.sp_cert_file: open "+filepath.Join(dir, "sp.crt")) ||
-			!strings.Contains(out, "gate.sp_key_file: open "+filepath.Join(dir, "sp.key")) {
+			!strings.Contains(out, "gate.sp_key_file: open "+filepath.Join(dir, "sp.key")) ||
+			!strings.Contains(out, "gate.idp_metadata_file: "+filepath.Join(dir, "idp.xml")+": IdP metadata") {
 			t.Fatalf("check: exit %d\n%s", code, out)
 		}
 		if code, out := run(t, env, "serve", "--config", path); code != 1 || !strings.Contains(out, "sp_cert_file") {

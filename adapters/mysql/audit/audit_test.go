@@ -379,3 +379,37 @@ func TestConfiguredColumnsAreRedacted(t *testing.T) {
 		}
 	}
 }
+
+// A deleted group's row holds what it was; a user deleted with on_delete = "delete" has the whole app
+// row before and nothing after.
+func TestDeletionsAreAudited(t *testing.T) {
+	clock := testfix.NewClock(start)
+	s, db, _ := testfix.Store(t, 2, legacyapp.UsersTable(), legacyapp.UsersMapping(`on_delete = "delete"`), mysql.Options{Now: clock.Now})
+	ctx := reqinfo.With(context.Background(), reqinfo.Info{ID: "r1", Actor: "okta"})
+	u, err := s.CreateUser(ctx, scim.Resource{"userName": "max@example.com", "active": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.CreateGroup(ctx, scim.Resource{"displayName": "Ops", "externalId": "ext-ops"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteGroup(ctx, g["id"].(string), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, u["id"].(string), nil); err != nil {
+		t.Fatal(err)
+	}
+	recs := list(t, db, audit.Filter{})
+	if got := ops(recs); !reflect.DeepEqual(got, []string{"user.created", "group.created", "group.deleted", "user.deleted"}) {
+		t.Fatalf("operations: %v", got)
+	}
+	if d := recs[2].Changes.Attributes; d["displayName"].Before != "Ops" || d["displayName"].After != nil || d["externalId"].Before != "ext-ops" {
+		t.Errorf("group deleted: %+v", d)
+	}
+	cols := recs[3].Changes.Columns
+	if cols["email"].Before != "max@example.com" || cols["email"].After != nil || cols["password_hash"].Before != audit.Redacted {
+		t.Errorf("user deleted: %+v", cols)
+	}
+	checkConsistentWithOutbox(t, db)
+}
