@@ -111,6 +111,13 @@ func (s *Store) auditEntries(c *change, evs []subjectEvent, own int) []audit.Ent
 			e.Changes.Attributes = groupDiff(before, after)
 		case EventGroupDeleted:
 			e.Changes.Attributes = groupDiff(se.ev.Resource, nil)
+			if g := groups[id]; g != nil {
+				// Its members leave it with it: their trails say so.
+				for _, m := range g.removed {
+					out = append(out, audit.Entry{Operation: EventGroupMembersRemoved, ResourceType: "Group", SCIMID: id, Name: name,
+						MemberID: m, Changes: audit.Changes{Group: &audit.Group{ID: id, Name: name}, Events: []string{se.ev.ID}}})
+				}
+			}
 		case EventGroupMembersAdded, EventGroupMembersRemoved:
 			// One row per member, so that a user's trail shows every group it joined or left.
 			for _, m := range se.ev.Members {

@@ -390,7 +390,7 @@ func TestDeletionsAreAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.CreateGroup(ctx, scim.Resource{"displayName": "Ops", "externalId": "ext-ops"}, nil)
+	g, err := s.CreateGroup(ctx, scim.Resource{"displayName": "Ops", "externalId": "ext-ops"}, []scim.Member{{Value: u["id"].(string)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,9 +401,14 @@ func TestDeletionsAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := list(t, db, audit.Filter{})
-	if got := ops(recs); !reflect.DeepEqual(got, []string{"user.created", "group.created", "group.deleted", "user.deleted"}) {
+	want := []string{"user.created", "group.created", "group.members_added", "group.members_removed", "group.deleted", "user.deleted"}
+	if got := ops(recs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("operations: %v", got)
 	}
+	if m := recs[3]; m.MemberID == nil || *m.MemberID != u["id"].(string) || m.Changes.Group.Name != "Ops" {
+		t.Errorf("the member leaving with the group: %+v", m)
+	}
+	recs = append(recs[:2], recs[4:]...)
 	if d := recs[2].Changes.Attributes; d["displayName"].Before != "Ops" || d["displayName"].After != nil || d["externalId"].Before != "ext-ops" {
 		t.Errorf("group deleted: %+v", d)
 	}
