@@ -70,6 +70,11 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 	if err != nil {
 		return err
 	}
+	return s.record(ctx, tx, c, roleEvents)
+}
+
+// record writes the audit rows and the events of a change whose role recompute produced roleEvents.
+func (s *Store) record(ctx context.Context, tx *bookkeeping.Tx, c *change, roleEvents []subjectEvent) error {
 	evs := append(c.events, roleEvents...)
 	for i := range evs {
 		evs[i].ev.ID = s.newUUID()

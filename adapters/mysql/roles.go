@@ -69,7 +69,7 @@ func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err e
 				return err
 			}
 			n = len(evs)
-			return s.emitAll(ctx, tx, evs)
+			return s.record(ctx, tx, &change{}, evs) // audited as every role change is
 		})
 		if err != nil {
 			return checked, changed, err

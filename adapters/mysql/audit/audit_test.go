@@ -418,3 +418,26 @@ func TestDeletionsAreAudited(t *testing.T) {
 	}
 	checkConsistentWithOutbox(t, db)
 }
+
+// The reconcile at start (no request behind it) audits the roles it changes, with an empty actor.
+func TestReconcileIsAudited(t *testing.T) {
+	s, db, _ := newStore(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, scim.Resource{"userName": "rae@example.com", "active": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE users SET role = 'admin' WHERE email = 'rae@example.com'"); err != nil { // the app edits it
+		t.Fatal(err)
+	}
+	if _, changed, err := s.ReconcileRoles(ctx); err != nil || changed != 1 {
+		t.Fatalf("reconcile: %d, %v", changed, err)
+	}
+	recs := list(t, db, audit.Filter{Subject: u["id"].(string)})
+	last := recs[len(recs)-1]
+	if last.Operation != "user.roles_changed" || last.Actor != "" || last.Changes.Roles == nil ||
+		!reflect.DeepEqual(last.Changes.Roles.Before, []any{"admin"}) || !reflect.DeepEqual(last.Changes.Roles.After, []any{"viewer"}) {
+		t.Fatalf("reconcile row: %+v", last)
+	}
+	checkConsistentWithOutbox(t, db)
+}
