@@ -22,7 +22,9 @@ import (
 
 var start = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newStore(t *testing.T) (*mysql.Store, *sqlx.DB, *testfix.Clock) {
+func newStore(t *testing.T) (*mysql.Store, *sqlx.DB, *testfix.Clock) { return newStoreB(t) }
+
+func newStoreB(t testing.TB) (*mysql.Store, *sqlx.DB, *testfix.Clock) {
 	t.Helper()
 	clock := testfix.NewClock(start)
 	s, db, _ := testfix.Store(t, 4, legacyapp.UsersTable(legacyapp.RoleColumn), legacyapp.UsersMapping(""),
