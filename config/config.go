@@ -55,6 +55,8 @@ type Config struct {
 	Webhooks []Webhook             `toml:"webhooks"`
 	Metrics  Metrics               `toml:"metrics"`
 
+	Audit Audit `toml:"audit"`
+
 	users  *mapping.Users
 	roles  *mapping.Roles
 	groups *mapping.Groups
@@ -110,11 +112,11 @@ func (l Log) SlogLevel() slog.Level {
 // Duration is a time.Duration written in TOML as a string such as "15s" or "1m30s".
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a duration with time.ParseDuration.
+// UnmarshalText parses a duration with time.ParseDuration, or a whole number of days ("400d").
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	v, err := parseDuration(strings.TrimSpace(string(b)))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"15s\", \"2m\" or \"1m30s\"", b)
+		return fmt.Errorf("%q is not a duration such as \"15s\", \"2m\", \"1m30s\" or \"400d\"", b)
 	}
 	d.Duration = v
 	return nil
@@ -139,7 +141,8 @@ func Default() *Config {
 			BookkeepingPrefix: DefaultBookkeepingPrefix,
 			MaxOpenConns:      DefaultMaxOpenConns,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Audit: Audit{Retention: Duration{DefaultAuditRetention}},
 	}
 }
 
@@ -232,6 +235,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if s.ShutdownTimeout.Duration <= 0 {
 		p.add("server.shutdown_timeout", "server.shutdown_timeout must be positive, got %s", s.ShutdownTimeout.Duration)
+	}
+	if c.Audit.Retention.Duration < 0 {
+		p.add("audit.retention", "audit.retention must be a duration such as \"400d\" (0 keeps the audit trail for ever), got %s", c.Audit.Retention.Duration)
 	}
 	if s.PublicURL != "" {
 		u, err := url.Parse(s.PublicURL)

@@ -81,7 +81,7 @@ func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checke
 				return err
 			}
 			n = len(evs)
-			return s.emitAll(ctx, tx, evs)
+			return s.record(ctx, tx, &change{}, evs) // audited as every role change is
 		})
 		if err != nil {
 			return checked, changed, err

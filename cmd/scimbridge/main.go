@@ -17,7 +17,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/progress"
@@ -35,6 +34,8 @@ Usage:
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
   scimbridge webhooks list|retry|replay|enable|forget --config FILE ...
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
+  scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
+                                     the audit trail: who changed what, when, before and after
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -80,6 +81,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "serve", "check", "migrate":
 	case "webhooks":
 		return c.webhooks(ctx, rest)
+	case "audit":
+		return c.audit(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -183,33 +186,10 @@ func (c *CLI) migrate(ctx context.Context, cfg *config.Config, log *slog.Logger)
 }
 
 func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
-	db, err := c.openDB(cfg)
+	rep, err := app.Check(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
-		if refused := mysql.LoginRefused(err); refused != nil {
-			return refused
-		}
-		return fmt.Errorf("database not reachable: %w", err)
-	}
-	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the database: %w", err)
-	}
-	roles, err := schemacheck.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the role tables: %w", err)
-	}
-	rep.Problems = append(rep.Problems, roles.Problems...)
-	rep.Warnings = append(rep.Warnings, roles.Warnings...)
-	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
-	if err != nil {
-		return fmt.Errorf("checking the group mirror tables: %w", err)
-	}
-	rep.Problems = append(rep.Problems, mirror.Problems...)
-	rep.Warnings = append(rep.Warnings, mirror.Warnings...)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(c.Stdout, "PROBLEM:", p)
 	}

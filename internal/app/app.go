@@ -58,7 +58,8 @@ type Options struct {
 	// turns metrics on even without [metrics].
 	MetricsListener net.Listener
 
-	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
 
 	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
 	// progress line every 10s instead.
@@ -142,7 +143,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		return a, err
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry})
+		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry,
+		AuditRedact: cfg.Audit.Redact})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}

@@ -31,6 +31,10 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopWorker(); <-workerDone }()
+	pruneCtx, stopPruner := context.WithCancel(ctx)
+	prunerDone := make(chan struct{})
+	go func() { defer close(prunerDone); a.runAuditPruner(pruneCtx) }()
+	defer func() { stopPruner(); <-prunerDone }()
 
 	srv := &http.Server{
 		Handler:           a.handler,
