@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 )
 
 // wantAll fails the test for every fragment no message of got contains, and when got has another
@@ -207,15 +206,8 @@ func TestCheckPassesTheReachExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db, err := mysql.Open(testdb.New(t, readFile(t, filepath.Join(dir, "schema.sql"))), 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			_, db := testfix.DB(t, 2, "", readFile(t, filepath.Join(dir, "schema.sql")))
 			ctx := context.Background()
-			if _, err := mysql.Migrate(ctx, db, "scim_"); err != nil {
-				t.Fatal(err)
-			}
 			rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), "scim_")
 			if err != nil {
 				t.Fatal(err)

@@ -8,28 +8,16 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
 func checkReport(t *testing.T, schema, usersTOML string) schemacheck.Report {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mysql.Open(testdb.New(t, schema), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
+	db := testfix.Open(t, testdb.New(t, schema), 2)
+	rep, err := schemacheck.Check(context.Background(), db, testfix.Users(t, usersTOML), "scim_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,14 +78,7 @@ func TestCheckPassesTheExampleSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := mysql.Open(testdb.New(t, readFile(t, "../../../examples/legacy-app/schema.sql")), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
+	_, db := testfix.DB(t, 2, "", readFile(t, "../../../examples/legacy-app/schema.sql"))
 	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
 	if err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("the example schema fails its own check: %v %v", rep.Problems, err)
