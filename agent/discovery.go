@@ -19,6 +19,11 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": false},
+		// RFC 9865: both ways of paging; cursors name a position in (created, id) order and never expire.
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": min(100, s.cfg.MaxPageSize), "maxPageSize": s.cfg.MaxPageSize,
+		},
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
@@ -114,6 +119,16 @@ func listResponse(resources []any, total, startIndex int) map[string]any {
 		"itemsPerPage": len(resources),
 		"Resources":    resources,
 	}
+}
+
+// cursorListResponse is a page by cursor (RFC 9865): no startIndex, and nextCursor unless it is the last.
+func cursorListResponse(resources []any, page scim.Page) map[string]any {
+	out := listResponse(resources, page.Total, 0)
+	delete(out, "startIndex")
+	if page.NextCursor != "" {
+		out["nextCursor"] = page.NextCursor
+	}
+	return out
 }
 
 // location is the absolute URL of a path under the base path, for meta.location and the Location header.

@@ -2,8 +2,10 @@ package mysql
 
 import (
 	"context"
+	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -18,8 +20,16 @@ func (s *Store) listCondition(filter scim.Expr) (string, []any, error) {
 }
 
 func (s *Store) countSQL(cond string) string {
-	return "SELECT COUNT(*) FROM " + s.bookTable() + " b JOIN " + quoteIdent(s.m.Table) + " u ON u." +
-		quoteIdent(s.m.Key) + " = b." + s.joinKey + " " + cond
+	return "SELECT COUNT(*) FROM " + s.bookTable() + " b" + s.appJoin + " " + cond
+}
+
+// pageSQL is the query of the page of count users from offset: a deferred join, so that the rows the
+// offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
+// document and app columns are read for the page's rows alone.
+func (s *Store) pageSQL(cond string) string {
+	return "SELECT " + s.userCols + " FROM (SELECT b.id, b.created FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+		" ORDER BY b.created, b.id LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
+		" ORDER BY b.created, b.id"
 }
 
 // ListUsersSQL returns the two queries ListUsers runs for a filter (the count, then the page of
@@ -32,28 +42,83 @@ func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery
 	return s.countSQL(cond), s.selectUser + " " + cond + " ORDER BY b.created, b.id LIMIT " + strconv.Itoa(count) + " OFFSET 0", args, nil
 }
 
-// ListUsers returns one page of the users matching q.Filter, translated to SQL.
+// ListUsers returns one page of the users matching q.Filter, translated to SQL: from q.StartIndex, or
+// after q.Cursor for a cursor query (RFC 9865). Both orders are (created, id), so a client paging either
+// way sees the same users in the same order.
 func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	cond, args, err := s.listCondition(q.Filter)
 	if err != nil {
 		return scim.Page{}, err
 	}
+	var after keyset
+	if q.ByCursor {
+		if after, err = parseCursor(q.Cursor); err != nil {
+			return scim.Page{}, err
+		}
+	}
 	var page scim.Page
 	if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
 		return page, s.classify(err)
 	}
-	if page.Total == 0 || q.Count == 0 || q.StartIndex > page.Total {
+	if page.Total == 0 || q.Count == 0 || (!q.ByCursor && q.StartIndex > page.Total) {
 		return page, nil
 	}
-	rows, err := s.queryUsers(ctx, s.db, cond+" ORDER BY b.created, b.id LIMIT ? OFFSET ?",
-		append(args, q.Count, q.StartIndex-1)...)
+	var rows []*bookRow
+	if q.ByCursor {
+		c, a := after.condition("b")
+		rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(args, a...), q.Count+1)...)
+	} else {
+		rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(args, q.Count, q.StartIndex-1)...)
+	}
 	if err != nil {
 		return page, s.classify(err)
+	}
+	if q.ByCursor && len(rows) > q.Count {
+		rows = rows[:q.Count]
+		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id}.cursor()
 	}
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
 	}
 	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
+}
+
+// keyset is a position in a list ordered by (created, id): the last row of a cursor page.
+type keyset struct {
+	created time.Time
+	id      string
+}
+
+// cursor is the RFC 9865 cursor of the page after k: opaque to clients, and it never expires, as it
+// names a position rather than server state.
+func (k keyset) cursor() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(k.created.UTC().Format(time.RFC3339Nano) + " " + k.id))
+}
+
+// condition is " AND rows after k" on the table alias a; none for the first page.
+func (k keyset) condition(a string) (string, []any) {
+	if k.id == "" {
+		return "", nil
+	}
+	return " AND (" + a + ".created > ? OR (" + a + ".created = ? AND " + a + ".id > ?))", []any{k.created, k.created, k.id}
+}
+
+// parseCursor reads a cursor that cursor made; empty is the first page.
+func parseCursor(c string) (keyset, error) {
+	if c == "" {
+		return keyset{}, nil
+	}
+	bad := scim.BadRequest(scim.TypeInvalidCursor, "the cursor %q was not issued by this server", c)
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return keyset{}, bad
+	}
+	at, id, ok := strings.Cut(string(raw), " ")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if !ok || err != nil || id == "" || len(id) > 36 {
+		return keyset{}, bad
+	}
+	return keyset{t.UTC(), id}, nil
 }
 
 func (s *Store) scopeSQL() string {
