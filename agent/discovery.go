@@ -24,7 +24,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 			"cursor": true, "index": true, "defaultPaginationMethod": "index",
 			"defaultPageSize": min(100, s.cfg.MaxPageSize), "maxPageSize": s.cfg.MaxPageSize,
 		},
-		"etag":             map[string]any{"supported": true},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
 			"description": "Authentication with a bearer token configured in scimbridge",
