@@ -19,17 +19,17 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": false},
-		// RFC 9865: both ways of paging; cursors name a position in (created, id) order and never expire.
-		"pagination": map[string]any{
-			"cursor": true, "index": true, "defaultPaginationMethod": "index",
-			"defaultPageSize": min(100, s.cfg.MaxPageSize), "maxPageSize": s.cfg.MaxPageSize,
-		},
-		"etag": map[string]any{"supported": true},
+		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
 			"description": "Authentication with a bearer token configured in scimbridge",
 			"specUri":     "https://www.rfc-editor.org/rfc/rfc6750",
 		}},
+		// RFC 9865: both ways of paging; cursors name a position in (created, id) order and never expire.
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": min(100, s.cfg.MaxPageSize), "maxPageSize": s.cfg.MaxPageSize,
+		},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.location(r, "/ServiceProviderConfig")},
 	})
 }
