@@ -151,9 +151,11 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 			return scim.Page{}, err
 		}
 	}
-	var page scim.Page
-	if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
-		return page, s.classify(err)
+	page := scim.Page{Total: after.total}
+	if after.id == "" { // a cursor carries its listing's total (see keyset)
+		if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
+			return page, s.classify(err)
+		}
 	}
 	if page.Total == 0 || q.Count == 0 || (!q.ByCursor && q.StartIndex > page.Total) {
 		return page, nil
@@ -172,7 +174,7 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 	}
 	if q.ByCursor && len(rows) > q.Count {
 		rows = rows[:q.Count]
-		page.NextCursor = keyset{rows[len(rows)-1].Created, rows[len(rows)-1].ID}.cursor()
+		page.NextCursor = keyset{rows[len(rows)-1].Created, rows[len(rows)-1].ID, page.Total}.cursor()
 	}
 	for _, g := range rows {
 		r, err := s.groupResource(ctx, s.db, g, withMembers)

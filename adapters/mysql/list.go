@@ -56,9 +56,11 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 			return scim.Page{}, err
 		}
 	}
-	var page scim.Page
-	if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
-		return page, s.classify(err)
+	page := scim.Page{Total: after.total}
+	if after.id == "" {
+		if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
+			return page, s.classify(err)
+		}
 	}
 	if page.Total == 0 || q.Count == 0 || (!q.ByCursor && q.StartIndex > page.Total) {
 		return page, nil
@@ -75,7 +77,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	}
 	if q.ByCursor && len(rows) > q.Count {
 		rows = rows[:q.Count]
-		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id}.cursor()
+		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id, page.Total}.cursor()
 	}
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
@@ -83,16 +85,20 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
 }
 
-// keyset is a position in a list ordered by (created, id): the last row of a cursor page.
+// keyset is a position in a list ordered by (created, id): the last row of a cursor page, with the
+// listing's total. The total is counted once, on the first page, and carried by the cursor: counting
+// the matches costs a pass over the table, while a page after a cursor costs its own rows only. A
+// listing's later pages therefore report the total as it was when the listing began.
 type keyset struct {
 	created time.Time
 	id      string
+	total   int
 }
 
 // cursor is the RFC 9865 cursor of the page after k: opaque to clients, and it never expires, as it
 // names a position rather than server state.
 func (k keyset) cursor() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(k.created.UTC().Format(time.RFC3339Nano) + " " + k.id))
+	return base64.RawURLEncoding.EncodeToString([]byte(k.created.UTC().Format(time.RFC3339Nano) + " " + k.id + " " + strconv.Itoa(k.total)))
 }
 
 // condition is " AND rows after k" on the table alias a; none for the first page.
@@ -113,12 +119,16 @@ func parseCursor(c string) (keyset, error) {
 	if err != nil {
 		return keyset{}, bad
 	}
-	at, id, ok := strings.Cut(string(raw), " ")
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if !ok || err != nil || id == "" || len(id) > 36 {
+	parts := strings.Split(string(raw), " ")
+	if len(parts) != 3 || parts[1] == "" || len(parts[1]) > 36 {
 		return keyset{}, bad
 	}
-	return keyset{t.UTC(), id}, nil
+	t, err := time.Parse(time.RFC3339Nano, parts[0])
+	total, nerr := strconv.Atoi(parts[2])
+	if err != nil || nerr != nil || total < 0 {
+		return keyset{}, bad
+	}
+	return keyset{t.UTC(), parts[1], total}, nil
 }
 
 func (s *Store) scopeSQL() string {

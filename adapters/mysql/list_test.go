@@ -154,3 +154,37 @@ func TestListRejectsCursorsItDidNotIssue(t *testing.T) {
 		}
 	}
 }
+
+// A cursor listing counts its total once, on the first page; a user created while it runs is listed at
+// its end (created last), and a user deleted behind the cursor is not listed again.
+func TestCursorListingWhileUsersChange(t *testing.T) {
+	f := newFixture(t, usersTOML)
+	listTable(t, f)
+	ctx := context.Background()
+	want := oldOrder(t, f, nil)
+	p, err := f.store.ListUsers(ctx, scim.ListQuery{Count: 10, ByCursor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pageIDs(p)
+	*f.clock = f.clock.Add(time.Minute)
+	added, err := f.store.CreateUser(ctx, resource(t, `{"userName":"late@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.DeleteUser(ctx, want[3], nil); err != nil {
+		t.Fatal(err)
+	}
+	for p.NextCursor != "" {
+		if p, err = f.store.ListUsers(ctx, scim.ListQuery{Count: 10, ByCursor: true, Cursor: p.NextCursor}); err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != len(want) {
+			t.Fatalf("later page total %d; want the first page's %d", p.Total, len(want))
+		}
+		got = append(got, pageIDs(p)...)
+	}
+	if exp := append(slices.Clone(want), added["id"].(string)); !slices.Equal(got, exp) {
+		t.Fatalf("listing %v; want %v", got, exp)
+	}
+}
