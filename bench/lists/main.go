@@ -25,6 +25,7 @@ type options struct {
 	users   int
 	reps    int
 	clients int
+	lookups int
 	full    bool
 	timeout time.Duration
 }
@@ -35,11 +36,12 @@ func main() {
 	flag.IntVar(&o.users, "users", 100000, "users seeded")
 	flag.IntVar(&o.reps, "reps", 20, "requests per single-client measurement")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients of the filter lookups")
+	flag.IntVar(&o.lookups, "lookups", 1000, "requests per filter lookup measurement")
 	flag.BoolVar(&o.full, "full", true, "list every user by cursor in pages of 200")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	flag.Parse()
-	if o.users < 1000 || o.reps < 1 || o.clients < 1 {
-		benchrun.Exit("lists", 2, "-users must be >= 1000, -reps and -clients >= 1")
+	if o.users < 1000 || o.reps < 1 || o.clients < 1 || o.lookups < 1 {
+		benchrun.Exit("lists", 2, "-users must be >= 1000, -reps, -clients and -lookups >= 1")
 	}
 	benchrun.Main("lists", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
 		return run(ctx, o, dsn, out)
