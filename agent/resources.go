@@ -53,13 +53,30 @@ func urlListQuery(r *http.Request) (listQuery, error) {
 // (a group's members).
 type fetchFunc func(ctx context.Context, q scim.ListQuery, p proj) (scim.Page, error)
 
+// listFromURL answers GET on a collection.
+func (s *Server) listFromURL(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType, fetch fetchFunc) error {
+	lq, err := urlListQuery(r)
+	if err != nil {
+		return err
+	}
+	return s.list(w, r, lq, rt, fetch)
+}
+
+// listFromBody answers POST /.search on a collection.
+func (s *Server) listFromBody(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType, fetch fetchFunc) error {
+	var lq listQuery
+	if err := s.readJSON(w, r, &lq); err != nil {
+		return err
+	}
+	return s.list(w, r, lq, rt, fetch)
+}
+
 // list answers a list request: paging by index (RFC 7644 3.4.2.4) or by cursor (RFC 9865), filter, projection.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) error {
 	query := scim.ListQuery{StartIndex: 1, Count: min(100, s.cfg.MaxPageSize)}
 	if lq.Cursor != nil {
 		if lq.StartIndex != nil {
-			s.writeError(w, r, scim.BadRequest(scim.TypeInvalidValue, "startIndex and cursor are two ways of paging: send one of them"))
-			return
+			return scim.BadRequest(scim.TypeInvalidValue, "startIndex and cursor are two ways of paging: send one of them")
 		}
 		query.ByCursor, query.Cursor = true, *lq.Cursor
 	}
@@ -71,25 +88,21 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 	}
 	if f := strings.TrimSpace(lq.Filter); f != "" {
 		if len(f) > maxFilterLength {
-			s.writeError(w, r, scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength))
-			return
+			return scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength)
 		}
 		expr, err := scim.ParseFilter(f)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		query.Filter = expr
 	}
 	attrs, excluded, err := projection(lq.Attributes, lq.ExcludedAttributes)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	page, err := fetch(r.Context(), query, proj{attrs, excluded})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]any, 0, len(page.Resources))
 	for _, res := range page.Resources {
@@ -98,9 +111,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 	}
 	if query.ByCursor {
 		s.writeJSON(w, http.StatusOK, cursorListResponse(out, page))
-		return
+		return nil
 	}
 	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
+	return nil
 }
 
 func projection(attributes, excluded []string) (attrs, excl []scim.AttrPath, err error) {

@@ -118,8 +118,12 @@ func (s *Server) routes() http.Handler {
 	return s.canonicalPath(root)
 }
 
+// handler serves one SCIM operation. A returned error is the whole answer: methods writes it, the one
+// place where errors become HTTP responses (writeError).
+type handler func(w http.ResponseWriter, r *http.Request) error
+
 // verbs maps HTTP methods to their handlers on one path.
-type verbs map[string]http.HandlerFunc
+type verbs map[string]handler
 
 // methods dispatches on the request method; others get 405 with an Allow header (RFC 9110 15.5.6).
 func (s *Server) methods(v verbs) http.Handler {
@@ -130,18 +134,19 @@ func (s *Server) methods(v verbs) http.Handler {
 	sort.Strings(allowed)
 	allow := strings.Join(allowed, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h, ok := v[r.Method]; ok {
-			h(w, r)
-			return
+		h, ok := v[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = v[http.MethodGet]
 		}
-		if r.Method == http.MethodHead {
-			if h, ok := v[http.MethodGet]; ok {
-				h(w, r)
-				return
+		if !ok {
+			w.Header().Set("Allow", allow)
+			h = func(w http.ResponseWriter, r *http.Request) error {
+				return scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
 			}
 		}
-		w.Header().Set("Allow", allow)
-		s.writeError(w, r, scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
 	})
 }
 

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
@@ -95,13 +96,8 @@ func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column
 }
 
 func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []code
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		var key any = k // TOML keys are strings; a number attribute's keys are its numbers
 		if a.Type == scim.Integer || a.Type == scim.Decimal {
 			key = json.Number(k)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -206,7 +208,7 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 		}
 		cols[s.m.Key], key = k, k
 	}
-	names := sortedKeys(cols)
+	names := slices.Sorted(maps.Keys(cols))
 	args := make([]any, len(names))
 	quoted := make([]string, len(names))
 	for i, n := range names {

@@ -3,6 +3,8 @@ package mysql
 import (
 	"context"
 	"encoding/base64"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +135,7 @@ func parseCursor(c string) (keyset, error) {
 
 func (s *Store) scopeSQL() string {
 	var b strings.Builder
-	for _, col := range sortedKeys(s.m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
 		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
 	}
 	return b.String()
@@ -141,7 +143,7 @@ func (s *Store) scopeSQL() string {
 
 func (s *Store) scopeArgs() []any {
 	var args []any
-	for _, col := range sortedKeys(s.m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
 		args = append(args, s.m.Scope[col])
 	}
 	return args

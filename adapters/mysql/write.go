@@ -2,7 +2,8 @@ package mysql
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -26,7 +27,7 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 	if len(cols) == 0 {
 		return nil
 	}
-	names := sortedKeys(cols)
+	names := slices.Sorted(maps.Keys(cols))
 	sets := make([]string, len(names))
 	args := make([]any, 0, len(names)+1)
 	for i, n := range names {
@@ -183,12 +184,3 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 }
 
 func placeholders(n int) string { return bookkeeping.Placeholders(n) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
