@@ -34,8 +34,9 @@ func (s *Store) pageSQL(cond string) string {
 		" ORDER BY b.created, b.id"
 }
 
-// ListUsersSQL returns the two queries ListUsers runs for a filter (the count, then the page of
-// size count from startIndex 1), with their arguments, for EXPLAIN in benchmarks and investigations.
+// ListUsersSQL returns the queries of a list with this filter, with their arguments, for EXPLAIN in
+// benchmarks and investigations: the count (which ListUsers skips when the page tells the total) and
+// the page of size count from startIndex 1.
 func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery string, args []any, err error) {
 	cond, args, err := s.listCondition(filter)
 	if err != nil {
@@ -46,7 +47,8 @@ func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery
 
 // ListUsers returns one page of the users matching q.Filter, translated to SQL: from q.StartIndex, or
 // after q.Cursor for a cursor query (RFC 9865). Both orders are (created, id), so a client paging either
-// way sees the same users in the same order.
+// way sees the same users in the same order. The page is read first: when it tells the total (see
+// pageTotal), as for a filter's one match, the list is one query instead of a COUNT and a page.
 func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	cond, args, err := s.listCondition(q.Filter)
 	if err != nil {
@@ -58,33 +60,53 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 			return scim.Page{}, err
 		}
 	}
-	page := scim.Page{Total: after.total}
-	if after.id == "" {
-		if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
-			return page, s.classify(err)
+	var rows []*bookRow
+	if q.Count > 0 {
+		if q.ByCursor {
+			c, a := after.condition("b")
+			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+		} else {
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+		}
+		if err != nil {
+			return scim.Page{}, s.classify(err)
 		}
 	}
-	if page.Total == 0 || q.Count == 0 || (!q.ByCursor && q.StartIndex > page.Total) {
-		return page, nil
-	}
-	var rows []*bookRow
-	if q.ByCursor {
-		c, a := after.condition("b")
-		rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(args, a...), q.Count+1)...)
-	} else {
-		rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(args, q.Count, q.StartIndex-1)...)
-	}
-	if err != nil {
+	page := scim.Page{Total: after.total}
+	if total, known := pageTotal(q, after, len(rows)); known {
+		page.Total = total
+	} else if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
 		return page, s.classify(err)
 	}
 	if q.ByCursor && len(rows) > q.Count {
 		rows = rows[:q.Count]
 		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id, page.Total}.cursor()
 	}
+	if len(rows) == 0 {
+		return page, nil
+	}
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
 	}
 	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
+}
+
+// pageTotal is the total of matches when the page itself tells it, so that the COUNT is not run: a
+// cursor carries its listing's total; a page that is not full (a filter's one match, say) ends the
+// list, so the total is the rows before it plus its own, provided it has rows (the rows it skipped
+// then exist) or starts at the first.
+func pageTotal(q scim.ListQuery, after keyset, rows int) (int, bool) {
+	switch {
+	case after.id != "":
+		return after.total, true
+	case q.Count == 0:
+		return 0, false
+	case q.ByCursor:
+		return rows, rows <= q.Count
+	case rows < q.Count && (rows > 0 || q.StartIndex == 1):
+		return q.StartIndex - 1 + rows, true
+	}
+	return 0, false
 }
 
 // keyset is a position in a list ordered by (created, id): the last row of a cursor page, with the

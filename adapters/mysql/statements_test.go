@@ -12,7 +12,7 @@ import (
 	"github.com/scimbridge/scimbridge/scim"
 )
 
-// The statements a POST and a PATCH of active send, as the server receives them (bench/README.md has
+// The statements a POST, a PATCH of active and a filter's lookup send, as the server receives them (bench/README.md has
 // the before/after). The bound is today's count: a change that adds a round trip to the hot writes has
 // to raise it on purpose.
 func TestStatementsPerWrite(t *testing.T) {
@@ -37,11 +37,19 @@ func TestStatementsPerWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	patch := rec.take()
+	f, err := scim.ParseFilter(`userName eq "ANN@example.com"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := store.ListUsers(ctx, scim.ListQuery{Filter: f, StartIndex: 1, Count: 100}); err != nil || p.Total != 1 || len(p.Resources) != 1 {
+		t.Fatalf("filter: %+v, %v", p, err)
+	}
+	lookup := rec.take()
 	for _, w := range []struct {
 		name  string
 		stmts []recorded
 		max   int
-	}{{"POST", post, 6}, {"PATCH active", patch, 7}} {
+	}{{"POST", post, 6}, {"PATCH active", patch, 7}, {"filter userName eq (the page, then its groups; no COUNT)", lookup, 2}} {
 		var lines []string
 		for _, s := range w.stmts {
 			lines = append(lines, strings.Join(strings.Fields(s.query), " "))
