@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,25 +152,24 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 			return scim.Page{}, err
 		}
 	}
-	page := scim.Page{Total: after.total}
-	if after.id == "" { // a cursor carries its listing's total (see keyset)
-		if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
-			return page, s.classify(err)
+	var rows []groupRow
+	if q.Count > 0 {
+		if q.ByCursor {
+			c, a := after.condition("g")
+			err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE ("+where+")"+c+
+				" ORDER BY g.created, g.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+		} else {
+			err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
+				" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+		}
+		if err != nil {
+			return scim.Page{}, s.classify(err)
 		}
 	}
-	if page.Total == 0 || q.Count == 0 || (!q.ByCursor && q.StartIndex > page.Total) {
-		return page, nil
-	}
-	var rows []groupRow
-	if q.ByCursor {
-		c, a := after.condition("g")
-		err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE ("+where+")"+c+
-			" ORDER BY g.created, g.id LIMIT ?", append(append(args, a...), q.Count+1)...)
-	} else {
-		err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
-			" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
-	}
-	if err != nil {
+	page := scim.Page{Total: after.total}
+	if total, known := pageTotal(q, after, len(rows)); known { // the page read first, as ListUsers does
+		page.Total = total
+	} else if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
 		return page, s.classify(err)
 	}
 	if q.ByCursor && len(rows) > q.Count {

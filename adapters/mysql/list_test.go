@@ -191,3 +191,56 @@ func TestCursorListingWhileUsersChange(t *testing.T) {
 		t.Fatalf("listing %v; want %v", got, exp)
 	}
 }
+
+// Group lists page the same way: index pages and cursor pages give the groups of the plain ordered
+// query, with its total, after deletions and with several groups created at the same instant.
+func TestListGroupsPagesMatchTheOrderedQuery(t *testing.T) {
+	f := newFixture(t, usersTOML)
+	ctx := context.Background()
+	var ids []string
+	for i := range 11 {
+		if i%4 == 0 {
+			*f.clock = f.clock.Add(time.Second)
+		}
+		g, err := f.store.CreateGroup(ctx, resource(t, fmt.Sprintf(`{"displayName":"G%d"}`, i)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, g["id"].(string))
+	}
+	for _, i := range []int{1, 6} {
+		if err := f.store.DeleteGroup(ctx, ids[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	if err := f.db.Select(&want, "SELECT id FROM scim_groups ORDER BY created, id"); err != nil || len(want) != 9 {
+		t.Fatalf("%d groups, %v", len(want), err)
+	}
+	for _, count := range []int{1, 2, 5, 100} {
+		for start := 1; start <= len(want)+1; start++ {
+			p, err := f.store.ListGroups(ctx, scim.ListQuery{StartIndex: start, Count: count}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exp := want[min(start-1, len(want)):min(len(want), start-1+count)]; p.Total != len(want) || !slices.Equal(pageIDs(p), exp) {
+				t.Fatalf("startIndex=%d count=%d: total %d, %v; want %d, %v", start, count, p.Total, pageIDs(p), len(want), exp)
+			}
+		}
+		var got []string
+		p := scim.Page{NextCursor: ""}
+		for first := true; first || p.NextCursor != ""; first = false {
+			var err error
+			if p, err = f.store.ListGroups(ctx, scim.ListQuery{Count: count, ByCursor: true, Cursor: p.NextCursor}, false); err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != len(want) {
+				t.Fatalf("cursor page total %d; want %d", p.Total, len(want))
+			}
+			got = append(got, pageIDs(p)...)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("count=%d by cursor: %v; want %v", count, got, want)
+		}
+	}
+}
