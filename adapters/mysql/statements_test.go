@@ -49,7 +49,7 @@ func TestStatementsPerWrite(t *testing.T) {
 		name  string
 		stmts []recorded
 		max   int
-	}{{"POST", post, 6}, {"PATCH active", patch, 7}, {"filter userName eq (the page, then its groups; no COUNT)", lookup, 2}} {
+	}{{"POST", post, 8}, {"PATCH active", patch, 10}, {"filter userName eq (the page, then its groups; no COUNT)", lookup, 2}} {
 		var lines []string
 		for _, s := range w.stmts {
 			lines = append(lines, strings.Join(strings.Fields(s.query), " "))
