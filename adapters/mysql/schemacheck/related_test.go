@@ -90,6 +90,7 @@ keys = { locale = "locale", nick = "nickName" }
 	wantAll(t, "warnings", rep.Warnings, []string{
 		"users.login (userName) has the collation utf8mb4_unicode_ci, which ignores accents (é = e), width (ａ = a), ß = ss",
 		"emails.address (emails.value) has the collation utf8mb4_unicode_ci",
+		"users.status (active) has no index: a filter on active scans the table; this would serve it: CREATE INDEX `scim_status` ON `users` (`status`)",
 		"users.tables[0]: filters on title scan the whole table profiles: no index starts with title",
 		"users.lists[1]: no index of phones starts with number: filters such as `phoneNumbers.value eq \"...\"`",
 		"users.json.profile: filters on " + enterprise + "manager.value, name.givenName scan the whole table users",
@@ -180,6 +181,7 @@ keys = { locale = "locale" }
 	wantAll(t, "warnings", rep.Warnings, []string{
 		"users.login (userName) has the collation utf8mb4_unicode_ci",
 		"emails.address (emails.value) has the collation utf8mb4_unicode_ci",
+		"users.active (active) has no index: a filter on active scans the table; this would serve it: CREATE INDEX `scim_active` ON `users` (`active`)",
 		"users.tables[1]: profiles.cost_center holds " + enterprise + "costCenter but is NOT NULL",
 		"users.tables[1]: filters on " + enterprise + "costCenter, " + enterprise + "department scan the whole table profiles: no index starts with cost_center, department",
 		"users.lists[0]: emails.kind holds emails.type but is NOT NULL without a default: an element the IdP sends without type is refused",

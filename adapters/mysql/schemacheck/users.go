@@ -138,6 +138,9 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	if err := checkUnknownActive(ctx, db, m, byName, &rep); err != nil {
 		return rep, err
 	}
+	if err := checkFilterIndexes(ctx, db, m, byName, &rep); err != nil {
+		return rep, err
+	}
 	if err := checkSide(ctx, db, m, &rep); err != nil {
 		return rep, err
 	}
