@@ -120,7 +120,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
 		}
 		// Re-normalize the whole result: patched values were checked one by one, this also drops
 		// what PATCH may not set (readOnly) and re-checks required attributes.
-		next, err = rt.Normalize(next)
+		next, err = rt.Renormalize(next)
 		if err != nil {
 			return nil, err
 		}

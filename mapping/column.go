@@ -182,31 +182,6 @@ func applyTransform(t, s string) string {
 	return s
 }
 
-// rerender handles a column whose value was made from its default template: the attribute read back
-// from it (displayName) is the old rendering, and when the client left it as it was, the template is
-// rendered again from the new resource, so a new family name reaches the display name too.
-func (c *Column) rerender(old, new scim.Resource) (value, bool) {
-	if c.template == nil {
-		return value{}, false
-	}
-	was := renderTemplate(c.template, old)
-	if was == nil {
-		return value{}, false
-	}
-	// Exact comparison: "Ann McDonald" sent over a rendered "Ann Mcdonald" is the client's correction.
-	shown := applyTransform(c.transform, was.(string))
-	if s, _ := c.src.get(old).(string); s != shown {
-		return value{}, false
-	}
-	if s, _ := c.src.get(new).(string); s != shown {
-		return value{}, false
-	}
-	if now := renderTemplate(c.template, new); now != nil {
-		return value{lit: applyTransform(c.transform, now.(string))}, true
-	}
-	return value{}, true
-}
-
 // Need says what kind of SQL column the mapping writes into this column, for `scimbridge check`:
 // "text", "number", "boolean", "time", "unix" (seconds), "unix_ms", or "any".
 func (c *Column) Need() string {

@@ -10,15 +10,18 @@ import (
 
 // UsersConfig is the [users] section of the configuration.
 type UsersConfig struct {
-	Table           string                `toml:"table"`
-	Key             string                `toml:"key"`
-	KeyGeneration   KeyGenConfig          `toml:"key_generation"`
-	Scope           map[string]any        `toml:"scope"`
-	OnExisting      string                `toml:"on_existing"`
-	MatchExistingBy string                `toml:"match_existing_by"`
-	OnDelete        string                `toml:"on_delete"`
-	Columns         map[string]ColumnSpec `toml:"columns"`
-	Extensions      []ExtensionConfig     `toml:"extensions"`
+	Table           string         `toml:"table"`
+	Key             string         `toml:"key"`
+	KeyGeneration   KeyGenConfig   `toml:"key_generation"`
+	Scope           map[string]any `toml:"scope"`
+	OnExisting      string         `toml:"on_existing"`
+	MatchExistingBy string         `toml:"match_existing_by"`
+	OnDelete        string         `toml:"on_delete"`
+	// UnknownAttributes says what happens to attributes no schema declares: "keep" (default: kept in the
+	// bookkeeping and returned on GET), "refuse" (400, nothing applied) or "ignore" (dropped).
+	UnknownAttributes string                `toml:"unknown_attributes"`
+	Columns           map[string]ColumnSpec `toml:"columns"`
+	Extensions        []ExtensionConfig     `toml:"extensions"`
 
 	// Attributes kept outside the users table's own columns.
 	Tables   []TableConfig                    `toml:"tables"`   // one-to-one side tables

@@ -184,9 +184,6 @@ func (c *Column) change(old, new scim.Resource) (value, bool, error) {
 	if old == nil {
 		return nv, c.src.get(new) != nil || renderTemplate(c.template, new) != nil, nil
 	}
-	if rendered, ok := c.rerender(old, new); ok {
-		nv = rendered
-	}
 	ov, err := c.fromResource(old)
 	return nv, err != nil || !ov.equal(nv), nil
 }

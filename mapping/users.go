@@ -74,6 +74,10 @@ func Compile(cfg UsersConfig) (*Users, error) {
 		exts = append(exts, s)
 	}
 	m.Type = scim.NewResourceType("User", "/Users", "User Account", scim.UserSchemaDef(), exts...)
+	m.Type.Unknown = or(cfg.UnknownAttributes, scim.UnknownKeep)
+	if !oneOf(m.Type.Unknown, scim.UnknownKeep, scim.UnknownRefuse, scim.UnknownIgnore) {
+		fail(`users.unknown_attributes must be "keep", "refuse" or "ignore", got %q`, cfg.UnknownAttributes)
+	}
 
 	seen := map[string]string{strings.ToLower(m.Key): "the key"}
 	for col, v := range m.Scope {
@@ -271,12 +275,11 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 		if c.src.path == "active" && !newHasActive {
 			continue // no "active" (a PATCH removing it) leaves the account's state as it is
 		}
+		// A default template applies only when the attribute is absent from new: a displayName the IdP
+		// set (or one read back from an earlier rendering) is its word, and a new family name leaves it.
 		nv, err := c.fromResource(new)
 		if err != nil {
 			return nil, err
-		}
-		if rendered, ok := c.rerender(old, new); ok {
-			nv = rendered
 		}
 		if ov, err := c.fromResource(old); err == nil && ov.equal(nv) {
 			continue

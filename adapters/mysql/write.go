@@ -52,7 +52,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
-		next, err := fn(copyResource(cur))
+		// fn starts from the user without the attributes a template rendered, so that a PATCH of the
+		// names renders displayName again while a displayName the IdP set stays.
+		next, err := fn(s.m.WithoutDerived(copyResource(cur), b.derived))
 		if err != nil {
 			return err
 		}
@@ -105,11 +107,12 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return false, err
 	}
-	doc, err := s.docJSON(next)
+	newDoc, err := s.docJSON(next)
 	if err != nil {
 		return false, err
 	}
-	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(doc) && userName(cur) == userName(next) &&
+	// Which attributes a template rendered is a note, not a change: it alone writes nothing.
+	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(newDoc) && userName(cur) == userName(next) &&
 		externalID(cur) == externalID(next)
 	if same && !deleting {
 		return false, nil
@@ -118,6 +121,10 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 		return false, err
 	}
 	if err := execOps(ctx, tx, ops); err != nil {
+		return false, err
+	}
+	doc, err := s.bookDoc(next)
+	if err != nil {
 		return false, err
 	}
 	now := tx.Now
@@ -170,7 +177,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			c.event(userSubject(id), deleted)
 			return s.afterChange(ctx, tx, c)
 		}
-		next := copyResource(cur)
+		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
 			return err
