@@ -19,6 +19,7 @@ type Column struct {
 	whenTrue  *value  // boolean cases
 	whenFalse *value
 	template  []templatePart // default when the attribute is absent
+	absent    *value         // the constant written when the attribute is absent (default = ""), read back as absent
 	onInsert  *value
 	onWrite   *value
 	readBack  bool
@@ -33,7 +34,11 @@ type code struct {
 func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column, error) {
 	c := &Column{Name: name, transform: spec.Transform}
 	var err error
-	if c.template, err = compileTemplate(rt, spec.Default); err != nil {
+	if spec.has("default") && !templateRef.MatchString(spec.Default) {
+		// A default naming no attribute is a constant: '' for a NOT NULL column the app reads as a
+		// string, written on insert and whenever the attribute is removed.
+		c.absent = &value{lit: spec.Default}
+	} else if c.template, err = compileTemplate(rt, spec.Default); err != nil {
 		return nil, err
 	}
 	if spec.From != "" {
@@ -141,6 +146,9 @@ func (c *Column) fromResource(r scim.Resource) (value, error) {
 	v := c.src.get(r)
 	if v == nil && c.template != nil {
 		v = renderTemplate(c.template, r)
+	}
+	if v == nil && c.absent != nil {
+		return *c.absent, nil
 	}
 	switch {
 	case c.codes != nil:

@@ -445,6 +445,11 @@ func TestInsertColumns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for col, v := range c.want {
+				if v == nil {
+					delete(c.want, col) // an absent attribute is left out: the column gets its own default
+				}
+			}
 			wantCols(t, got, c.want)
 			if asJSON(t, in) != before {
 				t.Error("InsertColumns changed the resource")
@@ -530,12 +535,12 @@ func TestUpdateColumns(t *testing.T) {
 			`{"userName":"Ann@x","name":{"givenName":"Ann","familyName":"Lee"},"displayName":"Ann Lee","active":false,
 			  "emails":[{"value":"w@x","primary":true}]}`,
 			map[string]any{"status": int64(3), "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
-		{"removing an attribute writes NULL", old,
+		{"removing an attribute writes the column's default (NULL when it has none)", old,
 			`{"userName":"Ann@x","name":{"givenName":"Ann"},"displayName":"Ann Lee","active":true,"emails":[{"value":"w@x","primary":true}]}`,
-			map[string]any{"last_name": nil, "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
+			map[string]any{"last_name": mapping.ColumnDefault, "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
 		{"removing displayName renders the template", old,
 			`{"userName":"Ann@x","name":{"givenName":"Ann"},"active":true,"emails":[{"value":"w@x","primary":true}]}`,
-			map[string]any{"last_name": nil, "display_name": "Ann", "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
+			map[string]any{"last_name": mapping.ColumnDefault, "display_name": "Ann", "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
 		{"active absent on both sides, unrelated change: no status", `{"userName":"a"}`, `{"userName":"b"}`,
 			map[string]any{"email": "b", "email_lower": "b", "updated_at": fixedNow.UTC(), "row_version": int64(7)}},
 		{"new primary email", old,

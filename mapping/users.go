@@ -238,6 +238,9 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 			if v, err = c.fromResource(r); err != nil {
 				return nil, err
 			}
+			if v.lit == nil && v.special == "" && c.src.get(r) == nil {
+				continue // absent: the column's own default, not NULL, which a NOT NULL DEFAULT '' column refuses
+			}
 		}
 		out[c.Name] = v.materialize(now, env.NewUUID)
 	}
@@ -282,6 +285,10 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 			return nil, err
 		}
 		if ov, err := c.fromResource(old); err == nil && ov.equal(nv) {
+			continue
+		}
+		if nv.lit == nil && nv.special == "" && c.src.get(new) == nil {
+			out[c.Name] = ColumnDefault // removed: as on insert, the column's default (NULL when it has none)
 			continue
 		}
 		out[c.Name] = nv.materialize(now, env.NewUUID)

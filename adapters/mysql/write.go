@@ -30,6 +30,10 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 	sets := make([]string, len(names))
 	args := make([]any, 0, len(names)+1)
 	for i, n := range names {
+		if cols[n] == mapping.ColumnDefault {
+			sets[i] = quoteIdent(n) + " = DEFAULT"
+			continue
+		}
 		sets[i] = quoteIdent(n) + " = ?"
 		args = append(args, cols[n])
 	}
