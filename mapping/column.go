@@ -240,6 +240,12 @@ func (c *Column) Need() string {
 	return "text"
 }
 
+// Optional reports whether the column can be left without a value: it holds an attribute a user may
+// lack (not userName, not active, which creates default), and has no constant default.
+func (c *Column) Optional() bool {
+	return c.src != nil && c.absent == nil && c.whenTrue == nil && !oneOf(c.src.path, "userName", "active")
+}
+
 // Source is the SCIM attribute path the column holds, or "" for on_insert/on_write columns.
 func (c *Column) Source() string {
 	if c.src == nil {

@@ -85,7 +85,8 @@ func (m *Users) Strip(r scim.Resource) scim.Resource {
 		}
 	}
 	for _, l := range m.Lists {
-		l.set(r, nil)
+		list, _ := l.get(r)
+		l.set(r, l.extras(list))
 	}
 	return r
 }
