@@ -86,7 +86,6 @@ func TestListSubAttributesWithoutColumnsAreKeptPerElement(t *testing.T) {
 	}
 }
 
-
 func hasElement(r scim.Resource, value, typ string) bool {
 	list, _ := r["emails"].([]any)
 	for _, e := range list {
