@@ -5,24 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
 
 // Column is one mapped column of the users table.
 type Column struct {
-	Name      string
-	src       *source // nil for columns only written on insert or write
-	transform string  // "lower", "upper", "trim"
-	codes     []code  // value map, in a stable order
-	whenTrue  *value  // boolean cases
-	whenFalse *value
-	template  []templatePart // default when the attribute is absent
-	absent    *value         // the constant written when the attribute is absent (default = ""), read back as absent
-	onInsert  *value
-	onWrite   *value
-	readBack  bool
+	Name       string
+	src        *source // nil for columns only written on insert or write
+	transform  string  // as configured: "lower", or a chain "email_local, lower, slug" (transform.go)
+	chain      []string
+	allowedSet string // the slug's characters
+	maxLength  int    // 0: no truncation
+	codes      []code // value map, in a stable order
+	whenTrue   *value // boolean cases
+	whenFalse  *value
+	template   []templatePart // default when the attribute is absent
+	absent     *value         // the constant written when the attribute is absent (default = ""), read back as absent
+	onInsert   *value
+	onWrite    *value
+	readBack   bool
 }
 
 // code is one entry of a value map: the SCIM value and the column values meaning it, the first one written.
@@ -68,11 +70,8 @@ func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column
 	if c.src == nil {
 		return nil, fmt.Errorf("needs a SCIM attribute (from = \"...\"), or on_insert / on_write")
 	}
-	if c.transform != "" && !oneOf(c.transform, "lower", "upper", "trim") {
-		return nil, fmt.Errorf("unknown transform %q (lower, upper, trim)", c.transform)
-	}
-	if c.transform != "" && c.src.attrDef().Type != scim.String {
-		return nil, fmt.Errorf("transform %q needs a string attribute, %s is %s", c.transform, c.src.path, c.src.attrDef().Type)
+	if err := compileTransforms(c, spec); err != nil {
+		return nil, err
 	}
 	if spec.Map != nil {
 		if c.codes, err = compileCodes(c.src.attrDef(), spec.Map); err != nil {
@@ -133,7 +132,7 @@ func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
 // rank orders candidate columns for reading an attribute back: lower is better.
 func (c *Column) rank() int {
 	switch {
-	case c.transform != "":
+	case c.transform != "" || c.maxLength > 0:
 		return 2
 	case c.codes != nil || c.whenTrue != nil:
 		return 1
@@ -171,23 +170,11 @@ func (c *Column) fromResource(r scim.Resource) (value, error) {
 	case nil:
 		return value{}, nil
 	case string:
-		return value{lit: applyTransform(c.transform, v)}, nil
+		return value{lit: c.transformed(v)}, nil
 	case json.Number:
 		return value{lit: v.String()}, nil
 	}
 	return value{lit: v}, nil
-}
-
-func applyTransform(t, s string) string {
-	switch t {
-	case "lower": // never turns one identity into another: VİCTIM does not become victim
-		return scim.LowerIdentity(s)
-	case "upper":
-		return scim.UpperIdentity(s)
-	case "trim":
-		return strings.TrimSpace(s)
-	}
-	return s
 }
 
 // Need says what kind of SQL column the mapping writes into this column, for `scimbridge check`:
@@ -260,4 +247,6 @@ func (c *Column) Picked() bool { return c.src != nil && c.src.filter != nil }
 
 // Plain reports whether the column holds the attribute's value as is, so that order operators
 // (co, sw, gt, ...) compare on it directly.
-func (c *Column) Plain() bool { return c.codes == nil && c.whenTrue == nil && c.transform == "" }
+func (c *Column) Plain() bool {
+	return c.codes == nil && c.whenTrue == nil && c.transform == "" && c.maxLength == 0
+}

@@ -131,7 +131,7 @@ func (c *Column) EqualValues(v any) (vals []any, isNull bool, err error) {
 		return nil, false, nil // no code: nothing matches
 	}
 	if s, ok := v.(string); ok {
-		return []any{applyTransform(c.transform, s)}, false, nil
+		return []any{c.transformed(s)}, false, nil
 	}
 	return []any{v}, false, nil
 }

@@ -112,7 +112,9 @@ func (k *KeyGenConfig) UnmarshalTOML(v any) error {
 // attribute ("name.givenName") or a table with these keys.
 type ColumnSpec struct {
 	From      string         // SCIM attribute path; "emails[primary].value" picks one element of a list
-	Transform string         // "lower", "upper" or "trim"
+	Transform string         // "lower", "upper", "trim", "email_local", "slug", or several: "email_local, lower"
+	Allowed   string         // the characters slug keeps: "a-z0-9._-"
+	MaxLength int64          // cut the value to this many characters (the column's length)
 	Map       map[string]any // SCIM value -> column value(s): { true = 1, false = [2, 3] }
 	WhenTrue  any            // for a boolean: the column value when true ("null", "now", "now_unix_ms", a constant)
 	WhenFalse any            // ...and when false
@@ -139,6 +141,10 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 				c.From, ok = val.(string)
 			case "transform":
 				c.Transform, ok = val.(string)
+			case "allowed":
+				c.Allowed, ok = val.(string)
+			case "max_length":
+				c.MaxLength, ok = val.(int64)
 			case "map":
 				c.Map, ok = val.(map[string]any)
 			case "when_true":
@@ -152,7 +158,7 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 			case "on_write":
 				c.OnWrite, ok = val, true
 			default:
-				return fmt.Errorf("unknown key %q (from, transform, map, when_true, when_false, default, on_insert, on_write)", key)
+				return fmt.Errorf("unknown key %q (from, transform, allowed, max_length, map, when_true, when_false, default, on_insert, on_write)", key)
 			}
 			if !ok {
 				return fmt.Errorf("%q has the wrong type", key)

@@ -183,8 +183,8 @@ func pickReadBack(groups ...[]*Column) {
 	best := map[string]candidate{}
 	for g, cols := range groups {
 		for _, c := range cols {
-			if c.src == nil {
-				continue
+			if c.src == nil || c.lossy() {
+				continue // an email's local part is no email: it is read from elsewhere
 			}
 			key := strings.ToLower(c.src.path)
 			rank := g*3 + c.rank()
