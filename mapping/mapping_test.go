@@ -260,7 +260,8 @@ func TestCompileErrors(t *testing.T) {
 		{"no table", "on_delete = \"delete\"\n[columns]\nemail = \"userName\"", []string{"users.table is required"}},
 		{"on_existing unknown", "on_existing = \"merge\"\n" + validBase, []string{`users.on_existing must be "adopt" or "conflict", got "merge"`}},
 		{"match_existing_by unmapped", "match_existing_by = \"mail\"\n" + validBase, []string{`users.match_existing_by: "mail" is not a mapped column`}},
-		{"scope value an array", "table = \"users\"\non_delete = \"delete\"\n[scope]\nkind = [1]\n[columns]\nemail = \"userName\"", []string{"users.scope.kind must be a string, number or boolean"}},
+		{"scope value an empty array", "table = \"users\"\non_delete = \"delete\"\n[scope]\nkind = []\n[columns]\nemail = \"userName\"", []string{"users.scope.kind needs at least one value"}},
+		{"scope value a table", "table = \"users\"\non_delete = \"delete\"\n[scope]\nkind = [{ a = 1 }]\n[columns]\nemail = \"userName\"", []string{"users.scope.kind must be a string, number, boolean"}},
 		{"extension urn", validBase + "[[extensions]]\nurn = \"acme:User\"\n", []string{"users.extensions[0]", "must start with"}},
 		{"extension attribute type", validBase + "[[extensions]]\nurn = \"urn:acme:User\"\nattributes = { level = \"int\" }\n", []string{"users.extensions[0]", `attribute "level": type "int"`}},
 	}

@@ -82,10 +82,8 @@ func Compile(cfg UsersConfig) (*Users, error) {
 	seen := map[string]string{strings.ToLower(m.Key): "the key"}
 	for col, v := range m.Scope {
 		seen[strings.ToLower(col)] = "users.scope"
-		switch v.(type) {
-		case string, int64, float64, bool:
-		default:
-			fail("users.scope.%s must be a string, number or boolean", col)
+		if err := checkScopeValue(v); err != nil {
+			fail("users.scope.%s %v", col, err)
 		}
 	}
 	names := make([]string, 0, len(cfg.Columns))
@@ -224,7 +222,7 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 	now := env.Now()
 	out := map[string]any{}
 	for col, v := range m.Scope {
-		out[col] = v
+		out[col] = scopeInsertValue(v)
 	}
 	for _, c := range m.Columns {
 		var v value

@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"strconv"
-	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -57,17 +56,11 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 }
 
 func (s *Store) scopeSQL() string {
-	var b strings.Builder
-	for _, col := range sortedKeys(s.m.Scope) {
-		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
-	}
-	return b.String()
+	q, _ := scopeCondition(s.m.Scope, "u.")
+	return q
 }
 
 func (s *Store) scopeArgs() []any {
-	var args []any
-	for _, col := range sortedKeys(s.m.Scope) {
-		args = append(args, s.m.Scope[col])
-	}
+	_, args := scopeCondition(s.m.Scope, "u.")
 	return args
 }

@@ -144,6 +144,16 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	if err := checkUnknownActive(ctx, db, m, byName, &rep); err != nil {
 		return rep, err
 	}
+	scopeExists := true
+	for col := range m.Scope {
+		_, ok := byName[strings.ToLower(col)]
+		scopeExists = scopeExists && ok
+	}
+	if scopeExists {
+		if err := checkOutsideScope(ctx, db, m, &rep); err != nil {
+			return rep, err
+		}
+	}
 	if err := checkSide(ctx, db, m, &rep); err != nil {
 		return rep, err
 	}
