@@ -3,6 +3,8 @@ package schemacheck
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -14,7 +16,7 @@ import (
 func scopeSQL(m *mapping.Users) (string, []any) {
 	var b strings.Builder
 	var args []any
-	for _, col := range sortedKeys(m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(m.Scope)) {
 		c := "u." + quoteIdent(col)
 		vals, null := mapping.ScopeValues(m.Scope[col])
 		var alts []string
@@ -45,7 +47,7 @@ func checkOutsideScope(ctx context.Context, db *sqlx.DB, m *mapping.Users, rep *
 	}
 	if n > 0 {
 		var desc []string
-		for _, col := range sortedKeys(m.Scope) {
+		for _, col := range slices.Sorted(maps.Keys(m.Scope)) {
 			desc = append(desc, fmt.Sprintf("%s = %v", col, m.Scope[col]))
 		}
 		rep.warn("%d rows of %s are outside users.scope (%s): scimbridge never reads, adopts or changes them; a user whose "+

@@ -96,6 +96,7 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 				"refused; give the column a constant for that case (default = \"\")", c.Name, m.Table, c.Name, c.Source())
 		}
 	}
+	checkTypes(m, byName, &rep)
 	var missing []string
 	for _, c := range cols {
 		if c.Nullable == "NO" && c.Default == nil && !strings.Contains(strings.ToLower(c.Extra), "auto_increment") &&
