@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"encoding/base64"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,17 +155,11 @@ func parseCursor(c string) (keyset, error) {
 }
 
 func (s *Store) scopeSQL() string {
-	var b strings.Builder
-	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
-		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
-	}
-	return b.String()
+	q, _ := scopeCondition(s.m.Scope, "u.")
+	return q
 }
 
 func (s *Store) scopeArgs() []any {
-	var args []any
-	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
-		args = append(args, s.m.Scope[col])
-	}
+	_, args := scopeCondition(s.m.Scope, "u.")
 	return args
 }

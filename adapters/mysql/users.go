@@ -112,6 +112,7 @@ type bookRow struct {
 	lastModified time.Time
 	doc          []byte
 	app          map[string]any
+	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
 }
 
 func (b *bookRow) key() any {
@@ -221,6 +222,7 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("user %s: bookkeeping doc: %w", b.id, err)
 	}
+	b.derived = derivedOf(doc)
 	if b.externalID.Valid {
 		doc["externalId"] = b.externalID.String
 	}
