@@ -292,10 +292,16 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
-		return err
+		if err != nil {
+			return err
+		}
+		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
-	return err
+	if err != nil {
+		return err
+	}
+	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)
 }

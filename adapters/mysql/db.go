@@ -22,6 +22,13 @@ func Migrate(ctx context.Context, db *sqlx.DB, prefix string) (int, error) {
 	return bookkeeping.Migrate(ctx, db, prefix)
 }
 
+// Reindex rebuilds the values table, which serves eq filters on attributes kept in scimbridge's own
+// document, from every user's document (see bookkeeping.Reindex): for users a bulk SQL import wrote.
+// progress, when not nil, is told the users done and the total after each batch.
+func Reindex(ctx context.Context, db *sqlx.DB, prefix string, progress func(done, total int)) error {
+	return bookkeeping.Reindex(ctx, db, bookkeeping.NewTables(prefix, dialect), 0, progress)
+}
+
 // LoginRefused says why the database refused the account, or nil (see bookkeeping.LoginRefused).
 func LoginRefused(err error) error { return bookkeeping.LoginRefused(err) }
 

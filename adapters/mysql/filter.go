@@ -19,7 +19,10 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
 		return "TRUE", nil, nil
 	}
-	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable()}
+	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable(), valuesTable: s.t.Values()}
+	if s.scanDocs {
+		f.valuesTable = ""
+	}
 	where, err := f.expr(e)
 	return where, f.args, err
 }
@@ -30,6 +33,7 @@ type filterBuilder struct {
 	groupMode   bool           // filtering groups (alias g) rather than users (aliases b and u)
 	memberTable string         // the quoted membership table
 	groupTable  string         // the quoted groups table
+	valuesTable string         // the quoted values table (filter_values.go); "" for groups
 	args        []any
 	jt          int // alias counter, for JSON_TABLEs and side tables
 }
@@ -135,7 +139,9 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	if ref.Sub != nil {
 		def = ref.Sub
 	}
-	return f.cmp(jsonText(dialect.JSONValue("b.doc", jsonPath(ref)), def), def, e)
+	lookup := f.valueLookup(valuePath(ref), def, e)
+	cond, err := f.cmp(jsonText(dialect.JSONValue("b.doc", jsonPath(ref)), def), def, e)
+	return lookup + cond + closeLookup(lookup), err
 }
 
 // column compares on a mapped column: o is its SQL expression.
@@ -194,17 +200,18 @@ func (f *filterBuilder) jsonList(ref scim.Ref, filter scim.Expr) (string, error)
 	for _, sub := range ref.Attr.SubAttributes {
 		cols = append(cols, quoteIdent(sub.Name)+" VARCHAR(1024) PATH '$."+jsonKey(sub.Name)+"'")
 	}
-	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt, memberTable: f.memberTable, groupTable: f.groupTable}
+	inner := &filterBuilder{rt: f.rt, m: f.m, jt: f.jt, memberTable: f.memberTable, groupTable: f.groupTable, valuesTable: f.valuesTable}
 	where, err := inner.element(ref.Attr, alias, filter)
 	if err != nil {
 		return "", err
 	}
 	f.jt = inner.jt
+	lookup := f.listLookup(ref, filter)
 	f.args = append(f.args, inner.args...)
 	listPath := jsonPath(scim.Ref{URN: ref.URN, Attr: ref.Attr})
 	listPath = listPath[:len(listPath)-1] + "[*]'"
-	return "EXISTS (SELECT 1 FROM JSON_TABLE(b.doc, " + listPath + " COLUMNS (" + strings.Join(cols, ", ") + ")) " +
-		alias + " WHERE " + where + ")", nil
+	return lookup + "EXISTS (SELECT 1 FROM JSON_TABLE(b.doc, " + listPath + " COLUMNS (" + strings.Join(cols, ", ") + ")) " +
+		alias + " WHERE " + where + ")" + closeLookup(lookup), nil
 }
 
 // element renders a value filter over the JSON_TABLE columns of one list element.

@@ -40,6 +40,7 @@ type Store struct {
 	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
+	scanDocs      bool     // filters never use the values table (tests compare it with the scan)
 	unknownActive onceLog  // users whose status value the active map does not know, logged once each
 	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 }

@@ -151,7 +151,17 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET user_name = ?, user_name_lc = ?, external_id = ?, active = ?,
 		version = version + 1, last_modified = ?, doc = ?, deleted_at = ? WHERE id = ?`,
 		userName(next), scim.FoldIdentity(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
-	return true, err
+	if err != nil {
+		return true, err
+	}
+	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
+	switch {
+	case deleting:
+		return true, bookkeeping.WriteValues(ctx, tx, tx.Tables, b.id, nil, false)
+	case string(oldDoc) != string(newDoc):
+		return true, bookkeeping.WriteValues(ctx, tx, tx.Tables, b.id, doc, false)
+	}
+	return true, nil
 }
 
 // DeleteUser ends a SCIM user. With on_delete = "deactivate" the app row is deactivated and kept (a later

@@ -194,6 +194,22 @@ var migrations = []migration{
 		user_name_lc VARCHAR(255) NOT NULL,
 		PRIMARY KEY (user_name_lc)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 14: the values table (values.go): each user's document values, so that an eq filter on an attribute
+	// kept only in the document is an index lookup rather than a scan of every user's JSON. The key
+	// (attr, value_fold) serves the lookup. The foreign key takes a hard-deleted user's rows along, and
+	// a revived tombstone's to its new id.
+	sqlStep(`CREATE TABLE {p}user_values (
+		user_id    CHAR(36)     NOT NULL,
+		attr       VARCHAR(191) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+		value_fold VARCHAR(680) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL,
+		PRIMARY KEY (user_id, attr, value_fold),
+		KEY attr_value (attr, value_fold),
+		CONSTRAINT {p}user_values_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 15: the values of the users that exist, read from their documents.
+	{run: func(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+		return Reindex(ctx, conn, NewTables(prefix, MySQL), 0, nil)
+	}},
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
