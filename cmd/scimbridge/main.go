@@ -32,6 +32,8 @@ Usage:
                                      in front of the app when the file has a [gate] section)
   scimbridge check   --config FILE   verify the app's tables against the mapping (exit 1 on problems)
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
+  scimbridge reindex --config FILE   rebuild the index of values kept in scimbridge's own documents
+                                     (after users were written with SQL, not through SCIM)
   scimbridge webhooks list|retry|replay|enable|forget --config FILE ...
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
   scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
@@ -78,7 +80,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(c.Stdout, usage)
 		return 0
-	case "serve", "check", "migrate":
+	case "serve", "check", "migrate", "reindex":
 	case "webhooks":
 		return c.webhooks(ctx, rest)
 	case "audit":
@@ -108,6 +110,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.check(ctx, cfg)
 	case "migrate":
 		err = c.migrate(ctx, cfg, log)
+	case "reindex":
+		err = c.reindex(ctx, cfg, log)
 	}
 	if err != nil {
 		if !errors.Is(err, errReported) {
@@ -123,6 +127,7 @@ var commandHelp = map[string]string{
 	"serve":   "Apply scimbridge's migrations, then serve SCIM (and the SAML gate with [gate], metrics with [metrics]).",
 	"check":   "Verify the app's tables against the mapping; exit 1 on problems.",
 	"migrate": "Create or update scimbridge's own tables, then exit.",
+	"reindex": "Rebuild the values table (eq filters on attributes kept in scimbridge's documents) from every user's document, in batches.",
 }
 
 // parseFlags parses args into fs. --help (-h) prints the command's usage and its own flags to stdout:
@@ -182,6 +187,27 @@ func (c *CLI) migrate(ctx context.Context, cfg *config.Config, log *slog.Logger)
 		return err
 	}
 	log.Info("migrations applied", "count", n)
+	return nil
+}
+
+func (c *CLI) reindex(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	db, err := c.openDB(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep := progress.Start("reindex", 0, progress.Options{Terminal: c.Terminal, Log: log, Now: c.now})
+	users := 0
+	err = mysql.Reindex(ctx, db, cfg.Database.BookkeepingPrefix, func(done, total int) {
+		rep.SetTotal(total)
+		rep.Update(done)
+		users = done
+	})
+	rep.Finish()
+	if err != nil {
+		return err
+	}
+	log.Info("values reindexed", "users", users)
 	return nil
 }
 
