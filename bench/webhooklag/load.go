@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-
 	"github.com/scimbridge/scimbridge/bench/internal/loopback"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -108,4 +107,3 @@ func (l *load) client(ctx context.Context, c int) {
 		}
 	}
 }
-
