@@ -137,6 +137,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
 	})
+	a.handler = notifyOnWrite(a.handler, a.worker.Notify)
 	if err := a.newGate(ctx); err != nil {
 		return a, err
 	}
