@@ -139,6 +139,7 @@ func unbroken(wanted []want, locked []claimed) []claimed {
 	}
 	return out
 }
+
 // loadPayloads reads the outbox payload of each claimed delivery, byte for byte as committed.
 func (w *Worker) loadPayloads(ctx context.Context, cs []claimed) error {
 	seqs := make([]int64, len(cs))
