@@ -74,7 +74,19 @@ func TestFaults(t *testing.T) {
 	ctx := context.Background()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("replica-a log (end):\n%s", tail(e.a.logs(), 6000))
+			e.a.dumpGoroutines()
+			if f, err := os.CreateTemp("", "faults-replica-a-*.log"); err == nil {
+				_, _ = f.WriteString(e.a.logs())
+				f.Close()
+				t.Logf("replica-a's whole log, with its goroutines: %s", f.Name())
+			}
+			var keep []string
+			for _, l := range strings.Split(e.a.logs(), "\n") {
+				if !strings.Contains(l, "request failed") {
+					keep = append(keep, l)
+				}
+			}
+			t.Logf("replica-a log, without the failed requests (end):\n%s", tail(strings.Join(keep, "\n"), 12000))
 		}
 	})
 

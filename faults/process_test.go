@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,6 +148,21 @@ func (r *replica) kill() {
 	}
 	_ = cmd.Process.Kill()
 	<-exited
+}
+
+// dumpGoroutines asks the Go runtime of the process for its goroutines (SIGQUIT), into its log.
+func (r *replica) dumpGoroutines() {
+	r.mu.Lock()
+	cmd, exited := r.cmd, r.exited
+	r.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-exited:
+	case <-time.After(3 * time.Second):
+	}
 }
 
 func (r *replica) pid() int {

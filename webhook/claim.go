@@ -27,58 +27,47 @@ type claimed struct {
 // while other subjects go on. A batch may hold several deliveries of one subject; send posts them one
 // after the other (lanes.go).
 //
-// The candidates and their subjects' waiting deliveries are found by plain reads, then locked with
-// FOR UPDATE SKIP LOCKED and checked again: rows another replica is claiming are skipped, not waited
-// for, and a lease that replica has just committed excludes the row. A subject's chain ends at the first
-// delivery that is not claimable (not due, leased, or skipped under lock). The subject check stays in
-// plain reads on purpose: under SKIP LOCKED, a locking read would skip the locked earlier delivery and
-// wrongly find the subject free.
+// The heads (due deliveries whose subject has no earlier waiting one) and their subjects' chains are
+// found by plain reads, then locked with FOR UPDATE SKIP LOCKED and checked again: rows another replica
+// is claiming are skipped, not waited for, and a lease that replica has just committed excludes the
+// row. A subject's chain ends at the first delivery that is not claimable (not due, leased, or skipped
+// under lock). Heads are chosen first so that subjects blocked behind a failed delivery never fill a
+// batch and starve the others. The subject check stays in plain reads on purpose: under SKIP LOCKED, a
+// locking read would skip the locked earlier delivery and wrongly find the subject free.
 func (w *Worker) claim(ctx context.Context, ep *endpoint, n int) ([]claimed, error) {
 	now := w.now().UTC()
-	var cands []struct {
-		ID      int64  `db:"id"`
-		Seq     int64  `db:"seq"`
-		Subject string `db:"subject"`
-	}
-	err := w.db.SelectContext(ctx, &cands, "SELECT id, seq, subject FROM "+w.t.Deliveries()+" FORCE INDEX (due)"+
-		" WHERE endpoint = ? AND waiting = 1 AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"+
-		" ORDER BY next_attempt_at, seq LIMIT ?", ep.Name, now, now, n)
-	if err != nil || len(cands) == 0 {
+	// The heads: due deliveries with no earlier waiting delivery of their subject, one per subject.
+	var subjects []any
+	err := w.db.SelectContext(ctx, &subjects, "SELECT d.subject FROM "+w.t.Deliveries()+" d"+
+		" WHERE d.endpoint = ? AND d.waiting = 1 AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)"+
+		" AND NOT EXISTS (SELECT 1 FROM "+w.t.Deliveries()+" e FORCE INDEX (subject_order) WHERE e.endpoint = d.endpoint AND e.subject = d.subject"+
+		" AND e.waiting = 1 AND e.seq < d.seq)"+
+		" ORDER BY d.next_attempt_at, d.seq LIMIT ?", ep.Name, now, now, n)
+	if err != nil || len(subjects) == 0 {
 		return nil, err
 	}
-	due := make(map[int64]int64, len(cands)) // seq -> id
-	var subjects []any
-	seen := map[string]bool{}
-	maxSeq := int64(0)
-	for _, c := range cands {
-		due[c.Seq] = c.ID
-		maxSeq = max(maxSeq, c.Seq)
-		if !seen[c.Subject] {
-			seen[c.Subject] = true
-			subjects = append(subjects, c.Subject)
-		}
-	}
-	// Every waiting delivery of those subjects up to the last candidate, in seq order: the chains.
+	// Their chains: each subject's waiting deliveries in seq order, as long as they are due and free.
 	var chain []struct {
-		Seq     int64  `db:"seq"`
+		ID      int64  `db:"id"`
 		Subject string `db:"subject"`
+		Free    bool   `db:"free"`
 	}
-	if err := w.db.SelectContext(ctx, &chain, "SELECT seq, subject FROM "+w.t.Deliveries()+" FORCE INDEX (subject_order)"+
-		" WHERE endpoint = ? AND subject IN ("+marks(len(subjects))+") AND waiting = 1 AND seq <= ? ORDER BY seq",
-		append(append([]any{ep.Name}, subjects...), maxSeq)...); err != nil {
+	if err := w.db.SelectContext(ctx, &chain, "SELECT id, subject, next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AS free"+
+		" FROM "+w.t.Deliveries()+" FORCE INDEX (subject_order)"+
+		" WHERE endpoint = ? AND subject IN ("+marks(len(subjects))+") AND waiting = 1 ORDER BY seq LIMIT ?",
+		append(append([]any{now, now, ep.Name}, subjects...), 4*n)...); err != nil {
 		return nil, err
 	}
 	blocked := map[string]bool{}
 	var wanted []want
 	var ids []int64
 	for _, c := range chain {
-		id, ok := due[c.Seq]
-		if !ok {
+		if !c.Free {
 			blocked[c.Subject] = true
 		}
-		if ok && !blocked[c.Subject] {
-			wanted = append(wanted, want{id, c.Subject})
-			ids = append(ids, id)
+		if c.Free && !blocked[c.Subject] && len(ids) < n {
+			wanted = append(wanted, want{c.ID, c.Subject})
+			ids = append(ids, c.ID)
 		}
 	}
 	if len(ids) == 0 {

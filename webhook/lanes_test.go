@@ -195,3 +195,40 @@ func TestBacklogCountsWaitingAndNotFannedOut(t *testing.T) {
 		t.Fatalf("List: %+v, %v", rep, err)
 	}
 }
+
+// A user whose first event waits for its retry, with many events behind it, does not starve the
+// others: a claim smaller than that queue still finds another user's event.
+func TestBlockedUserDoesNotStarveOthers(t *testing.T) {
+	f := newFixture(t)
+	r := newReceiver(t)
+	w, err := New(f.db, f.options(f.endpoint("app", r)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := w.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ann := f.create("blocked@example.com")
+	for i := range 20 {
+		f.update(ann, "title", string(rune('a'+i)))
+	}
+	if _, err := w.fanOut(ctx, w.endpoints[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec("UPDATE scim_webhook_deliveries SET status = 'failed', next_attempt_at = ? ORDER BY seq LIMIT 1",
+		f.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	bo := f.create("free@example.com")
+	if _, err := w.fanOut(ctx, w.endpoints[0]); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := w.claim(ctx, w.endpoints[0], 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Subject != "user:"+bo {
+		t.Fatalf("claimed %+v; want bo's one event", cs)
+	}
+}
