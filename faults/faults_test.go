@@ -122,6 +122,10 @@ func TestFaults(t *testing.T) {
 	}
 
 	// The endpoint was disabled by the 410: enable it, then everything must arrive.
+	var disabled int
+	if err := app.Get(&disabled, "SELECT COUNT(*) FROM scim_webhook_cursors WHERE disabled_at IS NOT NULL"); err != nil || disabled != 1 {
+		t.Errorf("the endpoint is not disabled after its 410 (%d, %v)", disabled, err)
+	}
 	if out, err := e.a.cli("webhooks", "enable", "--config", e.a.config, "--endpoint", hookName); err != nil {
 		t.Fatalf("webhooks enable: %v\n%s", err, out)
 	}
@@ -182,8 +186,14 @@ func (e *env) faults(t *testing.T, ctx context.Context, s schedule, load *mixedL
 				t.Error("replica-a restarted while the database was down")
 			}
 		}},
-		step{s.gone, func() { t.Log("receiver: 410 Gone"); e.rec.setMode(mode410) }},
-		step{s.gone + time.Second, func() { e.rec.setMode(modeOK) }},
+		step{s.gone, func() {
+			t.Log("receiver: 410 Gone, until scimbridge has met it")
+			e.rec.setMode(mode410)
+			for deadline := time.Now().Add(10 * time.Second); e.rec.count(mode410) == 0 && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			e.rec.setMode(modeOK)
+		}},
 		step{s.killB, func() { t.Log("kill -9 replica-b for good"); e.b.kill() }},
 	)
 	sortSteps(steps, func(x step) time.Duration { return x.at })

@@ -123,3 +123,10 @@ func (r *receiver) snapshot() (acked []string, bad int, counts map[string]int) {
 	}
 	return append([]string(nil), r.acked...), r.bad, counts
 }
+
+// count is how many requests arrived in mode m.
+func (r *receiver) count(m string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[m]
+}
