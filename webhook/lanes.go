@@ -2,22 +2,27 @@ package webhook
 
 import (
 	"context"
-	"hash/fnv"
 	"sync"
 )
 
-// sendBatch posts a claimed batch over lanes parallel lanes and returns each delivery's outcome. A
-// subject always goes to the same lane (by the hash of its name), and a lane posts its deliveries one
-// after the other in seq order: a subject's events arrive in order, while up to lanes subjects are
-// posted at once. After a subject's delivery fails, its later deliveries in the batch are not posted
+// sendBatch posts a claimed batch over lanes parallel lanes and returns each delivery's outcome. All of
+// a subject's deliveries in the batch go to one lane (subjects are dealt out to the lanes in turn), and
+// a lane posts its deliveries one after the other in seq order: a subject's events arrive in order,
+// while up to lanes subjects are posted at once. The next batch is claimed only after this one is
+// recorded, so no two batches post at once. After a subject's delivery fails, its later deliveries in the batch are not posted
 // (they are released, to follow the failed one when it succeeds). A lane also stops posting once an
 // attempt could outlast the batch's lease, so that no post is in flight after another replica may
 // have claimed the same delivery.
 func (w *Worker) sendBatch(postCtx, stop context.Context, ep *endpoint, cs []claimed, lanes int) []outcome {
 	outs := make([]outcome, len(cs))
 	byLane := make([][]int, lanes)
+	laneOf := map[string]int{}
 	for i, c := range cs {
-		l := laneOf(c.Subject, lanes)
+		l, ok := laneOf[c.Subject]
+		if !ok {
+			l = len(laneOf) % lanes
+			laneOf[c.Subject] = l
+		}
 		byLane[l] = append(byLane[l], i)
 	}
 	budget := ep.send.maxDuration()
@@ -63,10 +68,4 @@ func (w *Worker) sendOne(postCtx, stop context.Context, ep *endpoint, c claimed)
 			"endpoint", ep.Name, "event_id", c.EventID, "subject", c.Subject, "bytes", len(c.Payload), "max", ep.MaxPayloadBytes)
 	}
 	return ep.send.post(postCtx, stop, c.EventID, body, w.now())
-}
-
-func laneOf(subject string, lanes int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(subject))
-	return int(h.Sum32() % uint32(lanes))
 }
