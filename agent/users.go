@@ -34,12 +34,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 
 // readResource decodes and checks a User body for POST and PUT.
 func (s *Server) readResource(w http.ResponseWriter, r *http.Request) (scim.Resource, error) {
-	var raw map[string]any
-	if err := s.readJSON(w, r, &raw); err != nil {
+	raw, err := s.readObject(w, r, s.cfg.UserType)
+	if err != nil {
 		return nil, err
-	}
-	if raw == nil {
-		return nil, scim.BadRequest(scim.TypeInvalidSyntax, "the body must be a JSON object")
 	}
 	res, err := s.cfg.UserType.Normalize(raw)
 	if err != nil {
@@ -103,8 +100,8 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var req scim.PatchRequest
-	if err = s.readJSON(w, r, &req); err != nil {
+	req, err := s.readPatch(w, r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

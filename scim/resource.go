@@ -198,10 +198,17 @@ func NormalizeValue(a *Attribute, v any) (any, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
+		// A lone object for a list of objects is a known IdP shape; a lone string or number is not.
+		if _, isObject := v.(map[string]any); !isObject || a.Type != Complex {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q is multi-valued: it must be an array, got %s", a.Name, jsonKind(v))
+		}
 		list = []any{v}
 	}
 	out := make([]any, 0, len(list))
 	for _, item := range list {
+		if _, isObject := item.(map[string]any); a.Type == Complex && !isObject && item != nil {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q must be an array of objects, got %s in it", a.Name, jsonKind(item))
+		}
 		nv, err := normalizeSingle(a, item)
 		if err != nil {
 			return nil, err
