@@ -25,8 +25,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := s.cfg.Users.CreateUser(r.Context(), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		prev, retried := s.createdBefore(r.Context(), in, err)
+		if !retried {
+			s.writeError(w, r, err)
+			return
+		}
+		out = prev
 	}
 	w.Header().Set("Location", s.resourceLocation(r, s.cfg.UserType, out))
 	s.writeResource(w, r, http.StatusCreated, s.cfg.UserType, out, proj)

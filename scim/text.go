@@ -30,6 +30,7 @@ type textFrame struct {
 	wantKey bool   // in an object: the next string is a name
 	key     string // in an object: the current member's name
 	index   int    // in an array: the current element's index
+	opPath  string // in a PATCH operation: its "path", which names the attribute its "value" is for
 }
 
 type textWalker struct {
@@ -75,6 +76,8 @@ func (w *textWalker) run() error {
 				top.key = name
 			} else if problem := textProblem(raw, w.allowsLines()); problem != "" {
 				return BadRequest(TypeInvalidValue, "attribute %q %s", w.path(), problem)
+			} else if top != nil && top.object && strings.EqualFold(top.key, "path") {
+				_ = json.Unmarshal(w.src[i:end+1], &top.opPath)
 			}
 			i = end
 		}
@@ -89,18 +92,31 @@ func (w *textWalker) top() *textFrame {
 	return &w.stack[len(w.stack)-1]
 }
 
-// path names where the walker is: "name.givenName", "emails[1].value", "Operations[0].value".
+// path names where the walker is: "name.givenName", "emails[1].value", "urn:...:User:department".
+// Inside the value of a PATCH operation with a path, it starts from that path ("displayName" rather
+// than "Operations[0].value").
 func (w *textWalker) path() string {
 	var b strings.Builder
+	prev := ""
 	for _, f := range w.stack {
 		switch {
+		case f.object && f.opPath != "" && strings.EqualFold(f.key, "value"):
+			b.Reset()
+			b.WriteString(f.opPath)
+			prev = f.opPath
 		case f.object && f.key != "":
 			if b.Len() > 0 {
-				b.WriteByte('.')
+				if strings.HasPrefix(strings.ToLower(prev), "urn:") {
+					b.WriteByte(':')
+				} else {
+					b.WriteByte('.')
+				}
 			}
 			b.WriteString(f.key)
+			prev = f.key
 		case !f.object:
 			fmt.Fprintf(&b, "[%d]", f.index)
+			prev = ""
 		}
 	}
 	if b.Len() == 0 {

@@ -229,7 +229,7 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 
 // writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id.
 func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, prev *string, appKey any, r scim.Resource) error {
-	doc, err := s.docJSON(r)
+	doc, err := s.newDocJSON(r)
 	if err != nil {
 		return err
 	}

@@ -44,13 +44,31 @@ func (s *Store) newAppKey() (string, error) {
 
 // docJSON is what the bookkeeping keeps of a resource: everything no column holds.
 func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
+	return json.Marshal(s.docOf(r))
+}
+
+// newDocJSON is docJSON for a document about to be written: within the limits (Options.Limits).
+func (s *Store) newDocJSON(r scim.Resource) ([]byte, error) {
+	doc := s.docOf(r)
+	if err := s.limits.check(doc); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(doc)
+	if err == nil && len(b) > s.limits.MaxDocBytes {
+		err = scim.BadRequest(scim.TypeInvalidValue, "the attributes scimbridge keeps for this user take %d bytes; at most %d are allowed",
+			len(b), s.limits.MaxDocBytes)
+	}
+	return b, err
+}
+
+func (s *Store) docOf(r scim.Resource) map[string]any {
 	doc := s.m.Strip(copyResource(r))
 	// password is writeOnly and has no column: scimbridge never keeps a clear-text password. groups is
 	// readOnly and lives in the membership table.
 	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
 		delete(doc, k)
 	}
-	return json.Marshal(doc)
+	return doc
 }
 
 func copyResource(r scim.Resource) scim.Resource {

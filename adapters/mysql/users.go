@@ -38,6 +38,7 @@ type Store struct {
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
+	limits        DocLimits
 	unknownActive onceLog // users whose status value the active map does not know, logged once each
 }
 
@@ -50,11 +51,12 @@ type Options struct {
 	Roles  *mapping.Roles // the role mapping; nil for none
 	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
 	GroupMirror *mapping.GroupMirror
+	Limits      DocLimits // sizes of what scimbridge keeps in its own document; zero values get the defaults
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
-	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log}
+	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, limits: o.Limits.withDefaults()}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

@@ -105,7 +105,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return false, err
 	}
-	doc, err := s.docJSON(next)
+	doc, err := s.newDocJSON(next)
 	if err != nil {
 		return false, err
 	}

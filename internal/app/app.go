@@ -121,7 +121,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		return a, err
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -136,6 +137,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
+		ExtraSchemas:   cfg.Server.ExtraSchemas,
+		RetryWindow:    retryWindow(cfg.Server.RetryWindow.Duration),
+		Now:            o.Now,
 	})
 	if err := a.newGate(ctx); err != nil {
 		return a, err
@@ -221,4 +225,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// retryWindow maps the configuration's retry_window, where 0 turns the retry detection off, onto
+// agent.Config's, where 0 means the default.
+func retryWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
