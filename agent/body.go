@@ -55,6 +55,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	case errors.As(err, &maxErr):
 		return nil, err
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The rest of the body will not come: a deadline in the past makes net/http's drain of it fail
+		// at once, and the connection closes after the answer.
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
+		w.Header().Set("Connection", "close")
 		return nil, scim.BadRequest(scim.TypeInvalidSyntax,
 			"the body stopped after %d of the %d bytes its Content-Length announces", len(body), r.ContentLength)
 	case errors.Is(err, io.ErrUnexpectedEOF):
