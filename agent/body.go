@@ -86,15 +86,6 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	return ir.r.Read(p)
 }
 
-// readPatch reads a PATCH body and checks its schemas.
-func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (scim.PatchRequest, error) {
-	var req scim.PatchRequest
-	if err := s.readJSON(w, r, &req); err != nil {
-		return req, err
-	}
-	return req, scim.CheckPatchSchemas(req.Schemas, s.cfg.ExtraSchemas)
-}
-
 // readObject reads a POST or PUT body for rt: a JSON object whose schemas fit rt.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType) (map[string]any, error) {
 	var raw map[string]any

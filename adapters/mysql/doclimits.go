@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
@@ -34,9 +36,9 @@ func (l DocLimits) withDefaults() DocLimits {
 
 // check refuses a document with an attribute value larger than MaxValueBytes, naming the attribute.
 func (l DocLimits) check(doc map[string]any) error {
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if ext, ok := doc[k].(map[string]any); ok && strings.HasPrefix(strings.ToLower(k), "urn:") {
-			for _, name := range sortedKeys(ext) {
+			for _, name := range slices.Sorted(maps.Keys(ext)) {
 				if err := l.checkValue(k+":"+name, ext[name]); err != nil {
 					return err
 				}

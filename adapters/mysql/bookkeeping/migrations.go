@@ -164,6 +164,29 @@ var migrations = []migration{
 	// made a single rolled-back change slow delivery for the whole grace period. gap_since and gap_upto
 	// are no longer written.
 	sqlStep(`ALTER TABLE {p}webhook_cursors ADD COLUMN gaps MEDIUMTEXT NULL`),
+	// 12: the audit trail (package audit): one row per change of a user, a group, a membership or a user's
+	// roles, written in the change's transaction. name_lc (scim.FoldIdentity of the userName or
+	// displayName) and member_id serve `scimbridge audit --user`; at serves --since and the pruning.
+	sqlStep(`CREATE TABLE {p}audit (
+		id            BIGINT       NOT NULL AUTO_INCREMENT,
+		at            DATETIME(6)  NOT NULL,
+		actor         VARCHAR(100) NOT NULL,
+		request_id    VARCHAR(100) NOT NULL,
+		operation     VARCHAR(64)  NOT NULL,
+		resource_type VARCHAR(16)  NOT NULL,
+		scim_id       CHAR(36)     NOT NULL,
+		name          VARCHAR(255) NOT NULL,
+		name_lc       VARCHAR(255) NOT NULL,
+		app_key       VARCHAR(191) NULL,
+		member_id     CHAR(36)     NULL,
+		changes       JSON         NOT NULL,
+		PRIMARY KEY (id),
+		KEY scim_id (scim_id, id),
+		KEY member_id (member_id, id),
+		KEY name_lc (name_lc, id),
+		KEY actor (actor, id),
+		KEY at (at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

@@ -3,6 +3,8 @@ package schemacheck
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 
@@ -36,7 +38,7 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 	case "column", "list":
 		err = need("roles.column", users.Table, r.Column)
 	case "flags":
-		for _, c := range sortedKeys(r.FlagColumns()) {
+		for _, c := range slices.Sorted(maps.Keys(r.FlagColumns())) {
 			if err = need("roles.rules column", users.Table, c); err != nil {
 				break
 			}
