@@ -262,7 +262,7 @@ func TestE2EExtraSchemas(t *testing.T) {
 	}
 	strict.createUser(body("d@example.com", `["`+doorUser+`","`+e2eEnterprise+`"]`))
 	id := e2eStr(strict.createUser(body("e@example.com", `["`+doorUser+`"]`))["id"])
-	e2eWantError(t, strict.do("PATCH", "/Users/"+id, `{"schemas":["`+e2ePatchURN+`",`+custom+`],"Operations":[]}`), 400, scim.TypeInvalidValue)
+	e2eWantError(t, strict.do("PATCH", "/Users/"+id, `{"schemas":["`+e2ePatchURN+`",`+custom+`],"Operations":[{"op":"replace","path":"title","value":"x"}]}`), 400, scim.TypeInvalidValue)
 }
 
 // TestE2EShortBodyAnswers400 sends a body shorter than its Content-Length and keeps the connection
