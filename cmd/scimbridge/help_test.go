@@ -72,10 +72,12 @@ func TestBadFlagIsAUsageError(t *testing.T) {
 func TestURLDSNNamesTheForm(t *testing.T) {
 	path := exampleConfig(t)
 	for _, cmd := range []string{"migrate", "check", "serve"} {
-		code, _, errOut := run(t, map[string]string{"SCIMBRIDGE_DSN": "mysql://app:pw-s3cret@db.example.com/legacy", "SCIMBRIDGE_TOKEN": token},
+		code, out, errOut := run(t, map[string]string{"SCIMBRIDGE_DSN": "mysql://app:pw-s3cret@db.example.com/legacy", "SCIMBRIDGE_TOKEN": token},
 			cmd, "--config", path)
-		if code != 1 || !strings.Contains(errOut, "user:pass@tcp(host:3306)/db") || strings.Contains(errOut, "pw-s3cret") {
-			t.Errorf("%s: exit %d, stderr %q", cmd, code, errOut)
+		// check reports it among its problems (stdout); migrate and serve fail with it (stderr).
+		both := out + errOut
+		if code != 1 || !strings.Contains(both, "user:pass@tcp(host:3306)/db") || strings.Contains(both, "pw-s3cret") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", cmd, code, out, errOut)
 		}
 	}
 }
@@ -106,5 +108,17 @@ func TestServeAccessLogIsJSONWithTheTokenName(t *testing.T) {
 	}
 	if line["token_name"] != "okta" || line["path"] != "/scim/v2/Users" || line["status"] != float64(201) || strings.Contains(out.String(), token) {
 		t.Fatalf("access line %v in:\n%s", line, out)
+	}
+	// The same name and request id reach the audit trail, written by the change's transaction.
+	code, auditOut, errOut := run(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "OKTA_TOKEN": token}, "audit", "--config", path, "--json")
+	if code != 0 {
+		t.Fatalf("audit: exit %d: %s", code, errOut)
+	}
+	var row map[string]any
+	if err := json.Unmarshal([]byte(strings.SplitN(auditOut, "\n", 2)[0]), &row); err != nil {
+		t.Fatalf("%v: %s", err, auditOut)
+	}
+	if row["actor"] != "okta" || row["request_id"] != line["request_id"] || row["operation"] != "user.created" {
+		t.Fatalf("audit row %v, access line %v", row, line)
 	}
 }
