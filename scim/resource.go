@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"encoding/json"
 	"strings"
+	"time"
 )
 
 // Resource is a SCIM resource as a JSON object with canonical attribute names: core and common attributes at
@@ -15,7 +17,10 @@ type ResourceType struct {
 	Description string
 	Core        Schema
 	Extensions  []Schema
-	common      []Attribute
+	// Unknown is what Normalize and ApplyPatch do with undeclared attributes: UnknownKeep, UnknownRefuse
+	// or UnknownIgnore; "" drops them from bodies and refuses PATCH paths naming them (Groups).
+	Unknown string
+	common  []Attribute
 }
 
 // NewResourceType builds a resource type; extensions are optional schemas whose attributes live under their URN.
@@ -96,7 +101,7 @@ func (rt *ResourceType) SplitURNKey(key string) (ext *Schema, rest string, ok bo
 // Normalize turns a client's JSON object into a Resource with canonical names: it matches names
 // case-insensitively, drops unknown and readOnly attributes and nulls (RFC 7643 section 2.5: unassigned),
 // coerces the string booleans Entra sends ("True"), wraps a lone object given for a multi-valued complex
-// attribute (but refuses a lone string or number there, and non-objects in its list), and accepts a bare
+// attribute (a lone string or number there, or a non-object in its list, is refused), and accepts a bare
 // string for a single-valued complex attribute with a "value" sub-attribute (manager).
 func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 	if err := rejectCaseTwins(in); err != nil {
@@ -115,13 +120,13 @@ func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 				}
 				return nil, BadRequest(TypeInvalidSyntax, "%s must be an object", ext.ID)
 			}
-			if err := normalizeInto(out, ext.ID, ext.Attributes, obj); err != nil {
+			if err := rt.normalizeInto(out, ext.ID, ext.Attributes, obj); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if ext, rest, ok := rt.SplitURNKey(key); ok {
-			if err := normalizeInto(out, ext.ID, ext.Attributes, map[string]any{rest: v}); err != nil {
+			if err := rt.normalizeInto(out, ext.ID, ext.Attributes, map[string]any{rest: v}); err != nil {
 				return nil, err
 			}
 			continue
@@ -130,7 +135,13 @@ func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 		if a == nil {
 			a = findAttr(rt.common, key)
 		}
-		if a == nil || a.Mutability == "readOnly" {
+		if a == nil {
+			if err := rt.normalizeUnknown(out, key, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if a.Mutability == "readOnly" {
 			continue
 		}
 		nv, err := NormalizeValue(a, v)
@@ -158,7 +169,7 @@ func rejectCaseTwins(in map[string]any) error {
 	return nil
 }
 
-func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]any) error {
+func (rt *ResourceType) normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]any) error {
 	if err := rejectCaseTwins(in); err != nil {
 		return err
 	}
@@ -168,6 +179,13 @@ func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]an
 	}
 	for key, v := range in {
 		a := findAttr(attrs, key)
+		if a == nil && v != nil && rt.unknownPolicy() == UnknownKeep {
+			ext[key] = deepCopy(v)
+			continue
+		}
+		if a == nil && rt.unknownPolicy() == UnknownRefuse {
+			return refuseUnknown(urn + ":" + key)
+		}
 		if a == nil || a.Mutability == "readOnly" {
 			continue
 		}
@@ -185,6 +203,113 @@ func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]an
 		out[urn] = ext
 	}
 	return nil
+}
+
+// NormalizeValue checks and canonicalizes one attribute's value. A nil result means unassigned.
+func NormalizeValue(a *Attribute, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if !a.MultiValued {
+		return normalizeSingle(a, v)
+	}
+	list, ok := v.([]any)
+	if !ok {
+		// A lone object for a list of objects is a known IdP shape; a lone string or number is not.
+		if _, isObject := v.(map[string]any); !isObject || a.Type != Complex {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q is multi-valued: it must be an array, got %s", a.Name, jsonKind(v))
+		}
+		list = []any{v}
+	}
+	out := make([]any, 0, len(list))
+	for _, item := range list {
+		if _, isObject := item.(map[string]any); a.Type == Complex && !isObject && item != nil {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q must be an array of objects, got %s in it", a.Name, jsonKind(item))
+		}
+		nv, err := normalizeSingle(a, item)
+		if err != nil {
+			return nil, err
+		}
+		if nv != nil {
+			out = append(out, nv)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func normalizeSingle(a *Attribute, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch a.Type {
+	case String, Reference, Binary:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case Boolean:
+		switch b := v.(type) {
+		case bool:
+			return b, nil
+		case string: // Entra sends "True" and "False"
+			if strings.EqualFold(b, "true") || strings.EqualFold(b, "false") {
+				return strings.EqualFold(b, "true"), nil
+			}
+		}
+	case Integer:
+		if n, ok := v.(json.Number); ok {
+			if _, err := n.Int64(); err == nil {
+				return n, nil
+			}
+		}
+	case Decimal:
+		if n, ok := v.(json.Number); ok {
+			return n, nil
+		}
+	case DateTime:
+		if s, ok := v.(string); ok {
+			if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return s, nil
+			}
+		}
+	case Complex:
+		return normalizeComplex(a, v)
+	}
+	return nil, BadRequest(TypeInvalidValue, "attribute %q must be a %s, got %s", a.Name, describeType(a), jsonKind(v))
+}
+
+func normalizeComplex(a *Attribute, v any) (any, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		// A bare id where an object with "value" is expected: Entra sends the manager this way.
+		if s, isString := v.(string); isString && a.Sub("value") != nil {
+			return map[string]any{"value": s}, nil
+		}
+		return nil, BadRequest(TypeInvalidValue, "attribute %q must be an object, got %s", a.Name, jsonKind(v))
+	}
+	if err := rejectCaseTwins(obj); err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for key, sv := range obj {
+		sub := a.Sub(key)
+		if sub == nil || sub.Mutability == "readOnly" {
+			continue // RFC 7644 3.5.1: readOnly values sent by a client are ignored (manager.displayName)
+		}
+		nv, err := normalizeSingle(sub, sv)
+		if err != nil {
+			return nil, BadRequest(TypeInvalidValue, "in %q: %s", a.Name, AsError(err).Detail)
+		}
+		if nv != nil {
+			out[sub.Name] = nv
+		}
+	}
+	if len(out) == 0 || (!a.MultiValued && out["value"] == "") {
+		return nil, nil // manager: {"value": ""} is no manager
+	}
+	return out, nil
 }
 
 // Validate checks what Normalize cannot: required attributes (userName, displayName) are present, and no
@@ -245,6 +370,9 @@ func (rt *ResourceType) SchemaURNs(r Resource) []any {
 		if _, ok := r[ext.ID]; ok {
 			urns = append(urns, ext.ID)
 		}
+	}
+	for _, urn := range rt.unknownURNs(r) {
+		urns = append(urns, urn)
 	}
 	return urns
 }

@@ -47,11 +47,29 @@ func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
 	return json.Marshal(s.docOf(r))
 }
 
-// newDocJSON is docJSON for a document about to be written: within the limits (Options.Limits).
-func (s *Store) newDocJSON(r scim.Resource) ([]byte, error) {
+func (s *Store) docOf(r scim.Resource) map[string]any {
+	doc := s.m.Strip(copyResource(r))
+	// password is writeOnly and has no column: scimbridge never keeps a clear-text password. groups is
+	// readOnly and lives in the membership table.
+	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
+		delete(doc, k)
+	}
+	return doc
+}
+
+// bookKey is the bookkeeping document's member for scimbridge's own notes about the resource. It is not
+// a valid attribute name, so no attribute the IdP sends can take its place.
+const bookKey = "$scimbridge"
+
+// bookDoc is docJSON with scimbridge's notes (the attributes a default template rendered), for a
+// document about to be written: it must be within the limits (Options.Limits).
+func (s *Store) bookDoc(r scim.Resource) ([]byte, error) {
 	doc := s.docOf(r)
 	if err := s.limits.check(doc); err != nil {
 		return nil, err
+	}
+	if derived := s.m.Derived(r); len(derived) > 0 {
+		doc[bookKey] = map[string]any{"derived": derived}
 	}
 	b, err := json.Marshal(doc)
 	if err == nil && len(b) > s.limits.MaxDocBytes {
@@ -61,14 +79,19 @@ func (s *Store) newDocJSON(r scim.Resource) ([]byte, error) {
 	return b, err
 }
 
-func (s *Store) docOf(r scim.Resource) map[string]any {
-	doc := s.m.Strip(copyResource(r))
-	// password is writeOnly and has no column: scimbridge never keeps a clear-text password. groups is
-	// readOnly and lives in the membership table.
-	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
-		delete(doc, k)
+// derivedOf reads the attributes a template rendered from a decoded bookkeeping document, and removes
+// the note from it.
+func derivedOf(doc scim.Resource) []string {
+	note, _ := doc[bookKey].(map[string]any)
+	delete(doc, bookKey)
+	list, _ := note["derived"].([]any)
+	out := make([]string, 0, len(list))
+	for _, p := range list {
+		if s, ok := p.(string); ok {
+			out = append(out, s)
+		}
 	}
-	return doc
+	return out
 }
 
 func copyResource(r scim.Resource) scim.Resource {
