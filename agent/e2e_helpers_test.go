@@ -63,6 +63,10 @@ type e2eOptions struct {
 	groups        bool   // serve /Groups from the same store
 	rolesTOML     string // a [roles] section's body (mapping.RolesConfig in TOML); implies groups
 	patchResponse string // agent PatchResponse; "" = default
+	// Validation at the door and retried creates (e2e_door_test.go, e2e_retry_test.go).
+	now    func() time.Time    // the store's and the agent's clock; nil = time.Now
+	limits mysql.DocLimits     // the store's document limits; zero = defaults
+	agent  func(*agent.Config) // adjusts the agent's configuration
 }
 
 type e2eEnv struct {
@@ -99,7 +103,7 @@ func newE2E(t *testing.T, o e2eOptions) *e2eEnv {
 		tokens = []string{e2eToken}
 	}
 	e := &e2eEnv{t: t, db: db, dsn: dsn, token: tokens[0]}
-	e.serve(mysql.New(testfix.Open(t, storeDSN, 10), m, mysql.Options{Log: testfix.Log(t), Roles: roles}), m, o, tokens)
+	e.serve(mysql.New(testfix.Open(t, storeDSN, 10), m, mysql.Options{Log: testfix.Log(t), Roles: roles, Now: o.now, Limits: o.limits}), m, o, tokens)
 	return e
 }
 
@@ -117,6 +121,10 @@ func (e *e2eEnv) serve(store *mysql.Store, m *mapping.Users, o e2eOptions, token
 	}
 	if o.groups || o.rolesTOML != "" {
 		acfg.Groups = store
+	}
+	acfg.Now = o.now
+	if o.agent != nil {
+		o.agent(&acfg)
 	}
 	hs := httptest.NewServer(agent.New(acfg))
 	e.t.Cleanup(hs.Close)

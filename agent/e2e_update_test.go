@@ -153,7 +153,7 @@ func TestE2EConcurrentPatches(t *testing.T) {
 		return statuses
 	}
 	titleOp := func(i int) string {
-		return fmt.Sprintf(`{"Operations":[{"op":"replace","path":"title","value":"T%d"}]}`, i)
+		return fmt.Sprintf(`{"schemas":["`+e2ePatchURN+`"],"Operations":[{"op":"replace","path":"title","value":"T%d"}]}`, i)
 	}
 	ok, stale := 0, 0
 	for _, s := range send(8, titleOp, v1) {
@@ -171,7 +171,7 @@ func TestE2EConcurrentPatches(t *testing.T) {
 	}
 
 	emailOp := func(i int) string {
-		return fmt.Sprintf(`{"Operations":[{"op":"add","path":"emails","value":[{"value":"m%d@example.com","type":"other"}]}]}`, i)
+		return fmt.Sprintf(`{"schemas":["`+e2ePatchURN+`"],"Operations":[{"op":"add","path":"emails","value":[{"value":"m%d@example.com","type":"other"}]}]}`, i)
 	}
 	for i, s := range send(8, emailOp, "") {
 		if s != 200 {

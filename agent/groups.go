@@ -26,17 +26,14 @@ type GroupStore interface {
 
 // readGroup decodes a Group body for POST and PUT into its attributes and its members.
 func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (scim.Resource, []scim.Member, error) {
-	var raw map[string]any
-	if err := s.readJSON(w, r, &raw); err != nil {
+	raw, err := s.readObject(w, r, s.groupType)
+	if err != nil {
 		return nil, nil, err
-	}
-	if raw == nil {
-		return nil, nil, scim.BadRequest(scim.TypeInvalidSyntax, "the body must be a JSON object")
 	}
 	var members []scim.Member
 	for k, v := range raw {
 		if strings.EqualFold(k, "members") {
-			m, err := scim.ParseMembers(v)
+			m, err := scim.ParseMemberList(v)
 			if err != nil {
 				return nil, nil, err
 			}

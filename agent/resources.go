@@ -216,8 +216,6 @@ func etagMatches(header, v string) bool {
 	return false
 }
 
-func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
-
 // jsonProblem describes a JSON syntax error without echoing the body.
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError

@@ -53,9 +53,18 @@ type Config struct {
 	// RequestTimeout bounds each request's work, so a database that stops answering (a network
 	// partition rather than a refused connection) gives 503 instead of a hung IdP. Default 15s.
 	RequestTimeout time.Duration
+	// BodyIdleTimeout is how long a request body may stall before the request gets 400 (a body shorter
+	// than its Content-Length). Default 2s.
+	BodyIdleTimeout time.Duration
+	// ExtraSchemas is what a body's "schemas" may name besides the resource's own schemas:
+	// scim.ExtraSchemasIgnore (default) or scim.ExtraSchemasRefuse.
+	ExtraSchemas string
+	// RetryWindow is how long after a user's creation a POST that describes it exactly is taken for a
+	// retry of that creation and answered 201 with it (see createdBefore); 0 means 2 minutes, <0 never.
+	RetryWindow time.Duration
 	// OnRequest, if set, learns of every request once it is answered (the metrics).
 	OnRequest func(RequestDone)
-	Now       func() time.Time // clock of request durations [time.Now]
+	Now       func() time.Time // clock of request durations and of RetryWindow [time.Now]
 	Rand      io.Reader        // randomness of request ids [crypto/rand]
 }
 
@@ -103,6 +112,18 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.RequestTimeout <= 0 {
 		s.cfg.RequestTimeout = 15 * time.Second
+	}
+	if s.cfg.BodyIdleTimeout <= 0 {
+		s.cfg.BodyIdleTimeout = 2 * time.Second
+	}
+	if s.cfg.ExtraSchemas == "" {
+		s.cfg.ExtraSchemas = scim.ExtraSchemasIgnore
+	}
+	if s.cfg.RetryWindow == 0 {
+		s.cfg.RetryWindow = 2 * time.Minute
+	}
+	if s.cfg.Now == nil {
+		s.cfg.Now = time.Now
 	}
 	if s.cfg.MaxPageSize <= 0 {
 		s.cfg.MaxPageSize = 1000
@@ -291,25 +312,4 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, body any) {
 	if err := enc.Encode(body); err != nil {
 		s.log.Debug("writing response", "err", err)
 	}
-}
-
-// readJSON decodes a request body (application/scim+json or application/json) within the size limit.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, into any) error {
-	ct := strings.ToLower(r.Header.Get("Content-Type"))
-	if ct != "" && !strings.Contains(ct, "json") {
-		return scim.Errorf(http.StatusUnsupportedMediaType, "", "send application/scim+json, not %s", ct)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	dec.UseNumber()
-	if err := dec.Decode(into); err != nil {
-		var maxErr *http.MaxBytesError
-		if asMaxBytes(err, &maxErr) {
-			return err
-		}
-		return scim.BadRequest(scim.TypeInvalidSyntax, "the body is not valid JSON: %s", jsonProblem(err))
-	}
-	if dec.More() {
-		return scim.BadRequest(scim.TypeInvalidSyntax, "the body has data after the JSON value")
-	}
-	return nil
 }

@@ -23,7 +23,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	out, err := s.cfg.Users.CreateUser(r.Context(), in)
 	if err != nil {
-		return err
+		prev, retried := s.createdBefore(r.Context(), in, err)
+		if !retried {
+			return err
+		}
+		out = prev
 	}
 	w.Header().Set("Location", s.resourceLocation(r, s.cfg.UserType, out))
 	s.writeResource(w, r, http.StatusCreated, s.cfg.UserType, out, proj)
@@ -32,12 +36,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 
 // readResource decodes and checks a User body for POST and PUT.
 func (s *Server) readResource(w http.ResponseWriter, r *http.Request) (scim.Resource, error) {
-	var raw map[string]any
-	if err := s.readJSON(w, r, &raw); err != nil {
+	raw, err := s.readObject(w, r, s.cfg.UserType)
+	if err != nil {
 		return nil, err
-	}
-	if raw == nil {
-		return nil, scim.BadRequest(scim.TypeInvalidSyntax, "the body must be a JSON object")
 	}
 	res, err := s.cfg.UserType.Normalize(raw)
 	if err != nil {
@@ -128,9 +129,13 @@ func patcher(rt *scim.ResourceType, ifMatch string, ops []scim.PatchOperation) f
 	}
 }
 
-// readPatch decodes a PatchOp body; one without operations is refused before any transaction.
+// readPatch decodes a PatchOp body; one without the PatchOp schema or without operations is refused
+// before any transaction.
 func (s *Server) readPatch(w http.ResponseWriter, r *http.Request, req *scim.PatchRequest) error {
 	if err := s.readJSON(w, r, req); err != nil {
+		return err
+	}
+	if err := scim.CheckPatchSchemas(req.Schemas, s.cfg.ExtraSchemas); err != nil {
 		return err
 	}
 	if len(req.Operations) == 0 {

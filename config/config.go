@@ -70,6 +70,12 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"` // how long requests in flight may finish on shutdown
 	PublicURL       string   `toml:"public_url"`       // scheme://host[/prefix] for meta.location; "" derives it from the request
 	PatchResponse   string   `toml:"patch_response"`   // "resource": 200 with the resource (RFC 7644, Okta); "no_content": 204
+	// ExtraSchemas is what to do with a URN in a body's "schemas" that is neither the resource's nor a
+	// declared extension's: "ignore" (default) or "refuse" (which also refuses a body without "schemas").
+	ExtraSchemas     string   `toml:"extra_schemas"`
+	MaxValueBytes    int      `toml:"max_value_bytes"`    // largest attribute value kept in scimbridge's own document
+	MaxDocumentBytes int      `toml:"max_document_bytes"` // largest document (all such attributes of one resource)
+	RetryWindow      Duration `toml:"retry_window"`       // a POST repeating a create this recent answers 201; "0s" turns it off
 }
 
 // Auth is the [auth] section: where the bearer tokens the IdP presents come from.
@@ -129,11 +135,15 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 func Default() *Config {
 	return &Config{
 		Server: Server{
-			Listen:          DefaultListen,
-			BasePath:        DefaultBasePath,
-			MaxBodyBytes:    DefaultMaxBodyBytes,
-			PatchResponse:   "resource",
-			ShutdownTimeout: Duration{DefaultShutdownTimeout},
+			Listen:           DefaultListen,
+			BasePath:         DefaultBasePath,
+			MaxBodyBytes:     DefaultMaxBodyBytes,
+			PatchResponse:    "resource",
+			ShutdownTimeout:  Duration{DefaultShutdownTimeout},
+			ExtraSchemas:     "ignore",
+			MaxValueBytes:    64 << 10,
+			MaxDocumentBytes: 256 << 10,
+			RetryWindow:      Duration{2 * time.Minute},
 		},
 		Auth: Auth{TokensEnv: append([]string(nil), DefaultTokensEnv...)},
 		Database: Database{
@@ -229,6 +239,16 @@ func (c *Config) validate(p *problems) {
 	}
 	if !oneOf(s.PatchResponse, "resource", "no_content") {
 		p.add("server.patch_response", `server.patch_response must be "resource" or "no_content", got %q`, s.PatchResponse)
+	}
+	if !oneOf(s.ExtraSchemas, "ignore", "refuse") {
+		p.add("server.extra_schemas", `server.extra_schemas must be "ignore" or "refuse", got %q`, s.ExtraSchemas)
+	}
+	if s.MaxValueBytes <= 0 || s.MaxDocumentBytes < s.MaxValueBytes {
+		p.add("server.max_value_bytes", "server.max_value_bytes must be positive and at most server.max_document_bytes, got %d and %d",
+			s.MaxValueBytes, s.MaxDocumentBytes)
+	}
+	if s.RetryWindow.Duration < 0 {
+		p.add("server.retry_window", "server.retry_window must not be negative, got %s", s.RetryWindow.Duration)
 	}
 	if s.MaxBodyBytes <= 0 {
 		p.add("server.max_body_bytes", "server.max_body_bytes must be a positive number of bytes, got %d", s.MaxBodyBytes)

@@ -200,11 +200,13 @@ func TestConcurrentRequestsLoseNoWrites(t *testing.T) {
 		writers.Add(1)
 		go func() {
 			defer writers.Done()
-			name := fmt.Sprintf("u%d@example.com", i)
+			body := fmt.Sprintf(`{"userName":"u%d@example.com"}`, i)
 			if i == n {
-				name = "u0@example.com" // a duplicate: exactly one of the two may succeed
+				// Another user with u0's userName: exactly one of the two may succeed. (The very same body
+				// twice would be a retried create, answered 201 with the same user.)
+				body = `{"userName":"u0@example.com","displayName":"Another u0"}`
 			}
-			codes[i], _ = scimDo(t, d, "POST", "/Users", `{"userName":"`+name+`"}`)
+			codes[i], _ = scimDo(t, d, "POST", "/Users", body)
 		}()
 	}
 	writers.Wait()

@@ -77,6 +77,24 @@ func (f *memberFold) result() MemberChange {
 	return c
 }
 
+// ParseMemberList reads the members of a POST or PUT body, which must be what RFC 7643 4.2 declares: an
+// array of objects with a "value". (PATCH operations take the looser shapes of ParseMembers.)
+func ParseMemberList(v any) ([]Member, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, BadRequest(TypeInvalidValue, "attribute \"members\" is multi-valued: it must be an array, got %s", jsonKind(v))
+	}
+	for _, item := range list {
+		if _, isObject := item.(map[string]any); !isObject {
+			return nil, BadRequest(TypeInvalidValue, "attribute \"members\" must be an array of objects with a \"value\", got %s in it", jsonKind(item))
+		}
+	}
+	return ParseMembers(list)
+}
+
 // ParseMembers reads a members value: a list of {"value": id, "display": ...}, a lone object, or a bare
 // id. Microsoft's test collection and some clients send "displayName" for "display".
 func ParseMembers(v any) ([]Member, error) {

@@ -100,8 +100,9 @@ func (rt *ResourceType) SplitURNKey(key string) (ext *Schema, rest string, ok bo
 
 // Normalize turns a client's JSON object into a Resource with canonical names: it matches names
 // case-insensitively, drops unknown and readOnly attributes and nulls (RFC 7643 section 2.5: unassigned),
-// coerces the string booleans Entra sends ("True"), wraps a lone complex value given for a multi-valued
-// attribute, and accepts a bare string for a complex attribute with a "value" sub-attribute (manager).
+// coerces the string booleans Entra sends ("True"), wraps a lone object given for a multi-valued complex
+// attribute (a lone string or number there, or a non-object in its list, is refused), and accepts a bare
+// string for a single-valued complex attribute with a "value" sub-attribute (manager).
 func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 	if err := rejectCaseTwins(in); err != nil {
 		return nil, err
@@ -214,10 +215,17 @@ func NormalizeValue(a *Attribute, v any) (any, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
+		// A lone object for a list of objects is a known IdP shape; a lone string or number is not.
+		if _, isObject := v.(map[string]any); !isObject || a.Type != Complex {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q is multi-valued: it must be an array, got %s", a.Name, jsonKind(v))
+		}
 		list = []any{v}
 	}
 	out := make([]any, 0, len(list))
 	for _, item := range list {
+		if _, isObject := item.(map[string]any); a.Type == Complex && !isObject && item != nil {
+			return nil, BadRequest(TypeInvalidValue, "attribute %q must be an array of objects, got %s in it", a.Name, jsonKind(item))
+		}
 		nv, err := normalizeSingle(a, item)
 		if err != nil {
 			return nil, err

@@ -35,7 +35,9 @@ func newFixture(t *testing.T) *fixture {
 	// Near the real time, so that the Standard Webhooks library's 5-minute tolerance holds until a
 	// test moves the clock.
 	f := &fixture{t: t, clock: testfix.NewClock(time.Now().UTC().Truncate(time.Microsecond))}
-	f.store, f.db, f.dsn = testfix.Store(t, 20, legacyapp.UsersTable(), legacyapp.UsersTOML, mysql.Options{Now: f.clock.Now})
+	// Document limits above the defaults: the large-event tests store 600 KB values to make events over 1 MiB.
+	f.store, f.db, f.dsn = testfix.Store(t, 20, legacyapp.UsersTable(), legacyapp.UsersTOML, mysql.Options{Now: f.clock.Now,
+		Limits: mysql.DocLimits{MaxValueBytes: 1 << 20, MaxDocBytes: 4 << 20}})
 	return f
 }
 

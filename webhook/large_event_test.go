@@ -78,7 +78,7 @@ func (lr *limitedReceiver) got() (ids []string, bodies map[string][]byte, status
 	return append([]string(nil), lr.ids...), b, st
 }
 
-// Two legal 600 KB attribute changes make a 1.2 MB event. The receiver that reads 1 MiB gets it
+// Two legal 600 KB attribute changes (the fixture raises the document limits) make a 1.2 MB event. The receiver that reads 1 MiB gets it
 // reduced below max_payload_bytes with a "truncated" marker and a valid signature, and the user's
 // next event arrives after it. Before, the body was cut at 1 MiB, the signature failed, and the 401
 // was retried for three days with every later event of the user behind it.

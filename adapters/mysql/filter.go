@@ -38,29 +38,39 @@ type filterBuilder struct {
 	jt          int // alias counter, for JSON_TABLEs and side tables
 }
 
-func (f *filterBuilder) expr(e scim.Expr) (string, error) {
+// logicSQL turns and/or/not into SQL, each operand by sub; ok is false for any other expression.
+func logicSQL(e scim.Expr, sub func(scim.Expr) (string, error)) (sql string, ok bool, err error) {
 	switch e := e.(type) {
 	case *scim.LogicalExpr:
-		l, err := f.expr(e.Left)
+		l, err := sub(e.Left)
 		if err != nil {
-			return "", err
+			return "", true, err
 		}
-		r, err := f.expr(e.Right)
+		r, err := sub(e.Right)
 		if err != nil {
-			return "", err
+			return "", true, err
 		}
 		op := " OR "
 		if e.And {
 			op = " AND "
 		}
-		return "(" + l + op + r + ")", nil
+		return "(" + l + op + r + ")", true, nil
 	case *scim.NotExpr:
-		x, err := f.expr(e.X)
+		x, err := sub(e.X)
 		if err != nil {
-			return "", err
+			return "", true, err
 		}
 		// SQL's NULL would make "not (title eq x)" skip users without a title; SCIM counts them.
-		return "NOT COALESCE((" + x + "), FALSE)", nil
+		return "NOT COALESCE((" + x + "), FALSE)", true, nil
+	}
+	return "", false, nil
+}
+
+func (f *filterBuilder) expr(e scim.Expr) (string, error) {
+	if sql, ok, err := logicSQL(e, f.expr); ok {
+		return sql, err
+	}
+	switch e := e.(type) {
 	case *scim.CompareExpr:
 		if f.groupMode {
 			return f.groupCompare(e)
@@ -230,28 +240,11 @@ func (f *filterBuilder) element(a *scim.Attribute, alias string, e scim.Expr) (s
 // valueFilter renders the and/or/not structure of a value filter (the part in emails[...]), leaving each
 // comparison with a sub-attribute to compare.
 func valueFilter(e scim.Expr, compare func(*scim.CompareExpr) (string, error)) (string, error) {
-	switch e := e.(type) {
-	case *scim.LogicalExpr:
-		l, err := valueFilter(e.Left, compare)
-		if err != nil {
-			return "", err
-		}
-		r, err := valueFilter(e.Right, compare)
-		if err != nil {
-			return "", err
-		}
-		op := " OR "
-		if e.And {
-			op = " AND "
-		}
-		return "(" + l + op + r + ")", nil
-	case *scim.NotExpr:
-		x, err := valueFilter(e.X, compare)
-		if err != nil {
-			return "", err
-		}
-		return "NOT COALESCE((" + x + "), FALSE)", nil
-	case *scim.CompareExpr:
+	sub := func(x scim.Expr) (string, error) { return valueFilter(x, compare) }
+	if sql, ok, err := logicSQL(e, sub); ok {
+		return sql, err
+	}
+	if e, ok := e.(*scim.CompareExpr); ok {
 		return compare(e)
 	}
 	return "", scim.BadRequest(scim.TypeInvalidFilter, "value filters cannot be nested")

@@ -48,7 +48,7 @@ func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		id := s.newUUID()
-		doc, err := groupDoc(r)
+		doc, err := s.newGroupDoc(r)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(cur scim.Res
 		c := &change{}
 		g := c.group(&groupChange{id: id, kind: groupTouched, before: cur, added: added, removed: removed})
 		oldDoc, _ := groupDoc(cur)
-		newDoc, err := groupDoc(next)
+		newDoc, err := s.newGroupDoc(next)
 		if err != nil {
 			return err
 		}
@@ -304,6 +304,26 @@ func withoutMembers(r scim.Resource) scim.Resource {
 		}
 	}
 	return out
+}
+
+// newGroupDoc is groupDoc for a document about to be written: within the limits (Options.Limits).
+func (s *Store) newGroupDoc(r scim.Resource) ([]byte, error) {
+	b, err := groupDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if err := s.limits.check(doc); err != nil {
+		return nil, err
+	}
+	if len(b) > s.limits.MaxDocBytes {
+		return nil, scim.BadRequest(scim.TypeInvalidValue, "the attributes scimbridge keeps for this group take %d bytes; at most %d are allowed",
+			len(b), s.limits.MaxDocBytes)
+	}
+	return b, nil
 }
 
 // groupDoc is what the bookkeeping keeps of a group beyond its columns and members.

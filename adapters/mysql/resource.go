@@ -44,31 +44,39 @@ func (s *Store) newAppKey() (string, error) {
 
 // docJSON is what the bookkeeping keeps of a resource: everything no column holds.
 func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
+	return json.Marshal(s.docOf(r))
+}
+
+func (s *Store) docOf(r scim.Resource) map[string]any {
 	doc := s.m.Strip(copyResource(r))
 	// password is writeOnly and has no column: scimbridge never keeps a clear-text password. groups is
 	// readOnly and lives in the membership table.
 	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
 		delete(doc, k)
 	}
-	return json.Marshal(doc)
+	return doc
 }
 
 // bookKey is the bookkeeping document's member for scimbridge's own notes about the resource. It is not
 // a valid attribute name, so no attribute the IdP sends can take its place.
 const bookKey = "$scimbridge"
 
-// bookDoc is docJSON with scimbridge's notes: the attributes a default template rendered.
+// bookDoc is docJSON with scimbridge's notes (the attributes a default template rendered), for a
+// document about to be written: it must be within the limits (Options.Limits).
 func (s *Store) bookDoc(r scim.Resource) ([]byte, error) {
-	derived := s.m.Derived(r)
-	if len(derived) == 0 {
-		return s.docJSON(r)
+	doc := s.docOf(r)
+	if err := s.limits.check(doc); err != nil {
+		return nil, err
 	}
-	doc := s.m.Strip(copyResource(r))
-	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
-		delete(doc, k)
+	if derived := s.m.Derived(r); len(derived) > 0 {
+		doc[bookKey] = map[string]any{"derived": derived}
 	}
-	doc[bookKey] = map[string]any{"derived": derived}
-	return json.Marshal(doc)
+	b, err := json.Marshal(doc)
+	if err == nil && len(b) > s.limits.MaxDocBytes {
+		err = scim.BadRequest(scim.TypeInvalidValue, "the attributes scimbridge keeps for this user take %d bytes; at most %d are allowed",
+			len(b), s.limits.MaxDocBytes)
+	}
+	return b, err
 }
 
 // derivedOf reads the attributes a template rendered from a decoded bookkeeping document, and removes

@@ -40,7 +40,8 @@ type Store struct {
 	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
-	scanDocs      bool     // filters never use the values table (tests compare it with the scan)
+	scanDocs      bool // filters never use the values table (tests compare it with the scan)
+	limits        DocLimits
 	unknownActive onceLog  // users whose status value the active map does not know, logged once each
 	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 }
@@ -54,6 +55,7 @@ type Options struct {
 	Roles  *mapping.Roles // the role mapping; nil for none
 	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
 	GroupMirror *mapping.GroupMirror
+	Limits      DocLimits // sizes of what scimbridge keeps in its own document; zero values get the defaults
 	// OnTxRetry, if set, is called each time a transaction runs again after a lock conflict (metrics).
 	OnTxRetry func()
 
@@ -64,7 +66,8 @@ type Options struct {
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
-	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact}
+	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact,
+		limits: o.Limits.withDefaults()}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

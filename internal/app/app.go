@@ -144,7 +144,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
 		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry,
-		AuditRedact: cfg.Audit.Redact})
+		AuditRedact: cfg.Audit.Redact,
+		Limits:      mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -159,10 +160,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
+		ExtraSchemas:   cfg.Server.ExtraSchemas,
+		RetryWindow:    retryWindow(cfg.Server.RetryWindow.Duration),
 		OnRequest:      a.onRequest(),
 		Now:            o.Now,
 		Rand:           o.Rand,
 	})
+	a.handler = notifyOnWrite(a.handler, a.worker.Notify)
 	if err := a.newGate(ctx); err != nil {
 		return a, err
 	}
@@ -262,4 +266,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// retryWindow maps the configuration's retry_window, where 0 turns the retry detection off, onto
+// agent.Config's, where 0 means the default.
+func retryWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

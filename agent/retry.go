@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// createdBefore reports whether a POST /Users that failed with conflict is the retry of a create that
+// committed but whose answer was lost (the database or the network died between the commit and the
+// 201; Okta and Entra retry on 503). It is when the user holding the userName was created at most
+// RetryWindow ago and has exactly the attributes the request gives: then the retry is answered as
+// the create it repeats, with that user and its id, instead of 409. Anything that differs (another
+// externalId, another title, an older user) keeps the 409: that is another create, not a retry.
+//
+// The password is not compared: it is never read back. Nothing is written, so no second event is sent.
+func (s *Server) createdBefore(ctx context.Context, in scim.Resource, err error) (scim.Resource, bool) {
+	if s.cfg.RetryWindow < 0 || scim.AsError(err).Status != http.StatusConflict {
+		return nil, false
+	}
+	name, _ := in["userName"].(string)
+	page, lerr := s.cfg.Users.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 2,
+		Filter: &scim.CompareExpr{Attr: scim.AttrPath{Name: "userName"}, Op: scim.OpEq, Value: name}})
+	if lerr != nil || len(page.Resources) != 1 {
+		return nil, false
+	}
+	cur := page.Resources[0]
+	meta, _ := cur["meta"].(map[string]any)
+	created, perr := time.Parse(time.RFC3339Nano, stringOf(meta["created"]))
+	if age := s.cfg.Now().Sub(created); perr != nil || age < -time.Second || age > s.cfg.RetryWindow {
+		return nil, false
+	}
+	a, aerr := s.createForm(in)
+	b, berr := s.createForm(cur)
+	if aerr != nil || berr != nil || !bytes.Equal(a, b) {
+		return nil, false
+	}
+	return cur, true
+}
+
+// createForm is the canonical JSON of what a create of r would ask for: the client-settable
+// attributes, normalized, lists in a fixed order, active true when not given.
+func (s *Server) createForm(r scim.Resource) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	norm, err := s.cfg.UserType.Normalize(raw) // drops id, meta, groups and the other readOnly attributes
+	if err != nil {
+		return nil, err
+	}
+	delete(norm, "password")
+	if _, given := norm["active"]; !given {
+		norm["active"] = true
+	}
+	return json.Marshal(sortLists(norm))
+}
+
+// sortLists orders every list by its elements' JSON, so emails in another order compare equal.
+func sortLists(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = sortLists(e)
+		}
+	case []any:
+		keys := make([]string, len(v))
+		for i, e := range v {
+			v[i] = sortLists(e)
+			b, _ := json.Marshal(v[i])
+			keys[i] = string(b)
+		}
+		sort.Sort(byKey{v, keys})
+	}
+	return v
+}
+
+type byKey struct {
+	v    []any
+	keys []string
+}
+
+func (b byKey) Len() int           { return len(b.v) }
+func (b byKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
+func (b byKey) Swap(i, j int) {
+	b.v[i], b.v[j] = b.v[j], b.v[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+}
+
+func stringOf(v any) string {
+	s, _ := v.(string)
+	return s
+}
