@@ -206,10 +206,8 @@ var migrations = []migration{
 		KEY attr_value (attr, value_fold),
 		CONSTRAINT {p}user_values_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 15: the values of the users that exist, read from their documents.
-	{run: func(ctx context.Context, conn *sqlx.Conn, prefix string) error {
-		return Reindex(ctx, conn, NewTables(prefix, MySQL), 0, nil)
-	}},
+	// 15: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
+	{run: fillValues},
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

@@ -23,6 +23,16 @@ const ReindexBatch = 1000
 // scimbridge serves: each batch locks its users' rows as a write does. progress, when not nil, is told
 // the users done and the total after each batch.
 func Reindex(ctx context.Context, db beginner, t Tables, batch int, progress func(done, total int)) error {
+	return reindex(ctx, db, t, batch, false, progress)
+}
+
+// fillValues is Reindex for a values table just created, and empty: it only inserts, so that the
+// migration needs no DELETE privilege (the migrating account has none).
+func fillValues(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+	return reindex(ctx, conn, NewTables(prefix, MySQL), 0, true, nil)
+}
+
+func reindex(ctx context.Context, db beginner, t Tables, batch int, empty bool, progress func(done, total int)) error {
 	if batch <= 0 {
 		batch = ReindexBatch
 	}
@@ -32,7 +42,7 @@ func Reindex(ctx context.Context, db beginner, t Tables, batch int, progress fun
 	}
 	done, after := 0, ""
 	for {
-		n, last, err := reindexBatch(ctx, db, t, after, batch)
+		n, last, err := reindexBatch(ctx, db, t, after, batch, empty)
 		if err != nil {
 			return fmt.Errorf("reindex after user %q: %w", after, err)
 		}
@@ -45,11 +55,14 @@ func Reindex(ctx context.Context, db beginner, t Tables, batch int, progress fun
 		}
 		after = last
 	}
+	if empty {
+		return nil
+	}
 	_, err := execIn(ctx, db, "DELETE v FROM "+t.Values()+" v JOIN "+t.Users()+" b ON b.id = v.user_id WHERE b.deleted_at IS NOT NULL")
 	return err
 }
 
-func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batch int) (n int, last string, err error) {
+func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batch int, empty bool) (n int, last string, err error) {
 	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, "", err
@@ -80,8 +93,10 @@ func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batc
 		}
 		byUser[r.ID] = vals
 	}
-	if _, err = tx.ExecContext(ctx, "DELETE FROM "+t.Values()+" WHERE user_id IN ("+Placeholders(len(ids))+")", Args(ids)...); err != nil {
-		return 0, "", err
+	if !empty {
+		if _, err = tx.ExecContext(ctx, "DELETE FROM "+t.Values()+" WHERE user_id IN ("+Placeholders(len(ids))+")", Args(ids)...); err != nil {
+			return 0, "", err
+		}
 	}
 	if err = insertValues(ctx, tx, t, byUser); err != nil {
 		return 0, "", err
