@@ -9,15 +9,17 @@ import (
 
 // RolesConfig is the [roles] section: which IdP group grants which app role, and how the app stores roles.
 type RolesConfig struct {
-	Store         string       `toml:"store"`          // "column", "join", "list" or "flags"
-	WhileInactive string       `toml:"while_inactive"` // "keep" (default) or "clear"
-	Column        string       `toml:"column"`         // column and list: the users-table column
-	Default       *string      `toml:"default"`        // column: the role of a user in no mapped group (absent: NULL)
-	Separator     string       `toml:"separator"`      // list: between roles, default " "
-	Table         string       `toml:"table"`          // join: the user-role table
-	User          string       `toml:"user"`           // join: its column holding the app's user key
-	Role          string       `toml:"role"`           // join: its column holding the role key
-	Lookup        *RoleLookup  `toml:"lookup"`         // join: the roles table, to find a role's key by name
+	Store         string `toml:"store"`          // "column", "join", "list" or "flags"
+	WhileInactive string `toml:"while_inactive"` // "keep" (default) or "clear"
+	// Authoritative: the IdP's groups are the only truth; roles given by hand in the app are removed too.
+	Authoritative bool         `toml:"authoritative"`
+	Column        string       `toml:"column"`    // column and list: the users-table column
+	Default       *string      `toml:"default"`   // column: the role of a user in no mapped group (absent: NULL)
+	Separator     string       `toml:"separator"` // list: between roles, default " "
+	Table         string       `toml:"table"`     // join: the user-role table
+	User          string       `toml:"user"`      // join: its column holding the app's user key
+	Role          string       `toml:"role"`      // join: its column holding the role key
+	Lookup        *RoleLookup  `toml:"lookup"`    // join: the roles table, to find a role's key by name
 	Rules         []RoleConfig `toml:"rules"`
 }
 
@@ -41,6 +43,7 @@ type RoleConfig struct {
 type Roles struct {
 	Store         RoleStore
 	ClearInactive bool
+	Authoritative bool
 	Column        string
 	Default       *string
 	Separator     string
@@ -67,7 +70,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	}
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	r := &Roles{Store: RoleStore(cfg.Store), Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+	r := &Roles{Store: RoleStore(cfg.Store), Authoritative: cfg.Authoritative, Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
 		Table: cfg.Table, User: cfg.User, Role: cfg.Role}
 	switch cfg.WhileInactive {
 	case "", "keep":
@@ -131,6 +134,18 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	}
 	sort.SliceStable(r.Rules, func(i, j int) bool { return r.Rules[i].Priority > r.Rules[j].Priority })
 	return r, errors.Join(errs...)
+}
+
+// Name identifies the store among a configuration's role stores, in scimbridge's record of the roles it
+// granted: its kind and where it writes. Moving a store elsewhere starts its record afresh.
+func (r *Roles) Name() string {
+	switch r.Store {
+	case RoleColumn, RoleList:
+		return string(r.Store) + ":" + r.Column
+	case RoleJoin:
+		return string(r.Store) + ":" + r.Table
+	}
+	return string(r.Store)
 }
 
 // Group is what a rule looks at: a group's displayName and externalId.

@@ -30,6 +30,20 @@ type roleFixture struct {
 // newRoleFixture builds a store with a role mapping (rolesTOML may be "" for none) on its own schema.
 func newRoleFixture(t *testing.T, schema, usersText, rolesTOML string) *roleFixture {
 	t.Helper()
+	db, err := mysql.Open(testdb.New(t, schema), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
+		t.Fatal(err)
+	}
+	return newRoleFixtureOn(t, db, usersText, rolesTOML)
+}
+
+// newRoleFixtureOn is a store on an existing, migrated database: a restart of scimbridge.
+func newRoleFixtureOn(t *testing.T, db *sqlx.DB, usersText, rolesTOML string) *roleFixture {
+	t.Helper()
 	var cfg mapping.UsersConfig
 	if _, err := toml.Decode(usersText, &cfg); err != nil {
 		t.Fatal(err)
@@ -47,14 +61,6 @@ func newRoleFixture(t *testing.T, schema, usersText, rolesTOML string) *roleFixt
 		if roles, err = mapping.CompileRoles(&rc); err != nil {
 			t.Fatal(err)
 		}
-	}
-	db, err := mysql.Open(testdb.New(t, schema), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
 	}
 	return &roleFixture{store: mysql.New(db, m, mysql.Options{Roles: roles}), db: db}
 }
@@ -126,8 +132,10 @@ role = "support"
 `
 
 // ReconcileRoles walks every live user in batches (1000 per transaction) and counts only real changes.
+// Authoritative: the values the app set by hand are repaired (without it they stay, see
+// TestRolesHandGivenSurvive).
 func TestReconcileRolesBatchesAndCounts(t *testing.T) {
-	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, storeColumnRoles)
+	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, "authoritative = true\n"+storeColumnRoles)
 	ctx := context.Background()
 	const n = 2345
 	var ids []string

@@ -15,8 +15,12 @@ type columnStore struct {
 	table, key, column string // quoted
 }
 
-func (c *columnStore) want(granted []string) []string {
+// want keeps a value scimbridge did not write (other than the default): the column holds one role, and
+// a hand-given one is not replaced by what groups grant.
+func (c *columnStore) want(granted, hand []string) []string {
 	switch {
+	case len(hand) > 0 && (c.r.Default == nil || hand[0] != *c.r.Default):
+		return hand[:1]
 	case len(granted) > 0:
 		return granted[:1]
 	case c.r.Default != nil:

@@ -15,7 +15,7 @@ type joinStore struct {
 	r *mapping.Roles
 }
 
-func (j *joinStore) want(granted []string) []string { return granted }
+func (j *joinStore) want(granted, hand []string) []string { return union(j.r.Managed(), granted, hand) }
 
 func (j *joinStore) read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error) {
 	out := map[string]state{}

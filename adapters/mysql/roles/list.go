@@ -14,7 +14,7 @@ type listStore struct {
 	table, key, column string // quoted
 }
 
-func (l *listStore) want(granted []string) []string { return granted }
+func (l *listStore) want(granted, hand []string) []string { return union(l.r.Managed(), granted, hand) }
 
 func (l *listStore) read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error) {
 	return readColumn(ctx, tx, l.table, l.key, l.column, keys, l.r.ListRoles)

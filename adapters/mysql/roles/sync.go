@@ -28,8 +28,9 @@ type Sync struct {
 
 // storage is how the app stores roles: one implementation per mapping.RoleStore.
 type storage interface {
-	// want is what the app should hold for a user granted these roles (highest priority first).
-	want(granted []string) []string
+	// want is what the app should hold for a user granted these roles (highest priority first) who
+	// holds these managed roles given by hand (see handGiven).
+	want(granted, hand []string) []string
 	// read returns what the app holds now for the users with these keys (by KeyString), locking the rows.
 	read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error)
 	// write makes the app hold what each user should, where it differs from have.
@@ -45,10 +46,12 @@ type state struct {
 
 // user is one SCIM user whose roles are being recomputed.
 type user struct {
-	id      string
-	key     any // the app's key
-	granted []string
-	want    []string
+	id        string
+	key       any // the app's key
+	untracked bool
+	granted   []string
+	want      []string
+	ours      []string // the roles of want that are there by scimbridge's doing: its record after the write
 }
 
 // Change is a user whose stored roles changed: the managed roles before and after.
@@ -79,7 +82,7 @@ func New(r *mapping.Roles, usersTable, usersKey, joinKey string) *Sync {
 }
 
 // Recompute brings the stored roles of these SCIM users in line with their groups, inside tx, and
-// returns the users whose roles changed.
+// returns the users whose roles changed. Roles given by hand in the app stay (see handGiven).
 func (s *Sync) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
 	var changes []Change
 	userIDs = dedupe(userIDs)
@@ -92,10 +95,22 @@ func (s *Sync) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []stri
 		if err != nil {
 			return changes, err
 		}
+		recorded, err := s.readGrants(ctx, tx, users)
+		if err != nil {
+			return changes, err
+		}
 		for _, u := range users {
-			u.want = s.store.want(u.granted)
+			hand := s.handGiven(u, have[bookkeeping.KeyString(u.key)].roles, recorded[u.id])
+			u.want = s.store.want(u.granted, hand)
+			u.ours = minus(u.want, hand)
 		}
 		if err := s.store.write(ctx, tx, users, have); err != nil {
+			return changes, err
+		}
+		if err := s.writeGrants(ctx, tx, users, recorded); err != nil {
+			return changes, err
+		}
+		if err := markTracked(ctx, tx, users); err != nil {
 			return changes, err
 		}
 		for _, u := range users {
