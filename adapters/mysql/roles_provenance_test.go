@@ -76,7 +76,7 @@ role = "system_admin"
 		admin: "system_user system_admin", none: "system_user", handOnly: "system_user"},
 	{name: "join", extra: storeJoinExtra, roles: storeJoinRoles,
 		grant: "INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE name = 'admin'",
-		held: "SELECT COALESCE(GROUP_CONCAT(r.name ORDER BY r.name), '') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?",
+		held:  "SELECT COALESCE(GROUP_CONCAT(r.name ORDER BY r.name), '') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?",
 		admin: "admin", none: "", handOnly: ""},
 }
 
