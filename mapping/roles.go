@@ -23,11 +23,13 @@ type RolesConfig struct {
 	Rules         []RoleConfig `toml:"rules"`
 }
 
-// RoleLookup names the app's roles table: the key column and the name column.
+// RoleLookup names the app's roles table: the key column and the name column, and for a table shared
+// with other rows (Redmine's principals), the scope: column = value conditions a role row meets.
 type RoleLookup struct {
-	Table string `toml:"table"`
-	Key   string `toml:"key"`
-	Name  string `toml:"name"`
+	Table string         `toml:"table"`
+	Key   string         `toml:"key"`
+	Name  string         `toml:"name"`
+	Scope map[string]any `toml:"scope"`
 }
 
 // RoleConfig is one [[roles.rules]] entry.
@@ -106,6 +108,13 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			need("lookup.table", r.Lookup.Table)
 			need("lookup.key", r.Lookup.Key)
 			need("lookup.name", r.Lookup.Name)
+			for _, col := range sortedKeys(r.Lookup.Scope) {
+				switch r.Lookup.Scope[col].(type) {
+				case string, int64, float64, bool:
+				default:
+					fail("roles.lookup.scope.%s must be a string, number or boolean", col)
+				}
+			}
 		}
 	case "flags":
 	default:

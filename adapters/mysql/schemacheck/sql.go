@@ -18,5 +18,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-func minus(a, b []string) []string { return bookkeeping.Without(a, b) }
