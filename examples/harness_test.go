@@ -74,7 +74,7 @@ func start(t *testing.T, dir string) *example {
 	}
 	log := testfix.Log(t)
 	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
-		Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+		Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
 	srv := httptest.NewServer(agent.New(agent.Config{
 		BasePath:      cfg.Server.BasePath,
 		Tokens:        []string{token},

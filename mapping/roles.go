@@ -154,7 +154,37 @@ func (r *Roles) Name() string {
 	case RoleJoin:
 		return string(r.Store) + ":" + r.Table
 	}
-	return string(r.Store)
+	cols := make([]string, 0, len(r.FlagColumns()))
+	for c := range r.FlagColumns() {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	return string(r.Store) + ":" + strings.Join(cols, ",")
+}
+
+// CompileRoleStores checks the role stores of a configuration ([roles], or several [[roles]]): each as
+// CompileRoles does, and that no two write the same place.
+func CompileRoleStores(cfgs []RolesConfig) ([]*Roles, error) {
+	var out []*Roles
+	var errs []error
+	seen := map[string]int{}
+	for i := range cfgs {
+		r, err := CompileRoles(&cfgs[i])
+		if err != nil {
+			if len(cfgs) > 1 {
+				err = fmt.Errorf("roles[%d]: %w", i, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if prev, ok := seen[strings.ToLower(r.Name())]; ok {
+			errs = append(errs, fmt.Errorf("roles[%d]: writes the same place as roles[%d] (%s)", i, prev, r.Name()))
+			continue
+		}
+		seen[strings.ToLower(r.Name())] = i
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
 }
 
 // Group is what a rule looks at: a group's displayName and externalId.

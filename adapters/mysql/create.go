@@ -63,7 +63,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		}
 		c := &change{}
 		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
-		if s.roles != nil && (s.roles.Rules.Default != nil || s.roles.Rules.Authoritative) {
+		if s.roles != nil && s.roles.OnCreate() {
 			// A new user is in no group: the column store gives it the default role, and an
 			// authoritative mapping takes away the roles an adopted row was given by hand. Otherwise
 			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).

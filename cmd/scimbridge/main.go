@@ -161,12 +161,14 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("checking the database: %w", err)
 	}
-	roles, err := schemacheck.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the role tables: %w", err)
+	for _, r := range cfg.RoleStores() {
+		roles, err := schemacheck.CheckRoles(ctx, db, r, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
+		if err != nil {
+			return fmt.Errorf("checking the role tables: %w", err)
+		}
+		rep.Problems = append(rep.Problems, roles.Problems...)
+		rep.Warnings = append(rep.Warnings, roles.Warnings...)
 	}
-	rep.Problems = append(rep.Problems, roles.Problems...)
-	rep.Warnings = append(rep.Warnings, roles.Warnings...)
 	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
 	if err != nil {
 		return fmt.Errorf("checking the group mirror tables: %w", err)
