@@ -16,6 +16,8 @@ type RolesConfig struct {
 	Column        string       `toml:"column"`    // column and list: the users-table column
 	Default       *string      `toml:"default"`   // column: the role of a user in no mapped group (absent: NULL)
 	Separator     string       `toml:"separator"` // list: between roles, default " "
+	Encoding      string       `toml:"encoding"`  // list: "separated" (default), "json" or "php"
+	KeyValue      *RoleKVRow   `toml:"keyvalue"`  // list: the value is a key-value row, not a users-table column
 	Table         string       `toml:"table"`     // join: the user-role table
 	User          string       `toml:"user"`      // join: its column holding the app's user key
 	Role          string       `toml:"role"`      // join: its column holding the role key
@@ -30,6 +32,16 @@ type RoleLookup struct {
 	Key   string         `toml:"key"`
 	Name  string         `toml:"name"`
 	Scope map[string]any `toml:"scope"`
+}
+
+// RoleKVRow locates a list store in a key-value table: the row of the user (foreign_key = the users
+// table's key) whose key_column is key (WordPress: wp_usermeta, meta_key = 'wp_capabilities').
+type RoleKVRow struct {
+	Table       string `toml:"table"`
+	ForeignKey  string `toml:"foreign_key"`
+	KeyColumn   string `toml:"key_column"`
+	ValueColumn string `toml:"value_column"`
+	Key         string `toml:"key"`
 }
 
 // RoleConfig is one [[roles.rules]] entry.
@@ -49,6 +61,8 @@ type Roles struct {
 	Column        string
 	Default       *string
 	Separator     string
+	Encoding      string     // list: ListSeparated, ListJSON or ListPHP
+	KeyValue      *RoleKVRow // list: kept in a key-value row rather than Column
 	Table         string
 	User, Role    string
 	Lookup        RoleLookup
@@ -73,6 +87,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	r := &Roles{Store: RoleStore(cfg.Store), Authoritative: cfg.Authoritative, Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+		Encoding: cfg.Encoding, KeyValue: cfg.KeyValue,
 		Table: cfg.Table, User: cfg.User, Role: cfg.Role}
 	switch cfg.WhileInactive {
 	case "", "keep":
@@ -86,6 +101,9 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.%s is required with store = %q", key, cfg.Store)
 		}
 	}
+	if (cfg.Encoding != "" || cfg.KeyValue != nil) && cfg.Store != "list" {
+		fail(`roles.encoding and roles.keyvalue belong to store = "list"`)
+	}
 	if cfg.Default != nil && cfg.Store != "column" {
 		fail(`roles.default belongs to store = "column": the other stores hold only the roles groups grant`)
 	}
@@ -93,7 +111,30 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	case "column":
 		need("column", cfg.Column)
 	case "list":
-		need("column", cfg.Column)
+		switch {
+		case cfg.KeyValue == nil:
+			need("column", cfg.Column)
+		case cfg.Column != "":
+			fail("roles: give column or keyvalue = { ... }, not both")
+		default:
+			kv := cfg.KeyValue
+			for _, k := range [][2]string{{"table", kv.Table}, {"foreign_key", kv.ForeignKey}, {"key_column", kv.KeyColumn},
+				{"value_column", kv.ValueColumn}, {"key", kv.Key}} {
+				if k[1] == "" {
+					fail("roles.keyvalue.%s is required", k[0])
+				}
+			}
+		}
+		switch r.Encoding {
+		case "":
+			r.Encoding = ListSeparated
+		case ListSeparated, ListJSON, ListPHP:
+		default:
+			fail(`roles.encoding must be "separated", "json" or "php", got %q`, r.Encoding)
+		}
+		if cfg.Separator != "" && r.Encoding != ListSeparated {
+			fail(`roles.separator belongs to encoding = "separated"`)
+		}
 		if r.Separator == "" {
 			r.Separator = " "
 		}
@@ -133,7 +174,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.rules[%d]: column is required with store = \"flags\"", i)
 		case cfg.Store != "flags" && rule.Column != "":
 			fail("roles.rules[%d]: column belongs to store = \"flags\"", i)
-		case cfg.Store == "list" && strings.Contains(rule.Role, r.Separator):
+		case cfg.Store == "list" && r.Encoding == ListSeparated && strings.Contains(rule.Role, r.Separator):
 			fail("roles.rules[%d]: role %q contains the separator %q", i, rule.Role, r.Separator)
 		}
 		if rule.Role == "" {
@@ -148,6 +189,10 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 // Name identifies the store among a configuration's role stores, in scimbridge's record of the roles it
 // granted: its kind and where it writes. Moving a store elsewhere starts its record afresh.
 func (r *Roles) Name() string {
+	switch {
+	case r.KeyValue != nil:
+		return string(r.Store) + ":" + r.KeyValue.Table + "." + r.KeyValue.Key
+	}
 	switch r.Store {
 	case RoleColumn, RoleList:
 		return string(r.Store) + ":" + r.Column

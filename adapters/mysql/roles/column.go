@@ -68,7 +68,7 @@ func readColumn(ctx context.Context, tx *bookkeeping.Tx, table, key, column stri
 	for _, row := range rows {
 		st := state{}
 		if row.Value != nil {
-			st.raw, st.roles = *row.Value, parse(*row.Value)
+			st.raw, st.roles, st.present = *row.Value, parse(*row.Value), true
 		}
 		out[bookkeeping.KeyString(bookkeeping.NormalizeKey(row.Key))] = st
 	}

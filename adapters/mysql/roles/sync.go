@@ -37,11 +37,12 @@ type storage interface {
 	write(ctx context.Context, tx *bookkeeping.Tx, users []*user, have map[string]state) error
 }
 
-// state is what the app stores now for one user: the managed roles, and the raw column value (list
-// store) whose unmanaged tokens a rewrite must keep.
+// state is what the app stores now for one user: the managed roles, and the raw value (list store)
+// whose unmanaged entries a rewrite must keep.
 type state struct {
-	roles []string
-	raw   string
+	roles   []string
+	raw     string
+	present bool // list store: the column is not NULL, or the key-value row exists
 }
 
 // user is one SCIM user whose roles are being recomputed.

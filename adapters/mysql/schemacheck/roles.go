@@ -35,6 +35,14 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 	var err error
 	switch r.Store {
 	case "column", "list":
+		if kv := r.KeyValue; kv != nil {
+			for _, c := range [][2]string{{"foreign_key", kv.ForeignKey}, {"key_column", kv.KeyColumn}, {"value_column", kv.ValueColumn}} {
+				if err == nil {
+					err = need("roles.keyvalue."+c[0], kv.Table, c[1])
+				}
+			}
+			break
+		}
 		err = need("roles.column", users.Table, r.Column)
 	case "flags":
 		for _, c := range sortedKeys(r.FlagColumns()) {
