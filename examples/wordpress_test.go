@@ -7,6 +7,7 @@ package examples_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
@@ -135,5 +136,20 @@ func TestWPRoles(t *testing.T) {
 	mustPatch(e, ann, op("replace", "active", true))
 	if got := caps(annKey); got != `a:1:{s:13:"administrator";b:1;}` {
 		t.Errorf("ann reactivated: %s", got)
+	}
+
+	// A wp_capabilities value that is not PHP-serialized (a plugin broke it) is not overwritten: the
+	// change that would rewrite it fails and leaves everything as it was.
+	const broken = `a:2:{s:13:"administrator";b:1;}`
+	e.exec("UPDATE wp_usermeta SET meta_value = ? WHERE user_id = ? AND meta_key = 'wp_capabilities'", broken, annKey)
+	if r := e.do("POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+		"displayName": "WordPress Editors", "members": []any{map[string]any{"value": ann}}}); r.Status < 500 {
+		t.Errorf("a group change rewriting a broken wp_capabilities: %s, want a server error", r)
+	}
+	if got := caps(annKey); got != broken {
+		t.Errorf("the broken value after the refused change: %s", got)
+	}
+	if r := e.must(200, "GET", "/Groups?filter="+url.QueryEscape(`displayName eq "WordPress Editors"`), nil); r.Body["totalResults"] != float64(0) {
+		t.Errorf("the refused group exists: %s", r)
 	}
 }
