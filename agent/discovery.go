@@ -10,7 +10,7 @@ import (
 )
 
 // serviceProviderConfig says truthfully what this server does (RFC 7643 section 5).
-func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{scim.SPConfigURN},
 		"documentationUri": "https://github.com/scimbridge/scimbridge#readme",
@@ -27,6 +27,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		}},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.location(r, "/ServiceProviderConfig")},
 	})
+	return nil
 }
 
 func (s *Server) resourceTypeList() []*scim.ResourceType {
@@ -48,23 +49,13 @@ func (s *Server) resourceTypeJSON(r *http.Request, rt *scim.ResourceType) map[st
 	}
 }
 
-func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) {
-	var out []any
-	for _, rt := range s.resourceTypeList() {
-		out = append(out, s.resourceTypeJSON(r, rt))
-	}
-	s.writeJSON(w, http.StatusOK, listResponse(out, len(out), 1))
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) error {
+	return writeDiscoveryList(s, w, r, s.resourceTypeList(), s.resourceTypeJSON)
 }
 
-func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["name"]
-	for _, rt := range s.resourceTypeList() {
-		if strings.EqualFold(rt.Name, name) {
-			s.writeJSON(w, http.StatusOK, s.resourceTypeJSON(r, rt))
-			return
-		}
-	}
-	s.writeError(w, r, scim.NotFound("ResourceType", name))
+func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
+	return writeDiscoveryOne(s, w, r, "ResourceType", mux.Vars(r)["name"], s.resourceTypeList(),
+		func(rt *scim.ResourceType) string { return rt.Name }, s.resourceTypeJSON)
 }
 
 func (s *Server) allSchemas() []scim.Schema {
@@ -84,23 +75,35 @@ func (s *Server) schemaJSON(r *http.Request, sc scim.Schema) map[string]any {
 	}
 }
 
-func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
-	var out []any
-	for _, sc := range s.allSchemas() {
-		out = append(out, s.schemaJSON(r, sc))
-	}
-	s.writeJSON(w, http.StatusOK, listResponse(out, len(out), 1))
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
+	return writeDiscoveryList(s, w, r, s.allSchemas(), s.schemaJSON)
 }
 
-func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	for _, sc := range s.allSchemas() {
-		if strings.EqualFold(sc.ID, id) {
-			s.writeJSON(w, http.StatusOK, s.schemaJSON(r, sc))
-			return
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) error {
+	return writeDiscoveryOne(s, w, r, "Schema", mux.Vars(r)["id"], s.allSchemas(),
+		func(sc scim.Schema) string { return sc.ID }, s.schemaJSON)
+}
+
+// writeDiscoveryList answers a discovery endpoint's list (/Schemas, /ResourceTypes): all of them, unpaged.
+func writeDiscoveryList[T any](s *Server, w http.ResponseWriter, r *http.Request, all []T, render func(*http.Request, T) map[string]any) error {
+	out := make([]any, 0, len(all))
+	for _, v := range all {
+		out = append(out, render(r, v))
+	}
+	s.writeJSON(w, http.StatusOK, listResponse(out, len(out), 1))
+	return nil
+}
+
+// writeDiscoveryOne answers /Schemas/{id} or /ResourceTypes/{name}: ids compare case-insensitively.
+func writeDiscoveryOne[T any](s *Server, w http.ResponseWriter, r *http.Request, kind, want string, all []T,
+	id func(T) string, render func(*http.Request, T) map[string]any) error {
+	for _, v := range all {
+		if strings.EqualFold(id(v), want) {
+			s.writeJSON(w, http.StatusOK, render(r, v))
+			return nil
 		}
 	}
-	s.writeError(w, r, scim.NotFound("Schema", id))
+	return scim.NotFound(kind, want)
 }
 
 func listResponse(resources []any, total, startIndex int) map[string]any {

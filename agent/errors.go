@@ -9,19 +9,16 @@ import (
 )
 
 // writeError is the one place where errors become HTTP responses: a SCIM error body with the public
-// detail only. Causes of server-side failures are logged with the request, never sent.
+// detail (and the request id) only. Causes are logged with the request's access-log line, never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		err = scim.Errorf(http.StatusRequestEntityTooLarge, "", "the request body is larger than %d bytes", maxErr.Limit)
 	}
 	se := scim.AsError(err)
-	switch {
-	case se.Status >= 500:
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
-	case se.Err != nil:
-		s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
-	}
+	// The access log (observe) writes the error with the request's line: its type, detail and cause.
+	st := stateOf(r.Context())
+	st.scimType, st.reason, st.cause = se.ScimType, se.Detail, se.Err
 	if se.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(s.retryAfterSeconds))
 	}
@@ -29,6 +26,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		"schemas": []string{scim.ErrorURN},
 		"status":  strconv.Itoa(se.Status), // RFC 7644 3.12 gives status as a string
 		"detail":  se.Detail,
+	}
+	if st.id != "" {
+		// The id the client got in X-Request-Id, also in the body: what an IdP's admin console shows
+		// of a failed request is often the body only, and the id finds its access-log line.
+		body["detail"] = se.Detail + " (request id " + st.id + ")"
 	}
 	if se.ScimType != "" {
 		body["scimType"] = se.ScimType

@@ -51,56 +51,43 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (scim.Resourc
 	return res, members, s.groupType.Validate(res)
 }
 
-func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	p, err := requestProjection(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in, members, err := s.readGroup(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Groups.CreateGroup(r.Context(), in, members)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", s.resourceLocation(r, s.groupType, out))
 	s.writeResource(w, r, http.StatusCreated, s.groupType, out, p)
+	return nil
 }
 
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	p, err := requestProjection(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Groups.GetGroup(r.Context(), mux.Vars(r)["id"], p.wants("members"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.writeResource(w, r, http.StatusOK, s.groupType, out, p)
+	return nil
 }
 
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	lq, err := urlListQuery(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.list(w, r, lq, s.groupType, s.fetchGroups)
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	return s.listFromURL(w, r, s.groupType, s.fetchGroups)
 }
 
-func (s *Server) searchGroups(w http.ResponseWriter, r *http.Request) {
-	var lq listQuery
-	if err := s.readJSON(w, r, &lq); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.list(w, r, lq, s.groupType, s.fetchGroups)
+func (s *Server) searchGroups(w http.ResponseWriter, r *http.Request) error {
+	return s.listFromBody(w, r, s.groupType, s.fetchGroups)
 }
 
 func (s *Server) fetchGroups(ctx context.Context, q scim.ListQuery, p proj) (scim.Page, error) {
@@ -108,82 +95,55 @@ func (s *Server) fetchGroups(ctx context.Context, q scim.ListQuery, p proj) (sci
 }
 
 // replaceGroup is PUT: the attributes and the member list are replaced (no members given: none).
-func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 	p, err := requestProjection(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in, members, err := s.readGroup(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ifMatch := r.Header.Get("If-Match")
 	out, err := s.cfg.Groups.UpdateGroup(r.Context(), mux.Vars(r)["id"], func(cur scim.Resource) (scim.Resource, error) {
 		return in, checkIfMatch(ifMatch, cur)
 	}, scim.MemberChange{Replace: true, Add: members}, p.wants("members"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.writeResource(w, r, http.StatusOK, s.groupType, out, p)
+	return nil
 }
 
-func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	p, err := requestProjection(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req scim.PatchRequest
-	if err = s.readJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if len(req.Operations) == 0 {
-		s.writeError(w, r, scim.BadRequest(scim.TypeInvalidValue, "the PATCH request has no Operations"))
-		return
+	if err = s.readPatch(w, r, &req); err != nil {
+		return err
 	}
 	rest, change, err := scim.SplitMemberOps(req.Operations)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	ifMatch := r.Header.Get("If-Match")
-	rt := s.groupType
 	withMembers := s.cfg.PatchResponse != "no_content" && p.wants("members")
-	out, err := s.cfg.Groups.UpdateGroup(r.Context(), mux.Vars(r)["id"], func(cur scim.Resource) (scim.Resource, error) {
-		if err := checkIfMatch(ifMatch, cur); err != nil || len(rest) == 0 {
-			return cur, err
-		}
-		next, err := rt.ApplyPatch(cur, rest)
-		if err != nil {
-			return nil, err
-		}
-		if next, err = rt.Normalize(next); err != nil {
-			return nil, err
-		}
-		return next, rt.Validate(next)
-	}, change, withMembers)
+	out, err := s.cfg.Groups.UpdateGroup(r.Context(), mux.Vars(r)["id"],
+		patcher(s.groupType, r.Header.Get("If-Match"), rest), change, withMembers)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if s.cfg.PatchResponse == "no_content" {
-		w.Header().Set("ETag", version(out))
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.writeResource(w, r, http.StatusOK, s.groupType, out, p)
+	s.writePatched(w, r, s.groupType, out, p)
+	return nil
 }
 
-func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	ifMatch := r.Header.Get("If-Match")
 	check := func(cur scim.Resource) error { return checkIfMatch(ifMatch, cur) }
 	if err := s.cfg.Groups.DeleteGroup(r.Context(), mux.Vars(r)["id"], check); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -48,8 +48,26 @@ func urlListQuery(r *http.Request) (listQuery, error) {
 // (a group's members).
 type fetchFunc func(ctx context.Context, q scim.ListQuery, p proj) (scim.Page, error)
 
+// listFromURL answers GET on a collection.
+func (s *Server) listFromURL(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType, fetch fetchFunc) error {
+	lq, err := urlListQuery(r)
+	if err != nil {
+		return err
+	}
+	return s.list(w, r, lq, rt, fetch)
+}
+
+// listFromBody answers POST /.search on a collection.
+func (s *Server) listFromBody(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType, fetch fetchFunc) error {
+	var lq listQuery
+	if err := s.readJSON(w, r, &lq); err != nil {
+		return err
+	}
+	return s.list(w, r, lq, rt, fetch)
+}
+
 // list answers a list request: paging (RFC 7644 3.4.2.4), filter, projection.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) error {
 	query := scim.ListQuery{StartIndex: 1, Count: min(100, s.cfg.MaxPageSize)}
 	if lq.StartIndex != nil && *lq.StartIndex > 1 {
 		query.StartIndex = *lq.StartIndex // RFC 7644 3.4.2.4: values below 1 mean 1
@@ -59,25 +77,21 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 	}
 	if f := strings.TrimSpace(lq.Filter); f != "" {
 		if len(f) > maxFilterLength {
-			s.writeError(w, r, scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength))
-			return
+			return scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength)
 		}
 		expr, err := scim.ParseFilter(f)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		query.Filter = expr
 	}
 	attrs, excluded, err := projection(lq.Attributes, lq.ExcludedAttributes)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	page, err := fetch(r.Context(), query, proj{attrs, excluded})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]any, 0, len(page.Resources))
 	for _, res := range page.Resources {
@@ -85,6 +99,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 		out = append(out, rt.Project(res, attrs, excluded))
 	}
 	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
+	return nil
 }
 
 func projection(attributes, excluded []string) (attrs, excl []scim.AttrPath, err error) {

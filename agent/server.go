@@ -5,9 +5,11 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/scimbridge/scimbridge/internal/reqinfo"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -39,7 +42,8 @@ type Config struct {
 	BasePath      string             // "/scim/v2"
 	PublicURL     string             // scheme://host of meta.location; empty derives it from the request
 	MaxBodyBytes  int64              // larger bodies get 413
-	Tokens        []string           // accepted bearer tokens; several at once for rotation
+	Tokens        []string           // accepted bearer tokens, named "default"; several at once for rotation
+	NamedTokens   []Token            // accepted bearer tokens with the name of who holds them (the IdP)
 	PatchResponse string             // "resource" (200 with the resource, default) or "no_content" (204)
 	Users         UserStore          // required
 	Groups        GroupStore         // nil: no /Groups
@@ -49,13 +53,34 @@ type Config struct {
 	// RequestTimeout bounds each request's work, so a database that stops answering (a network
 	// partition rather than a refused connection) gives 503 instead of a hung IdP. Default 15s.
 	RequestTimeout time.Duration
+	// OnRequest, if set, learns of every request once it is answered (the metrics).
+	OnRequest func(RequestDone)
+	Now       func() time.Time // clock of request durations [time.Now]
+	Rand      io.Reader        // randomness of request ids [crypto/rand]
+}
+
+// Token is an accepted bearer token and the name of who holds it: the name, never the token, goes into
+// the access log, the metrics and the request's reqinfo (the audit trail, webhook actors).
+type Token struct {
+	Name, Secret string
+}
+
+// DefaultTokenName names the tokens of Config.Tokens.
+const DefaultTokenName = "default"
+
+// tokenDigest is the SHA-256 of an accepted token, with its name.
+type tokenDigest struct {
+	name string
+	sum  [32]byte
 }
 
 // Server serves SCIM.
 type Server struct {
 	cfg               Config
 	log               *slog.Logger
-	tokens            [][32]byte // SHA-256 of each token: compared in constant time, never kept in clear
+	tokens            []tokenDigest // SHA-256 of each token: compared in constant time, never kept in clear
+	now               func() time.Time
+	rand              io.Reader
 	groupType         *scim.ResourceType
 	retryAfterSeconds int
 	handler           http.Handler
@@ -63,7 +88,13 @@ type Server struct {
 
 // New builds the service.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5, groupType: scim.GroupType()}
+	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5, groupType: scim.GroupType(), now: cfg.Now, rand: cfg.Rand}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,7 +112,10 @@ func New(cfg Config) *Server {
 		s.cfg.BasePath = ""
 	}
 	for _, t := range cfg.Tokens {
-		s.tokens = append(s.tokens, sha256.Sum256([]byte(t)))
+		s.tokens = append(s.tokens, tokenDigest{DefaultTokenName, sha256.Sum256([]byte(t))})
+	}
+	for _, t := range cfg.NamedTokens {
+		s.tokens = append(s.tokens, tokenDigest{t.Name, sha256.Sum256([]byte(t.Secret))})
 	}
 	s.handler = s.routes()
 	return s
@@ -91,6 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
+	root.Use(s.noteRoute)
 	root.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	root.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 
@@ -115,11 +150,15 @@ func (s *Server) routes() http.Handler {
 	}
 	api.NotFoundHandler = s.authenticate(http.HandlerFunc(s.notFound))
 	root.NotFoundHandler = http.HandlerFunc(s.notFound)
-	return s.canonicalPath(root)
+	return s.observe(s.canonicalPath(root))
 }
 
+// handler serves one SCIM operation. A returned error is the whole answer: methods writes it, the one
+// place where errors become HTTP responses (writeError).
+type handler func(w http.ResponseWriter, r *http.Request) error
+
 // verbs maps HTTP methods to their handlers on one path.
-type verbs map[string]http.HandlerFunc
+type verbs map[string]handler
 
 // methods dispatches on the request method; others get 405 with an Allow header (RFC 9110 15.5.6).
 func (s *Server) methods(v verbs) http.Handler {
@@ -130,18 +169,19 @@ func (s *Server) methods(v verbs) http.Handler {
 	sort.Strings(allowed)
 	allow := strings.Join(allowed, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h, ok := v[r.Method]; ok {
-			h(w, r)
-			return
+		h, ok := v[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = v[http.MethodGet]
 		}
-		if r.Method == http.MethodHead {
-			if h, ok := v[http.MethodGet]; ok {
-				h(w, r)
-				return
+		if !ok {
+			w.Header().Set("Allow", allow)
+			h = func(w http.ResponseWriter, r *http.Request) error {
+				return scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
 			}
 		}
-		w.Header().Set("Allow", allow)
-		s.writeError(w, r, scim.Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
 	})
 }
 
@@ -188,25 +228,32 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		scheme, token, _ := strings.Cut(auth, " ")
-		if !strings.EqualFold(scheme, "Bearer") || !s.validToken(strings.TrimSpace(token)) {
+		name, ok := s.tokenName(strings.TrimSpace(token))
+		if !strings.EqualFold(scheme, "Bearer") || !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scimbridge"`)
 			s.writeError(w, r, scim.Errorf(http.StatusUnauthorized, "", "a valid bearer token is required"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		st := stateOf(r.Context())
+		st.actor = name
+		next.ServeHTTP(w, r.WithContext(reqinfo.With(r.Context(), reqinfo.Info{ID: st.id, Actor: name})))
 	})
 }
 
-func (s *Server) validToken(token string) bool {
+// tokenName returns the name of the accepted token equal to token. Every digest is compared, so the
+// time taken does not tell which one matched.
+func (s *Server) tokenName(token string) (string, bool) {
 	if token == "" {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256([]byte(token))
-	ok := 0
+	name, ok := "", false
 	for _, t := range s.tokens {
-		ok |= subtle.ConstantTimeCompare(sum[:], t[:])
+		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 && !ok {
+			name, ok = t.name, true
+		}
 	}
-	return ok == 1
+	return name, ok
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -53,6 +54,9 @@ type Config struct {
 	Groups   *mapping.GroupsConfig `toml:"groups"`
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
+	Metrics  Metrics               `toml:"metrics"`
+
+	Audit Audit `toml:"audit"`
 
 	users  *mapping.Users
 	roles  []*mapping.Roles
@@ -71,9 +75,11 @@ type Server struct {
 
 // Auth is the [auth] section: where the bearer tokens the IdP presents come from.
 type Auth struct {
-	Tokens     []string `toml:"tokens"`      // literal tokens; allowed but discouraged (see Warnings)
-	TokensEnv  []string `toml:"tokens_env"`  // environment variables holding tokens
-	TokensFile string   `toml:"tokens_file"` // a file with one token a line
+	// Tokens are [[auth.tokens]] named sources (name, env or file), or literal tokens (allowed but
+	// discouraged, see Warnings) in the old flat form.
+	Tokens     TokenList `toml:"tokens"`
+	TokensEnv  []string  `toml:"tokens_env"`  // environment variables holding tokens named "default"
+	TokensFile string    `toml:"tokens_file"` // a file with one token a line, named "default"
 }
 
 // Database is the [database] section.
@@ -107,11 +113,11 @@ func (l Log) SlogLevel() slog.Level {
 // Duration is a time.Duration written in TOML as a string such as "15s" or "1m30s".
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a duration with time.ParseDuration.
+// UnmarshalText parses a duration with time.ParseDuration, or a whole number of days ("400d").
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	v, err := parseDuration(strings.TrimSpace(string(b)))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"15s\", \"2m\" or \"1m30s\"", b)
+		return fmt.Errorf("%q is not a duration such as \"15s\", \"2m\", \"1m30s\" or \"400d\"", b)
 	}
 	d.Duration = v
 	return nil
@@ -136,7 +142,8 @@ func Default() *Config {
 			BookkeepingPrefix: DefaultBookkeepingPrefix,
 			MaxOpenConns:      DefaultMaxOpenConns,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Audit: Audit{Retention: Duration{DefaultAuditRetention}},
 	}
 }
 
@@ -183,6 +190,8 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	p.unknownKeys(md.Undecoded())
 	cfg.validate(p)
+	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
+	cfg.validateMetrics(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {
@@ -258,6 +267,9 @@ func (c *Config) validate(p *problems) {
 	if s.ShutdownTimeout.Duration <= 0 {
 		p.add("server.shutdown_timeout", "server.shutdown_timeout must be positive, got %s", s.ShutdownTimeout.Duration)
 	}
+	if c.Audit.Retention.Duration < 0 {
+		p.add("audit.retention", "audit.retention must be a duration such as \"400d\" (0 keeps the audit trail for ever), got %s", c.Audit.Retention.Duration)
+	}
 	if s.PublicURL != "" {
 		u, err := url.Parse(s.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -300,8 +312,8 @@ func (c *Config) validate(p *problems) {
 // Warnings lists settings that work but are unwise, for the caller to log at startup.
 func (c *Config) Warnings() []string {
 	var w []string
-	if len(c.Auth.Tokens) > 0 {
-		w = append(w, "auth.tokens keeps API tokens in the configuration file; prefer auth.tokens_env or auth.tokens_file")
+	if slices.ContainsFunc(c.Auth.Tokens, func(ts TokenSource) bool { return ts.Value != "" }) {
+		w = append(w, "auth.tokens keeps API tokens in the configuration file; prefer [[auth.tokens]] entries with env or file, or auth.tokens_env or auth.tokens_file")
 	}
 	if c.Database.DSN != "" {
 		if strings.Contains(c.Database.DSN, ":") && strings.Contains(c.Database.DSN, "@") {

@@ -50,6 +50,7 @@ type Options struct {
 	Token        string        // bearer token; empty generates one
 	RecheckEvery time.Duration // the gate's recheck_every; 0: DefaultRecheckEvery
 	Log          *slog.Logger  // scimbridge's log; nil discards
+	Metrics      bool          // also serve scimbridge's Prometheus metrics, on a free loopback port (MetricsURL)
 }
 
 // Demo is a running demo: the embedded database, scimbridge's SCIM server and webhook worker, the sample
@@ -185,9 +186,15 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	lim := probeEngine(ctx, d.engine, cfg.Database.BookkeepingPrefix)
 
 	// scimbridge, built by internal/app as cmd/scimbridge serve builds it, on the engine's DSN.
+	var metricsLn net.Listener
+	if o.Metrics {
+		if metricsLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return d, err
+		}
+	}
 	d.app, err = app.New(ctx, cfg, app.Options{
 		Getenv: getenv, ReadFile: readFile, DSN: d.engine.DSN(), Log: log,
-		Listener: scimLn, GateListener: gateLn,
+		Listener: scimLn, GateListener: gateLn, MetricsListener: metricsLn,
 		TuneWebhooks: func(o webhook.Options) webhook.Options { return demoWorkerOptions(o, lim.noPrune) },
 	})
 	if err != nil {
@@ -230,6 +237,14 @@ func (d *Demo) serve(ln net.Listener, h http.Handler, log *slog.Logger) *http.Se
 
 // SCIMURL is the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2.
 func (d *Demo) SCIMURL() string { return d.scimURL + d.cfg.Server.BasePath }
+
+// MetricsURL is where scimbridge's Prometheus metrics are served; "" unless Options.Metrics.
+func (d *Demo) MetricsURL() string {
+	if a := d.app.MetricsAddr(); a != nil {
+		return "http://" + a.String() + "/metrics"
+	}
+	return ""
+}
 
 // AppURL is the sample app's page, reached directly.
 func (d *Demo) AppURL() string { return d.appURL + "/" }

@@ -259,3 +259,30 @@ func checkWalkthroughGate(t *testing.T, d *demo.Demo, out, carolID string) {
 		}
 	}
 }
+
+// The gate's logins and refusals reach the Prometheus metrics, scraped over HTTP.
+func TestGateMetrics(t *testing.T) {
+	d := start(t, demo.Options{Metrics: true})
+	if _, code, _ := signIn(t, d, demo.Unprovisioned); code != 403 {
+		t.Fatalf("dan: %d, want 403", code)
+	}
+	provision(t, d, `{"userName":"carol@example.com"}`)
+	if _, code, _ := signIn(t, d, demo.NewUser); code != 200 {
+		t.Fatalf("carol: %d", code)
+	}
+	code, body := get(t, http.DefaultClient, d.MetricsURL(), nil)
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+	for _, want := range []string{
+		"\nscimbridge_gate_logins_total 1\n",
+		"\nscimbridge_gate_refusals_total{reason=\"not_provisioned\"} 1\n",
+		"\nscimbridge_gate_refusals_total{reason=\"deactivated\"} 0\n",
+		"\nscimbridge_http_requests_total{operation=\"POST /Users\",status=\"201\",token=\"default\"} 1\n",
+		"\nscimbridge_webhook_dead_letters{endpoint=\"legacy-app\"} 0\n", // the backlog query on the demo's engine too
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
+}

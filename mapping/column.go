@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
@@ -95,13 +96,8 @@ func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column
 }
 
 func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []code
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		var key any = k // TOML keys are strings; a number attribute's keys are its numbers
 		if a.Type == scim.Integer || a.Type == scim.Decimal {
 			key = json.Number(k)
@@ -272,3 +268,23 @@ func (c *Column) Picked() bool { return c.src != nil && c.src.filter != nil }
 // Plain reports whether the column holds the attribute's value as is, so that order operators
 // (co, sw, gt, ...) compare on it directly.
 func (c *Column) Plain() bool { return c.codes == nil && c.whenTrue == nil && c.transform == "" }
+
+// Constants are the literal values the mapping may write into the column (on_insert, on_write,
+// when_true/when_false, the value map's column values), for `scimbridge check` to hold against the
+// column's type and length. NULL and keywords ("now", "uuid") are left out.
+func (c *Column) Constants() []any {
+	var out []any
+	for _, v := range []*value{c.onInsert, c.onWrite, c.whenTrue, c.whenFalse} {
+		if v != nil && v.special == "" && v.lit != nil {
+			out = append(out, v.lit)
+		}
+	}
+	for _, cd := range c.codes {
+		for _, col := range cd.columns {
+			if v, err := parseValue(col); err == nil && v.special == "" && v.lit != nil {
+				out = append(out, v.lit)
+			}
+		}
+	}
+	return out
+}

@@ -5,6 +5,8 @@ package mapping
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -81,7 +83,7 @@ func (k *KeyGenConfig) UnmarshalTOML(v any) error {
 		return nil
 	case map[string]any:
 		k.Kind = KeyRandom
-		for _, key := range sortedKeys(v) {
+		for _, key := range slices.Sorted(maps.Keys(v)) {
 			val := v[key]
 			switch key {
 			case "random_length":
@@ -127,7 +129,7 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 		c.set = []string{"from"}
 		return nil
 	case map[string]any:
-		for _, key := range sortedKeys(v) { // sorted, so the same file always reports the same error
+		for _, key := range slices.Sorted(maps.Keys(v)) { // sorted, so the same file always reports the same error
 			val := v[key]
 			c.set = append(c.set, key)
 			var ok bool
@@ -186,13 +188,4 @@ func oneOf(v string, allowed ...string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -97,7 +99,7 @@ func CompileGroups(cfg *GroupsConfig) (*Groups, error) {
 		}
 	}
 	tableCols := [][2]string{{"key", m.Key}, {"name", m.Name}, {"external_id", m.ExternalID}}
-	for _, col := range sortedKeys(m.OnInsert) {
+	for _, col := range slices.Sorted(maps.Keys(m.OnInsert)) {
 		switch m.OnInsert[col].(type) {
 		case string, int64, float64, bool:
 		default:

@@ -3,6 +3,8 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -149,7 +151,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			need("lookup.table", r.Lookup.Table)
 			need("lookup.key", r.Lookup.Key)
 			need("lookup.name", r.Lookup.Name)
-			for _, col := range sortedKeys(r.Lookup.Scope) {
+			for _, col := range slices.Sorted(maps.Keys(r.Lookup.Scope)) {
 				switch r.Lookup.Scope[col].(type) {
 				case string, int64, float64, bool:
 				default:

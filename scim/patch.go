@@ -1,7 +1,8 @@
 package scim
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -58,7 +59,7 @@ func (rt *ResourceType) applyOp(r Resource, op PatchOperation) error {
 		return BadRequest(TypeInvalidValue, "%s without a path needs an object value", kind)
 	}
 	// Keys apply in sorted order so that overlapping keys ("name", "name.givenName") give one result.
-	for _, key := range sortedKeys(obj) {
+	for _, key := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[key]
 		if ext := rt.Extension(key); ext != nil {
 			if err := rt.applyExtension(r, kind, ext, v); err != nil {
@@ -91,7 +92,7 @@ func (rt *ResourceType) applyExtension(r Resource, kind string, ext *Schema, val
 	if !ok {
 		return BadRequest(TypeInvalidValue, "%s must be an object", ext.ID)
 	}
-	for _, name := range sortedKeys(obj) {
+	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		if err := rt.applyPath(r, kind, Path{Attr: AttrPath{URN: ext.ID, Name: name}}, obj[name]); err != nil {
 			return err
 		}
@@ -254,15 +255,6 @@ func setOrDelete(m map[string]any, key string, v any) {
 	} else {
 		m[key] = v
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // deepCopy copies a decoded JSON value.

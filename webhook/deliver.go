@@ -110,6 +110,9 @@ func (w *Worker) record(ctx context.Context, ep *endpoint, cs []claimed, outs []
 
 func (w *Worker) logOutcome(ep *endpoint, c claimed, o outcome, status string, next time.Time, kept bool) {
 	attrs := []any{"endpoint", ep.Name, "event_id", c.EventID, "type", c.Type, "subject", c.Subject, "attempt", c.Attempts + 1}
+	if kept && w.o.OnOutcome != nil {
+		w.o.OnOutcome(ep.Name, outcomeResult(o, status))
+	}
 	switch {
 	case !kept:
 		w.log.Warn("webhooks: outcome not recorded: the delivery was handed over meanwhile (replay, or a lease that expired)", attrs...)
@@ -122,6 +125,19 @@ func (w *Worker) logOutcome(ep *endpoint, c claimed, o outcome, status string, n
 	default:
 		w.log.Warn("webhooks: delivery failed; will retry", append(attrs, "error", o.describe(), "next_attempt_at", next)...)
 	}
+}
+
+// outcomeResult names a recorded outcome for Options.OnOutcome.
+func outcomeResult(o outcome, status string) string {
+	switch {
+	case o.aborted:
+		return "interrupted"
+	case o.ok:
+		return StatusDelivered
+	case status == StatusDead:
+		return StatusDead
+	}
+	return StatusFailed
 }
 
 // afterFailure decides what becomes of a failed delivery: dead once it has failed for give_up_after

@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -171,9 +173,13 @@ func TestReplayResendsDeliveredEvents(t *testing.T) {
 	eventually(t, "delivered", func() bool { return f.count(StatusDelivered) == len(rows) })
 
 	f.clock.Advance(time.Hour)
-	n, err := w.Replay(context.Background(), "app", start)
+	var steps []string
+	n, err := w.ReplayProgress(context.Background(), "app", start, func(done, total int) { steps = append(steps, fmt.Sprintf("%d/%d", done, total)) })
 	if err != nil || n != len(rows) {
 		t.Fatalf("Replay: %d, %v", n, err)
+	}
+	if want := fmt.Sprintf("0/%d %d/%d", len(rows), len(rows), len(rows)); strings.Join(steps, " ") != want {
+		t.Errorf("progress %v, want %s", steps, want)
 	}
 	eventually(t, "replayed", func() bool { return len(r.acked()) == 2*len(rows) })
 	acked := r.acked()

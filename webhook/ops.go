@@ -99,6 +99,13 @@ func (w *Worker) requeue(ctx context.Context, tx *bookkeeping.Tx, where string, 
 // subscribes to, delivered or not, and returns how many. Events pruned from the outbox cannot be
 // replayed; those not fanned out yet are left to the worker.
 func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (int, error) {
+	return w.ReplayProgress(ctx, endpoint, since, nil)
+}
+
+// ReplayProgress is Replay telling progress, if not nil, after each batch how many of the outbox
+// events since since it has gone through, of how many. The replay is one transaction, which may run
+// more than once: the count may then start again.
+func (w *Worker) ReplayProgress(ctx context.Context, endpoint string, since time.Time, progress func(done, total int)) (int, error) {
 	ep := w.byName[endpoint]
 	if ep == nil {
 		return 0, fmt.Errorf("endpoint %q is not configured: %w", endpoint, ErrNotFound)
@@ -124,7 +131,11 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 		if c.Disabled {
 			status = StatusDisabled
 		}
+		total := len(rows)
 		for len(rows) > 0 {
+			if progress != nil {
+				progress(total-len(rows), total)
+			}
 			var args, seqs []any
 			n := 0
 			for _, r := range rows[:min(len(rows), 200)] {
@@ -151,6 +162,9 @@ func (w *Worker) Replay(ctx context.Context, endpoint string, since time.Time) (
 				return err
 			}
 			count += n
+		}
+		if progress != nil {
+			progress(total, total)
 		}
 		return nil
 	})

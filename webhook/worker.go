@@ -51,6 +51,10 @@ type Options struct {
 	ShortWaitMax time.Duration // [2s]
 	Lease        time.Duration // how long a claim is exclusive [one attempt's longest duration + 30s]
 	StopGrace    time.Duration // deliveries in flight may finish this long after Run's ctx ends [5s]
+
+	// OnOutcome, if set, learns of each delivery outcome recorded: result is "delivered", "failed",
+	// "dead" or "interrupted" (by shutdown) [none].
+	OnOutcome func(endpoint, result string)
 }
 
 // Worker delivers outbox events to endpoints and offers the operations on deliveries.

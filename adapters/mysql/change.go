@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -14,7 +15,9 @@ import (
 //     members it gained or lost, are written to the app's own group tables;
 //  2. the role recompute ([roles]): the users whose memberships, groups or activity changed get the
 //     app roles their groups grant now;
-//  3. the events (the outbox): the step's own, in the order recorded, then each user.roles_changed of 2.
+//  3. the audit trail (package audit): a row for each user write, group change, membership and role
+//     change, naming the events of 4 it goes with;
+//  4. the events (the outbox): the step's own, in the order recorded, then each user.roles_changed of 2.
 //
 // Every write records what it did and ends with afterChange. A write made of several steps runs it after
 // each: a user's DELETE first leaves its groups (mirror, roles, members_removed), then goes.
@@ -22,6 +25,7 @@ type change struct {
 	groups []*groupChange
 	roles  []string // SCIM ids of the users whose roles may have changed
 	events []subjectEvent
+	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
 
 type groupChangeKind int
@@ -66,7 +70,19 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 	if err != nil {
 		return err
 	}
-	return s.emitAll(ctx, tx, append(c.events, roleEvents...))
+	return s.record(ctx, tx, c, roleEvents)
+}
+
+// record writes the audit rows and the events of a change whose role recompute produced roleEvents.
+func (s *Store) record(ctx context.Context, tx *bookkeeping.Tx, c *change, roleEvents []subjectEvent) error {
+	evs := append(c.events, roleEvents...)
+	for i := range evs {
+		evs[i].ev.ID = s.newUUID()
+	}
+	if err := audit.Write(ctx, tx, s.auditEntries(c, evs, len(c.events))); err != nil {
+		return err
+	}
+	return s.emitAll(ctx, tx, evs)
 }
 
 // mirrorGroup writes one group's change to the app's group tables.

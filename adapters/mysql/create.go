@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -20,6 +22,12 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		prev, appKey, err := s.findExisting(ctx, tx, r)
 		if err != nil {
 			return err
+		}
+		var before map[string]any // the adopted or re-linked app row, for the audit trail
+		if appKey != nil {
+			if before, err = s.appSnapshot(ctx, tx, appKey); err != nil {
+				return err
+			}
 		}
 		var cols map[string]any
 		var old scim.Resource // the attributes as they were; nil when they are written for the first time
@@ -61,8 +69,13 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
+		after, err := s.appSnapshot(ctx, tx, b.key())
+		if err != nil {
+			return err
+		}
 		c := &change{}
 		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
+		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after})
 		if s.roles != nil && s.roles.OnCreate() {
 			// A new user is in no group: the column store gives it the default role, and an
 			// authoritative mapping takes away the roles an adopted row was given by hand. Otherwise
@@ -207,7 +220,7 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 		}
 		cols[s.m.Key], key = k, k
 	}
-	names := sortedKeys(cols)
+	names := slices.Sorted(maps.Keys(cols))
 	args := make([]any, len(names))
 	quoted := make([]string, len(names))
 	for i, n := range names {

@@ -246,7 +246,8 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 			return err
 		}
 		c := &change{}
-		g := c.group(&groupChange{id: id, kind: groupDeleted, before: cur})
+		// removed: for the audit trail (the mirror deletes a deleted group's member rows with the group).
+		g := c.group(&groupChange{id: id, kind: groupDeleted, before: cur, removed: members})
 		if s.mirror != nil {
 			key, ok, err := s.mirror.AppKey(ctx, tx, id)
 			if err != nil {

@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,7 +60,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 
 func (s *Store) scopeSQL() string {
 	var b strings.Builder
-	for _, col := range sortedKeys(s.m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
 		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
 	}
 	return b.String()
@@ -66,7 +68,7 @@ func (s *Store) scopeSQL() string {
 
 func (s *Store) scopeArgs() []any {
 	var args []any
-	for _, col := range sortedKeys(s.m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
 		args = append(args, s.m.Scope[col])
 	}
 	return args

@@ -3,12 +3,14 @@ package mysql
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/internal/reqinfo"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -26,6 +28,8 @@ type Event struct {
 	ID       string        `json:"id"`
 	Type     string        `json:"type"`
 	Time     time.Time     `json:"time"`
+	Actor    string        `json:"actor"`                  // name of the token whose request made the change; "" for scimbridge itself
+	Request  string        `json:"request_id,omitempty"`   // that request's id
 	AppKey   any           `json:"app_user_key,omitempty"` // the app's own key for the user's row
 	Changed  []string      `json:"changed,omitempty"`      // *.updated: the attributes that changed
 	Members  []string      `json:"members,omitempty"`      // group.members_*: the user ids added or removed
@@ -43,13 +47,16 @@ type subjectEvent struct {
 // no event, a committed one always has it), with multi-row INSERTs; their seqs follow the order given.
 func (s *Store) emitAll(ctx context.Context, tx *bookkeeping.Tx, evs []subjectEvent) error {
 	const batch = 500
+	info := reqinfo.From(ctx)
 	for start := 0; start < len(evs); start += batch {
 		part := evs[start:min(start+batch, len(evs))]
 		args := make([]any, 0, 5*len(part))
 		for _, se := range part {
 			ev := se.ev
-			ev.ID = s.newUUID()
-			ev.Time = tx.Now
+			if ev.ID == "" {
+				ev.ID = s.newUUID()
+			}
+			ev.Time, ev.Actor, ev.Request = tx.Now, info.Actor, info.ID
 			payload, err := json.Marshal(ev)
 			if err != nil {
 				return err
@@ -113,12 +120,7 @@ func unionKeys(a, b map[string]any) []string {
 	for k := range b {
 		seen[k] = true
 	}
-	keys := make([]string, 0, len(seen))
-	for k := range seen {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func userSubject(id string) string { return "user:" + id }

@@ -49,8 +49,20 @@ func (s *Store) UserRoles(ctx context.Context, id string) ([]string, error) {
 // ReconcileRoles recomputes every user's roles, in batches of one transaction each: run at start so that
 // rules changed in the configuration reach every user. It returns how many users it checked and changed.
 func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err error) {
+	return s.ReconcileRolesProgress(ctx, nil)
+}
+
+// ReconcileRolesProgress is ReconcileRoles telling progress, if not nil, after each batch how many users
+// it has checked of how many there are.
+func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checked, total int)) (checked, changed int, err error) {
 	if s.roles == nil {
 		return 0, 0, nil
+	}
+	total := 0
+	if progress != nil {
+		if err := s.db.GetContext(ctx, &total, "SELECT COUNT(*) FROM "+s.bookTable()+" WHERE deleted_at IS NULL"); err != nil {
+			return 0, 0, s.classify(err)
+		}
 	}
 	after := ""
 	for {
@@ -69,7 +81,7 @@ func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err e
 				return err
 			}
 			n = len(evs)
-			return s.emitAll(ctx, tx, evs)
+			return s.record(ctx, tx, &change{}, evs) // audited as every role change is
 		})
 		if err != nil {
 			return checked, changed, err
@@ -77,6 +89,9 @@ func (s *Store) ReconcileRoles(ctx context.Context) (checked, changed int, err e
 		changed += n
 		checked += len(ids)
 		after = ids[len(ids)-1]
+		if progress != nil {
+			progress(checked, max(total, checked))
+		}
 	}
 }
 

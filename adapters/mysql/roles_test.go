@@ -179,8 +179,12 @@ func TestReconcileRolesBatchesAndCounts(t *testing.T) {
 	if count("tester") != 0 || count("admin") != 1200 {
 		t.Errorf("not repaired: tester %d admin %d", count("tester"), count("admin"))
 	}
-	if _, changed, _ = f.store.ReconcileRoles(ctx); changed != 0 {
+	var steps []string
+	if _, changed, _ = f.store.ReconcileRolesProgress(ctx, func(done, total int) { steps = append(steps, fmt.Sprintf("%d/%d", done, total)) }); changed != 0 {
 		t.Errorf("third reconcile changed %d", changed)
+	}
+	if got := strings.Join(steps, " "); got != "1000/2345 2000/2345 2345/2345" {
+		t.Errorf("progress after each batch: %s", got)
 	}
 }
 

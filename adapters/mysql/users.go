@@ -38,7 +38,8 @@ type Store struct {
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
-	unknownActive onceLog // users whose status value the active map does not know, logged once each
+	unknownActive onceLog  // users whose status value the active map does not know, logged once each
+	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 }
 
 // Options are a Store's dependencies; zero values get production defaults.
@@ -52,11 +53,17 @@ type Options struct {
 	MoreRoles []*mapping.Roles
 	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
 	GroupMirror *mapping.GroupMirror
+	// OnTxRetry, if set, is called each time a transaction runs again after a lock conflict (metrics).
+	OnTxRetry func()
+
+	// AuditRedact names app columns whose values the audit trail records as "[redacted]", besides those
+	// whose names look like secrets (audit.IsSecret).
+	AuditRedact []string
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
-	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log}
+	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}
@@ -70,7 +77,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.t = bookkeeping.NewTables(s.prefix, dialect)
-	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log}
+	s.run = bookkeeping.Runner{DB: db, Tables: s.t, D: dialect, Now: s.now, Log: s.log, OnRetry: o.OnTxRetry}
 
 	s.joinKey = "app_key"
 	if m.KeyGen.Kind == mapping.KeyAutoIncrement {

@@ -2,7 +2,8 @@ package mysql
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -26,7 +27,7 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 	if len(cols) == 0 {
 		return nil
 	}
-	names := sortedKeys(cols)
+	names := slices.Sorted(maps.Keys(cols))
 	sets := make([]string, len(names))
 	args := make([]any, 0, len(names)+1)
 	for i, n := range names {
@@ -52,6 +53,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
+		before, err := s.appSnapshot(ctx, tx, b.key())
+		if err != nil {
+			return err
+		}
 		next, err := fn(copyResource(cur))
 		if err != nil {
 			return err
@@ -73,10 +78,17 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err := s.endGateSessions(ctx, tx, id, out); err != nil {
 			return err
 		}
+		after, err := s.appSnapshot(ctx, tx, b.key())
+		if err != nil {
+			return err
+		}
 		c := &change{}
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
 			c.event(userSubject(id), ev)
 		}
+		attrs := changedAttributes(cur, out)
+		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs,
+			attrs: s.attributeDiff(cur, out, attrs)})
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
 			c.rolesOf(id)
 		}
@@ -155,6 +167,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		if err := s.endGateSessions(ctx, tx, id, nil); err != nil {
 			return err
 		}
+		// After leaving the groups, whose role changes have audit rows of their own.
+		before, err := s.appSnapshot(ctx, tx, b.key())
+		if err != nil {
+			return err
+		}
 		deleted := Event{Type: EventUserDeleted, AppKey: b.key(), Resource: cur}
 		if s.m.OnDelete == "delete" {
 			if err := execOps(ctx, tx, s.m.DeleteOps(b.key())); err != nil {
@@ -168,6 +185,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
+			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
 			return s.afterChange(ctx, tx, c)
 		}
 		next := copyResource(cur)
@@ -176,19 +194,17 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			return err
 		}
 		deleted.Resource = next
+		after, err := s.appSnapshot(ctx, tx, b.key())
+		if err != nil {
+			return err
+		}
 		c := &change{}
 		c.event(userSubject(id), deleted)
+		changed := changedAttributes(cur, next)
+		c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before, after: after, changed: changed,
+			attrs: s.attributeDiff(cur, next, changed)})
 		return s.afterChange(ctx, tx, c)
 	})
 }
 
 func placeholders(n int) string { return bookkeeping.Placeholders(n) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

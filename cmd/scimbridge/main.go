@@ -12,13 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
+	"github.com/scimbridge/scimbridge/internal/progress"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -33,6 +34,8 @@ Usage:
   scimbridge migrate --config FILE   create or update scimbridge's own tables, then exit
   scimbridge webhooks list|retry|replay|enable|forget --config FILE ...
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
+  scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
+                                     the audit trail: who changed what, when, before and after
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -46,7 +49,7 @@ Secrets come from the environment or files, never only from the TOML:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cli := &CLI{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, ReadFile: os.ReadFile}
+	cli := &CLI{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, ReadFile: os.ReadFile, Terminal: progress.Terminal(os.Stderr)}
 	os.Exit(cli.Run(ctx, os.Args[1:]))
 }
 
@@ -57,6 +60,8 @@ type CLI struct {
 	Getenv         func(string) string
 	ReadFile       func(string) ([]byte, error)
 	OnListen       func(addr net.Addr) // called once serve listens; may be nil
+	Terminal       io.Writer           // where long work redraws its progress line; nil: log lines
+	Now            func() time.Time    // the clock of replay's --since and of progress [time.Now]
 }
 
 // Run executes the command in args and returns the exit code.
@@ -76,15 +81,16 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "serve", "check", "migrate":
 	case "webhooks":
 		return c.webhooks(ctx, rest)
+	case "audit":
+		return c.audit(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	path := fs.String("config", "scimbridge.toml", "configuration file")
-	if err := fs.Parse(rest); err != nil {
-		return 2
+	if code, ok := c.parseFlags(fs, "scimbridge "+cmd+" --config FILE", commandHelp[cmd], rest); !ok {
+		return code
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -110,6 +116,40 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// commandHelp says what each command does, under its usage line in --help.
+var commandHelp = map[string]string{
+	"serve":   "Apply scimbridge's migrations, then serve SCIM (and the SAML gate with [gate], metrics with [metrics]).",
+	"check":   "Verify the app's tables against the mapping; exit 1 on problems.",
+	"migrate": "Create or update scimbridge's own tables, then exit.",
+}
+
+// parseFlags parses args into fs. --help (-h) prints the command's usage and its own flags to stdout:
+// exit 0. A bad flag prints the error and the same help to stderr: exit 2. ok is true when the command
+// is to run.
+func (c *CLI) parseFlags(fs *flag.FlagSet, usageLine, about string, args []string) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s\n", usageLine)
+		if about != "" {
+			fmt.Fprintf(w, "\n%s\n", about)
+		}
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		help(c.Stdout)
+		return 0, false
+	}
+	fmt.Fprintf(c.Stderr, "scimbridge: %v\n\n", err)
+	help(c.Stderr)
+	return 2, false
 }
 
 // errReported means the command has already told the user what went wrong.
@@ -146,35 +186,10 @@ func (c *CLI) migrate(ctx context.Context, cfg *config.Config, log *slog.Logger)
 }
 
 func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
-	db, err := c.openDB(cfg)
+	rep, err := app.Check(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
-		if refused := mysql.LoginRefused(err); refused != nil {
-			return refused
-		}
-		return fmt.Errorf("database not reachable: %w", err)
-	}
-	rep, err := schemacheck.Check(ctx, db, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-	if err != nil {
-		return fmt.Errorf("checking the database: %w", err)
-	}
-	for _, r := range cfg.RoleStores() {
-		roles, err := schemacheck.CheckRoles(ctx, db, r, cfg.UsersMapping(), cfg.Database.BookkeepingPrefix)
-		if err != nil {
-			return fmt.Errorf("checking the role tables: %w", err)
-		}
-		rep.Problems = append(rep.Problems, roles.Problems...)
-		rep.Warnings = append(rep.Warnings, roles.Warnings...)
-	}
-	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
-	if err != nil {
-		return fmt.Errorf("checking the group mirror tables: %w", err)
-	}
-	rep.Problems = append(rep.Problems, mirror.Problems...)
-	rep.Warnings = append(rep.Warnings, mirror.Warnings...)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(c.Stdout, "PROBLEM:", p)
 	}
@@ -197,7 +212,7 @@ func (c *CLI) serve(ctx context.Context, cfg *config.Config, log *slog.Logger) e
 			log.Warn(w)
 		}
 	}
-	a, err := app.New(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile, Log: log, Version: version})
+	a, err := app.New(ctx, cfg, app.Options{Getenv: c.Getenv, ReadFile: c.ReadFile, Log: log, Version: version, Terminal: c.Terminal})
 	if err != nil {
 		return err
 	}

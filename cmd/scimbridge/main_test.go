@@ -72,13 +72,13 @@ func TestBadConfigNamesTheLine(t *testing.T) {
 
 func TestCheckExitCodes(t *testing.T) {
 	dsn := testdb.New(t, exampleSchema(t))
-	c, out := cli(t, map[string]string{"SCIMBRIDGE_DSN": dsn})
+	c, out := cli(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token}) // serve needs a token: so does check
 	if code := c.Run(context.Background(), []string{"check", "--config", exampleConfig(t)}); code != 0 || !strings.Contains(out.String(), "ok: the mapping fits") {
 		t.Fatalf("check on the example schema: exit %d\n%s", code, out)
 	}
 
 	broken := testdb.New(t, "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(10) NOT NULL) ENGINE=InnoDB;")
-	c, out = cli(t, map[string]string{"SCIMBRIDGE_DSN": broken})
+	c, out = cli(t, map[string]string{"SCIMBRIDGE_DSN": broken, "SCIMBRIDGE_TOKEN": token})
 	code := c.Run(context.Background(), []string{"check", "--config", exampleConfig(t)})
 	if code != 1 || strings.Count(out.String(), "PROBLEM:") < 5 {
 		t.Fatalf("check on a broken schema: exit %d, want 1 and every problem listed\n%s", code, out)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/webhook"
 )
 
@@ -26,15 +27,50 @@ const webhooksUsage = `Usage:
   scimbridge webhooks forget --config FILE --endpoint NAME   drop what a removed endpoint was owed
 `
 
+// webhookFlags are each subcommand's own flags besides --config.
+var webhookFlags = map[string]string{
+	"list":   "endpoint status limit",
+	"retry":  "id dead endpoint",
+	"skip":   "id reason",
+	"replay": "endpoint since",
+	"enable": "endpoint",
+	"forget": "endpoint",
+}
+
+// webhookHelp is the subcommand's lines of webhooksUsage.
+func webhookHelp(sub string) string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(webhooksUsage, "\n") {
+		if strings.HasPrefix(l, "  scimbridge webhooks ") {
+			in = strings.HasPrefix(l, "  scimbridge webhooks "+sub+" ")
+		}
+		if in {
+			out = append(out, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
 // webhooks runs `scimbridge webhooks SUBCOMMAND ...`.
 func (c *CLI) webhooks(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprint(c.Stderr, webhooksUsage)
 		return 2
 	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(c.Stdout, webhooksUsage)
+		return 0
+	}
 	sub := args[0]
+	own, known := webhookFlags[sub]
+	if !known {
+		fmt.Fprintf(c.Stderr, "unknown webhooks command %q\n\n%s", sub, webhooksUsage)
+		return 2
+	}
+	// Every flag is declared, then only the subcommand's own are offered: --help lists those alone and
+	// another subcommand's flag is refused.
 	fs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	path := fs.String("config", "scimbridge.toml", "configuration file")
 	endpoint := fs.String("endpoint", "", "endpoint name")
 	statuses := fs.String("status", "", "list: statuses to show, comma-separated (default pending,failed,dead,disabled)")
@@ -43,8 +79,14 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 	reason := fs.String("reason", "no reason given", "skip: why, kept as the delivery's last error")
 	dead := fs.Bool("dead", false, "retry: every dead delivery (of --endpoint, or of all)")
 	since := fs.String("since", "", "replay: a time (RFC 3339) or a duration ago (24h)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	subFS := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "config" || strings.Contains(" "+own+" ", " "+f.Name+" ") {
+			subFS.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	if code, ok := c.parseFlags(subFS, webhookHelp(sub), "", args[1:]); !ok {
+		return code
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -101,11 +143,14 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 	case "replay":
 		var from time.Time
 		if err = needEndpoint(); err == nil {
-			from, err = parseSince(*since, time.Now())
+			from, err = parseSince(*since, c.now())
 		}
 		if err == nil {
 			var n int
-			if n, err = w.Replay(ctx, *endpoint, from); err == nil {
+			rep := progress.Start("replay", 0, progress.Options{Terminal: c.Terminal, Log: newLogger(c.Stderr, cfg), Now: c.now})
+			n, err = w.ReplayProgress(ctx, *endpoint, from, func(done, total int) { rep.SetTotal(total); rep.Update(done) })
+			rep.Finish()
+			if err == nil {
 				fmt.Fprintf(c.Stdout, "%d events since %s will be sent again to %s\n", n, from.UTC().Format(time.RFC3339), *endpoint)
 			}
 		}
@@ -129,6 +174,13 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+func (c *CLI) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func parseSince(s string, now time.Time) (time.Time, error) {

@@ -62,10 +62,16 @@ func TestServeDeliversWebhooksAndCommandsActOnThem(t *testing.T) {
 		t.Errorf("list: %d\n%s", code, opsOut)
 	}
 	opsOut.Reset()
+	var term strings.Builder
+	ops.Terminal = &term
 	if code := ops.Run(context.Background(), []string{"webhooks", "replay", "--config", path, "--endpoint", "app", "--since", "1h"}); code != 0 ||
 		!strings.Contains(opsOut.String(), "1 events since") {
 		t.Errorf("replay: %d\n%s", code, opsOut)
 	}
+	if !strings.Contains(term.String(), "replay: 1/1 (100%)") {
+		t.Errorf("replay's progress on the terminal: %q", term.String())
+	}
+	ops.Terminal = nil
 	for deadline := time.Now().Add(10 * time.Second); received() < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("replay not received:\n%s", out)

@@ -22,6 +22,8 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/metrics"
+	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -52,8 +54,16 @@ type Options struct {
 	// App takes them over (Run or Close closes them). The demo passes them so that its configuration can
 	// name the real ports before anything starts.
 	Listener, GateListener net.Listener
+	// MetricsListener is served with the Prometheus metrics instead of listening on metrics.listen; it
+	// turns metrics on even without [metrics].
+	MetricsListener net.Listener
 
-	RequestTimeout time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
+	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
+
+	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
+	// progress line every 10s instead.
+	Terminal io.Writer
 
 	// TuneWebhooks may change the worker's options built from the configuration (the demo polls faster);
 	// nil keeps serve's.
@@ -79,6 +89,9 @@ type App struct {
 	ln      net.Listener
 	gateLn  net.Listener
 	ran     bool
+
+	metrics   *metrics.Metrics // nil without [metrics]
+	metricsLn net.Listener
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -100,9 +113,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	var onTxRetry func()
+	if a.metricsOn() {
+		a.metrics = metrics.New(a.log)
+		onTxRetry = a.metrics.TxRetried
 	}
 	defer func() {
 		if err != nil {
@@ -110,9 +128,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 			a = nil
 		}
 	}()
-	tokens, err := cfg.Tokens(o.Getenv, o.ReadFile)
+	named, err := cfg.NamedTokens(o.Getenv, o.ReadFile)
 	if err != nil {
 		return a, err
+	}
+	tokens := make([]agent.Token, len(named))
+	for i, t := range named {
+		tokens[i] = agent.Token{Name: t.Name, Secret: t.Secret}
 	}
 	if err := a.openDB(ctx); err != nil {
 		return a, err
@@ -121,7 +143,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		return a, err
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
+		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry,
+		AuditRedact: cfg.Audit.Redact})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -129,13 +152,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		BasePath:       cfg.Server.BasePath,
 		PublicURL:      cfg.Server.PublicURL,
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
-		Tokens:         tokens,
+		NamedTokens:    tokens,
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
+		OnRequest:      a.onRequest(),
+		Now:            o.Now,
+		Rand:           o.Rand,
 	})
 	if err := a.newGate(ctx); err != nil {
 		return a, err
@@ -150,6 +176,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 			return a, err
 		}
 	}
+	if a.metrics != nil {
+		a.watch()
+		if err := a.listenMetrics(); err != nil {
+			return a, err
+		}
+	}
 	return a, nil
 }
 
@@ -160,11 +192,20 @@ func (a *App) reconcileRoles(ctx context.Context) error {
 		return nil
 	}
 	start := a.o.Now()
-	checked, changed, err := a.store.ReconcileRoles(ctx)
+	rep := progress.Start("roles reconcile", 0, progress.Options{Terminal: a.o.Terminal, Log: a.log, Now: a.o.Now})
+	checked, changed, err := a.store.ReconcileRolesProgress(ctx, func(done, total int) {
+		rep.SetTotal(total)
+		rep.Update(done)
+	})
+	rep.Finish()
 	if err != nil {
 		return fmt.Errorf("reconciling roles: %w", err)
 	}
-	a.log.Info("roles reconciled", "users", checked, "changed", changed, "took", a.o.Now().Sub(start).Round(time.Millisecond).String())
+	took := a.o.Now().Sub(start)
+	a.log.Info("roles reconciled", "users", checked, "changed", changed, "took", took.Round(time.Millisecond).String())
+	if a.metrics != nil {
+		a.metrics.Reconciled(took, checked, changed)
+	}
 	return nil
 }
 
@@ -199,7 +240,7 @@ func (a *App) GateAddr() net.Addr {
 func (a *App) Close() error {
 	var errs []error
 	if !a.ran {
-		for _, ln := range []net.Listener{a.ln, a.gateLn} {
+		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn} {
 			if ln != nil {
 				_ = ln.Close() // one given by the caller may be closed already
 			}

@@ -171,9 +171,9 @@ func TestNewReconcilesRoles(t *testing.T) {
 	if _, err := db.Exec(`DELETE ur FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = 'carol@example.com'`); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs, term bytes.Buffer
 	a, err := app.New(context.Background(), exampleConfig(t), app.Options{Getenv: vars, DB: db, Log: newLog(&logs),
-		Listener: mustListen(t)})
+		Listener: mustListen(t), Terminal: &term})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +183,9 @@ func TestNewReconcilesRoles(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `msg="roles reconciled" users=1 changed=1`) {
 		t.Errorf("log lacks the reconcile:\n%s", logs.String())
+	}
+	if !strings.Contains(term.String(), "roles reconcile: 1/1 (100%)") {
+		t.Errorf("no progress line on the terminal: %q", term.String())
 	}
 }
 

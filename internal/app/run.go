@@ -18,6 +18,8 @@ func (a *App) Run(ctx context.Context) error {
 		return errors.New("app: Run called twice")
 	}
 	a.ran = true
+	// Metrics stay up until the worker has stopped (deferred first, so run last).
+	defer a.serveMetrics()()
 	// The worker outlives ctx until the servers have stopped: events of requests still finishing are
 	// delivered by it, not left for the next start.
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -29,6 +31,10 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopWorker(); <-workerDone }()
+	pruneCtx, stopPruner := context.WithCancel(ctx)
+	prunerDone := make(chan struct{})
+	go func() { defer close(prunerDone); a.runAuditPruner(pruneCtx) }()
+	defer func() { stopPruner(); <-prunerDone }()
 
 	srv := &http.Server{
 		Handler:           a.handler,

@@ -15,6 +15,9 @@ func (a *App) newWorker(ctx context.Context) (*webhook.Worker, error) {
 		return nil, err
 	}
 	o := webhook.Options{Prefix: a.cfg.Database.BookkeepingPrefix, Endpoints: eps, Log: a.log, Now: a.o.Now, Rand: a.o.Jitter}
+	if a.metrics != nil {
+		o.OnOutcome = a.metrics.Delivery
+	}
 	if a.o.TuneWebhooks != nil {
 		o = a.o.TuneWebhooks(o)
 	}

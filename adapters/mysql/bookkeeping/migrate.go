@@ -9,7 +9,12 @@ import (
 )
 
 // Migrate brings the bookkeeping tables up to date. A named lock serializes replicas starting together.
+// When the recorded version is already the latest it runs no DDL at all, so that `serve` works with an
+// account that may only read and write rows (a DDL account runs `scimbridge migrate` after upgrades).
 func Migrate(ctx context.Context, db *sqlx.DB, prefix string) (applied int, err error) {
+	if current, err := Version(ctx, db, prefix); err == nil && current >= Latest() {
+		return 0, nil
+	}
 	conn, err := db.Connx(ctx)
 	if err != nil {
 		return 0, err
@@ -51,4 +56,23 @@ func (m migration) apply(ctx context.Context, conn *sqlx.Conn, prefix string) er
 	}
 	_, err := conn.ExecContext(ctx, strings.ReplaceAll(m.sql, "{p}", prefix))
 	return err
+}
+
+// Latest is the version of the newest migration this build knows.
+func Latest() int { return len(migrations) }
+
+// Version is the migration version recorded in the database: 0 when none was ever applied (no
+// {p}schema_migrations table), an error when the database cannot say.
+func Version(ctx context.Context, db sqlx.QueryerContext, prefix string) (int, error) {
+	var exists int
+	if err := sqlx.GetContext(ctx, db, &exists, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+		prefix+"schema_migrations"); err != nil {
+		return 0, err
+	}
+	if exists == 0 {
+		return 0, nil
+	}
+	var v int
+	err := sqlx.GetContext(ctx, db, &v, "SELECT COALESCE(MAX(version), 0) FROM "+MySQL.Quote(prefix+"schema_migrations"))
+	return v, err
 }

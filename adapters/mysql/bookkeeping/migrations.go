@@ -164,7 +164,30 @@ var migrations = []migration{
 	// made a single rolled-back change slow delivery for the whole grace period. gap_since and gap_upto
 	// are no longer written.
 	sqlStep(`ALTER TABLE {p}webhook_cursors ADD COLUMN gaps MEDIUMTEXT NULL`),
-	// 12: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
+	// 12: the audit trail (package audit): one row per change of a user, a group, a membership or a user's
+	// roles, written in the change's transaction. name_lc (scim.FoldIdentity of the userName or
+	// displayName) and member_id serve `scimbridge audit --user`; at serves --since and the pruning.
+	sqlStep(`CREATE TABLE {p}audit (
+		id            BIGINT       NOT NULL AUTO_INCREMENT,
+		at            DATETIME(6)  NOT NULL,
+		actor         VARCHAR(100) NOT NULL,
+		request_id    VARCHAR(100) NOT NULL,
+		operation     VARCHAR(64)  NOT NULL,
+		resource_type VARCHAR(16)  NOT NULL,
+		scim_id       CHAR(36)     NOT NULL,
+		name          VARCHAR(255) NOT NULL,
+		name_lc       VARCHAR(255) NOT NULL,
+		app_key       VARCHAR(191) NULL,
+		member_id     CHAR(36)     NULL,
+		changes       JSON         NOT NULL,
+		PRIMARY KEY (id),
+		KEY scim_id (scim_id, id),
+		KEY member_id (member_id, id),
+		KEY name_lc (name_lc, id),
+		KEY actor (actor, id),
+		KEY at (at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 13: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
 	// adds and removes only these, so that roles given by hand in the app (an adopted admin's) survive,
 	// unless the role mapping is authoritative.
 	sqlStep(`CREATE TABLE {p}role_grants (
@@ -173,7 +196,7 @@ var migrations = []migration{
 		role    VARCHAR(191) NOT NULL,
 		PRIMARY KEY (user_id, store, role)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 13, 14: users that existed before role_grants have roles_untracked = 1: their first recompute takes
+	// 14, 15: users that existed before role_grants have roles_untracked = 1: their first recompute takes
 	// the managed roles they hold that their groups grant as scimbridge's (the old code wrote exactly
 	// those) and the others as given by hand. serve's start-up reconcile, before any SCIM write, is that
 	// first recompute. Users created later start tracked (0).

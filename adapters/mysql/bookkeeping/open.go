@@ -9,18 +9,27 @@ package bookkeeping
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
+// DSNForm is the form of a DSN, as the Go MySQL driver reads it.
+const DSNForm = "user:pass@tcp(host:3306)/db"
+
 // Open connects with the settings scimbridge relies on whatever the DSN says: times parsed as UTC,
 // utf8mb4, and a session that behaves the same on MySQL and MariaDB.
 func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && scheme != "" && strings.Trim(scheme, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+") == "" {
+		// A URL (mysql://user@host/db, as other tools take): say the form the driver takes. The DSN
+		// itself is not repeated: it may hold a password.
+		return nil, fmt.Errorf("database DSN: a %s:// URL is not a DSN; write it in the form %s, such as app:secret@tcp(db.example.com:3306)/legacy", scheme, DSNForm)
+	}
 	cfg, err := mysqldriver.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("database DSN: %w", err)
+		return nil, fmt.Errorf("database DSN: %w; the DSN has the form %s", err, DSNForm)
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC

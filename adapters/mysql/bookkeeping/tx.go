@@ -56,6 +56,8 @@ type Runner struct {
 	D      Dialect          // default MySQL
 	Now    func() time.Time // default time.Now
 	Log    *slog.Logger     // retries are logged at warn; default discards
+	// OnRetry, if set, is called before each run again after a lock conflict (the retries metric).
+	OnRetry func()
 }
 
 // attempts is how often a transaction runs before a lock conflict is given up.
@@ -83,6 +85,9 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 		if r.Log != nil {
 			r.Log.Warn("transaction retried after a lock conflict", "attempt", i+1, "err", err)
+		}
+		if r.OnRetry != nil && i+1 < attempts {
+			r.OnRetry()
 		}
 	}
 	return err

@@ -3,7 +3,9 @@ package schemacheck
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -120,7 +122,7 @@ func checkUnknownActive(ctx context.Context, db *sqlx.DB, m *mapping.Users, byNa
 	q := "SELECT " + quoteIdent(c.Name) + " AS v, COUNT(*) AS n FROM " + quoteIdent(m.Table) + " u WHERE (" +
 		quoteIdent(c.Name) + " IS NULL OR " + quoteIdent(c.Name) + " NOT IN (" + placeholders(len(known)) + "))"
 	args := append([]any{}, known...)
-	for _, col := range sortedKeys(m.Scope) {
+	for _, col := range slices.Sorted(maps.Keys(m.Scope)) {
 		q += " AND u." + quoteIdent(col) + " = ?"
 		args = append(args, m.Scope[col])
 	}

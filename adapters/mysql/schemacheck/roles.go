@@ -3,6 +3,8 @@ package schemacheck
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 
@@ -45,7 +47,7 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 		}
 		err = need("roles.column", users.Table, r.Column)
 	case "flags":
-		for _, c := range sortedKeys(r.FlagColumns()) {
+		for _, c := range slices.Sorted(maps.Keys(r.FlagColumns())) {
 			if err = need("roles.rules column", users.Table, c); err != nil {
 				break
 			}
@@ -57,7 +59,7 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 				break
 			}
 		}
-		for _, c := range sortedKeys(r.Lookup.Scope) {
+		for _, c := range slices.Sorted(maps.Keys(r.Lookup.Scope)) {
 			if err == nil {
 				err = need("roles.lookup.scope."+c, r.Lookup.Table, c)
 			}

@@ -92,6 +92,7 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 			rep.problem("users.columns.%s: %s.%s is %s, but %s", c.Name, m.Table, c.Name, info.DataType, why)
 		}
 	}
+	checkTypes(m, byName, &rep)
 	var missing []string
 	for _, c := range cols {
 		if c.Nullable == "NO" && c.Default == nil && !strings.Contains(strings.ToLower(c.Extra), "auto_increment") &&

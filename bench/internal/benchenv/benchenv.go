@@ -105,7 +105,7 @@ func Build(ctx context.Context, db *sqlx.DB, cfg *config.Config, token string, o
 	if err != nil {
 		return nil, err
 	}
-	cfg.Auth = config.Auth{Tokens: []string{token}}
+	cfg.Auth = config.Auth{Tokens: config.TokenList{{Name: config.DefaultTokenName, Value: token}}}
 	o.DB, o.Listener = db, ln
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }

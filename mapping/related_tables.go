@@ -3,7 +3,9 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,7 +111,7 @@ func (m *Users) compileReach(cfg UsersConfig, seen map[string]string) []error {
 		}
 		m.KeyValue = append(m.KeyValue, kv)
 	}
-	for _, col := range sortedKeys(toAny(cfg.JSON)) {
+	for _, col := range slices.Sorted(maps.Keys(toAny(cfg.JSON))) {
 		if prev, dup := seen[strings.ToLower(col)]; dup {
 			fail("users.json.%s: column %q is mapped twice (also by %s)", col, col, prev)
 			continue
@@ -140,7 +142,7 @@ func compileColumns(rt *scim.ResourceType, specs map[string]ColumnSpec, reserved
 		seen[strings.ToLower(r)] = true
 	}
 	var cols []*Column
-	for _, name := range sortedKeys(toAny(specs)) {
+	for _, name := range slices.Sorted(maps.Keys(toAny(specs))) {
 		if seen[strings.ToLower(name)] {
 			errs = append(errs, fmt.Errorf("column %q is mapped twice", name))
 			continue
@@ -205,7 +207,7 @@ func compileList(rt *scim.ResourceType, lc ListConfig) (*List, error) {
 	}
 	// An element is read and written as a little resource whose attributes are the list's sub-attributes.
 	elem := scim.NewResourceType(ref.Attr.Name, "", "", scim.Schema{ID: ref.Attr.Name, Attributes: ref.Attr.SubAttributes})
-	cols, err := compileColumns(elem, lc.Columns, append([]string{lc.ForeignKey}, sortedKeys(lc.Scope)...)...)
+	cols, err := compileColumns(elem, lc.Columns, append([]string{lc.ForeignKey}, slices.Sorted(maps.Keys(lc.Scope))...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-// Command reach measures scimbridge's lookups through a multi-valued attribute kept in a side table
+// Command listfilter measures scimbridge's lookups through a multi-valued attribute kept in a side table
 // ([[users.lists]]), on the "Helpdesk" example (examples/helpdesk: emails in user_emails, one row per
 // address, with KEY address), against a real MariaDB/MySQL server on loopback:
 //
@@ -17,8 +17,8 @@
 // root@tcp(127.0.0.1:3306)/) and drops it at the end, also on error or interrupt. Every phase has a fixed
 // count, and -timeout bounds the whole run.
 //
-//	go run ./bench/reach                                     # 100000 users, 2000 requests at 1 and 8 clients
-//	go run ./bench/reach -users 10000 -requests 500 -posts 200
+//	go run ./bench/listfilter                                     # 100000 users, 2000 requests at 1 and 8 clients
+//	go run ./bench/listfilter -users 10000 -requests 500 -posts 200
 package main
 
 import (
@@ -73,13 +73,13 @@ func main() {
 		o.concurrency = append(o.concurrency, n)
 	}
 	if o.users < 2 || o.requests < 1 || o.posts < 0 || o.batch < 1 || o.seedWorkers < 1 || o.dbConns < 1 || len(o.concurrency) == 0 {
-		benchrun.Exit("reach", 2, "need -users >= 2, -requests, -batch, -seed-workers, -db-conns >= 1, -posts >= 0, -concurrency like 1,8")
+		benchrun.Exit("listfilter", 2, "need -users >= 2, -requests, -batch, -seed-workers, -db-conns >= 1, -posts >= 0, -concurrency like 1,8")
 	}
 	ex, err := readExample(o.example)
 	if err != nil {
-		benchrun.Exit("reach", 1, err)
+		benchrun.Exit("listfilter", 1, err)
 	}
-	benchrun.Main("reach", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
+	benchrun.Main("listfilter", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
 		b, err := newBench(ctx, o, ex, dsn, out)
 		if err != nil {
 			return err

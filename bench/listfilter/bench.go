@@ -20,7 +20,7 @@ import (
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
-const token = "reach-bench-bearer-token-0123456789"
+const token = "listfilter-bench-bearer-token-0123456789"
 
 // example is the app's schema and scimbridge's configuration for it.
 type example struct {

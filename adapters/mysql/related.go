@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -156,7 +158,7 @@ func zipRow(names []string, vals []any) map[string]any {
 func scopeCondition(scope map[string]any, alias string) (string, []any) {
 	var b strings.Builder
 	var args []any
-	for _, col := range sortedKeys(scope) {
+	for _, col := range slices.Sorted(maps.Keys(scope)) {
 		b.WriteString(" AND " + alias + quoteIdent(col) + " = ?")
 		args = append(args, scope[col])
 	}
@@ -178,7 +180,7 @@ func renderOp(op mapping.Op) (string, []any) {
 	var args []any
 	where := func() string {
 		conds := make([]string, 0, len(op.Where))
-		for _, col := range sortedKeys(op.Where) {
+		for _, col := range slices.Sorted(maps.Keys(op.Where)) {
 			if v := op.Where[col]; v == nil {
 				conds = append(conds, quoteIdent(col)+" IS NULL")
 			} else {
@@ -192,7 +194,7 @@ func renderOp(op mapping.Op) (string, []any) {
 		}
 		return s
 	}
-	cols := sortedKeys(op.Set)
+	cols := slices.Sorted(maps.Keys(op.Set))
 	switch op.Kind {
 	case mapping.Insert:
 		for _, c := range cols {

@@ -3,6 +3,8 @@ package schemacheck
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -114,7 +116,7 @@ func (s *sideCheck) list(sec string, l *mapping.List) {
 		return
 	}
 	fkOK := s.foreignKey(sec, t, l.ForeignKey)
-	written := append([]string{l.ForeignKey}, sortedKeys(l.Scope)...)
+	written := append([]string{l.ForeignKey}, slices.Sorted(maps.Keys(l.Scope))...)
 	for _, col := range written[1:] {
 		if _, ok := t.column(col); !ok {
 			s.rep.problem("%s.scope: column %s.%s does not exist", sec, t.name, col)
