@@ -25,6 +25,11 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 			"description": "Authentication with a bearer token configured in scimbridge",
 			"specUri":     "https://www.rfc-editor.org/rfc/rfc6750",
 		}},
+		// RFC 9865: both ways of paging; cursors name a position in (created, id) order and never expire.
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": min(100, s.cfg.MaxPageSize), "maxPageSize": s.cfg.MaxPageSize,
+		},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.location(r, "/ServiceProviderConfig")},
 	})
 	return nil
@@ -117,6 +122,16 @@ func listResponse(resources []any, total, startIndex int) map[string]any {
 		"itemsPerPage": len(resources),
 		"Resources":    resources,
 	}
+}
+
+// cursorListResponse is a page by cursor (RFC 9865): no startIndex, and nextCursor unless it is the last.
+func cursorListResponse(resources []any, page scim.Page) map[string]any {
+	out := listResponse(resources, page.Total, 0)
+	delete(out, "startIndex")
+	if page.NextCursor != "" {
+		out["nextCursor"] = page.NextCursor
+	}
+	return out
 }
 
 // location is the absolute URL of a path under the base path, for meta.location and the Location header.

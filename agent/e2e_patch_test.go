@@ -149,7 +149,7 @@ func TestE2EPatchIsAllOrNothing(t *testing.T) {
 	}
 
 	bad := map[string]struct{ ops, scimType string }{
-		"unknown path 2nd": {`[{"op":"replace","path":"name.givenName","value":"Changed"},{"op":"replace","path":"nosuch","value":"x"}]`, "invalidPath"},
+		"unknown path 2nd": {`[{"op":"replace","path":"name.givenName","value":"Changed"},{"op":"replace","path":"nosuch[value eq \"x\"]","value":"x"}]`, "invalidPath"},
 		"bad value 2nd":    {`[{"op":"replace","path":"title","value":"New"},{"op":"replace","path":"active","value":"perhaps"}]`, "invalidValue"},
 		"bad op 2nd":       {`[{"op":"replace","path":"title","value":"New"},{"op":"frobnicate","path":"title"}]`, "invalidSyntax"},
 		"readOnly id":      {`[{"op":"replace","path":"title","value":"New"},{"op":"replace","path":"id","value":"x"}]`, "mutability"},

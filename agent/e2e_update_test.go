@@ -24,7 +24,7 @@ func TestE2EPutReplaces(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // updated_at has second precision
 	r := e.do("PUT", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"`+uuid.NewString()+`",
 		"meta":{"version":"W/\"99\"","created":"2000-01-01T00:00:00Z"},
-		"userName":"put@example.com","name":{"givenName":"Pia","familyName":"Replaced"},"tilte":"typo is ignored"}`)
+		"userName":"put@example.com","name":{"givenName":"Pia","familyName":"Replaced"},"tilte":"typo is kept"}`)
 	e.want(r, 200, "PUT")
 	if r.Body["id"] != id || e2eAt(r.Body, "meta.created") != e2eAt(u, "meta.created") || e2eAt(r.Body, "meta.version") == "W/\"99\"" {
 		t.Errorf("PUT let the body set readOnly id/meta: %s", r.Raw)
@@ -32,10 +32,13 @@ func TestE2EPutReplaces(t *testing.T) {
 	if r.Header.Get("ETag") != e2eAt(r.Body, "meta.version") || r.Header.Get("ETag") == e2eAt(u, "meta.version") {
 		t.Errorf("PUT ETag %q, body version %v, old %v", r.Header.Get("ETag"), e2eAt(r.Body, "meta.version"), e2eAt(u, "meta.version"))
 	}
-	for _, gone := range []string{"title", "nickName", "externalId", "emails", e2eEnterprise, "tilte"} {
+	for _, gone := range []string{"title", "nickName", "externalId", "emails", e2eEnterprise} {
 		if _, has := r.Body[gone]; has {
 			t.Errorf("PUT response still has %s: %s", gone, r.Raw)
 		}
+	}
+	if r.Body["tilte"] != "typo is kept" { // unknown_attributes = "keep", the default
+		t.Errorf("PUT lost an undeclared attribute: %s", r.Raw)
 	}
 	got := e.getUser(id)
 	for _, gone := range []string{"title", "nickName", "externalId", "emails", e2eEnterprise} {

@@ -18,6 +18,7 @@ type listQuery struct {
 	Filter             string   `json:"filter"`
 	StartIndex         *int     `json:"startIndex"`
 	Count              *int     `json:"count"`
+	Cursor             *string  `json:"cursor"` // RFC 9865; "" asks for the first page by cursor
 	Attributes         []string `json:"attributes"`
 	ExcludedAttributes []string `json:"excludedAttributes"`
 }
@@ -34,6 +35,10 @@ func urlListQuery(r *http.Request) (listQuery, error) {
 			}
 			*dst = &n
 		}
+	}
+	if q.Has("cursor") {
+		c := q.Get("cursor")
+		lq.Cursor = &c
 	}
 	if v := q.Get("attributes"); v != "" {
 		lq.Attributes = []string{v}
@@ -66,9 +71,15 @@ func (s *Server) listFromBody(w http.ResponseWriter, r *http.Request, rt *scim.R
 	return s.list(w, r, lq, rt, fetch)
 }
 
-// list answers a list request: paging (RFC 7644 3.4.2.4), filter, projection.
+// list answers a list request: paging by index (RFC 7644 3.4.2.4) or by cursor (RFC 9865), filter, projection.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) error {
 	query := scim.ListQuery{StartIndex: 1, Count: min(100, s.cfg.MaxPageSize)}
+	if lq.Cursor != nil {
+		if lq.StartIndex != nil {
+			return scim.BadRequest(scim.TypeInvalidValue, "startIndex and cursor are two ways of paging: send one of them")
+		}
+		query.ByCursor, query.Cursor = true, *lq.Cursor
+	}
 	if lq.StartIndex != nil && *lq.StartIndex > 1 {
 		query.StartIndex = *lq.StartIndex // RFC 7644 3.4.2.4: values below 1 mean 1
 	}
@@ -97,6 +108,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 	for _, res := range page.Resources {
 		s.decorate(r, rt, res)
 		out = append(out, rt.Project(res, attrs, excluded))
+	}
+	if query.ByCursor {
+		s.writeJSON(w, http.StatusOK, cursorListResponse(out, page))
+		return nil
 	}
 	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
 	return nil

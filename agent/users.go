@@ -121,7 +121,7 @@ func patcher(rt *scim.ResourceType, ifMatch string, ops []scim.PatchOperation) f
 		if err != nil {
 			return nil, err
 		}
-		if next, err = rt.Normalize(next); err != nil {
+		if next, err = rt.Renormalize(next); err != nil {
 			return nil, err
 		}
 		return next, rt.Validate(next)

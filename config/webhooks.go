@@ -53,6 +53,9 @@ type Webhook struct {
 	MaxPayloadBytes int `toml:"max_payload_bytes"`
 	// MaxRejections: a delivery refused this many times with a 4xx other than 408/410/429 is dead. Default 3.
 	MaxRejections int `toml:"max_rejections"`
+	// Concurrency: posts in flight at once to this endpoint, each about another user or group (one
+	// subject's events are posted one after the other, in order). Default 8.
+	Concurrency int `toml:"concurrency"`
 }
 
 var (
@@ -120,6 +123,9 @@ func (c *Config) validateWebhooks(p *problems) {
 		}
 		if w.MaxRejections < 0 {
 			p.addWebhook(i, "max_rejections", "webhooks[%d].max_rejections must be a positive number of attempts, or left out for 3, got %d", i, w.MaxRejections)
+		}
+		if w.Concurrency < 0 || w.Concurrency > 256 {
+			p.addWebhook(i, "concurrency", "webhooks[%d].concurrency must be 1 to 256 posts in flight, or left out for 8, got %d", i, w.Concurrency)
 		}
 		if w.MaxAttempts < 0 {
 			p.addWebhook(i, "max_attempts", "webhooks[%d].max_attempts must be a positive number of attempts, or left out for no limit, got %d", i, w.MaxAttempts)

@@ -25,6 +25,7 @@ timeout = "2s"
 give_up_after = "24h"
 max_attempts = 10
 retention = "720h"
+concurrency = 16
 `), "config.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ retention = "720h"
 		{Name: "hooks.example.com", URL: "https://hooks.example.com/scim", Events: []string{"*"}, SecretEnv: "HOOK_SECRET",
 			Timeout: Duration{5 * time.Second}, GiveUpAfter: Duration{72 * time.Hour}, Retention: Duration{168 * time.Hour}},
 		{Name: "audit", URL: "http://127.0.0.1:9000/in", Events: []string{"user.deleted", "group.*"}, SecretFile: "/run/secrets/audit",
-			Timeout: Duration{2 * time.Second}, GiveUpAfter: Duration{24 * time.Hour}, MaxAttempts: 10, Retention: Duration{720 * time.Hour}},
+			Timeout: Duration{2 * time.Second}, GiveUpAfter: Duration{24 * time.Hour}, MaxAttempts: 10, Retention: Duration{720 * time.Hour}, Concurrency: 16},
 	}
 	if !reflect.DeepEqual(cfg.Webhooks, want) {
 		t.Errorf("webhooks\n got %+v\nwant %+v", cfg.Webhooks, want)
@@ -92,6 +93,15 @@ secret_file = "/x"
 	}
 	if strings.Contains(msg, "not a name") {
 		t.Errorf("a misplaced secret_env value must not be echoed:\n%s", msg)
+	}
+}
+
+func TestWebhookConcurrencyBounds(t *testing.T) {
+	for _, v := range []string{"-1", "257"} {
+		_, err := Parse([]byte(minimal+"\n[[webhooks]]\nurl = \"https://x.example.com\"\nsecret_env = \"S\"\nconcurrency = "+v+"\n"), "c.toml")
+		if err == nil || !strings.Contains(err.Error(), "webhooks[0].concurrency must be 1 to 256 posts in flight, or left out for 8, got "+v) {
+			t.Errorf("concurrency = %s: %v", v, err)
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package examples_test runs each example under examples/ as a user would: its schema.sql in a fresh
-// MariaDB database, its scimbridge.toml parsed by the real configuration loader, scimbridge's store and
-// SCIM server on a loopback HTTP server. Tests speak SCIM over HTTP and assert the app's own rows.
+// MariaDB database, its scimbridge.toml parsed by the real configuration loader, scimbridge built by
+// internal/app exactly as `scimbridge serve` builds it, on a loopback port. Tests speak SCIM over HTTP and assert the app's own rows.
 package examples_test
 
 import (
@@ -9,8 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,10 +23,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
-	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/testfix"
 )
 
@@ -34,11 +33,10 @@ const token = "examples-token-0123456789abcdef"
 
 // example is one running example.
 type example struct {
-	t     *testing.T
-	db    *sqlx.DB // the app's database, for assertions and for setting up the app's own rows
-	base  string   // the SCIM base URL
-	store *mysql.Store
-	cfg   *config.Config
+	t    *testing.T
+	db   *sqlx.DB // the app's database, for assertions and for setting up the app's own rows
+	base string   // the SCIM base URL
+	cfg  *config.Config
 }
 
 // checked holds the example folders whose schema scimbridge check found fitting in this run.
@@ -72,20 +70,29 @@ func start(t *testing.T, dir string) *example {
 			t.Fatalf("scimbridge check on %s: %v", dir, rep.Problems)
 		}
 	}
-	log := testfix.Log(t)
-	store := mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Log: log,
-		Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping()})
-	srv := httptest.NewServer(agent.New(agent.Config{
-		BasePath:      cfg.Server.BasePath,
-		Tokens:        []string{token},
-		PatchResponse: cfg.Server.PatchResponse,
-		Users:         store,
-		Groups:        store,
-		UserType:      cfg.UsersMapping().Type,
-		Log:           log,
-	}))
-	t.Cleanup(srv.Close)
-	return &example{t: t, db: db, base: srv.URL + cfg.Server.BasePath, store: store, cfg: cfg}
+	// Built as `scimbridge serve` builds it (internal/app): the same store options, role reconcile, agent
+	// settings (PublicURL, MaxBodyBytes, timeouts) and webhook worker, on a loopback port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Auth = config.Auth{Tokens: config.TokenList{{Name: config.DefaultTokenName, Value: token}}}
+	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Listener: ln, Log: testfix.Log(t),
+		Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("scimbridge stopped: %v", err)
+		}
+		_ = a.Close()
+	})
+	return &example{t: t, db: db, base: "http://" + a.Addr().String() + cfg.Server.BasePath, cfg: cfg}
 }
 
 // response is a SCIM response: status and body.

@@ -6,23 +6,26 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
 
 // Column is one mapped column of the users table.
 type Column struct {
-	Name      string
-	src       *source // nil for columns only written on insert or write
-	transform string  // "lower", "upper", "trim"
-	codes     []code  // value map, in a stable order
-	whenTrue  *value  // boolean cases
-	whenFalse *value
-	template  []templatePart // default when the attribute is absent
-	onInsert  *value
-	onWrite   *value
-	readBack  bool
+	Name       string
+	src        *source // nil for columns only written on insert or write
+	transform  string  // as configured: "lower", or a chain "email_local, lower, slug" (transform.go)
+	chain      []string
+	allowedSet string // the slug's characters
+	maxLength  int    // 0: no truncation
+	codes      []code // value map, in a stable order
+	whenTrue   *value // boolean cases
+	whenFalse  *value
+	template   []templatePart // default when the attribute is absent
+	absent     *value         // the constant written when the attribute is absent (default = ""), read back as absent
+	onInsert   *value
+	onWrite    *value
+	readBack   bool
 }
 
 // code is one entry of a value map: the SCIM value and the column values meaning it, the first one written.
@@ -34,7 +37,11 @@ type code struct {
 func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column, error) {
 	c := &Column{Name: name, transform: spec.Transform}
 	var err error
-	if c.template, err = compileTemplate(rt, spec.Default); err != nil {
+	if spec.has("default") && !templateRef.MatchString(spec.Default) {
+		// A default naming no attribute is a constant: '' for a NOT NULL column the app reads as a
+		// string, written on insert and whenever the attribute is removed.
+		c.absent = &value{lit: spec.Default}
+	} else if c.template, err = compileTemplate(rt, spec.Default); err != nil {
 		return nil, err
 	}
 	if spec.From != "" {
@@ -64,11 +71,8 @@ func compileColumn(rt *scim.ResourceType, name string, spec ColumnSpec) (*Column
 	if c.src == nil {
 		return nil, fmt.Errorf("needs a SCIM attribute (from = \"...\"), or on_insert / on_write")
 	}
-	if c.transform != "" && !oneOf(c.transform, "lower", "upper", "trim") {
-		return nil, fmt.Errorf("unknown transform %q (lower, upper, trim)", c.transform)
-	}
-	if c.transform != "" && c.src.attrDef().Type != scim.String {
-		return nil, fmt.Errorf("transform %q needs a string attribute, %s is %s", c.transform, c.src.path, c.src.attrDef().Type)
+	if err := compileTransforms(c, spec); err != nil {
+		return nil, err
 	}
 	if spec.Map != nil {
 		if c.codes, err = compileCodes(c.src.attrDef(), spec.Map); err != nil {
@@ -124,7 +128,7 @@ func compileCodes(a *scim.Attribute, m map[string]any) ([]code, error) {
 // rank orders candidate columns for reading an attribute back: lower is better.
 func (c *Column) rank() int {
 	switch {
-	case c.transform != "":
+	case c.transform != "" || c.maxLength > 0:
 		return 2
 	case c.codes != nil || c.whenTrue != nil:
 		return 1
@@ -137,6 +141,9 @@ func (c *Column) fromResource(r scim.Resource) (value, error) {
 	v := c.src.get(r)
 	if v == nil && c.template != nil {
 		v = renderTemplate(c.template, r)
+	}
+	if v == nil && c.absent != nil {
+		return *c.absent, nil
 	}
 	switch {
 	case c.codes != nil:
@@ -159,48 +166,11 @@ func (c *Column) fromResource(r scim.Resource) (value, error) {
 	case nil:
 		return value{}, nil
 	case string:
-		return value{lit: applyTransform(c.transform, v)}, nil
+		return value{lit: c.transformed(v)}, nil
 	case json.Number:
 		return value{lit: v.String()}, nil
 	}
 	return value{lit: v}, nil
-}
-
-func applyTransform(t, s string) string {
-	switch t {
-	case "lower": // never turns one identity into another: VİCTIM does not become victim
-		return scim.LowerIdentity(s)
-	case "upper":
-		return scim.UpperIdentity(s)
-	case "trim":
-		return strings.TrimSpace(s)
-	}
-	return s
-}
-
-// rerender handles a column whose value was made from its default template: the attribute read back
-// from it (displayName) is the old rendering, and when the client left it as it was, the template is
-// rendered again from the new resource, so a new family name reaches the display name too.
-func (c *Column) rerender(old, new scim.Resource) (value, bool) {
-	if c.template == nil {
-		return value{}, false
-	}
-	was := renderTemplate(c.template, old)
-	if was == nil {
-		return value{}, false
-	}
-	// Exact comparison: "Ann McDonald" sent over a rendered "Ann Mcdonald" is the client's correction.
-	shown := applyTransform(c.transform, was.(string))
-	if s, _ := c.src.get(old).(string); s != shown {
-		return value{}, false
-	}
-	if s, _ := c.src.get(new).(string); s != shown {
-		return value{}, false
-	}
-	if now := renderTemplate(c.template, new); now != nil {
-		return value{lit: applyTransform(c.transform, now.(string))}, true
-	}
-	return value{}, true
 }
 
 // Need says what kind of SQL column the mapping writes into this column, for `scimbridge check`:
@@ -253,6 +223,12 @@ func (c *Column) Need() string {
 	return "text"
 }
 
+// Optional reports whether the column can be left without a value: it holds an attribute a user may
+// lack (not userName, not active, which creates default), and has no constant default.
+func (c *Column) Optional() bool {
+	return c.src != nil && c.absent == nil && c.whenTrue == nil && !oneOf(c.src.path, "userName", "active")
+}
+
 // Source is the SCIM attribute path the column holds, or "" for on_insert/on_write columns.
 func (c *Column) Source() string {
 	if c.src == nil {
@@ -267,14 +243,16 @@ func (c *Column) Picked() bool { return c.src != nil && c.src.filter != nil }
 
 // Plain reports whether the column holds the attribute's value as is, so that order operators
 // (co, sw, gt, ...) compare on it directly.
-func (c *Column) Plain() bool { return c.codes == nil && c.whenTrue == nil && c.transform == "" }
+func (c *Column) Plain() bool {
+	return c.codes == nil && c.whenTrue == nil && c.transform == "" && c.maxLength == 0
+}
 
 // Constants are the literal values the mapping may write into the column (on_insert, on_write,
 // when_true/when_false, the value map's column values), for `scimbridge check` to hold against the
 // column's type and length. NULL and keywords ("now", "uuid") are left out.
 func (c *Column) Constants() []any {
 	var out []any
-	for _, v := range []*value{c.onInsert, c.onWrite, c.whenTrue, c.whenFalse} {
+	for _, v := range []*value{c.onInsert, c.onWrite, c.whenTrue, c.whenFalse, c.absent} {
 		if v != nil && v.special == "" && v.lit != nil {
 			out = append(out, v.lit)
 		}

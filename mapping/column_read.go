@@ -8,15 +8,19 @@ import (
 
 // overlay writes the column's database value into the resource as its SCIM attribute.
 func (c *Column) overlay(r scim.Resource, db any) {
-	if c.src.filter != nil && db == nil {
+	v := c.ToSCIM(db)
+	if c.src.filter != nil && v == nil {
 		return // the list in doc stays as the IdP wrote it
 	}
-	c.src.set(r, c.ToSCIM(db))
+	c.src.set(r, v)
 }
 
 // ToSCIM converts a database value of this column into the attribute's SCIM value; nil when it has none.
 func (c *Column) ToSCIM(db any) any {
 	db = dbScalar(db)
+	if c.absent != nil && db != nil && c.codes == nil && sameScalar(c.absent.lit, db) {
+		return nil // the constant written for an absent attribute reads as absent
+	}
 	switch {
 	case c.whenTrue != nil:
 		isTrue := matchesColumn(*c.whenTrue, db)
@@ -38,6 +42,9 @@ func (c *Column) ToSCIM(db any) any {
 		return nil
 	}
 	v := fromDB(c.src.attrDef(), db)
+	if v == "" {
+		return nil // '' is how apps that scan strings say "none" (NOT NULL DEFAULT ''): SCIM has no empty values
+	}
 	if _, isBool := v.(bool); !isBool && c.failsClosed() {
 		return false // NULL, or what no boolean reads as
 	}
@@ -124,7 +131,7 @@ func (c *Column) EqualValues(v any) (vals []any, isNull bool, err error) {
 		return nil, false, nil // no code: nothing matches
 	}
 	if s, ok := v.(string); ok {
-		return []any{applyTransform(c.transform, s)}, false, nil
+		return []any{c.transformed(s)}, false, nil
 	}
 	return []any{v}, false, nil
 }

@@ -12,15 +12,18 @@ import (
 
 // UsersConfig is the [users] section of the configuration.
 type UsersConfig struct {
-	Table           string                `toml:"table"`
-	Key             string                `toml:"key"`
-	KeyGeneration   KeyGenConfig          `toml:"key_generation"`
-	Scope           map[string]any        `toml:"scope"`
-	OnExisting      string                `toml:"on_existing"`
-	MatchExistingBy string                `toml:"match_existing_by"`
-	OnDelete        string                `toml:"on_delete"`
-	Columns         map[string]ColumnSpec `toml:"columns"`
-	Extensions      []ExtensionConfig     `toml:"extensions"`
+	Table           string         `toml:"table"`
+	Key             string         `toml:"key"`
+	KeyGeneration   KeyGenConfig   `toml:"key_generation"`
+	Scope           map[string]any `toml:"scope"`
+	OnExisting      string         `toml:"on_existing"`
+	MatchExistingBy string         `toml:"match_existing_by"`
+	OnDelete        string         `toml:"on_delete"`
+	// UnknownAttributes says what happens to attributes no schema declares: "keep" (default: kept in the
+	// bookkeeping and returned on GET), "refuse" (400, nothing applied) or "ignore" (dropped).
+	UnknownAttributes string                `toml:"unknown_attributes"`
+	Columns           map[string]ColumnSpec `toml:"columns"`
+	Extensions        []ExtensionConfig     `toml:"extensions"`
 
 	// Attributes kept outside the users table's own columns.
 	Tables   []TableConfig                    `toml:"tables"`   // one-to-one side tables
@@ -111,7 +114,9 @@ func (k *KeyGenConfig) UnmarshalTOML(v any) error {
 // attribute ("name.givenName") or a table with these keys.
 type ColumnSpec struct {
 	From      string         // SCIM attribute path; "emails[primary].value" picks one element of a list
-	Transform string         // "lower", "upper" or "trim"
+	Transform string         // "lower", "upper", "trim", "email_local", "slug", or several: "email_local, lower"
+	Allowed   string         // the characters slug keeps: "a-z0-9._-"
+	MaxLength int64          // cut the value to this many characters (the column's length)
 	Map       map[string]any // SCIM value -> column value(s): { true = 1, false = [2, 3] }
 	WhenTrue  any            // for a boolean: the column value when true ("null", "now", "now_unix_ms", a constant)
 	WhenFalse any            // ...and when false
@@ -138,6 +143,10 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 				c.From, ok = val.(string)
 			case "transform":
 				c.Transform, ok = val.(string)
+			case "allowed":
+				c.Allowed, ok = val.(string)
+			case "max_length":
+				c.MaxLength, ok = val.(int64)
 			case "map":
 				c.Map, ok = val.(map[string]any)
 			case "when_true":
@@ -151,7 +160,7 @@ func (c *ColumnSpec) UnmarshalTOML(v any) error {
 			case "on_write":
 				c.OnWrite, ok = val, true
 			default:
-				return fmt.Errorf("unknown key %q (from, transform, map, when_true, when_false, default, on_insert, on_write)", key)
+				return fmt.Errorf("unknown key %q (from, transform, allowed, max_length, map, when_true, when_false, default, on_insert, on_write)", key)
 			}
 			if !ok {
 				return fmt.Errorf("%q has the wrong type", key)

@@ -29,12 +29,14 @@ func (l *List) set(r scim.Resource, list []any) {
 
 // overlay sets the attribute from the list's rows.
 func (l *List) overlay(r scim.Resource, rows []map[string]any) {
+	kept, _ := l.get(r) // what the bookkeeping kept: sub-attributes without a column (see extras)
 	var list []any
 	for _, row := range rows {
 		if e := l.element(row); len(e) > 0 {
 			list = append(list, e)
 		}
 	}
+	l.withExtras(list, kept)
 	sortElements(list)
 	l.set(r, list)
 }

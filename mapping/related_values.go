@@ -85,7 +85,8 @@ func (m *Users) Strip(r scim.Resource) scim.Resource {
 		}
 	}
 	for _, l := range m.Lists {
-		l.set(r, nil)
+		list, _ := l.get(r)
+		l.set(r, l.extras(list))
 	}
 	return r
 }
@@ -183,9 +184,6 @@ func (c *Column) change(old, new scim.Resource) (value, bool, error) {
 	}
 	if old == nil {
 		return nv, c.src.get(new) != nil || renderTemplate(c.template, new) != nil, nil
-	}
-	if rendered, ok := c.rerender(old, new); ok {
-		nv = rendered
 	}
 	ov, err := c.fromResource(old)
 	return nv, err != nil || !ov.equal(nv), nil

@@ -74,14 +74,16 @@ func Compile(cfg UsersConfig) (*Users, error) {
 		exts = append(exts, s)
 	}
 	m.Type = scim.NewResourceType("User", "/Users", "User Account", scim.UserSchemaDef(), exts...)
+	m.Type.Unknown = or(cfg.UnknownAttributes, scim.UnknownKeep)
+	if !oneOf(m.Type.Unknown, scim.UnknownKeep, scim.UnknownRefuse, scim.UnknownIgnore) {
+		fail(`users.unknown_attributes must be "keep", "refuse" or "ignore", got %q`, cfg.UnknownAttributes)
+	}
 
 	seen := map[string]string{strings.ToLower(m.Key): "the key"}
 	for col, v := range m.Scope {
 		seen[strings.ToLower(col)] = "users.scope"
-		switch v.(type) {
-		case string, int64, float64, bool:
-		default:
-			fail("users.scope.%s must be a string, number or boolean", col)
+		if err := checkScopeValue(v); err != nil {
+			fail("users.scope.%s %v", col, err)
 		}
 	}
 	names := make([]string, 0, len(cfg.Columns))
@@ -179,8 +181,8 @@ func pickReadBack(groups ...[]*Column) {
 	best := map[string]candidate{}
 	for g, cols := range groups {
 		for _, c := range cols {
-			if c.src == nil {
-				continue
+			if c.src == nil || c.lossy() {
+				continue // an email's local part is no email: it is read from elsewhere
 			}
 			key := strings.ToLower(c.src.path)
 			rank := g*3 + c.rank()
@@ -220,7 +222,7 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 	now := env.Now()
 	out := map[string]any{}
 	for col, v := range m.Scope {
-		out[col] = v
+		out[col] = scopeInsertValue(v)
 	}
 	for _, c := range m.Columns {
 		var v value
@@ -233,6 +235,9 @@ func (m *Users) InsertColumns(r scim.Resource, env Env) (map[string]any, error) 
 		default:
 			if v, err = c.fromResource(r); err != nil {
 				return nil, err
+			}
+			if v.lit == nil && v.special == "" && c.src.get(r) == nil {
+				continue // absent: the column's own default, not NULL, which a NOT NULL DEFAULT '' column refuses
 			}
 		}
 		out[c.Name] = v.materialize(now, env.NewUUID)
@@ -271,14 +276,17 @@ func (m *Users) UpdateColumns(old, new scim.Resource, env Env) (map[string]any, 
 		if c.src.path == "active" && !newHasActive {
 			continue // no "active" (a PATCH removing it) leaves the account's state as it is
 		}
+		// A default template applies only when the attribute is absent from new: a displayName the IdP
+		// set (or one read back from an earlier rendering) is its word, and a new family name leaves it.
 		nv, err := c.fromResource(new)
 		if err != nil {
 			return nil, err
 		}
-		if rendered, ok := c.rerender(old, new); ok {
-			nv = rendered
-		}
 		if ov, err := c.fromResource(old); err == nil && ov.equal(nv) {
+			continue
+		}
+		if nv.lit == nil && nv.special == "" && c.src.get(new) == nil {
+			out[c.Name] = ColumnDefault // removed: as on insert, the column's default (NULL when it has none)
 			continue
 		}
 		out[c.Name] = nv.materialize(now, env.NewUUID)

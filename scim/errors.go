@@ -11,6 +11,7 @@ import (
 // scimType values from RFC 7644 section 3.12.
 const (
 	TypeInvalidFilter = "invalidFilter"
+	TypeInvalidCursor = "invalidCursor" // RFC 9865: a cursor this server did not issue
 	TypeTooMany       = "tooMany"
 	TypeUniqueness    = "uniqueness"
 	TypeMutability    = "mutability"

@@ -132,14 +132,20 @@ func literal(v any) string {
 }
 
 // ListQuery is what a GET on a resource collection asks for. StartIndex is 1-based (RFC 7644 3.4.2.4).
+// ByCursor asks for cursor pagination (RFC 9865) instead: the page after Cursor, the first page when
+// Cursor is empty; StartIndex is then unused.
 type ListQuery struct {
 	Filter     Expr // nil for all
 	StartIndex int
 	Count      int
+	ByCursor   bool
+	Cursor     string
 }
 
-// Page is one page of a list: Total counts every match, Resources holds the page.
+// Page is one page of a list: Total counts every match, Resources holds the page. NextCursor, for a
+// cursor query, names the page after this one; empty on the last page.
 type Page struct {
-	Total     int
-	Resources []Resource
+	Total      int
+	Resources  []Resource
+	NextCursor string
 }

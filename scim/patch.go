@@ -107,9 +107,15 @@ func isIgnoredKey(key string) bool {
 func (rt *ResourceType) applyPath(r Resource, kind string, p Path, value any) error {
 	ref, ok := rt.Resolve(p.Attr)
 	if !ok {
-		return BadRequest(TypeInvalidPath, "unknown attribute %q", p.Attr.String())
+		return rt.patchUnknown(r, kind, p, value)
 	}
 	a := ref.Attr
+	if ref.URN == "" && ref.Sub == nil && a.Name == "active" && a.Type == Boolean && (kind == "remove" || value == nil) {
+		// Removing "active" would leave the account in no state at all: scimbridge keeps one, so it asks
+		// for the explicit value instead of guessing (an absent "active" elsewhere keeps the state as is).
+		return BadRequest(TypeInvalidValue, "\"active\" cannot be removed: it is a required boolean here; send "+
+			"{\"op\":\"replace\",\"path\":\"active\",\"value\":false} to deactivate. Nothing of the request was applied")
+	}
 	if a.Mutability == "readOnly" || (ref.Sub != nil && ref.Sub.Mutability == "readOnly") {
 		return BadRequest(TypeMutability, "attribute %q is read-only", ref.Path())
 	}
@@ -142,6 +148,10 @@ func (rt *ResourceType) applyPath(r Resource, kind string, p Path, value any) er
 
 // patchAttr applies an operation to a whole attribute.
 func patchAttr(c map[string]any, kind string, a *Attribute, value any) error {
+	if kind != "remove" && isEmptyRef(a, value) {
+		delete(c, a.Name) // manager: {"value": ""} is how IdPs clear it
+		return nil
+	}
 	if kind == "remove" {
 		if a.MultiValued && value != nil {
 			return removeValues(c, a, value)
@@ -221,6 +231,10 @@ func patchSub(c map[string]any, kind string, a, sub *Attribute, value any) error
 		if nv, err = NormalizeValue(sub, value); err != nil {
 			return err
 		}
+	}
+	if !a.MultiValued && a.Type == Complex && sub.Name == "value" && nv == "" {
+		delete(c, a.Name) // manager.value = "": no manager
+		return nil
 	}
 	if a.MultiValued {
 		list, _ := c[a.Name].([]any)

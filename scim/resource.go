@@ -17,7 +17,10 @@ type ResourceType struct {
 	Description string
 	Core        Schema
 	Extensions  []Schema
-	common      []Attribute
+	// Unknown is what Normalize and ApplyPatch do with undeclared attributes: UnknownKeep, UnknownRefuse
+	// or UnknownIgnore; "" drops them from bodies and refuses PATCH paths naming them (Groups).
+	Unknown string
+	common  []Attribute
 }
 
 // NewResourceType builds a resource type; extensions are optional schemas whose attributes live under their URN.
@@ -116,13 +119,13 @@ func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 				}
 				return nil, BadRequest(TypeInvalidSyntax, "%s must be an object", ext.ID)
 			}
-			if err := normalizeInto(out, ext.ID, ext.Attributes, obj); err != nil {
+			if err := rt.normalizeInto(out, ext.ID, ext.Attributes, obj); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if ext, rest, ok := rt.SplitURNKey(key); ok {
-			if err := normalizeInto(out, ext.ID, ext.Attributes, map[string]any{rest: v}); err != nil {
+			if err := rt.normalizeInto(out, ext.ID, ext.Attributes, map[string]any{rest: v}); err != nil {
 				return nil, err
 			}
 			continue
@@ -131,7 +134,13 @@ func (rt *ResourceType) Normalize(in map[string]any) (Resource, error) {
 		if a == nil {
 			a = findAttr(rt.common, key)
 		}
-		if a == nil || a.Mutability == "readOnly" {
+		if a == nil {
+			if err := rt.normalizeUnknown(out, key, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if a.Mutability == "readOnly" {
 			continue
 		}
 		nv, err := NormalizeValue(a, v)
@@ -159,7 +168,7 @@ func rejectCaseTwins(in map[string]any) error {
 	return nil
 }
 
-func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]any) error {
+func (rt *ResourceType) normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]any) error {
 	if err := rejectCaseTwins(in); err != nil {
 		return err
 	}
@@ -169,6 +178,13 @@ func normalizeInto(out Resource, urn string, attrs []Attribute, in map[string]an
 	}
 	for key, v := range in {
 		a := findAttr(attrs, key)
+		if a == nil && v != nil && rt.unknownPolicy() == UnknownKeep {
+			ext[key] = deepCopy(v)
+			continue
+		}
+		if a == nil && rt.unknownPolicy() == UnknownRefuse {
+			return refuseUnknown(urn + ":" + key)
+		}
 		if a == nil || a.Mutability == "readOnly" {
 			continue
 		}
@@ -282,38 +298,10 @@ func normalizeComplex(a *Attribute, v any) (any, error) {
 			out[sub.Name] = nv
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
+	if len(out) == 0 || (!a.MultiValued && out["value"] == "") {
+		return nil, nil // manager: {"value": ""} is no manager
 	}
 	return out, nil
-}
-
-func describeType(a *Attribute) string {
-	switch a.Type {
-	case DateTime:
-		return "dateTime (RFC 3339)"
-	case Boolean:
-		return "boolean"
-	case Complex:
-		return "object"
-	}
-	return a.Type
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number, float64:
-		return "a number"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return "null"
 }
 
 // Validate checks what Normalize cannot: required attributes (userName, displayName) are present, and no
@@ -374,6 +362,9 @@ func (rt *ResourceType) SchemaURNs(r Resource) []any {
 		if _, ok := r[ext.ID]; ok {
 			urns = append(urns, ext.ID)
 		}
+	}
+	for _, urn := range rt.unknownURNs(r) {
+		urns = append(urns, urn)
 	}
 	return urns
 }

@@ -2,16 +2,15 @@ package webhook
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
-// deliverRound claims up to Parallel due deliveries of an endpoint, posts them at once and records the
-// outcomes in one transaction. It returns how many it claimed.
+// deliverRound claims up to ClaimBatch due deliveries of an endpoint, posts them over the endpoint's
+// lanes (sendBatch) and records the outcomes in one transaction. It returns how many it claimed.
 func (w *Worker) deliverRound(ctx context.Context, ep *endpoint) (int, error) {
-	cs, err := w.claim(ctx, ep, w.o.Parallel)
+	cs, err := w.claim(ctx, ep, w.o.ClaimBatch)
 	if err != nil || len(cs) == 0 {
 		return 0, err
 	}
@@ -22,24 +21,7 @@ func (w *Worker) deliverRound(ctx context.Context, ep *endpoint) (int, error) {
 	stopTimer := context.AfterFunc(ctx, func() { time.AfterFunc(w.o.StopGrace, cancel) })
 	defer stopTimer()
 
-	outs := make([]outcome, len(cs))
-	var wg sync.WaitGroup
-	for i := range cs {
-		wg.Go(func() {
-			if cs[i].Payload == nil {
-				outs[i] = outcome{err: "the event is no longer in the outbox (pruned)"}
-				return
-			}
-			body, truncated := fit(cs[i].Payload, ep.MaxPayloadBytes)
-			if truncated {
-				w.stats.truncated.Add(1)
-				w.log.Warn("webhooks: event larger than max_payload_bytes; sent without its resource, marked \"truncated\"",
-					"endpoint", ep.Name, "event_id", cs[i].EventID, "subject", cs[i].Subject, "bytes", len(cs[i].Payload), "max", ep.MaxPayloadBytes)
-			}
-			outs[i] = ep.send.post(postCtx, ctx, cs[i].EventID, body, w.now())
-		})
-	}
-	wg.Wait()
+	outs := w.sendBatch(postCtx, ctx, ep, cs, ep.lanes)
 	recordCtx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelRecord()
 	return len(cs), w.record(recordCtx, ep, cs, outs)
@@ -60,39 +42,62 @@ func (w *Worker) record(ctx context.Context, ep *endpoint, cs []claimed, outs []
 	var lines []logLine
 	err := w.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		lines = lines[:0]
+		all := make([]int64, len(cs))
+		for i, c := range cs {
+			all[i] = c.ID
+		}
+		// The rows whose lease is still this Worker's; Replay or an expired lease may have handed others over.
+		var mine []int64
+		if err := tx.SelectContext(ctx, &mine, "SELECT id FROM "+w.t.Deliveries()+" WHERE id IN ("+marks(len(all))+") AND lease_owner = ? FOR UPDATE",
+			append(int64Args(all), w.o.Owner)...); err != nil {
+			return err
+		}
+		kept := make(map[int64]bool, len(mine))
+		for _, id := range mine {
+			kept[id] = true
+		}
+		// Successes (nearly all, in a healthy run) and releases in one statement per kind and status.
+		var released []int64
+		delivered := map[int][]int64{}
 		for i, c := range cs {
 			o := outs[i]
-			var (
-				q    string
-				args []any
-				l    = logLine{c: c, o: o}
-			)
+			l := logLine{c: c, o: o, kept: kept[c.ID]}
+			lines = append(lines, l)
+			if !l.kept {
+				continue
+			}
 			switch {
-			case o.aborted:
-				q = "UPDATE " + w.t.Deliveries() + " SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
-				args = []any{c.ID, w.o.Owner}
+			case o.aborted || o.held:
+				released = append(released, c.ID)
 			case o.ok:
-				l.status = StatusDelivered
-				q = "UPDATE " + w.t.Deliveries() + " SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?," +
-					" last_error = NULL, delivered_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
-				args = []any{StatusDelivered, now, o.status, now, c.ID, w.o.Owner}
+				lines[len(lines)-1].status = StatusDelivered
+				delivered[o.status] = append(delivered[o.status], c.ID)
 			default:
-				l.status, l.next = w.afterFailure(ep, c, o, now)
+				st, next := w.afterFailure(ep, c, o, now)
+				lines[len(lines)-1].status, lines[len(lines)-1].next = st, next
 				if o.gone {
 					gone = &outs[i]
 				}
 				// A delivery disabled meanwhile (410 seen by a parallel post) stays disabled.
-				q = "UPDATE " + w.t.Deliveries() + " SET status = IF(status IN ('pending', 'failed'), ?, status), attempts = attempts + 1, next_attempt_at = ?," +
-					" last_attempt_at = ?, last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
-				args = []any{l.status, l.next, now, nullStatus(o.status), shorten(o.err), c.ID, w.o.Owner}
+				if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = IF(status IN ('pending', 'failed'), ?, status), attempts = attempts + 1,"+
+					" next_attempt_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+					st, next, now, nullStatus(o.status), shorten(o.err), c.ID); err != nil {
+					return err
+				}
 			}
-			res, err := tx.ExecContext(ctx, q, args...)
-			if err != nil {
+		}
+		for status, ids := range delivered {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?,"+
+				" last_error = NULL, delivered_at = ?, lease_owner = NULL, lease_until = NULL WHERE id IN ("+marks(len(ids))+")",
+				append([]any{StatusDelivered, now, status, now}, int64Args(ids)...)...); err != nil {
 				return err
 			}
-			n, _ := res.RowsAffected()
-			l.kept = n == 1
-			lines = append(lines, l)
+		}
+		if len(released) > 0 {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET lease_owner = NULL, lease_until = NULL WHERE id IN ("+marks(len(released))+")",
+				int64Args(released)...); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -118,6 +123,8 @@ func (w *Worker) logOutcome(ep *endpoint, c claimed, o outcome, status string, n
 		w.log.Warn("webhooks: outcome not recorded: the delivery was handed over meanwhile (replay, or a lease that expired)", attrs...)
 	case o.aborted:
 		w.log.Info("webhooks: delivery interrupted by shutdown; it will be sent again", attrs...)
+	case o.held:
+		w.log.Debug("webhooks: delivery held back (an earlier event of its subject failed, or the lease ran short); it will be sent later", attrs...)
 	case o.ok:
 		w.log.Debug("webhooks: delivered", attrs...)
 	case status == StatusDead:

@@ -24,6 +24,9 @@ type Endpoint struct {
 	// MaxRejections: refused this many times with a 4xx other than 408/410/429, a delivery is dead, so
 	// that the later events of its subject are not held back for give_up_after.
 	MaxRejections int
+	// Concurrency is how many posts to this endpoint may be in flight at once, each about another
+	// subject (a subject's events are posted one after the other); 0: Options.Parallel.
+	Concurrency int
 }
 
 // Wants reports whether the endpoint subscribes to events of type typ: a pattern is "*", an exact
@@ -70,6 +73,7 @@ func EndpointsWithoutSecrets(cfg *config.Config) []Endpoint {
 
 			MaxPayloadBytes: w.MaxPayloadBytes,
 			MaxRejections:   w.MaxRejections,
+			Concurrency:     w.Concurrency,
 		})
 	}
 	return out

@@ -19,6 +19,7 @@ type outcome struct {
 	ok         bool          // 2xx: the receiver has the event
 	gone       bool          // 410: the receiver wants no more events
 	aborted    bool          // the worker is stopping; not an attempt
+	held       bool          // not posted: an earlier event of its subject failed, or the lease ran short; not an attempt
 	status     int           // last HTTP status, 0 when there was no answer
 	err        string        // what went wrong, for last_error
 	retryAfter time.Duration // the receiver's Retry-After, if any
@@ -31,9 +32,9 @@ type sender struct {
 	client *retryablehttp.Client
 }
 
-func newSender(ep *Endpoint, o *Options) *sender {
+func newSender(ep *Endpoint, o *Options, lanes int) *sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone() // one per endpoint: a failure closes its idle connections
-	tr.MaxIdleConnsPerHost = o.Parallel                   // keep a connection per delivery in flight
+	tr.MaxIdleConnsPerHost = lanes                        // keep a connection per post in flight
 	hc := &http.Client{
 		Transport: tr,
 		Timeout:   ep.Timeout,

@@ -36,8 +36,9 @@ type Options struct {
 	Rand  func() float64   // uniform in [0, 1), for backoff jitter [a source private to the Worker]
 	Owner string           // lease owner written on claims; unique per process [host-pid-random]
 
-	PollInterval time.Duration // pause when an endpoint has nothing to do [500ms]
-	Parallel     int           // deliveries claimed and posted at once per endpoint [8]
+	PollInterval time.Duration // pause when an endpoint has nothing to do and Notify is not called [500ms]
+	Parallel     int           // posts in flight at once per endpoint (lanes), unless its Concurrency says otherwise [8]
+	ClaimBatch   int           // deliveries claimed, posted and recorded per round per endpoint [256]
 	FanOutBatch  int           // outbox rows fanned out per transaction [500]
 	GapGrace     time.Duration // how long a missing outbox seq may still commit [5m]
 	MaxGaps      int           // runs of missing outbox seqs remembered per endpoint; beyond, the oldest are given up [1000]
@@ -76,6 +77,8 @@ type endpoint struct {
 	Endpoint
 	send  *sender
 	lease time.Duration
+	lanes int           // posts in flight at once: Concurrency, else Options.Parallel
+	wake  chan struct{} // Notify's signal: something may have been committed
 }
 
 // New checks the endpoints and builds a Worker. The tables must have been migrated
@@ -92,8 +95,11 @@ func New(db *sqlx.DB, o Options) (*Worker, error) {
 		if w.byName[e.Name] != nil {
 			return nil, fmt.Errorf("two webhook endpoints are named %q", e.Name)
 		}
-		ep := &endpoint{Endpoint: e}
-		ep.send = newSender(&ep.Endpoint, &o)
+		ep := &endpoint{Endpoint: e, lanes: o.Parallel, wake: make(chan struct{}, 1)}
+		if e.Concurrency > 0 {
+			ep.lanes = e.Concurrency
+		}
+		ep.send = newSender(&ep.Endpoint, &o, ep.lanes)
 		ep.lease = o.Lease
 		if ep.lease <= 0 {
 			ep.lease = ep.send.maxDuration() + 30*time.Second
@@ -134,6 +140,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = 8
+	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 256
 	}
 	if o.FanOutBatch <= 0 {
 		o.FanOutBatch = 500
@@ -198,7 +207,24 @@ func (w *Worker) runEndpoint(ctx context.Context, ep *endpoint) {
 			failures = 0
 		default:
 			failures = 0
-			sleep(ctx, w.o.PollInterval)
+			select {
+			case <-ctx.Done():
+			case <-ep.wake:
+			case <-time.After(w.o.PollInterval):
+			}
+		}
+	}
+}
+
+// Notify tells the Worker that a change may have committed events, so that idle endpoints look at the
+// outbox at once instead of at their next poll. It never blocks; internal/app calls it after every
+// SCIM write. Without it, the Worker polls every PollInterval, which also finds the writes of other
+// processes.
+func (w *Worker) Notify() {
+	for _, ep := range w.endpoints {
+		select {
+		case ep.wake <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -90,6 +90,12 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 // findExisting looks for an app row this POST should take over; prev is the id of a bookkeeping
 // tombstone to revive, appKey the app row's key. Both nil means a new row.
 func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (prev *string, appKey any, err error) {
+	// Creates of one login run one after another: the second waits here until the first commits, then
+	// finds its row below (a locked read sees the latest commit), even without a unique index on it.
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+tx.Tables.UserNameLocks()+" (user_name_lc) VALUES (?) "+
+		"ON DUPLICATE KEY UPDATE user_name_lc = user_name_lc", scim.FoldIdentity(userName(r))); err != nil {
+		return nil, nil, err
+	}
 	var tomb struct {
 		ID     string         `db:"id"`
 		AppID  sql.NullInt64  `db:"app_id"`
@@ -113,11 +119,46 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		return nil, nil, err
 	}
 
-	col := s.m.MatchExistingBy
-	val, ok := s.m.ExtractString(r, col)
-	if col == "" || !ok {
-		return nil, nil, nil
+	// The adoption key, then the login: the app row that already holds this userName is the same
+	// account whatever match_existing_by says, so "conflict" answers 409 and "adopt" adopts it rather
+	// than writing a second row with the same login.
+	var found any
+	var foundCol, foundVal string
+	for _, col := range s.existingColumns() {
+		val, ok := s.m.ExtractString(r, col)
+		if !ok {
+			continue
+		}
+		prev, key, err := s.existingBy(ctx, tx, col, val)
+		switch {
+		case err != nil || prev != nil:
+			return prev, key, err
+		case key == nil:
+		case found == nil:
+			found, foundCol, foundVal = key, col, val
+		case found != key:
+			return nil, nil, scim.Conflict("the app user with %s %q is not the one with %s %q; resolve it in the app first", foundCol, foundVal, col, val)
+		}
 	}
+	return nil, found, nil
+}
+
+// existingColumns are the columns an existing app row is looked for by: match_existing_by, then the
+// userName column when it is another.
+func (s *Store) existingColumns() []string {
+	var cols []string
+	if s.m.MatchExistingBy != "" {
+		cols = append(cols, s.m.MatchExistingBy)
+	}
+	if c := s.m.Column("userName"); c != nil && !strings.EqualFold(c.Name, s.m.MatchExistingBy) {
+		cols = append(cols, c.Name)
+	}
+	return cols
+}
+
+// existingBy looks for the app row whose column col holds val: prev is a SCIM user deleted earlier to
+// re-link, key an unmanaged row to adopt; a conflict is an error.
+func (s *Store) existingBy(ctx context.Context, tx *bookkeeping.Tx, col, val string) (prev *string, appKey any, err error) {
 	if err := scim.CheckIdentity(col, val); err != nil {
 		return nil, nil, err
 	}
@@ -243,7 +284,7 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 
 // writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id.
 func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, prev *string, appKey any, r scim.Resource) error {
-	doc, err := s.docJSON(r)
+	doc, err := s.bookDoc(r)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -32,14 +30,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 // filtered by active, and in webhook payloads; it is logged once per user and value.
 func TestUnknownActiveValueFailsClosed(t *testing.T) {
 	f := newFixture(t, usersTOML)
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testfix.Users(t, usersTOML)
 	logs := &lockedBuffer{}
 	store := mysql.New(f.db, m, mysql.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx := context.Background()

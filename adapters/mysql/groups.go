@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,24 +139,42 @@ func (s *Store) groupResource(ctx context.Context, q sqlx.QueryerContext, g grou
 	return r, nil
 }
 
-// ListGroups returns one page of the groups matching q.Filter.
+// ListGroups returns one page of the groups matching q.Filter: from q.StartIndex, or after q.Cursor for a
+// cursor query (RFC 9865), both in (created, id) order.
 func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bool) (scim.Page, error) {
 	where, args, err := s.groupFilterSQL(q.Filter)
 	if err != nil {
 		return scim.Page{}, err
 	}
-	var page scim.Page
-	if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
-		return page, s.classify(err)
-	}
-	if page.Total == 0 || q.Count == 0 || q.StartIndex > page.Total {
-		return page, nil
+	var after keyset
+	if q.ByCursor {
+		if after, err = parseCursor(q.Cursor); err != nil {
+			return scim.Page{}, err
+		}
 	}
 	var rows []groupRow
-	err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
-		" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
-	if err != nil {
+	if q.Count > 0 {
+		if q.ByCursor {
+			c, a := after.condition("g")
+			err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE ("+where+")"+c+
+				" ORDER BY g.created, g.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+		} else {
+			err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
+				" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+		}
+		if err != nil {
+			return scim.Page{}, s.classify(err)
+		}
+	}
+	page := scim.Page{Total: after.total}
+	if total, known := pageTotal(q, after, len(rows)); known { // the page read first, as ListUsers does
+		page.Total = total
+	} else if err := s.db.GetContext(ctx, &page.Total, "SELECT COUNT(*) FROM "+s.groupTable()+" g WHERE "+where, args...); err != nil {
 		return page, s.classify(err)
+	}
+	if q.ByCursor && len(rows) > q.Count {
+		rows = rows[:q.Count]
+		page.NextCursor = keyset{rows[len(rows)-1].Created, rows[len(rows)-1].ID, page.Total}.cursor()
 	}
 	for _, g := range rows {
 		r, err := s.groupResource(ctx, s.db, g, withMembers)

@@ -6,34 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
 // storeOn builds a store for a schema and mapping of the test's own.
 func storeOn(t *testing.T, schema, usersTOML string, clock *time.Time) (*mysql.Store, *fixture) {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mysql.Open(testdb.New(t, schema), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
-	return mysql.New(db, m, mysql.Options{Now: func() time.Time { return *clock }}), &fixture{db: db, clock: clock}
+	store, db, _ := testfix.Store(t, 5, schema, usersTOML, mysql.Options{Now: func() time.Time { return *clock }})
+	return store, &fixture{db: db, clock: clock}
 }
 
 // A table named `user` with an `order` column (reserved words), a UUID key made by scimbridge, and

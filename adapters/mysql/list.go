@@ -2,10 +2,11 @@ package mysql
 
 import (
 	"context"
-	"maps"
+	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -20,12 +21,21 @@ func (s *Store) listCondition(filter scim.Expr) (string, []any, error) {
 }
 
 func (s *Store) countSQL(cond string) string {
-	return "SELECT COUNT(*) FROM " + s.bookTable() + " b JOIN " + quoteIdent(s.m.Table) + " u ON u." +
-		quoteIdent(s.m.Key) + " = b." + s.joinKey + " " + cond
+	return "SELECT COUNT(*) FROM " + s.bookTable() + " b" + s.appJoin + " " + cond
 }
 
-// ListUsersSQL returns the two queries ListUsers runs for a filter (the count, then the page of
-// size count from startIndex 1), with their arguments, for EXPLAIN in benchmarks and investigations.
+// pageSQL is the query of the page of count users from offset: a deferred join, so that the rows the
+// offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
+// document and app columns are read for the page's rows alone.
+func (s *Store) pageSQL(cond string) string {
+	return "SELECT " + s.userCols + " FROM (SELECT b.id, b.created FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+		" ORDER BY b.created, b.id LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
+		" ORDER BY b.created, b.id"
+}
+
+// ListUsersSQL returns the queries of a list with this filter, with their arguments, for EXPLAIN in
+// benchmarks and investigations: the count (which ListUsers skips when the page tells the total) and
+// the page of size count from startIndex 1.
 func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery string, args []any, err error) {
 	cond, args, err := s.listCondition(filter)
 	if err != nil {
@@ -34,23 +44,45 @@ func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery
 	return s.countSQL(cond), s.selectUser + " " + cond + " ORDER BY b.created, b.id LIMIT " + strconv.Itoa(count) + " OFFSET 0", args, nil
 }
 
-// ListUsers returns one page of the users matching q.Filter, translated to SQL.
+// ListUsers returns one page of the users matching q.Filter, translated to SQL: from q.StartIndex, or
+// after q.Cursor for a cursor query (RFC 9865). Both orders are (created, id), so a client paging either
+// way sees the same users in the same order. The page is read first: when it tells the total (see
+// pageTotal), as for a filter's one match, the list is one query instead of a COUNT and a page.
 func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	cond, args, err := s.listCondition(q.Filter)
 	if err != nil {
 		return scim.Page{}, err
 	}
-	var page scim.Page
-	if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
+	var after keyset
+	if q.ByCursor {
+		if after, err = parseCursor(q.Cursor); err != nil {
+			return scim.Page{}, err
+		}
+	}
+	var rows []*bookRow
+	if q.Count > 0 {
+		if q.ByCursor {
+			c, a := after.condition("b")
+			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+		} else {
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+		}
+		if err != nil {
+			return scim.Page{}, s.classify(err)
+		}
+	}
+	page := scim.Page{Total: after.total}
+	if total, known := pageTotal(q, after, len(rows)); known {
+		page.Total = total
+	} else if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
 		return page, s.classify(err)
 	}
-	if page.Total == 0 || q.Count == 0 || q.StartIndex > page.Total {
+	if q.ByCursor && len(rows) > q.Count {
+		rows = rows[:q.Count]
+		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id, page.Total}.cursor()
+	}
+	if len(rows) == 0 {
 		return page, nil
-	}
-	rows, err := s.queryUsers(ctx, s.db, cond+" ORDER BY b.created, b.id LIMIT ? OFFSET ?",
-		append(args, q.Count, q.StartIndex-1)...)
-	if err != nil {
-		return page, s.classify(err)
 	}
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
@@ -58,18 +90,76 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
 }
 
-func (s *Store) scopeSQL() string {
-	var b strings.Builder
-	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
-		b.WriteString(" AND u." + quoteIdent(col) + " = ?")
+// pageTotal is the total of matches when the page itself tells it, so that the COUNT is not run: a
+// cursor carries its listing's total; a page that is not full (a filter's one match, say) ends the
+// list, so the total is the rows before it plus its own, provided it has rows (the rows it skipped
+// then exist) or starts at the first.
+func pageTotal(q scim.ListQuery, after keyset, rows int) (int, bool) {
+	switch {
+	case after.id != "":
+		return after.total, true
+	case q.Count == 0:
+		return 0, false
+	case q.ByCursor:
+		return rows, rows <= q.Count
+	case rows < q.Count && (rows > 0 || q.StartIndex == 1):
+		return q.StartIndex - 1 + rows, true
 	}
-	return b.String()
+	return 0, false
+}
+
+// keyset is a position in a list ordered by (created, id): the last row of a cursor page, with the
+// listing's total. The total is counted once, on the first page, and carried by the cursor: counting
+// the matches costs a pass over the table, while a page after a cursor costs its own rows only. A
+// listing's later pages therefore report the total as it was when the listing began.
+type keyset struct {
+	created time.Time
+	id      string
+	total   int
+}
+
+// cursor is the RFC 9865 cursor of the page after k: opaque to clients, and it never expires, as it
+// names a position rather than server state.
+func (k keyset) cursor() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(k.created.UTC().Format(time.RFC3339Nano) + " " + k.id + " " + strconv.Itoa(k.total)))
+}
+
+// condition is " AND rows after k" on the table alias a; none for the first page.
+func (k keyset) condition(a string) (string, []any) {
+	if k.id == "" {
+		return "", nil
+	}
+	return " AND (" + a + ".created > ? OR (" + a + ".created = ? AND " + a + ".id > ?))", []any{k.created, k.created, k.id}
+}
+
+// parseCursor reads a cursor that cursor made; empty is the first page.
+func parseCursor(c string) (keyset, error) {
+	if c == "" {
+		return keyset{}, nil
+	}
+	bad := scim.BadRequest(scim.TypeInvalidCursor, "the cursor %q was not issued by this server", c)
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return keyset{}, bad
+	}
+	parts := strings.Split(string(raw), " ")
+	if len(parts) != 3 || parts[1] == "" || len(parts[1]) > 36 {
+		return keyset{}, bad
+	}
+	t, err := time.Parse(time.RFC3339Nano, parts[0])
+	total, nerr := strconv.Atoi(parts[2])
+	if err != nil || nerr != nil || total < 0 {
+		return keyset{}, bad
+	}
+	return keyset{t.UTC(), parts[1], total}, nil
+}
+
+func (s *Store) scopeSQL() string {
+	q, _ := scopeCondition(s.m.Scope, "u.")
+	return q
 }
 
 func (s *Store) scopeArgs() []any {
-	var args []any
-	for _, col := range slices.Sorted(maps.Keys(s.m.Scope)) {
-		args = append(args, s.m.Scope[col])
-	}
+	_, args := scopeCondition(s.m.Scope, "u.")
 	return args
 }

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -51,15 +51,7 @@ member_user = "user_id"
 
 func compileMirror(t *testing.T, text string) *mapping.GroupMirror {
 	t.Helper()
-	var gc mapping.GroupsConfig
-	if _, err := toml.Decode(text, &gc); err != nil {
-		t.Fatal(err)
-	}
-	g, err := mapping.CompileGroups(&gc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g.MirrorMapping()
+	return testfix.Groups(t, text).MirrorMapping()
 }
 
 type mirrorFixture struct {
@@ -71,24 +63,8 @@ type mirrorFixture struct {
 // newMirrorFixture builds a store mirroring groups into the app's tables (mirrorTOML "" for none).
 func newMirrorFixture(t *testing.T, schema, usersText, mirrorTOML string) *mirrorFixture {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersText, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsn := testdb.New(t, schema)
-	db, err := mysql.Open(dsn, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
-	f := &mirrorFixture{roleFixture: &roleFixture{db: db}, dsn: dsn, users: m}
+	dsn, db := testfix.DB(t, 10, "", schema)
+	f := &mirrorFixture{roleFixture: &roleFixture{db: db}, dsn: dsn, users: testfix.Users(t, usersText)}
 	f.store = f.with(mirrorTOML, t)
 	return f
 }

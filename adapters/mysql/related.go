@@ -159,8 +159,21 @@ func scopeCondition(scope map[string]any, alias string) (string, []any) {
 	var b strings.Builder
 	var args []any
 	for _, col := range slices.Sorted(maps.Keys(scope)) {
-		b.WriteString(" AND " + alias + quoteIdent(col) + " = ?")
-		args = append(args, scope[col])
+		c := alias + quoteIdent(col)
+		vals, null := mapping.ScopeValues(scope[col])
+		var alts []string
+		switch len(vals) {
+		case 0:
+		case 1:
+			alts = append(alts, c+" = ?")
+		default:
+			alts = append(alts, c+" IN ("+placeholders(len(vals))+")")
+		}
+		if null {
+			alts = append(alts, c+" IS NULL")
+		}
+		b.WriteString(" AND (" + strings.Join(alts, " OR ") + ")")
+		args = append(args, vals...)
 	}
 	return b.String(), args
 }

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -237,15 +236,7 @@ func TestRecreateRewritesSidePlacementsLikePUT(t *testing.T) {
 
 func compileContacts(t *testing.T, text string) *mapping.Users {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(text, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return testfix.Users(t, text)
 }
 
 // A text key the app wrote into a side table in another case still belongs to the user under a

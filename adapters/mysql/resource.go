@@ -53,6 +53,39 @@ func (s *Store) docJSON(r scim.Resource) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
+// bookKey is the bookkeeping document's member for scimbridge's own notes about the resource. It is not
+// a valid attribute name, so no attribute the IdP sends can take its place.
+const bookKey = "$scimbridge"
+
+// bookDoc is docJSON with scimbridge's notes: the attributes a default template rendered.
+func (s *Store) bookDoc(r scim.Resource) ([]byte, error) {
+	derived := s.m.Derived(r)
+	if len(derived) == 0 {
+		return s.docJSON(r)
+	}
+	doc := s.m.Strip(copyResource(r))
+	for _, k := range []string{"id", "meta", "schemas", "externalId", "password", "groups"} {
+		delete(doc, k)
+	}
+	doc[bookKey] = map[string]any{"derived": derived}
+	return json.Marshal(doc)
+}
+
+// derivedOf reads the attributes a template rendered from a decoded bookkeeping document, and removes
+// the note from it.
+func derivedOf(doc scim.Resource) []string {
+	note, _ := doc[bookKey].(map[string]any)
+	delete(doc, bookKey)
+	list, _ := note["derived"].([]any)
+	out := make([]string, 0, len(list))
+	for _, p := range list {
+		if s, ok := p.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func copyResource(r scim.Resource) scim.Resource {
 	b, _ := json.Marshal(r)
 	out := scim.Resource{}

@@ -6,12 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -103,22 +102,7 @@ column = "is_support"
 
 func recordingRoleStore(t *testing.T, schema, rolesTOML string) (*mysql.Store, *sqlx.DB, *recorder) {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc mapping.RolesConfig
-	if _, err := toml.Decode(rolesTOML, &rc); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := mapping.CompileRoles(&rc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, roles := testfix.Users(t, usersTOML), testfix.Roles(t, rolesTOML)
 	db, rec := openRecording(t, testdb.New(t, schema))
 	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
 		t.Fatal(err)

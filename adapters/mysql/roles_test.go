@@ -8,12 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -30,39 +28,14 @@ type roleFixture struct {
 // newRoleFixture builds a store with a role mapping (rolesTOML may be "" for none) on its own schema.
 func newRoleFixture(t *testing.T, schema, usersText, rolesTOML string) *roleFixture {
 	t.Helper()
-	db, err := mysql.Open(testdb.New(t, schema), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
-	return newRoleFixtureOn(t, db, usersText, rolesTOML)
+	store, db, _ := testfix.Store(t, 10, schema, usersText, mysql.Options{Roles: testfix.Roles(t, rolesTOML)})
+	return &roleFixture{store: store, db: db}
 }
 
 // newRoleFixtureOn is a store on an existing, migrated database: a restart of scimbridge.
 func newRoleFixtureOn(t *testing.T, db *sqlx.DB, usersText, rolesTOML string) *roleFixture {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersText, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var roles *mapping.Roles
-	if rolesTOML != "" {
-		var rc mapping.RolesConfig
-		if _, err := toml.Decode(rolesTOML, &rc); err != nil {
-			t.Fatal(err)
-		}
-		if roles, err = mapping.CompileRoles(&rc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &roleFixture{store: mysql.New(db, m, mysql.Options{Roles: roles}), db: db}
+	return &roleFixture{store: mysql.New(db, testfix.Users(t, usersText), mysql.Options{Roles: testfix.Roles(t, rolesTOML)}), db: db}
 }
 
 func (f *roleFixture) user(t *testing.T, name string) (id string, key int64) {

@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/internal/testdb"
-	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -36,26 +34,9 @@ func newFixture(t *testing.T, tomlText string) *fixture {
 // newFixtureWith is newFixture on another app schema.
 func newFixtureWith(t *testing.T, schema, tomlText string) *fixture {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(tomlText, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsn := testdb.New(t, schema)
-	db, err := mysql.Open(dsn, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	f := &fixture{db: db, clock: &now}
-	f.store = mysql.New(db, m, mysql.Options{Now: func() time.Time { return *f.clock }})
+	f := &fixture{clock: &now}
+	f.store, f.db, _ = testfix.Store(t, 10, schema, tomlText, mysql.Options{Now: func() time.Time { return *f.clock }})
 	return f
 }
 

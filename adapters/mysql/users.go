@@ -36,6 +36,8 @@ type Store struct {
 	roles      *approles.Set  // nil when no role mapping is configured
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
+	userCols   string         // the columns selectUser selects, for a list's deferred join
+	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
 	unknownActive onceLog  // users whose status value the active map does not know, logged once each
@@ -95,8 +97,9 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
-	s.selectUser = "SELECT " + strings.Join(cols, ", ") + " FROM " + s.bookTable() + " b JOIN " + quoteIdent(m.Table) +
-		" u ON u." + quoteIdent(m.Key) + " = b." + s.joinKey
+	s.userCols = strings.Join(cols, ", ")
+	s.appJoin = " JOIN " + quoteIdent(m.Table) + " u ON u." + quoteIdent(m.Key) + " = b." + s.joinKey
+	s.selectUser = "SELECT " + s.userCols + " FROM " + s.bookTable() + " b" + s.appJoin
 	return s
 }
 
@@ -113,6 +116,7 @@ type bookRow struct {
 	lastModified time.Time
 	doc          []byte
 	app          map[string]any
+	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
 }
 
 func (b *bookRow) key() any {
@@ -126,7 +130,12 @@ type queryer = sqlx.QueryerContext
 
 // queryUsers runs selectUser with a suffix (WHERE ..., ORDER ..., FOR UPDATE) and scans every row.
 func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args ...any) ([]*bookRow, error) {
-	rows, err := q.QueryxContext(ctx, s.selectUser+" "+suffix, args...)
+	return s.queryUserRows(ctx, q, s.selectUser+" "+suffix, args...)
+}
+
+// queryUserRows runs a query selecting userCols and scans every row.
+func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, args ...any) ([]*bookRow, error) {
+	rows, err := q.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +226,7 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("user %s: bookkeeping doc: %w", b.id, err)
 	}
+	b.derived = derivedOf(doc)
 	if b.externalID.Valid {
 		doc["externalId"] = b.externalID.String
 	}

@@ -31,6 +31,10 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 	sets := make([]string, len(names))
 	args := make([]any, 0, len(names)+1)
 	for i, n := range names {
+		if cols[n] == mapping.ColumnDefault {
+			sets[i] = quoteIdent(n) + " = DEFAULT"
+			continue
+		}
 		sets[i] = quoteIdent(n) + " = ?"
 		args = append(args, cols[n])
 	}
@@ -57,7 +61,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
-		next, err := fn(copyResource(cur))
+		// fn starts from the user without the attributes a template rendered, so that a PATCH of the
+		// names renders displayName again while a displayName the IdP set stays.
+		next, err := fn(s.m.WithoutDerived(copyResource(cur), b.derived))
 		if err != nil {
 			return err
 		}
@@ -117,11 +123,12 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return false, err
 	}
-	doc, err := s.docJSON(next)
+	newDoc, err := s.docJSON(next)
 	if err != nil {
 		return false, err
 	}
-	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(doc) && userName(cur) == userName(next) &&
+	// Which attributes a template rendered is a note, not a change: it alone writes nothing.
+	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(newDoc) && userName(cur) == userName(next) &&
 		externalID(cur) == externalID(next)
 	if same && !deleting {
 		return false, nil
@@ -130,6 +137,10 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 		return false, err
 	}
 	if err := execOps(ctx, tx, ops); err != nil {
+		return false, err
+	}
+	doc, err := s.bookDoc(next)
+	if err != nil {
 		return false, err
 	}
 	now := tx.Now
@@ -188,7 +199,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
 			return s.afterChange(ctx, tx, c)
 		}
-		next := copyResource(cur)
+		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
 			return err

@@ -195,7 +195,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 func (c *CLI) printWebhooks(rep *webhook.Report) {
 	tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENDPOINT\tSTATE\tPENDING\tFAILED\tDEAD\tDISABLED\tDELIVERED\tOLDEST WAITING\tURL")
+	fmt.Fprintln(tw, "ENDPOINT\tSTATE\tBACKLOG\tOLDEST AGE\tPENDING\tFAILED\tDEAD\tDISABLED\tDELIVERED\tOLDEST WAITING\tURL")
 	for _, e := range rep.Endpoints {
 		state := "active"
 		switch {
@@ -208,7 +208,12 @@ func (c *CLI) printWebhooks(rep *webhook.Report) {
 		if e.OldestWaiting != nil {
 			oldest = e.OldestWaiting.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", e.Name, state, e.Counts[webhook.StatusPending], e.Counts[webhook.StatusFailed],
+		age := "-"
+		if e.Backlog.Oldest != nil {
+			age = e.Backlog.OldestAge.Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", e.Name, state, e.Backlog.Waiting+e.Backlog.NotFanned, age,
+			e.Counts[webhook.StatusPending], e.Counts[webhook.StatusFailed],
 			e.Counts[webhook.StatusDead], e.Counts[webhook.StatusDisabled], e.Counts[webhook.StatusDelivered], oldest, e.URL)
 	}
 	tw.Flush()

@@ -163,6 +163,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		Now:            o.Now,
 		Rand:           o.Rand,
 	})
+	a.handler = notifyOnWrite(a.handler, a.worker.Notify)
 	if err := a.newGate(ctx); err != nil {
 		return a, err
 	}

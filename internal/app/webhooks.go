@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -30,4 +31,18 @@ func (a *App) newWorker(ctx context.Context) (*webhook.Worker, error) {
 		return nil, fmt.Errorf("registering the webhook endpoints: %w", err)
 	}
 	return w, nil
+}
+
+// notifyOnWrite calls notify after each request that may have written (anything but GET, HEAD and
+// OPTIONS), once the answer is written: the change has committed by then, and the webhook worker wakes
+// to deliver its events at once instead of at its next poll.
+func notifyOnWrite(h http.Handler, notify func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			notify()
+		}
+	})
 }

@@ -72,7 +72,8 @@ const (
 var (
 	dupKeyName = regexp.MustCompile(`for key '(?:[^'.]*\.)?([^']+)'`)
 	// MariaDB names a column `db`.`table`.`column` in some messages (1366); the last part is the column.
-	columnName = regexp.MustCompile("(?i)column '(?:[^'.]*\\.)*([^'.]+)'|column `(?:[^`]*`\\.`)*([^`]+)`")
+	// 1364 says "Field 'x' doesn't have a default value".
+	columnName = regexp.MustCompile("(?i)(?:column|field) '(?:[^'.]*\\.)*([^'.]+)'|column `(?:[^`]*`\\.`)*([^`]+)`")
 )
 
 func (mysqlDialect) Classify(err error) (ErrorKind, string) {

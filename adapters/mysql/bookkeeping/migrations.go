@@ -187,7 +187,14 @@ var migrations = []migration{
 		KEY actor (actor, id),
 		KEY at (at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 13: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
+	// 13: one row per folded userName ever created (scim.FoldIdentity). A POST locks its row first, so
+	// creates of one login run one after another and each sees the app rows the one before wrote, even
+	// when the app's login column has no unique index. A row lock, not GET_LOCK: it works on Galera too.
+	sqlStep(`CREATE TABLE {p}user_name_locks (
+		user_name_lc VARCHAR(255) NOT NULL,
+		PRIMARY KEY (user_name_lc)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 14: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
 	// adds and removes only these, so that roles given by hand in the app (an adopted admin's) survive,
 	// unless the role mapping is authoritative.
 	sqlStep(`CREATE TABLE {p}role_grants (
@@ -196,7 +203,7 @@ var migrations = []migration{
 		role    VARCHAR(191) NOT NULL,
 		PRIMARY KEY (user_id, store, role)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 14, 15: users that existed before role_grants have roles_untracked = 1: their first recompute takes
+	// 15, 16: users that existed before role_grants have roles_untracked = 1: their first recompute takes
 	// the managed roles they hold that their groups grant as scimbridge's (the old code wrote exactly
 	// those) and the others as given by hand. serve's start-up reconcile, before any SCIM write, is that
 	// first recompute. Users created later start tracked (0).

@@ -3,9 +3,7 @@ package schemacheck
 import (
 	"context"
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -122,10 +120,9 @@ func checkUnknownActive(ctx context.Context, db *sqlx.DB, m *mapping.Users, byNa
 	q := "SELECT " + quoteIdent(c.Name) + " AS v, COUNT(*) AS n FROM " + quoteIdent(m.Table) + " u WHERE (" +
 		quoteIdent(c.Name) + " IS NULL OR " + quoteIdent(c.Name) + " NOT IN (" + placeholders(len(known)) + "))"
 	args := append([]any{}, known...)
-	for _, col := range slices.Sorted(maps.Keys(m.Scope)) {
-		q += " AND u." + quoteIdent(col) + " = ?"
-		args = append(args, m.Scope[col])
-	}
+	scope, scopeArgs := scopeSQL(m)
+	q += scope
+	args = append(args, scopeArgs...)
 	var rows []struct {
 		V *string `db:"v"`
 		N int     `db:"n"`

@@ -36,7 +36,9 @@ status = { from = "active", map = { true = 1, false = [3, 2] } }
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
 	}
-	if strings.Contains(all, "work_email") {
-		t.Errorf("a utf8mb4_bin column was reported:\n%s", all)
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, "work_email") && strings.Contains(w, "collation") {
+			t.Errorf("a utf8mb4_bin column was reported: %s", w)
+		}
 	}
 }

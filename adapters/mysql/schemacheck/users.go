@@ -91,6 +91,10 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 		if why := incompatible(c.Need(), info.DataType); why != "" {
 			rep.problem("users.columns.%s: %s.%s is %s, but %s", c.Name, m.Table, c.Name, info.DataType, why)
 		}
+		if info.Nullable == "NO" && info.Default == nil && c.Optional() {
+			rep.problem("users.columns.%s: %s.%s is NOT NULL without a default, but %s is optional: a user without it would be "+
+				"refused; give the column a constant for that case (default = \"\")", c.Name, m.Table, c.Name, c.Source())
+		}
 	}
 	checkTypes(m, byName, &rep)
 	var missing []string
@@ -113,12 +117,15 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 		rep.problem("users.key: %s.%s is neither the primary key nor a single-column unique key", m.Table, m.Key)
 	}
 	if col := m.MatchExistingBy; col != "" && !uniques[strings.ToLower(col)] {
-		rep.problem("users.match_existing_by: %s.%s has no unique index, so an adoption could match several rows", m.Table, col)
+		rep.warn("users.match_existing_by: %s.%s has no unique index: scimbridge serialises creates per userName and adopts "+
+			"only when exactly one app row matches (several answer 409), but rows the app writes itself are not checked", m.Table, col)
 	}
 	if c := m.Column("userName"); c != nil {
 		info := byName[strings.ToLower(c.Name)]
 		if !uniques[strings.ToLower(c.Name)] {
-			rep.warn("%s.%s (userName) has no unique index; scimbridge keeps SCIM userNames unique, but rows written by the app itself are not checked", m.Table, c.Name)
+			rep.warn("%s.%s (userName) has no unique index: scimbridge protects it itself (creates of one userName run one after "+
+				"another, locked by a row of its user_name_locks table, and each looks for an app row with this login first, adopting "+
+				"it or answering 409 by on_existing), but rows written by the app itself are not checked", m.Table, c.Name)
 		}
 		if coll := strings.ToLower(info.Collation); strings.HasSuffix(coll, "_bin") || strings.HasSuffix(coll, "_cs") {
 			rep.warn("%s.%s (userName) has the case-sensitive collation %s: IdPs look users up by userName case-insensitively, and filters on it will not be", m.Table, c.Name, info.Collation)
@@ -137,6 +144,19 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 	}
 	if err := checkUnknownActive(ctx, db, m, byName, &rep); err != nil {
 		return rep, err
+	}
+	if err := checkFilterIndexes(ctx, db, m, byName, &rep); err != nil {
+		return rep, err
+	}
+	scopeExists := true
+	for col := range m.Scope {
+		_, ok := byName[strings.ToLower(col)]
+		scopeExists = scopeExists && ok
+	}
+	if scopeExists {
+		if err := checkOutsideScope(ctx, db, m, &rep); err != nil {
+			return rep, err
+		}
 	}
 	if err := checkSide(ctx, db, m, &rep); err != nil {
 		return rep, err

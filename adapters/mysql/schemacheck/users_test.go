@@ -8,28 +8,16 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/internal/testdb"
+	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
 func checkReport(t *testing.T, schema, usersTOML string) schemacheck.Report {
 	t.Helper()
-	var cfg mapping.UsersConfig
-	if _, err := toml.Decode(usersTOML, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mysql.Open(testdb.New(t, schema), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
+	db := testfix.Open(t, testdb.New(t, schema), 2)
+	rep, err := schemacheck.Check(context.Background(), db, testfix.Users(t, usersTOML), "scim_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +30,7 @@ func TestCheckReportsEverythingAtOnce(t *testing.T) {
   email VARCHAR(190) NOT NULL,
   status TINYINT NOT NULL DEFAULT 1,
   created_at VARCHAR(20) NULL,
-  deleted_ms INT NULL,
+  deleted_ms INT NOT NULL,
   password_hash VARCHAR(255) NOT NULL,
   tenant_id INT NOT NULL
 ) ENGINE=InnoDB;`
@@ -63,7 +51,7 @@ archived = { from = "active", when_true = 0, when_false = "now_unix_ms" }
 		"users.columns.archived: column users.archived does not exist",
 		"users.password_hash is NOT NULL without a default and nothing maps it",
 		"users.tenant_id is NOT NULL without a default and nothing maps it",
-		"users.match_existing_by: users.email has no unique index",
+		"users.columns.deleted_ms: users.deleted_ms is NOT NULL without a default, but nickName is optional",
 	}
 	all := strings.Join(rep.Problems, "\n")
 	for _, w := range want {
@@ -73,6 +61,9 @@ archived = { from = "active", when_true = 0, when_false = "now_unix_ms" }
 	}
 	if len(rep.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(rep.Problems), len(want), all)
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "users.match_existing_by: users.email has no unique index: scimbridge serialises") {
+		t.Errorf("no warning about the adoption key without a unique index: %v", rep.Warnings)
 	}
 	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "scim_users") {
 		t.Errorf("no warning about unmigrated bookkeeping tables: %v", rep.Warnings)
@@ -90,14 +81,7 @@ func TestCheckPassesTheExampleSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := mysql.Open(testdb.New(t, readFile(t, "../../../examples/legacy-app/schema.sql")), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := mysql.Migrate(context.Background(), db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
+	_, db := testfix.DB(t, 2, "", readFile(t, "../../../examples/legacy-app/schema.sql"))
 	rep, err := schemacheck.Check(context.Background(), db, m, "scim_")
 	if err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("the example schema fails its own check: %v %v", rep.Problems, err)

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
+	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
+	"github.com/scimbridge/scimbridge/bench/internal/legacyusers"
+	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
+	"github.com/scimbridge/scimbridge/internal/app"
+	"github.com/scimbridge/scimbridge/internal/legacyapp"
+)
+
+const token = "bench-lists-token"
+
+type listResponse struct {
+	Total      int              `json:"totalResults"`
+	Resources  []map[string]any `json:"Resources"`
+	NextCursor string           `json:"nextCursor"`
+}
+
+func run(ctx context.Context, o options, dsn string, out io.Writer) error {
+	env, err := benchenv.Open(ctx, dsn, benchenv.Options{Conns: 20, Schema: legacyapp.UsersTable(), Prefix: "scim_"})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	start := time.Now()
+	if err := seed(ctx, env, o.users); err != nil {
+		return err
+	}
+	var live int
+	if err := env.DB.GetContext(ctx, &live, "SELECT COUNT(*) FROM scim_users WHERE deleted_at IS NULL"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "seeded %d users (%d live, 1 %% tombstones, 5 %% inactive) with SQL in %s\n", o.users, live, time.Since(start).Round(time.Millisecond))
+	cfg, err := legacyusers.Config("")
+	if err != nil {
+		return err
+	}
+	if err := env.Serve(ctx, cfg, token, app.Options{}, o.clients, time.Minute); err != nil {
+		return err
+	}
+	get := func(path string) (listResponse, error) {
+		var r listResponse
+		err := env.API.Call(ctx, "GET", path, nil, 200, &r)
+		return r, err
+	}
+	one := func(name, path string, check func(listResponse) error) error {
+		res, err := loadstats.Hammer(ctx, o.reps, 1, func(ctx context.Context, _ int) error {
+			r, err := get(path)
+			if err == nil && check != nil {
+				err = check(r)
+			}
+			return err
+		})
+		fmt.Fprintf(out, "%-44s 1 client   %s\n", name, res)
+		return err
+	}
+	wantTotal := func(n int) func(listResponse) error {
+		return func(r listResponse) error {
+			if r.Total != n {
+				return fmt.Errorf("totalResults %d, want %d", r.Total, n)
+			}
+			return nil
+		}
+	}
+	for _, p := range []struct{ name, path string }{
+		{"GET /Users?count=1", "/Users?count=1"},
+		{"GET /Users?startIndex=1&count=100", "/Users?startIndex=1&count=100"},
+		{"GET /Users?startIndex=<middle>&count=100", "/Users?count=100&startIndex=" + strconv.Itoa(live/2)},
+		{"GET /Users?startIndex=<last 100>&count=100", "/Users?count=100&startIndex=" + strconv.Itoa(live-99)},
+		{"GET /Users?cursor=&count=100", "/Users?cursor=&count=100"},
+	} {
+		if err := one(p.name, p.path, wantTotal(live)); err != nil {
+			return err
+		}
+	}
+	first, err := get("/Users?cursor=&count=100")
+	if err != nil {
+		return err
+	}
+	if err := one("GET /Users?cursor=<second page>&count=100", "/Users?count=100&cursor="+url.QueryEscape(first.NextCursor), wantTotal(live)); err != nil {
+		return err
+	}
+	if o.full {
+		if err := fullListing(ctx, out, get, live); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ name, filter string }{
+		{"userName eq", `userName eq "user%d@bench.example.com"`},
+		{"emails.value eq (bookkeeping doc)", `emails.value eq "user%d@bench.example.com"`},
+		{"externalId eq", `externalId eq "ext-%d"`},
+	} {
+		if !o.emails && strings.HasPrefix(f.name, "emails") {
+			continue
+		}
+		res, err := loadstats.Hammer(ctx, o.lookups, o.clients, func(ctx context.Context, _ int) error {
+			n := 1 + rand.IntN(o.users)
+			for n%100 == 0 { // tombstones
+				n = 1 + rand.IntN(o.users)
+			}
+			r, err := get("/Users?filter=" + url.QueryEscape(fmt.Sprintf(f.filter, n)))
+			if err == nil && r.Total != 1 {
+				err = fmt.Errorf("%s for user %d: totalResults %d", f.name, n, r.Total)
+			}
+			return err
+		})
+		fmt.Fprintf(out, "filter %-37s %d clients  %s\n", f.name, o.clients, res)
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "peak RSS of this process (client and scimbridge): %s\n", peakRSS())
+	return nil
+}
+
+// fullListing pages through every user by cursor, 200 at a time, as an IdP's import does.
+func fullListing(ctx context.Context, out io.Writer, get func(string) (listResponse, error), live int) error {
+	start := time.Now()
+	seen, cursor, pages := 0, "", 0
+	var lat []time.Duration
+	for {
+		t := time.Now()
+		r, err := get("/Users?count=200&cursor=" + url.QueryEscape(cursor))
+		if err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t))
+		seen += len(r.Resources)
+		pages++
+		if r.NextCursor == "" || ctx.Err() != nil {
+			break
+		}
+		cursor = r.NextCursor
+	}
+	res := loadstats.Result{N: pages, Elapsed: time.Since(start), Latencies: lat}
+	slices.Sort(res.Latencies)
+	fmt.Fprintf(out, "full listing by cursor, pages of 200: %d users in %d pages, %s (%s)\n", seen, pages, res.Elapsed.Round(time.Millisecond), res)
+	if seen != live {
+		return fmt.Errorf("full listing saw %d users, want %d", seen, live)
+	}
+	return ctx.Err()
+}
+
+// seed writes users 1..n with SQL from seq_1_to_n: app rows (status 3, inactive, for every 20th), then
+// their bookkeeping rows as the store writes them (emails in the doc, externalId ext-<n>), every 100th
+// deleted through SCIM (a tombstone: deleted_at set, the app row left inactive).
+func seed(ctx context.Context, env *benchenv.Env, n int) error {
+	seq := "seq_1_to_" + strconv.Itoa(n)
+	for _, stmt := range []string{
+		`INSERT INTO users (email, email_lower, first_name, last_name, display_name, status, password_hash, created_at, updated_at)
+		 SELECT CONCAT('user', seq, '@bench.example.com'), CONCAT('user', seq, '@bench.example.com'), 'Ann', CONCAT('Lee', seq % 1000),
+		        CONCAT('Ann Lee', seq % 1000), IF(seq % 20 = 0 OR seq % 100 = 0, 3, 1), '!scim', NOW(), NOW() FROM ` + seq,
+		`INSERT INTO scim_users (id, app_id, user_name, user_name_lc, external_id, active, version, created, last_modified, deleted_at, doc)
+		 SELECT UUID(), u.id, u.email, u.email_lower, CONCAT('ext-', u.id), u.status = 1, 1,
+		        TIMESTAMP('2026-01-01') + INTERVAL (u.id DIV 3) SECOND, NOW(6), IF(u.id % 100 = 0, NOW(6), NULL),
+		        JSON_OBJECT('emails', JSON_ARRAY(JSON_OBJECT('primary', true, 'type', 'work', 'value', u.email)))
+		 FROM users u`,
+	} {
+		if _, err := env.DB.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	return benchsql.Analyze(ctx, env.DB, "users", "scim_users")
+}
+
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
