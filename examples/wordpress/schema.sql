@@ -4,8 +4,7 @@
 -- with maybe_unserialize(); wp_user_level is the deprecated numeric level next to it. scimbridge maps them
 -- with examples/wordpress/scimbridge.toml.
 -- WordPress's login and email columns have no unique index: WordPress itself checks username_exists()
--- and email_exists(). The one change to WordPress's DDL here: user_email's index is UNIQUE, which
--- scimbridge check needs for match_existing_by until scimbridge serialises creates itself (issue 13).
+-- and email_exists(), and scimbridge serialises creates per login itself.
 -- Each statement ends with a semicolon at the end of a line.
 CREATE TABLE IF NOT EXISTS wp_users (
   ID bigint(20) unsigned NOT NULL auto_increment,
@@ -21,7 +20,7 @@ CREATE TABLE IF NOT EXISTS wp_users (
   PRIMARY KEY  (ID),
   KEY user_login_key (user_login),
   KEY user_nicename (user_nicename),
-  UNIQUE KEY user_email (user_email)
+  KEY user_email (user_email)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 
 CREATE TABLE IF NOT EXISTS wp_usermeta (
