@@ -56,6 +56,9 @@ type Options struct {
 	// OnOutcome, if set, learns of each delivery outcome recorded: result is "delivered", "failed",
 	// "dead" or "interrupted" (by shutdown) [none].
 	OnOutcome func(endpoint, result string)
+	// OnTxRetry, if set, is called each time one of the worker's transactions runs again after a lock
+	// conflict (the retries metric, as the store's) [none].
+	OnTxRetry func()
 }
 
 // Worker delivers outbox events to endpoints and offers the operations on deliveries.
@@ -87,7 +90,7 @@ func New(db *sqlx.DB, o Options) (*Worker, error) {
 	o = withDefaults(o)
 	t := bookkeeping.NewTables(o.Prefix, bookkeeping.MySQL)
 	w := &Worker{db: db, t: t, o: o, byName: map[string]*endpoint{}, log: o.Log, now: o.Now, rand: o.Rand,
-		run: bookkeeping.Runner{DB: db, Tables: t, D: bookkeeping.MySQL, Now: o.Now, Log: o.Log}}
+		run: bookkeeping.Runner{DB: db, Tables: t, D: bookkeeping.MySQL, Now: o.Now, Log: o.Log, OnRetry: o.OnTxRetry}}
 	for _, e := range o.Endpoints {
 		if err := e.check(); err != nil {
 			return nil, err

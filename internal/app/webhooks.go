@@ -18,6 +18,7 @@ func (a *App) newWorker(ctx context.Context) (*webhook.Worker, error) {
 	o := webhook.Options{Prefix: a.cfg.Database.BookkeepingPrefix, Endpoints: eps, Log: a.log, Now: a.o.Now, Rand: a.o.Jitter}
 	if a.metrics != nil {
 		o.OnOutcome = a.metrics.Delivery
+		o.OnTxRetry = a.metrics.TxRetried
 	}
 	if a.o.TuneWebhooks != nil {
 		o = a.o.TuneWebhooks(o)
