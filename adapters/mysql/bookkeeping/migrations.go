@@ -194,6 +194,21 @@ var migrations = []migration{
 		user_name_lc VARCHAR(255) NOT NULL,
 		PRIMARY KEY (user_name_lc)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 14: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
+	// adds and removes only these, so that roles given by hand in the app (an adopted admin's) survive,
+	// unless the role mapping is authoritative.
+	sqlStep(`CREATE TABLE {p}role_grants (
+		user_id CHAR(36)     NOT NULL,
+		store   VARCHAR(191) NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, store, role)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 15, 16: users that existed before role_grants have roles_untracked = 1: their first recompute takes
+	// the managed roles they hold that their groups grant as scimbridge's (the old code wrote exactly
+	// those) and the others as given by hand. serve's start-up reconcile, before any SCIM write, is that
+	// first recompute. Users created later start tracked (0).
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN roles_untracked TINYINT(1) NOT NULL DEFAULT 1`),
+	sqlStep(`ALTER TABLE {p}users ALTER COLUMN roles_untracked SET DEFAULT 0`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
