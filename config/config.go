@@ -49,7 +49,8 @@ type Config struct {
 	Database Database              `toml:"database"`
 	Users    mapping.UsersConfig   `toml:"users"`
 	Log      Log                   `toml:"log"`
-	Roles    *mapping.RolesConfig  `toml:"roles"`
+	Roles    []mapping.RolesConfig `toml:"-"`     // [roles], or several [[roles]] stores
+	RolesRaw toml.Primitive        `toml:"roles"` // decoded into Roles by Parse: a table or an array of tables
 	Groups   *mapping.GroupsConfig `toml:"groups"`
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
@@ -58,7 +59,7 @@ type Config struct {
 	Audit Audit `toml:"audit"`
 
 	users  *mapping.Users
-	roles  *mapping.Roles
+	roles  []*mapping.Roles
 	groups *mapping.Groups
 }
 
@@ -184,6 +185,19 @@ func Parse(data []byte, name string) (*Config, error) {
 	if err != nil {
 		return nil, p.decodeError(err)
 	}
+	switch raw["roles"].(type) {
+	case map[string]any:
+		cfg.Roles = make([]mapping.RolesConfig, 1)
+		err = md.PrimitiveDecode(cfg.RolesRaw, &cfg.Roles[0])
+	case []map[string]any:
+		err = md.PrimitiveDecode(cfg.RolesRaw, &cfg.Roles)
+	case nil:
+	default:
+		p.addMsg("roles must be a table ([roles]) or an array of tables ([[roles]])")
+	}
+	if err != nil {
+		return nil, p.decodeError(err)
+	}
 	p.unknownKeys(md.Undecoded())
 	cfg.validate(p)
 	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
@@ -193,7 +207,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	for _, e := range unjoin(err) {
 		p.addMsg(e.Error())
 	}
-	roles, err := mapping.CompileRoles(cfg.Roles)
+	roles, err := mapping.CompileRoleStores(cfg.Roles)
 	for _, e := range unjoin(err) {
 		p.addMsg(e.Error())
 	}
@@ -208,8 +222,25 @@ func Parse(data []byte, name string) (*Config, error) {
 	return cfg, nil
 }
 
-// RolesMapping returns the compiled [roles] mapping; nil when the configuration has none.
-func (c *Config) RolesMapping() *mapping.Roles { return c.roles }
+// RolesMapping returns the compiled [roles] mapping, the first of several [[roles]]; nil when the
+// configuration has none.
+func (c *Config) RolesMapping() *mapping.Roles {
+	if len(c.roles) == 0 {
+		return nil
+	}
+	return c.roles[0]
+}
+
+// MoreRoleStores returns the [[roles]] stores after the first (RolesMapping).
+func (c *Config) MoreRoleStores() []*mapping.Roles {
+	if len(c.roles) < 2 {
+		return nil
+	}
+	return c.roles[1:]
+}
+
+// RoleStores returns every compiled role store, in the configuration's order.
+func (c *Config) RoleStores() []*mapping.Roles { return c.roles }
 
 // GroupsMapping returns the compiled [groups] section; nil when the configuration has none. Its
 // MirrorMapping is the [groups.mirror] to pass to the store (nil-safe).

@@ -3,6 +3,8 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +24,9 @@ type GroupMirrorConfig struct {
 	MembersTable  string `toml:"members_table"`  // the app's group-user table
 	MemberGroup   string `toml:"member_group"`   // its column holding the app's group key
 	MemberUser    string `toml:"member_user"`    // its column holding the app's user key (users.key)
+	// OnInsert: constant columns of a new group row (`on_insert = { type = "Group" }`), for a table the
+	// app shares between kinds of rows.
+	OnInsert map[string]any `toml:"on_insert"`
 }
 
 // Groups is a compiled [groups] section.
@@ -39,6 +44,7 @@ type GroupMirror struct {
 	MembersTable string
 	MemberGroup  string
 	MemberUser   string
+	OnInsert     map[string]any // column -> constant (string, int64, float64 or bool)
 }
 
 // MirrorMapping returns the compiled [groups.mirror]; nil when there is none (also for a nil Groups).
@@ -62,7 +68,8 @@ func CompileGroups(cfg *GroupsConfig) (*Groups, error) {
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	c := cfg.Mirror
 	m := &GroupMirror{Table: c.Table, Key: or(c.Key, "id"), KeyGen: KeyKind(or(c.KeyGeneration, string(KeyAutoIncrement))), Name: c.Name,
-		ExternalID: c.ExternalID, MembersTable: c.MembersTable, MemberGroup: c.MemberGroup, MemberUser: c.MemberUser}
+		ExternalID: c.ExternalID, MembersTable: c.MembersTable, MemberGroup: c.MemberGroup, MemberUser: c.MemberUser,
+		OnInsert: c.OnInsert}
 	for _, req := range []struct{ key, v, what string }{
 		{"table", m.Table, "the app's groups table"},
 		{"name", m.Name, "the column of table holding the group's displayName"},
@@ -91,7 +98,16 @@ func CompileGroups(cfg *GroupsConfig) (*Groups, error) {
 			seen[strings.ToLower(c[1])] = c[0]
 		}
 	}
-	distinct("table", [][2]string{{"key", m.Key}, {"name", m.Name}, {"external_id", m.ExternalID}})
+	tableCols := [][2]string{{"key", m.Key}, {"name", m.Name}, {"external_id", m.ExternalID}}
+	for _, col := range slices.Sorted(maps.Keys(m.OnInsert)) {
+		switch m.OnInsert[col].(type) {
+		case string, int64, float64, bool:
+		default:
+			fail("groups.mirror.on_insert.%s must be a string, number or boolean", col)
+		}
+		tableCols = append(tableCols, [2]string{"on_insert." + col, col})
+	}
+	distinct("table", tableCols)
 	distinct("members_table", [][2]string{{"member_group", m.MemberGroup}, {"member_user", m.MemberUser}})
 	if m.Table != "" && strings.EqualFold(m.Table, m.MembersTable) {
 		fail("groups.mirror.members_table: %q is also groups.mirror.table; groups and memberships need two tables", m.MembersTable)

@@ -237,9 +237,12 @@ func compileKeyValue(rt *scim.ResourceType, kc KeyValueConfig) (*KeyValue, error
 		return nil, fmt.Errorf("keys maps no attribute")
 	}
 	for _, k := range keys {
-		if k.src == nil {
-			return nil, fmt.Errorf("keys.%s: a key holds a SCIM attribute; on_insert and on_write are for columns", k.Name)
+		if k.onWrite != nil {
+			return nil, fmt.Errorf("keys.%s: on_write is for columns; a key holds a SCIM attribute or an on_insert constant", k.Name)
 		}
+	}
+	if !anySource(keys) {
+		return nil, fmt.Errorf("keys maps no SCIM attribute, only on_insert constants")
 	}
 	return &KeyValue{Table: kc.Table, ForeignKey: kc.ForeignKey, KeyColumn: kc.KeyColumn, ValueColumn: kc.ValueColumn, Keys: keys}, nil
 }

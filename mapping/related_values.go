@@ -232,6 +232,15 @@ func (t *Table) op(key any, old scim.Resource, row map[string]any, new scim.Reso
 func (kv *KeyValue) ops(key any, old scim.Resource, have map[string]any, new scim.Resource, env Env) ([]Op, error) {
 	var ops []Op
 	for _, c := range kv.Keys {
+		if c.src == nil {
+			// An on_insert key is written once, when the user's attributes are first written (a new app
+			// row, or an adopted one lacking the key), and then left to the app.
+			if _, exists := have[c.Name]; old == nil && !exists && c.onInsert != nil {
+				ops = append(ops, Op{Kind: Insert, Table: kv.Table, Set: map[string]any{kv.ForeignKey: key, kv.KeyColumn: c.Name,
+					kv.ValueColumn: kvText(c.onInsert.materialize(env.Now(), env.NewUUID))}})
+			}
+			continue
+		}
 		v, write, err := c.change(old, new)
 		if err != nil {
 			return nil, err

@@ -3,29 +3,47 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // RolesConfig is the [roles] section: which IdP group grants which app role, and how the app stores roles.
 type RolesConfig struct {
-	Store         string       `toml:"store"`          // "column", "join", "list" or "flags"
-	WhileInactive string       `toml:"while_inactive"` // "keep" (default) or "clear"
-	Column        string       `toml:"column"`         // column and list: the users-table column
-	Default       *string      `toml:"default"`        // column: the role of a user in no mapped group (absent: NULL)
-	Separator     string       `toml:"separator"`      // list: between roles, default " "
-	Table         string       `toml:"table"`          // join: the user-role table
-	User          string       `toml:"user"`           // join: its column holding the app's user key
-	Role          string       `toml:"role"`           // join: its column holding the role key
-	Lookup        *RoleLookup  `toml:"lookup"`         // join: the roles table, to find a role's key by name
+	Store         string `toml:"store"`          // "column", "join", "list" or "flags"
+	WhileInactive string `toml:"while_inactive"` // "keep" (default) or "clear"
+	// Authoritative: the IdP's groups are the only truth; roles given by hand in the app are removed too.
+	Authoritative bool         `toml:"authoritative"`
+	Column        string       `toml:"column"`    // column and list: the users-table column
+	Default       *string      `toml:"default"`   // column: the role of a user in no mapped group (absent: NULL)
+	Separator     string       `toml:"separator"` // list: between roles, default " "
+	Encoding      string       `toml:"encoding"`  // list: "separated" (default), "json" or "php"
+	KeyValue      *RoleKVRow   `toml:"keyvalue"`  // list: the value is a key-value row, not a users-table column
+	Table         string       `toml:"table"`     // join: the user-role table
+	User          string       `toml:"user"`      // join: its column holding the app's user key
+	Role          string       `toml:"role"`      // join: its column holding the role key
+	Lookup        *RoleLookup  `toml:"lookup"`    // join: the roles table, to find a role's key by name
 	Rules         []RoleConfig `toml:"rules"`
 }
 
-// RoleLookup names the app's roles table: the key column and the name column.
+// RoleLookup names the app's roles table: the key column and the name column, and for a table shared
+// with other rows (Redmine's principals), the scope: column = value conditions a role row meets.
 type RoleLookup struct {
-	Table string `toml:"table"`
-	Key   string `toml:"key"`
-	Name  string `toml:"name"`
+	Table string         `toml:"table"`
+	Key   string         `toml:"key"`
+	Name  string         `toml:"name"`
+	Scope map[string]any `toml:"scope"`
+}
+
+// RoleKVRow locates a list store in a key-value table: the row of the user (foreign_key = the users
+// table's key) whose key_column is key (WordPress: wp_usermeta, meta_key = 'wp_capabilities').
+type RoleKVRow struct {
+	Table       string `toml:"table"`
+	ForeignKey  string `toml:"foreign_key"`
+	KeyColumn   string `toml:"key_column"`
+	ValueColumn string `toml:"value_column"`
+	Key         string `toml:"key"`
 }
 
 // RoleConfig is one [[roles.rules]] entry.
@@ -41,9 +59,12 @@ type RoleConfig struct {
 type Roles struct {
 	Store         RoleStore
 	ClearInactive bool
+	Authoritative bool
 	Column        string
 	Default       *string
 	Separator     string
+	Encoding      string     // list: ListSeparated, ListJSON or ListPHP
+	KeyValue      *RoleKVRow // list: kept in a key-value row rather than Column
 	Table         string
 	User, Role    string
 	Lookup        RoleLookup
@@ -67,7 +88,8 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	}
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	r := &Roles{Store: RoleStore(cfg.Store), Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+	r := &Roles{Store: RoleStore(cfg.Store), Authoritative: cfg.Authoritative, Column: cfg.Column, Default: cfg.Default, Separator: cfg.Separator,
+		Encoding: cfg.Encoding, KeyValue: cfg.KeyValue,
 		Table: cfg.Table, User: cfg.User, Role: cfg.Role}
 	switch cfg.WhileInactive {
 	case "", "keep":
@@ -81,6 +103,9 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.%s is required with store = %q", key, cfg.Store)
 		}
 	}
+	if (cfg.Encoding != "" || cfg.KeyValue != nil) && cfg.Store != "list" {
+		fail(`roles.encoding and roles.keyvalue belong to store = "list"`)
+	}
 	if cfg.Default != nil && cfg.Store != "column" {
 		fail(`roles.default belongs to store = "column": the other stores hold only the roles groups grant`)
 	}
@@ -88,7 +113,30 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	case "column":
 		need("column", cfg.Column)
 	case "list":
-		need("column", cfg.Column)
+		switch {
+		case cfg.KeyValue == nil:
+			need("column", cfg.Column)
+		case cfg.Column != "":
+			fail("roles: give column or keyvalue = { ... }, not both")
+		default:
+			kv := cfg.KeyValue
+			for _, k := range [][2]string{{"table", kv.Table}, {"foreign_key", kv.ForeignKey}, {"key_column", kv.KeyColumn},
+				{"value_column", kv.ValueColumn}, {"key", kv.Key}} {
+				if k[1] == "" {
+					fail("roles.keyvalue.%s is required", k[0])
+				}
+			}
+		}
+		switch r.Encoding {
+		case "":
+			r.Encoding = ListSeparated
+		case ListSeparated, ListJSON, ListPHP:
+		default:
+			fail(`roles.encoding must be "separated", "json" or "php", got %q`, r.Encoding)
+		}
+		if cfg.Separator != "" && r.Encoding != ListSeparated {
+			fail(`roles.separator belongs to encoding = "separated"`)
+		}
 		if r.Separator == "" {
 			r.Separator = " "
 		}
@@ -103,6 +151,13 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			need("lookup.table", r.Lookup.Table)
 			need("lookup.key", r.Lookup.Key)
 			need("lookup.name", r.Lookup.Name)
+			for _, col := range slices.Sorted(maps.Keys(r.Lookup.Scope)) {
+				switch r.Lookup.Scope[col].(type) {
+				case string, int64, float64, bool:
+				default:
+					fail("roles.lookup.scope.%s must be a string, number or boolean", col)
+				}
+			}
 		}
 	case "flags":
 	default:
@@ -121,7 +176,7 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.rules[%d]: column is required with store = \"flags\"", i)
 		case cfg.Store != "flags" && rule.Column != "":
 			fail("roles.rules[%d]: column belongs to store = \"flags\"", i)
-		case cfg.Store == "list" && strings.Contains(rule.Role, r.Separator):
+		case cfg.Store == "list" && r.Encoding == ListSeparated && strings.Contains(rule.Role, r.Separator):
 			fail("roles.rules[%d]: role %q contains the separator %q", i, rule.Role, r.Separator)
 		}
 		if rule.Role == "" {
@@ -131,6 +186,52 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 	}
 	sort.SliceStable(r.Rules, func(i, j int) bool { return r.Rules[i].Priority > r.Rules[j].Priority })
 	return r, errors.Join(errs...)
+}
+
+// Name identifies the store among a configuration's role stores, in scimbridge's record of the roles it
+// granted: its kind and where it writes. Moving a store elsewhere starts its record afresh.
+func (r *Roles) Name() string {
+	switch {
+	case r.KeyValue != nil:
+		return string(r.Store) + ":" + r.KeyValue.Table + "." + r.KeyValue.Key
+	}
+	switch r.Store {
+	case RoleColumn, RoleList:
+		return string(r.Store) + ":" + r.Column
+	case RoleJoin:
+		return string(r.Store) + ":" + r.Table
+	}
+	cols := make([]string, 0, len(r.FlagColumns()))
+	for c := range r.FlagColumns() {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	return string(r.Store) + ":" + strings.Join(cols, ",")
+}
+
+// CompileRoleStores checks the role stores of a configuration ([roles], or several [[roles]]): each as
+// CompileRoles does, and that no two write the same place.
+func CompileRoleStores(cfgs []RolesConfig) ([]*Roles, error) {
+	var out []*Roles
+	var errs []error
+	seen := map[string]int{}
+	for i := range cfgs {
+		r, err := CompileRoles(&cfgs[i])
+		if err != nil {
+			if len(cfgs) > 1 {
+				err = fmt.Errorf("roles[%d]: %w", i, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if prev, ok := seen[strings.ToLower(r.Name())]; ok {
+			errs = append(errs, fmt.Errorf("roles[%d]: writes the same place as roles[%d] (%s)", i, prev, r.Name()))
+			continue
+		}
+		seen[strings.ToLower(r.Name())] = i
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
 }
 
 // Group is what a rule looks at: a group's displayName and externalId.

@@ -301,3 +301,53 @@ role = "admin"
 		t.Error(`default with store = "list" accepted and ignored; want a configuration error`)
 	}
 }
+
+// PHP-serialized and JSON role lists: managed entries added and removed, every other entry's bytes kept,
+// a value needing no change returned as it was.
+func TestRoleListEncodings(t *testing.T) {
+	compile := func(enc string) *mapping.Roles {
+		t.Helper()
+		r, err := mapping.CompileRoles(&mapping.RolesConfig{Store: "list", Column: "c", Encoding: enc,
+			Rules: []mapping.RoleConfig{{Group: "A", Role: "administrator"}, {Group: "E", Role: "editor"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	php, js := compile("php"), compile("json")
+	for _, c := range []struct {
+		r             *mapping.Roles
+		current, want string
+		granted       []string
+		held          []string
+	}{
+		{php, "", `a:1:{s:13:"administrator";b:1;}`, []string{"administrator"}, nil},
+		{php, `a:1:{s:13:"administrator";b:1;}`, `a:1:{s:13:"administrator";b:1;}`, []string{"administrator"}, []string{"administrator"}},
+		{php, `a:2:{s:10:"subscriber";b:1;s:13:"administrator";b:1;}`, `a:1:{s:10:"subscriber";b:1;}`, nil, []string{"administrator"}},
+		{php, `a:2:{s:6:"editor";b:0;s:9:"custom_ü";i:1;}`, `a:2:{s:6:"editor";b:1;s:9:"custom_ü";i:1;}`, []string{"editor"}, nil},
+		{php, `a:1:{i:0;s:6:"author";}`, `a:2:{i:0;s:6:"author";i:1;s:6:"editor";}`, []string{"editor"}, nil},
+		{php, `a:1:{s:1:"x";a:1:{i:0;N;}}`, `a:2:{s:1:"x";a:1:{i:0;N;}s:13:"administrator";b:1;}`, []string{"administrator"}, nil},
+		{js, "", `["editor"]`, []string{"editor"}, nil},
+		{js, `[ "system_user",  {"k":1}, "editor" ]`, `["system_user",{"k":1}]`, nil, []string{"editor"}},
+		{js, `["editor"]`, `["editor"]`, []string{"editor"}, []string{"editor"}},
+	} {
+		if got := c.r.Held(c.current); !reflect.DeepEqual(got, c.held) {
+			t.Errorf("%s Held(%s) = %v, want %v", c.r.Encoding, c.current, got, c.held)
+		}
+		got, err := c.r.Merge(c.current, c.granted)
+		if err != nil || got != c.want {
+			t.Errorf("%s Merge(%s, %v) = %s (%v), want %s", c.r.Encoding, c.current, c.granted, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{`a:2:{s:13:"administrator";b:1;}`, `s:5:"admin";`, `a:1:{s:99:"x";b:1;}`} {
+		if _, err := php.Merge(bad, []string{"editor"}); err == nil {
+			t.Errorf("Merge of the broken %s: no error", bad)
+		}
+	}
+	if _, err := js.Merge(`{"a":1}`, nil); err == nil {
+		t.Error("JSON Merge of an object: no error")
+	}
+	if _, err := mapping.CompileRoles(&mapping.RolesConfig{Store: "list", Column: "c", Encoding: "xml", Rules: []mapping.RoleConfig{{Group: "A", Role: "a"}}}); err == nil {
+		t.Error("encoding xml accepted")
+	}
+}

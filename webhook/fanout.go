@@ -10,6 +10,9 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
+// deliveryCols are the columns a new delivery row is inserted with.
+var deliveryCols = []string{"endpoint", "seq", "event_id", "type", "subject", "status", "enqueued_at", "next_attempt_at"}
+
 // Register creates the cursor of every endpoint that has none, starting at the newest outbox event: a
 // new endpoint receives the events committed from then on (Replay sends older ones). Run calls it;
 // call it before serving SCIM so that no change slips between the two.
@@ -19,8 +22,8 @@ func (w *Worker) Register(ctx context.Context) error {
 		if err := w.db.GetContext(ctx, &head, "SELECT COALESCE(MAX(seq), 0) FROM "+w.t.Outbox()); err != nil {
 			return err
 		}
-		res, err := w.db.ExecContext(ctx, "INSERT IGNORE INTO "+w.t.Cursors()+
-			" (endpoint, last_seq, scan_seq, created_at) VALUES (?, ?, ?, ?)", ep.Name, head, head, w.now().UTC())
+		res, err := w.db.ExecContext(ctx, w.run.D.InsertKeeping(w.t.Cursors(),
+			[]string{"endpoint", "last_seq", "scan_seq", "created_at"}, 1), ep.Name, head, head, w.now().UTC())
 		if err != nil {
 			return err
 		}
@@ -178,8 +181,7 @@ func (w *Worker) insertDeliveries(ctx context.Context, tx *bookkeeping.Tx, name 
 		for _, r := range rows[:n] {
 			args = append(args, name, r.Seq, r.EventID, r.Type, r.Subject, status, now, now)
 		}
-		q := "INSERT INTO " + w.t.Deliveries() + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + " ON DUPLICATE KEY UPDATE id = id"
+		q := w.run.D.InsertKeeping(w.t.Deliveries(), deliveryCols, n)
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -151,8 +150,7 @@ func (w *Worker) ReplayProgress(ctx context.Context, endpoint string, since time
 			}
 			// New deliveries are inserted; existing ones are reset by a plain UPDATE rather than in ON DUPLICATE
 			// KEY UPDATE, where go-mysql-server (the demo's engine) does not recompute the generated `waiting`.
-			q := "INSERT INTO " + w.t.Deliveries() + " (endpoint, seq, event_id, type, subject, status, enqueued_at, next_attempt_at) VALUES " +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + " ON DUPLICATE KEY UPDATE id = id"
+			q := w.run.D.InsertKeeping(w.t.Deliveries(), deliveryCols, n)
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}

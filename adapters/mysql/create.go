@@ -76,9 +76,10 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		c := &change{}
 		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
 		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after})
-		if s.roles != nil && s.roles.Rules.Default != nil {
-			// A new user is in no group: the column store gives it the default role. The other stores
-			// hold only granted roles, so there is nothing to write (and nothing to look up).
+		if s.roles != nil && s.roles.OnCreate() {
+			// A new user is in no group: the column store gives it the default role, and an
+			// authoritative mapping takes away the roles an adopted row was given by hand. Otherwise
+			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).
 			c.rolesOf(id)
 		}
 		return s.afterChange(ctx, tx, c)
@@ -91,8 +92,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (prev *string, appKey any, err error) {
 	// Creates of one login run one after another: the second waits here until the first commits, then
 	// finds its row below (a locked read sees the latest commit), even without a unique index on it.
-	if _, err := tx.ExecContext(ctx, "INSERT INTO "+tx.Tables.UserNameLocks()+" (user_name_lc) VALUES (?) "+
-		"ON DUPLICATE KEY UPDATE user_name_lc = user_name_lc", scim.FoldIdentity(userName(r))); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.D.InsertKeeping(tx.Tables.UserNameLocks(), []string{"user_name_lc"}, 1), scim.FoldIdentity(userName(r))); err != nil {
 		return nil, nil, err
 	}
 	var tomb struct {

@@ -114,7 +114,7 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 		groups = append(groups, g.DisplayName)
 	}
 	if s.roles != nil {
-		roles = s.roles.Rules.Granted(byUser[id])
+		roles = s.roles.GrantedBy(byUser[id])
 	}
 	return keyString(normalizeKey(key[0])), groups, roles, nil
 }

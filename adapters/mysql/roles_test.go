@@ -32,6 +32,12 @@ func newRoleFixture(t *testing.T, schema, usersText, rolesTOML string) *roleFixt
 	return &roleFixture{store: store, db: db}
 }
 
+// newRoleFixtureOn is a store on an existing, migrated database: a restart of scimbridge.
+func newRoleFixtureOn(t *testing.T, db *sqlx.DB, usersText, rolesTOML string) *roleFixture {
+	t.Helper()
+	return &roleFixture{store: mysql.New(db, testfix.Users(t, usersText), mysql.Options{Roles: testfix.Roles(t, rolesTOML)}), db: db}
+}
+
 func (f *roleFixture) user(t *testing.T, name string) (id string, key int64) {
 	t.Helper()
 	r, err := f.store.CreateUser(context.Background(), resource(t, `{"userName":"`+name+`@example.com"}`))
@@ -99,8 +105,10 @@ role = "support"
 `
 
 // ReconcileRoles walks every live user in batches (1000 per transaction) and counts only real changes.
+// Authoritative: the values the app set by hand are repaired (without it they stay, see
+// TestRolesHandGivenSurvive).
 func TestReconcileRolesBatchesAndCounts(t *testing.T) {
-	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, storeColumnRoles)
+	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, "authoritative = true\n"+storeColumnRoles)
 	ctx := context.Background()
 	const n = 2345
 	var ids []string

@@ -33,7 +33,7 @@ type Store struct {
 	rand   io.Reader
 	log    *slog.Logger
 
-	roles      *approles.Sync // nil when no role mapping is configured
+	roles      *approles.Set  // nil when no role mapping is configured
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	userCols   string         // the columns selectUser selects, for a list's deferred join
@@ -53,6 +53,8 @@ type Options struct {
 	Rand   io.Reader        // randomness for ids and keys, default crypto/rand
 	Log    *slog.Logger
 	Roles  *mapping.Roles // the role mapping; nil for none
+	// MoreRoles are further role stores ([[roles]]), recomputed after Roles.
+	MoreRoles []*mapping.Roles
 	// GroupMirror mirrors groups into the app's groups and group-members tables; nil for none.
 	GroupMirror *mapping.GroupMirror
 	Limits      DocLimits // sizes of what scimbridge keeps in its own document; zero values get the defaults
@@ -90,9 +92,11 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	if o.GroupMirror != nil {
 		s.mirror = mirror.New(o.GroupMirror, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey, s.newUUID)
 	}
+	stores := o.MoreRoles
 	if o.Roles != nil {
-		s.roles = approles.New(o.Roles, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
+		stores = append([]*mapping.Roles{o.Roles}, stores...)
 	}
+	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
 	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))

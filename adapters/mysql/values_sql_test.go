@@ -116,17 +116,17 @@ func TestRolledBackWriteLeavesNoValues(t *testing.T) {
 	}
 }
 
-// Migration 15 fills the values table from the documents of the users that exist when it runs.
+// Migration 18 fills the values table from the documents of the users that exist when it runs.
 func TestMigrationBackfillsValues(t *testing.T) {
 	f := newFixture(t, usersTOML)
 	bulkUsers(t, f, 5)
-	if _, err := f.db.Exec("DELETE FROM scim_schema_migrations WHERE version = 15"); err != nil {
+	if _, err := f.db.Exec("DELETE FROM scim_schema_migrations WHERE version = 18"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := mysql.Migrate(context.Background(), f.db, "scim_"); err != nil || n != 1 {
-		t.Fatalf("migrate: %d applied, %v; want migration 15 again", n, err)
+		t.Fatalf("migrate: %d applied, %v; want migration 18 again", n, err)
 	}
 	if got, _ := listed(t, f, `emails.value eq "BULK3@example.com"`); !slices.Equal(got, []string{"bulk-000003"}) {
-		t.Fatalf("after the migration: %v, want bulk-000003", got)
+		t.Fatalf("after migration 18: %v, want bulk-000003", got)
 	}
 }

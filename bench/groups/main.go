@@ -7,7 +7,7 @@
 //     Okta's replace with the full list;
 //   - mysql.Store.ReconcileRoles over -users users (default 100,000; column store, half of them in mapped
 //     groups): from scratch (every row changes), again (nothing changes), and after 1 % of the rows were
-//     edited by hand.
+//     edited by hand (kept: scimbridge did not write them).
 //
 // It creates its own database (scimbridge_bench_<random>) on the test server (SCIMBRIDGE_TEST_DSN, default
 // root@tcp(127.0.0.1:3306)/), listens on 127.0.0.1 only, and drops the database at the end, also on error

@@ -143,9 +143,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		return a, err
 	}
 	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), GroupMirror: cfg.GroupsMapping().MirrorMapping(), OnTxRetry: onTxRetry,
-		AuditRedact: cfg.Audit.Redact,
-		Limits:      mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}

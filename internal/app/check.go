@@ -74,7 +74,7 @@ func Check(ctx context.Context, cfg *config.Config, o Options) (schemacheck.Repo
 		return rep, fmt.Errorf("reading the migration version: %w", err)
 	}
 	grants, err := schemacheck.CheckGrants(ctx, db, schemacheck.Setup{Users: cfg.UsersMapping(), Roles: cfg.RolesMapping(),
-		Mirror: cfg.GroupsMapping().MirrorMapping(), Prefix: prefix}, version)
+		MoreRoles: cfg.MoreRoleStores(), Mirror: cfg.GroupsMapping().MirrorMapping(), Prefix: prefix}, version)
 	if err != nil {
 		return rep, fmt.Errorf("checking the account's privileges: %w", err)
 	}
@@ -84,11 +84,13 @@ func Check(ctx context.Context, cfg *config.Config, o Options) (schemacheck.Repo
 		return rep, fmt.Errorf("checking the database: %w", err)
 	}
 	add(users)
-	roles, err := schemacheck.CheckRoles(ctx, db, cfg.RolesMapping(), cfg.UsersMapping(), prefix)
-	if err != nil {
-		return rep, fmt.Errorf("checking the role tables: %w", err)
+	for _, r := range cfg.RoleStores() {
+		roles, err := schemacheck.CheckRoles(ctx, db, r, cfg.UsersMapping(), prefix)
+		if err != nil {
+			return rep, fmt.Errorf("checking the role tables: %w", err)
+		}
+		add(roles)
 	}
-	add(roles)
 	mirror, err := schemacheck.CheckGroupMirror(ctx, db, cfg.GroupsMapping().MirrorMapping())
 	if err != nil {
 		return rep, fmt.Errorf("checking the group mirror tables: %w", err)

@@ -421,9 +421,12 @@ func TestDeletionsAreAudited(t *testing.T) {
 	checkConsistentWithOutbox(t, db)
 }
 
-// The reconcile at start (no request behind it) audits the roles it changes, with an empty actor.
+// The reconcile at start (no request behind it) audits the roles it changes, with an empty actor. The
+// mapping is authoritative, so that the reconcile repairs the app's hand edit (otherwise it stays).
 func TestReconcileIsAudited(t *testing.T) {
-	s, db, _ := newStore(t)
+	_, db, clock := newStore(t)
+	s := mysql.New(db, testfix.Users(t, legacyapp.UsersMapping("")),
+		mysql.Options{Now: clock.Now, Roles: testfix.Roles(t, "authoritative = true\n"+legacyapp.ColumnRolesTOML)})
 	ctx := context.Background()
 	u, err := s.CreateUser(ctx, scim.Resource{"userName": "rae@example.com", "active": true})
 	if err != nil {

@@ -25,6 +25,9 @@ type Dialect interface {
 	// JSONValue is the SQL expression of the scalar at path (a quoted JSON path literal) in doc: NULL
 	// for a member that is absent, null, an object or an array.
 	JSONValue(doc, path string) string
+	// InsertKeeping is an INSERT of rows rows into table's cols that leaves a row already holding one of
+	// their unique keys as it is, yet locks it as an update would (creates of one login queue on it).
+	InsertKeeping(table string, cols []string, rows int) string
 }
 
 // ErrorKind is what a database error means to scimbridge.
@@ -50,6 +53,12 @@ type mysqlDialect struct{}
 func (mysqlDialect) Quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
 func (mysqlDialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (mysqlDialect) InsertKeeping(table string, cols []string, rows int) string {
+	row := "(" + Placeholders(len(cols)) + ")"
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ") + " ON DUPLICATE KEY UPDATE " + cols[0] + " = " + cols[0]
+}
 
 func (mysqlDialect) JSONValue(doc, path string) string {
 	return "JSON_VALUE(" + doc + ", " + path + ")"

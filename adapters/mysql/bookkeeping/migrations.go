@@ -194,7 +194,22 @@ var migrations = []migration{
 		user_name_lc VARCHAR(255) NOT NULL,
 		PRIMARY KEY (user_name_lc)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 14: the values table (values.go): each user's document values, so that an eq filter on an attribute
+	// 14: which app roles scimbridge granted, per user and role store ([roles] Name): the role recompute
+	// adds and removes only these, so that roles given by hand in the app (an adopted admin's) survive,
+	// unless the role mapping is authoritative.
+	sqlStep(`CREATE TABLE {p}role_grants (
+		user_id CHAR(36)     NOT NULL,
+		store   VARCHAR(191) NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, store, role)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 15, 16: users that existed before role_grants have roles_untracked = 1: their first recompute takes
+	// the managed roles they hold that their groups grant as scimbridge's (the old code wrote exactly
+	// those) and the others as given by hand. serve's start-up reconcile, before any SCIM write, is that
+	// first recompute. Users created later start tracked (0).
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN roles_untracked TINYINT(1) NOT NULL DEFAULT 1`),
+	sqlStep(`ALTER TABLE {p}users ALTER COLUMN roles_untracked SET DEFAULT 0`),
+	// 17: the values table (values.go): each user's document values, so that an eq filter on an attribute
 	// kept only in the document is an index lookup rather than a scan of every user's JSON. The key
 	// (attr, value_fold) serves the lookup. The foreign key takes a hard-deleted user's rows along, and
 	// a revived tombstone's to its new id.
@@ -206,7 +221,7 @@ var migrations = []migration{
 		KEY attr_value (attr, value_fold),
 		CONSTRAINT {p}user_values_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 15: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
+	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
 }
 

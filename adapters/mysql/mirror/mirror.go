@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -23,11 +24,17 @@ type Mirror struct {
 	// The app's users table and key column (quoted), and the bookkeeping column holding a user's app key.
 	usersTable, usersKey, joinKey string
 	newUUID                       func() string
+	onInsert                      []string // the on_insert columns, sorted
 }
 
 // New builds the mirror of a [groups.mirror] mapping. newUUID makes the app keys of key_generation = "uuid".
 func New(m *mapping.GroupMirror, usersTable, usersKey, joinKey string, newUUID func() string) *Mirror {
-	return &Mirror{m: m, usersTable: usersTable, usersKey: usersKey, joinKey: joinKey, newUUID: newUUID}
+	onInsert := make([]string, 0, len(m.OnInsert))
+	for c := range m.OnInsert {
+		onInsert = append(onInsert, c)
+	}
+	sort.Strings(onInsert)
+	return &Mirror{m: m, usersTable: usersTable, usersKey: usersKey, joinKey: joinKey, newUUID: newUUID, onInsert: onInsert}
 }
 
 // batch is how many member rows one statement writes.
@@ -72,6 +79,9 @@ func (gm *Mirror) Create(ctx context.Context, tx *bookkeeping.Tx, groupID string
 	cols, args := []string{quoteIdent(gm.m.Name)}, []any{name}
 	if gm.m.ExternalID != "" {
 		cols, args = append(cols, quoteIdent(gm.m.ExternalID)), append(args, externalID(r))
+	}
+	for _, c := range gm.onInsert {
+		cols, args = append(cols, quoteIdent(c)), append(args, gm.m.OnInsert[c])
 	}
 	var key string
 	if gm.m.KeyGen == mapping.KeyUUID {

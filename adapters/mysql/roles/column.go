@@ -15,8 +15,12 @@ type columnStore struct {
 	table, key, column string // quoted
 }
 
-func (c *columnStore) want(granted []string) []string {
+// want keeps a value scimbridge did not write (other than the default): the column holds one role, and
+// a hand-given one is not replaced by what groups grant.
+func (c *columnStore) want(granted, hand []string) []string {
 	switch {
+	case len(hand) > 0 && (c.r.Default == nil || hand[0] != *c.r.Default):
+		return hand[:1]
 	case len(granted) > 0:
 		return granted[:1]
 	case c.r.Default != nil:
@@ -64,7 +68,7 @@ func readColumn(ctx context.Context, tx *bookkeeping.Tx, table, key, column stri
 	for _, row := range rows {
 		st := state{}
 		if row.Value != nil {
-			st.raw, st.roles = *row.Value, parse(*row.Value)
+			st.raw, st.roles, st.present = *row.Value, parse(*row.Value), true
 		}
 		out[bookkeeping.KeyString(bookkeeping.NormalizeKey(row.Key))] = st
 	}

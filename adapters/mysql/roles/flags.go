@@ -16,7 +16,9 @@ type flagsStore struct {
 	table, key string // quoted
 }
 
-func (f *flagsStore) want(granted []string) []string { return granted }
+func (f *flagsStore) want(granted, hand []string) []string {
+	return union(f.r.Managed(), granted, hand)
+}
 
 func (f *flagsStore) columns() []string {
 	cols := make([]string, 0, len(f.r.FlagColumns()))

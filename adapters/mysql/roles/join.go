@@ -3,6 +3,7 @@ package roles
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -15,7 +16,7 @@ type joinStore struct {
 	r *mapping.Roles
 }
 
-func (j *joinStore) want(granted []string) []string { return granted }
+func (j *joinStore) want(granted, hand []string) []string { return union(j.r.Managed(), granted, hand) }
 
 func (j *joinStore) read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error) {
 	out := map[string]state{}
@@ -133,27 +134,63 @@ func joinDelete(t, uc, rc string, rows [][2]any, ids map[string]any) (string, []
 }
 
 // roleKeys looks the managed roles up by name in the app's roles table. Every role a rule names must
-// exist there (`scimbridge check` says which do not).
+// exist there once, within the lookup's scope (`scimbridge check` says which do not).
 func (j *joinStore) roleKeys(ctx context.Context, tx *bookkeeping.Tx) (map[string]any, error) {
 	l := j.r.Lookup
-	managed := j.r.Managed()
-	d := tx.D
+	q, args := LookupSQL(tx.D, l, j.r.Managed())
 	var rows []struct {
 		Key  any    `db:"k"`
 		Name string `db:"n"`
 	}
-	if err := tx.SelectContext(ctx, &rows, "SELECT "+d.Quote(l.Key)+" AS k, "+d.Quote(l.Name)+" AS n FROM "+d.Quote(l.Table)+
-		" WHERE "+d.Quote(l.Name)+" IN ("+bookkeeping.Placeholders(len(managed))+")", bookkeeping.Args(managed)...); err != nil {
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
 		return nil, err
 	}
 	ids := map[string]any{}
 	for _, r := range rows {
+		if _, twice := ids[r.Name]; twice {
+			return nil, fmt.Errorf("role %q of the role mapping is in %s.%s more than once%s: give roles.lookup a scope",
+				r.Name, l.Table, l.Name, scopeText(l.Scope))
+		}
 		ids[r.Name] = bookkeeping.NormalizeKey(r.Key)
 	}
-	for _, m := range managed {
+	for _, m := range j.r.Managed() {
 		if _, ok := ids[m]; !ok {
-			return nil, fmt.Errorf("role %q of the role mapping does not exist in %s.%s", m, l.Table, l.Name)
+			return nil, fmt.Errorf("role %q of the role mapping does not exist in %s.%s%s", m, l.Table, l.Name, scopeText(l.Scope))
 		}
 	}
 	return ids, nil
+}
+
+// LookupSQL is the query reading the key (k) and name (n) of the lookup table's rows named as these
+// roles, within its scope.
+func LookupSQL(d bookkeeping.Dialect, l mapping.RoleLookup, names []string) (string, []any) {
+	q := "SELECT " + d.Quote(l.Key) + " AS k, " + d.Quote(l.Name) + " AS n FROM " + d.Quote(l.Table) +
+		" WHERE " + d.Quote(l.Name) + " IN (" + bookkeeping.Placeholders(len(names)) + ")"
+	args := bookkeeping.Args(names)
+	for _, col := range sortedScope(l.Scope) {
+		q += " AND " + d.Quote(col) + " = ?"
+		args = append(args, l.Scope[col])
+	}
+	return q, args
+}
+
+func sortedScope(scope map[string]any) []string {
+	cols := make([]string, 0, len(scope))
+	for c := range scope {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	return cols
+}
+
+// scopeText is " where type = Group" for the messages, "" without a scope.
+func scopeText(scope map[string]any) string {
+	if len(scope) == 0 {
+		return ""
+	}
+	var conds []string
+	for _, c := range sortedScope(scope) {
+		conds = append(conds, fmt.Sprintf("%s = %v", c, scope[c]))
+	}
+	return " where " + strings.Join(conds, " and ")
 }

@@ -13,6 +13,8 @@ type bookRow struct {
 	Key     any    `db:"app"`
 	Active  bool   `db:"active"`
 	Deleted bool   `db:"deleted"`
+	// Untracked: the user existed before scimbridge recorded the roles it grants (see handGiven).
+	Untracked bool `db:"roles_untracked"`
 }
 
 // load reads the users' app keys, state and groups, and computes the roles they are granted.
@@ -20,7 +22,7 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 	var rows []bookRow
 	// The users are locked before their memberships are read: two transactions changing one user's
 	// groups at once then recompute one after the other, the second seeing the first's membership.
-	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted FROM "+
+	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted, roles_untracked FROM "+
 		tx.Tables.Users()+" WHERE id IN ("+bookkeeping.Placeholders(len(ids))+") ORDER BY id FOR UPDATE", bookkeeping.Args(ids)...); err != nil {
 		return nil, err
 	}
@@ -34,7 +36,7 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 	}
 	users := make([]*user, 0, len(rows))
 	for _, row := range rows {
-		u := &user{id: row.ID, key: bookkeeping.NormalizeKey(row.Key)}
+		u := &user{id: row.ID, key: bookkeeping.NormalizeKey(row.Key), untracked: row.Untracked}
 		if !present[bookkeeping.KeyString(u.key)] {
 			continue // the app deleted the row itself: there is nowhere to write roles
 		}

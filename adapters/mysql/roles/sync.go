@@ -16,7 +16,7 @@ import (
 // batch is how many users one recompute statement covers.
 const batch = 1000
 
-// Sync recomputes users' app roles inside SCIM writes' transactions.
+// Sync recomputes users' app roles in one role store, inside SCIM writes' transactions (Set runs them).
 type Sync struct {
 	Rules *mapping.Roles
 	table string // the app's users table, quoted
@@ -28,27 +28,31 @@ type Sync struct {
 
 // storage is how the app stores roles: one implementation per mapping.RoleStore.
 type storage interface {
-	// want is what the app should hold for a user granted these roles (highest priority first).
-	want(granted []string) []string
+	// want is what the app should hold for a user granted these roles (highest priority first) who
+	// holds these managed roles given by hand (see handGiven).
+	want(granted, hand []string) []string
 	// read returns what the app holds now for the users with these keys (by KeyString), locking the rows.
 	read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error)
 	// write makes the app hold what each user should, where it differs from have.
 	write(ctx context.Context, tx *bookkeeping.Tx, users []*user, have map[string]state) error
 }
 
-// state is what the app stores now for one user: the managed roles, and the raw column value (list
-// store) whose unmanaged tokens a rewrite must keep.
+// state is what the app stores now for one user: the managed roles, and the raw value (list store)
+// whose unmanaged entries a rewrite must keep.
 type state struct {
-	roles []string
-	raw   string
+	roles   []string
+	raw     string
+	present bool // list store: the column is not NULL, or the key-value row exists
 }
 
 // user is one SCIM user whose roles are being recomputed.
 type user struct {
-	id      string
-	key     any // the app's key
-	granted []string
-	want    []string
+	id        string
+	key       any // the app's key
+	untracked bool
+	granted   []string
+	want      []string
+	ours      []string // the roles of want that are there by scimbridge's doing: its record after the write
 }
 
 // Change is a user whose stored roles changed: the managed roles before and after.
@@ -78,33 +82,37 @@ func New(r *mapping.Roles, usersTable, usersKey, joinKey string) *Sync {
 	return s
 }
 
-// Recompute brings the stored roles of these SCIM users in line with their groups, inside tx, and
-// returns the users whose roles changed.
-func (s *Sync) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
-	var changes []Change
-	userIDs = dedupe(userIDs)
-	for start := 0; start < len(userIDs); start += batch {
-		users, err := s.load(ctx, tx, userIDs[start:min(start+batch, len(userIDs))])
-		if err != nil {
-			return changes, err
-		}
-		have, err := s.store.read(ctx, tx, appKeys(users))
-		if err != nil {
-			return changes, err
-		}
-		for _, u := range users {
-			u.want = s.store.want(u.granted)
-		}
-		if err := s.store.write(ctx, tx, users, have); err != nil {
-			return changes, err
-		}
-		for _, u := range users {
-			if before := have[bookkeeping.KeyString(u.key)].roles; !same(before, u.want) {
-				changes = append(changes, Change{UserID: u.id, AppKey: u.key, Old: orEmpty(before), New: orEmpty(u.want)})
-			}
-		}
+// recompute brings this store's roles of these SCIM users (at most batch) in line with their groups,
+// inside tx. It returns every user's managed roles before and after, and the users it loaded.
+func (s *Sync) recompute(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]Change, []*user, error) {
+	users, err := s.load(ctx, tx, ids)
+	if err != nil {
+		return nil, nil, err
 	}
-	return changes, nil
+	have, err := s.store.read(ctx, tx, appKeys(users))
+	if err != nil {
+		return nil, nil, err
+	}
+	recorded, err := s.readGrants(ctx, tx, users)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range users {
+		hand := s.handGiven(u, have[bookkeeping.KeyString(u.key)].roles, recorded[u.id])
+		u.want = s.store.want(u.granted, hand)
+		u.ours = minus(u.want, hand)
+	}
+	if err := s.store.write(ctx, tx, users, have); err != nil {
+		return nil, nil, err
+	}
+	if err := s.writeGrants(ctx, tx, users, recorded); err != nil {
+		return nil, nil, err
+	}
+	outs := make([]Change, 0, len(users))
+	for _, u := range users {
+		outs = append(outs, Change{UserID: u.id, AppKey: u.key, Old: orEmpty(have[bookkeeping.KeyString(u.key)].roles), New: orEmpty(u.want)})
+	}
+	return outs, users, nil
 }
 
 // Granted returns the roles the user's groups grant (none while the user is deleted, or inactive with

@@ -15,16 +15,18 @@ import (
 
 // Setup is what the grants check needs to know of the configuration.
 type Setup struct {
-	Users  *mapping.Users
-	Roles  *mapping.Roles       // nil without [roles]
-	Mirror *mapping.GroupMirror // nil without [groups.mirror]
-	Prefix string
+	Users *mapping.Users
+	Roles *mapping.Roles // nil without [roles]
+	// MoreRoles are the [[roles]] stores after the first (Roles).
+	MoreRoles []*mapping.Roles
+	Mirror    *mapping.GroupMirror // nil without [groups.mirror]
+	Prefix    string
 }
 
 // bookkeepingTables are scimbridge's own tables (without the prefix), every one of which serve reads and
 // writes.
 var bookkeepingTables = []string{"users", "outbox", "groups", "group_members", "webhook_cursors", "webhook_deliveries",
-	"gate_sessions", "gate_assertions", "audit"}
+	"gate_sessions", "gate_assertions", "audit", "role_grants"}
 
 // migrateNeeds are the privileges `scimbridge migrate` (and serve, while migrations are not current) needs on
 // the database: it creates and alters scimbridge's tables, records each step, and rewrites rows (migration 8).
@@ -51,10 +53,16 @@ func serveNeeds(s Setup) map[string][]string {
 	for _, kv := range s.Users.KeyValue {
 		add(kv.Table, rw...)
 	}
-	if r := s.Roles; r != nil && r.Store == mapping.RoleJoin {
-		add(r.Table, "SELECT", "INSERT", "DELETE")
-		if r.Lookup.Table != "" {
-			add(r.Lookup.Table, "SELECT")
+	for _, r := range append([]*mapping.Roles{s.Roles}, s.MoreRoles...) {
+		switch {
+		case r == nil:
+		case r.Store == mapping.RoleJoin:
+			add(r.Table, "SELECT", "INSERT", "DELETE")
+			if r.Lookup.Table != "" {
+				add(r.Lookup.Table, "SELECT")
+			}
+		case r.KeyValue != nil:
+			add(r.KeyValue.Table, "SELECT", "INSERT", "UPDATE")
 		}
 	}
 	if m := s.Mirror; m != nil {

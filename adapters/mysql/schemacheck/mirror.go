@@ -89,7 +89,14 @@ func CheckGroupMirror(ctx context.Context, db *sqlx.DB, g *mapping.GroupMirror) 
 				rep.problem("groups.mirror.%s: %s.%s is %s, but the mirror writes text", c[0], g.Table, c[1], info.DataType)
 			}
 		}
-		notWritten(g.Table, cols, g.Key, g.Name, g.ExternalID)
+		written := []string{g.Key, g.Name, g.ExternalID}
+		for _, c := range sortedNames(g.OnInsert) {
+			if _, ok := byName[strings.ToLower(c)]; !ok {
+				rep.problem("groups.mirror.on_insert.%s: column %s.%s does not exist", c, g.Table, c)
+			}
+			written = append(written, c)
+		}
+		notWritten(g.Table, cols, written...)
 	}
 
 	byName, cols, err = columns(g.MembersTable)
@@ -141,4 +148,13 @@ func CheckGroupMirror(ctx context.Context, db *sqlx.DB, g *mapping.GroupMirror) 
 		}
 	}
 	return rep, nil
+}
+
+func sortedNames(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
@@ -36,6 +37,14 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 	var err error
 	switch r.Store {
 	case "column", "list":
+		if kv := r.KeyValue; kv != nil {
+			for _, c := range [][2]string{{"foreign_key", kv.ForeignKey}, {"key_column", kv.KeyColumn}, {"value_column", kv.ValueColumn}} {
+				if err == nil {
+					err = need("roles.keyvalue."+c[0], kv.Table, c[1])
+				}
+			}
+			break
+		}
 		err = need("roles.column", users.Table, r.Column)
 	case "flags":
 		for _, c := range slices.Sorted(maps.Keys(r.FlagColumns())) {
@@ -50,14 +59,13 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 				break
 			}
 		}
-		if err == nil && len(rep.Problems) == 0 {
-			var names []string
-			managed := r.Managed()
-			err = db.SelectContext(ctx, &names, "SELECT "+quoteIdent(r.Lookup.Name)+" FROM "+quoteIdent(r.Lookup.Table)+
-				" WHERE "+quoteIdent(r.Lookup.Name)+" IN ("+placeholders(len(managed))+")", bookkeeping.Args(managed)...)
-			for _, m := range minus(managed, names) {
-				rep.problem("roles: role %q is not in %s.%s; add it to the app or fix the rule", m, r.Lookup.Table, r.Lookup.Name)
+		for _, c := range slices.Sorted(maps.Keys(r.Lookup.Scope)) {
+			if err == nil {
+				err = need("roles.lookup.scope."+c, r.Lookup.Table, c)
 			}
+		}
+		if err == nil && len(rep.Problems) == 0 {
+			err = checkLookup(ctx, db, r, &rep)
 		}
 	}
 	if err != nil {
@@ -91,4 +99,36 @@ func CheckRoles(ctx context.Context, db *sqlx.DB, r *mapping.Roles, users *mappi
 		}
 	}
 	return rep, nil
+}
+
+// checkLookup fails the roles a rule names that the lookup table lacks, and those it holds more than once
+// (within the scope): the recompute would not know which key to write, and refuses.
+func checkLookup(ctx context.Context, db *sqlx.DB, r *mapping.Roles, rep *Report) error {
+	managed := r.Managed()
+	q, args := approles.LookupSQL(bookkeeping.MySQL, r.Lookup, managed)
+	var rows []struct {
+		Key  any    `db:"k"`
+		Name string `db:"n"`
+	}
+	if err := db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return err
+	}
+	count := map[string]int{}
+	for _, row := range rows {
+		count[row.Name]++
+	}
+	where := ""
+	if len(r.Lookup.Scope) > 0 {
+		where = " within roles.lookup.scope"
+	}
+	for _, m := range managed {
+		switch n := count[m]; {
+		case n == 0:
+			rep.problem("roles: role %q is not in %s.%s%s; add it to the app or fix the rule", m, r.Lookup.Table, r.Lookup.Name, where)
+		case n > 1:
+			rep.problem("roles: role %q is in %s.%s %d times%s: the lookup is ambiguous; give roles.lookup a scope (scope = { type = \"...\" })",
+				m, r.Lookup.Table, r.Lookup.Name, n, where)
+		}
+	}
+	return nil
 }

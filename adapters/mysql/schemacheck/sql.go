@@ -7,5 +7,3 @@ import (
 func quoteIdent(name string) string { return bookkeeping.MySQL.Quote(name) }
 
 func placeholders(n int) string { return bookkeeping.Placeholders(n) }
-
-func minus(a, b []string) []string { return bookkeeping.Without(a, b) }

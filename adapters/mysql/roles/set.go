@@ -1,0 +1,115 @@
+package roles
+
+import (
+	"context"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// Set is every role store of a configuration ([[roles]]), recomputed together: a user's
+// user.roles_changed carries the managed roles of all stores, before and after.
+type Set struct {
+	stores []*Sync
+}
+
+// NewSet builds the Syncs of these role mappings (see New); nil for none.
+func NewSet(rs []*mapping.Roles, usersTable, usersKey, joinKey string) *Set {
+	if len(rs) == 0 {
+		return nil
+	}
+	s := &Set{}
+	for _, r := range rs {
+		s.stores = append(s.stores, New(r, usersTable, usersKey, joinKey))
+	}
+	return s
+}
+
+// OnCreate reports whether a new or adopted user must be recomputed: a store gives a default role, or
+// is authoritative (the roles an adopted row was given by hand go).
+func (s *Set) OnCreate() bool {
+	for _, st := range s.stores {
+		if st.Rules.Default != nil || st.Rules.Authoritative {
+			return true
+		}
+	}
+	return false
+}
+
+// Recompute brings every store's roles of these SCIM users in line with their groups, inside tx, and
+// returns the users whose roles changed in any store.
+func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
+	userIDs = dedupe(userIDs)
+	var changes []Change
+	for start := 0; start < len(userIDs); start += batch {
+		ids := userIDs[start:min(start+batch, len(userIDs))]
+		byUser := map[string]*Change{}
+		var order []string
+		changed := map[string]bool{}
+		var users []*user
+		for i, st := range s.stores {
+			outs, us, err := st.recompute(ctx, tx, ids)
+			if err != nil {
+				return changes, err
+			}
+			if i == 0 {
+				users = us
+			}
+			for _, o := range outs {
+				c := byUser[o.UserID]
+				if c == nil {
+					c = &Change{UserID: o.UserID, AppKey: o.AppKey, Old: []string{}, New: []string{}}
+					byUser[o.UserID] = c
+					order = append(order, o.UserID)
+				}
+				c.Old = appendNew(c.Old, o.Old)
+				c.New = appendNew(c.New, o.New)
+				changed[o.UserID] = changed[o.UserID] || !same(o.Old, o.New)
+			}
+		}
+		if err := markTracked(ctx, tx, users); err != nil {
+			return changes, err
+		}
+		for _, id := range order {
+			if changed[id] {
+				changes = append(changes, *byUser[id])
+			}
+		}
+	}
+	return changes, nil
+}
+
+// Granted returns the roles the user's groups grant in every store (see Sync.Granted).
+func (s *Set) Granted(ctx context.Context, tx *bookkeeping.Tx, userID string) ([]string, error) {
+	var out []string
+	for _, st := range s.stores {
+		g, err := st.Granted(ctx, tx, userID)
+		if err != nil {
+			return nil, err
+		}
+		out = appendNew(out, g)
+	}
+	return out, nil
+}
+
+// GrantedBy returns the roles users in these groups get from every store, each once.
+func (s *Set) GrantedBy(groups []mapping.Group) []string {
+	var out []string
+	for _, st := range s.stores {
+		out = appendNew(out, st.Rules.Granted(groups))
+	}
+	return out
+}
+
+func appendNew(to, add []string) []string {
+	for _, a := range add {
+		found := false
+		for _, t := range to {
+			found = found || t == a
+		}
+		if !found {
+			to = append(to, a)
+		}
+	}
+	return to
+}
