@@ -6,17 +6,63 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
 
+// unanswered remembers the userNames of creates this process could not answer with their outcome: the
+// store failed with 503 (the database or the connection died, possibly after the commit), so the IdP
+// was told "try again" about a write that may have happened. Only these are retried as creates: a POST
+// that repeats a create answered 201 is a duplicate and gets 409 (Microsoft's SCIM validator checks
+// exactly that).
+type unanswered struct {
+	mu    sync.Mutex
+	since map[string]time.Time // scim.FoldIdentity(userName) -> when the 503 was answered
+}
+
+// maxUnanswered bounds the memory a database outage under heavy create load can take.
+const maxUnanswered = 10000
+
+func (u *unanswered) add(userName string, now time.Time, window time.Duration) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.since == nil {
+		u.since = map[string]time.Time{}
+	}
+	for k, at := range u.since {
+		if now.Sub(at) > window {
+			delete(u.since, k)
+		}
+	}
+	if len(u.since) < maxUnanswered {
+		u.since[scim.FoldIdentity(userName)] = now
+	}
+}
+
+func (u *unanswered) has(userName string, now time.Time, window time.Duration) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	at, ok := u.since[scim.FoldIdentity(userName)]
+	return ok && now.Sub(at) <= window
+}
+
+// noteUnanswered records a create that failed with 503: its retry may find it committed.
+func (s *Server) noteUnanswered(in scim.Resource, err error) {
+	if s.cfg.RetryWindow < 0 || scim.AsError(err).Status != http.StatusServiceUnavailable {
+		return
+	}
+	name, _ := in["userName"].(string)
+	s.unanswered.add(name, s.cfg.Now(), s.cfg.RetryWindow)
+}
+
 // createdBefore reports whether a POST /Users that failed with conflict is the retry of a create that
-// committed but whose answer was lost (the database or the network died between the commit and the
-// 201; Okta and Entra retry on 503). It is when the user holding the userName was created at most
-// RetryWindow ago and has exactly the attributes the request gives: then the retry is answered as
-// the create it repeats, with that user and its id, instead of 409. Anything that differs (another
-// externalId, another title, an older user) keeps the 409: that is another create, not a retry.
+// committed but whose answer was lost: this process answered a create of that userName with 503 at
+// most RetryWindow ago (unanswered), the user holding the userName was created in that window, and it
+// has exactly the attributes the request gives. Then the retry is answered as the create it repeats,
+// with that user and its id, instead of 409. Anything that differs (another externalId, another title,
+// an older user, a create that was answered) keeps the 409: that is another create, not a retry.
 //
 // The password is not compared: it is never read back. Nothing is written, so no second event is sent.
 func (s *Server) createdBefore(ctx context.Context, in scim.Resource, err error) (scim.Resource, bool) {
@@ -24,6 +70,9 @@ func (s *Server) createdBefore(ctx context.Context, in scim.Resource, err error)
 		return nil, false
 	}
 	name, _ := in["userName"].(string)
+	if !s.unanswered.has(name, s.cfg.Now(), s.cfg.RetryWindow) {
+		return nil, false
+	}
 	page, lerr := s.cfg.Users.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 2,
 		Filter: &scim.CompareExpr{Attr: scim.AttrPath{Name: "userName"}, Op: scim.OpEq, Value: name}})
 	if lerr != nil || len(page.Resources) != 1 {

@@ -59,8 +59,9 @@ type Config struct {
 	// ExtraSchemas is what a body's "schemas" may name besides the resource's own schemas:
 	// scim.ExtraSchemasIgnore (default) or scim.ExtraSchemasRefuse.
 	ExtraSchemas string
-	// RetryWindow is how long after a user's creation a POST that describes it exactly is taken for a
-	// retry of that creation and answered 201 with it (see createdBefore); 0 means 2 minutes, <0 never.
+	// RetryWindow is how long after this server answered a create 503 (the write may have committed) a
+	// POST that describes the user it finds exactly is taken for a retry of that create and answered 201
+	// with it (see createdBefore); 0 means 2 minutes, <0 never.
 	RetryWindow time.Duration
 	// OnRequest, if set, learns of every request once it is answered (the metrics).
 	OnRequest func(RequestDone)
@@ -93,6 +94,7 @@ type Server struct {
 	groupType         *scim.ResourceType
 	retryAfterSeconds int
 	handler           http.Handler
+	unanswered        unanswered // creates answered 503, whose retries may find them committed (retry.go)
 }
 
 // New builds the service.

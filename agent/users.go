@@ -23,6 +23,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	out, err := s.cfg.Users.CreateUser(r.Context(), in)
 	if err != nil {
+		s.noteUnanswered(in, err)
 		prev, retried := s.createdBefore(r.Context(), in, err)
 		if !retried {
 			return err
