@@ -46,10 +46,12 @@ var mmSpec = exampleSpec{
 	},
 	value: func(e *example, key, path string) string {
 		if c, ok := mmColumns[path]; ok {
-			if v := mmUser(e, key)[c]; v != "NULL" {
-				return v
+			v := mmUser(e, key)[c]
+			if v == "NULL" {
+				e.t.Errorf("Users.%s of %s is NULL: Mattermost scans it into a string and cannot load the user", c, key)
+				return ""
 			}
-			return ""
+			return v
 		}
 		rows := e.rows("SELECT COALESCE(JSON_UNQUOTE(JSON_EXTRACT(Props, CONCAT('$.', ?))), '') AS v FROM Users WHERE Id = ?", mmProps[path], key)
 		return rows[0]["v"]
