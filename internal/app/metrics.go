@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/saml"
@@ -36,23 +35,29 @@ func (a *App) watch() {
 	}
 }
 
-// webhookBacklog reads, per endpoint, the deliveries waiting and dead (webhook.Worker.List) and the
-// outbox events past its cursor.
+// webhookBacklog reads, per endpoint, the dead letters and the 410 state (webhook.Worker.List), and the
+// backlog as `webhooks list` shows it (webhook.Worker.Backlog: deliveries waiting, events not fanned
+// out yet, and the commit time of the oldest of them).
 func (a *App) webhookBacklog(ctx context.Context) ([]metrics.Backlog, error) {
 	rep, err := a.worker.List(ctx, webhook.ListOptions{Statuses: []string{webhook.StatusDead}, Limit: 1})
 	if err != nil {
 		return nil, err
 	}
-	outbox := bookkeeping.NewTables(a.cfg.Database.BookkeepingPrefix, bookkeeping.MySQL).Outbox()
+	backlog, err := a.worker.Backlog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]webhook.Backlog, len(backlog))
+	for _, b := range backlog {
+		byName[b.Endpoint] = b
+	}
 	out := make([]metrics.Backlog, 0, len(rep.Endpoints))
 	for _, e := range rep.Endpoints {
+		wb := byName[e.Name]
 		b := metrics.Backlog{Endpoint: e.Name, Disabled: e.Disabled, Dead: int64(e.Counts[webhook.StatusDead]),
-			Waiting: int64(e.Counts[webhook.StatusPending] + e.Counts[webhook.StatusFailed])}
-		if e.OldestWaiting != nil {
-			b.OldestWaiting = *e.OldestWaiting
-		}
-		if err := a.db.GetContext(ctx, &b.Unsent, "SELECT COUNT(*) FROM "+outbox+" WHERE seq > ?", e.LastSeq); err != nil {
-			return nil, err
+			Waiting: int64(wb.Waiting), Unsent: int64(wb.NotFanned)}
+		if wb.Oldest != nil {
+			b.OldestWaiting = *wb.Oldest
 		}
 		out = append(out, b)
 	}

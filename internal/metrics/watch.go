@@ -14,7 +14,7 @@ type Backlog struct {
 	Waiting       int64     // deliveries pending or failed (to be sent)
 	Dead          int64     // dead letters: deliveries given up, kept for `webhooks retry`
 	Disabled      bool      // the endpoint answered 410 Gone
-	OldestWaiting time.Time // when the oldest waiting delivery was enqueued; zero when none waits
+	OldestWaiting time.Time // commit time of the oldest event waiting or not fanned out; zero when none waits
 }
 
 var (
