@@ -13,7 +13,6 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
-	"github.com/scimbridge/scimbridge/config"
 )
 
 const auditUsage = `Usage:
@@ -37,22 +36,16 @@ func (c *CLI) audit(ctx context.Context, args []string) int {
 	}
 	f := audit.Filter{Subject: *user, Actor: *actor, Limit: *limit}
 	if *since != "" {
-		t, err := parseAuditSince(*since, time.Now())
+		t, err := parseAuditSince(*since, c.now())
 		if err != nil {
 			fmt.Fprintln(c.Stderr, "scimbridge:", err)
 			return 2
 		}
 		f.Since = t
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintln(c.Stderr, err)
-		return 1
-	}
-	db, err := c.openDB(cfg)
-	if err != nil {
-		fmt.Fprintln(c.Stderr, "scimbridge:", err)
-		return 1
+	cfg, db, code := c.loadDB(*path)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
 	recs, err := audit.List(ctx, db, bookkeeping.NewTables(cfg.Database.BookkeepingPrefix, bookkeeping.MySQL), f)

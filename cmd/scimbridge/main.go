@@ -168,6 +168,22 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// loadDB loads the configuration at path and opens its database, for the commands that work on
+// scimbridge's tables (audit, webhooks). It reports a failure itself and returns its exit code.
+func (c *CLI) loadDB(path string) (*config.Config, *sqlx.DB, int) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, err)
+		return nil, nil, 1
+	}
+	db, err := c.openDB(cfg)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "scimbridge:", err)
+		return nil, nil, 1
+	}
+	return cfg, db, 0
+}
+
 func (c *CLI) openDB(cfg *config.Config) (*sqlx.DB, error) {
 	dsn, err := cfg.DSN(c.Getenv, c.ReadFile)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -88,15 +87,9 @@ func (c *CLI) webhooks(ctx context.Context, args []string) int {
 	if code, ok := c.parseFlags(subFS, webhookHelp(sub), "", args[1:]); !ok {
 		return code
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintln(c.Stderr, err)
-		return 1
-	}
-	db, err := c.openDB(cfg)
-	if err != nil {
-		fmt.Fprintln(c.Stderr, "scimbridge:", err)
-		return 1
+	cfg, db, code := c.loadDB(*path)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
 	w, err := webhook.New(db, webhook.Options{Prefix: cfg.Database.BookkeepingPrefix, Endpoints: webhook.EndpointsWithoutSecrets(cfg)})
