@@ -184,6 +184,29 @@ func (s *Server) decorate(r *http.Request, rt *scim.ResourceType, res scim.Resou
 		meta["location"] = s.resourceLocation(r, rt, res)
 	}
 	delete(res, "password")
+	s.addRefs(r, res["members"], "/Users/")
+	s.addRefs(r, res["groups"], "/Groups/")
+}
+
+// addRefs sets the "$ref" of each member of a group or group of a user (RFC 7643 4.1.2, 4.2): the URI
+// of the resource its value names. A member of type Group points at /Groups.
+func (s *Server) addRefs(r *http.Request, list any, endpoint string) {
+	items, _ := list.([]any)
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		id, _ := m["value"].(string)
+		if id == "" {
+			continue
+		}
+		ep := endpoint
+		if t, _ := m["type"].(string); t == "Group" {
+			ep = "/Groups/"
+		}
+		m["$ref"] = s.location(r, ep+id)
+	}
 }
 
 func (s *Server) resourceLocation(r *http.Request, rt *scim.ResourceType, res scim.Resource) string {
