@@ -64,6 +64,24 @@ func TestReceiversDownThenUpGetEverything(t *testing.T) {
 	}
 	refused = startReceiver(t, ln)
 	f.clock.Advance(90 * time.Minute) // more than BackoffMax + jitter
+	t.Cleanup(func() {
+		if t.Failed() {
+			var rows []struct {
+				Endpoint string     `db:"endpoint"`
+				Seq      int64      `db:"seq"`
+				Subject  string     `db:"subject"`
+				Status   string     `db:"status"`
+				Attempts int        `db:"attempts"`
+				Next     *time.Time `db:"next_attempt_at"`
+				Lease    *time.Time `db:"lease_until"`
+			}
+			err := f.db.Select(&rows, "SELECT endpoint, seq, subject, status, attempts, next_attempt_at, lease_until FROM scim_webhook_deliveries WHERE status <> 'delivered' ORDER BY endpoint, seq")
+			t.Logf("now %s; undelivered (%v):", f.clock.Now(), err)
+			for _, r := range rows {
+				t.Logf("  %+v", r)
+			}
+		}
+	})
 	eventually(t, "everything delivered", func() bool { return f.count(StatusDelivered) == 3*len(rows) })
 	checkExactlyAsCommitted(t, rows, failing.acked())
 	checkExactlyAsCommitted(t, rows, refused.acked())
