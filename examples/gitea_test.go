@@ -127,7 +127,8 @@ var giteaSpec = exampleSpec{
 	},
 	appData: func(e *example, key string) string {
 		u := giteaUser(e, key)
-		return strings.Join([]string{u["theme"], u["diff_view_style"], u["location"], u["website"], u["description"], u["num_repos"], u["avatar"]}, " ")
+		return strings.Join([]string{u["theme"], u["diff_view_style"], u["location"], u["website"], u["description"], u["num_repos"], u["avatar"]}, " ") +
+			fmt.Sprint(e.rows("SELECT email, is_primary FROM email_address WHERE uid = ? AND email LIKE '%home.example' ORDER BY id", key))
 	},
 	appWords: []string{"gitea-dark", "unified", "Oslo", "ann.example", "Writes Go", "a1b2c3"},
 	kept:     []string{pGiven, pFamily, pTitle, pDept, pPhone},
@@ -136,7 +137,9 @@ var giteaSpec = exampleSpec{
 	},
 	adopt: func(e *example, userName string) string {
 		giteaInsert(e, "dana", "Dana", "Dana (app)", userName, "pbkdf2$x", "", 0, 0, 0, 1, userName)
-		return e.rows("SELECT id FROM `user` WHERE lower_name = 'dana'")[0]["id"]
+		key := e.rows("SELECT id FROM `user` WHERE lower_name = 'dana'")[0]["id"]
+		e.exec("INSERT INTO email_address (uid, email, lower_email, is_activated, is_primary) VALUES (?, ?, LOWER(?), 1, 1), (?, 'dana@home.example', 'dana@home.example', 1, 0)", key, userName, userName, key)
+		return key
 	},
 	// Most of a Gitea user lives in scimbridge's document: the triggers are on scimbridge's own users
 	// table, so a request fails after it wrote (or would have written) the user row.
@@ -144,6 +147,21 @@ var giteaSpec = exampleSpec{
 		"CREATE TRIGGER scim_users_no_insert BEFORE INSERT ON scim_users FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
 		"CREATE TRIGGER scim_users_no_update BEFORE UPDATE ON scim_users FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'",
 	},
+}
+
+// giteaWantEmails fails unless the user's email_address rows (primary first) are want and the primary one
+// is user.email, as Gitea keeps them.
+func giteaWantEmails(e *example, what, key, want string) {
+	e.t.Helper()
+	rows := e.rows("SELECT email, lower_email, is_activated, is_primary FROM email_address WHERE uid = ? ORDER BY is_primary DESC, id", key)
+	if got := fmt.Sprint(rows); got != want {
+		e.t.Errorf("%s: email_address rows %s, want %s", what, got, want)
+	}
+	for _, r := range rows {
+		if r["is_primary"] == "1" && r["lower_email"] != giteaUser(e, key)["email"] {
+			e.t.Errorf("%s: the primary address %s is not user.email %s", what, r["lower_email"], giteaUser(e, key)["email"])
+		}
+	}
 }
 
 func giteaGroup(e *example, name string, members ...string) string {
@@ -176,6 +194,7 @@ func TestGiteaOkta(t *testing.T) {
 			t.Errorf("after Okta's POST: user.%s = %q, want %q", c, u[c], want)
 		}
 	}
+	giteaWantEmails(e, "after Okta's POST", key, "[map[email:Ann.Lee@Example.com is_activated:1 is_primary:1 lower_email:ann.lee@example.com]]")
 	if got := at(e.must(200, "GET", "/Users/"+id, nil).Body, "userName"); got != "Ann.Lee@Example.com" {
 		t.Errorf("userName on the wire: %#v", got)
 	}
@@ -205,12 +224,15 @@ func TestGiteaOkta(t *testing.T) {
 }
 
 // TestGiteaEntra: Entra's sequence (POST without displayName, no-path PATCHes with "False"/"True"
-// strings, a userName change) keeps the row loadable and renames the Gitea login with it.
+// strings, a userName and work email change) keeps the row loadable, renames the Gitea login with it and
+// replaces the primary email_address row (a new row: its value changed), leaving the address the user
+// added in Gitea.
 func TestGiteaEntra(t *testing.T) {
 	t.Parallel()
 	e := start(t, "gitea")
 	id, key := create(e, map[string]any{"schemas": []string{userSchema}, "userName": "bob@example.com", "externalId": "e-1",
-		"name": map[string]any{"givenName": "Bob", "familyName": "Ng"}, "active": true})
+		"name": map[string]any{"givenName": "Bob", "familyName": "Ng"}, "active": true,
+		"emails": []any{map[string]any{"value": "bob@example.com", "type": "work", "primary": true}}})
 	giteaLoadable(e, "after Entra's POST", giteaUser(e, key))
 	mustPatch(e, id, op("Replace", "", map[string]any{"displayName": "Bob Ng", "title": "Manager"}))
 	mustPatch(e, id, op("Replace", "active", "False"))
@@ -218,7 +240,10 @@ func TestGiteaEntra(t *testing.T) {
 		t.Errorf("after Entra's Replace active False: %v", u)
 	}
 	mustPatch(e, id, op("Replace", "", map[string]any{"active": "True"}))
-	mustPatch(e, id, op("Replace", "userName", "robert@example.com"))
+	e.exec("INSERT INTO email_address (uid, email, lower_email, is_activated, is_primary) VALUES (?, 'Bob@Home.example', 'bob@home.example', 1, 0)", key)
+	mustPatch(e, id, op("Replace", "userName", "robert@example.com"), op("Replace", `emails[type eq "work"].value`, "robert@example.com"))
+	giteaWantEmails(e, "after Entra's rename", key, "[map[email:robert@example.com is_activated:1 is_primary:1 lower_email:robert@example.com] "+
+		"map[email:Bob@Home.example is_activated:1 is_primary:0 lower_email:bob@home.example]]")
 	u := giteaUser(e, key)
 	giteaLoadable(e, "after Entra's rename", u)
 	for c, want := range map[string]string{"name": "robert", "lower_name": "robert", "email": "robert@example.com",

@@ -59,3 +59,17 @@ CREATE TABLE IF NOT EXISTS `user` (
     KEY IDX_user_last_login_unix (last_login_unix),
     KEY IDX_user_is_active (is_active)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- Gitea's email_address (models/user/email_address.go): every address of a user, the primary one equal
+-- to user.email; Gitea finds users by address here.
+CREATE TABLE IF NOT EXISTS email_address (
+    id BIGINT(20) NOT NULL AUTO_INCREMENT,
+    uid BIGINT(20) NOT NULL,
+    email VARCHAR(255) NOT NULL,
+    lower_email VARCHAR(255) NOT NULL,
+    is_activated TINYINT(1) NULL,
+    is_primary TINYINT(1) NOT NULL DEFAULT 0,
+    PRIMARY KEY (id),
+    UNIQUE KEY UQE_email_address_email (email),
+    UNIQUE KEY UQE_email_address_lower_email (lower_email),
+    KEY IDX_email_address_uid (uid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
