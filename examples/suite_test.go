@@ -61,6 +61,10 @@ type exampleSpec struct {
 
 	// edit changes a mapped attribute as the app itself would ("" removes it).
 	edit func(e *example, key, path, value string)
+	// kept are the common attributes the app has no column for (Gitea: title, department): scimbridge
+	// keeps them in its bookkeeping document, so the app cannot edit them and suiteAppEdits, which edits
+	// pTitle and pDept as the app, does not apply.
+	kept []string
 	// adopt inserts, as the app would, a user scimbridge never provisioned, and returns its key.
 	adopt func(e *example, userName string) string
 	// failWrites are CREATE TRIGGER statements after which every POST, PUT and PATCH of the suite's
@@ -349,6 +353,9 @@ func suiteFilters(t *testing.T, s *exampleSpec) {
 // The app's tables are the source of truth: a value the app changes or removes itself is what GET shows
 // and what filters find; the IdP's next write compares with it and writes its value again.
 func suiteAppEdits(t *testing.T, s *exampleSpec) {
+	if slices.Contains(s.kept, pTitle) || slices.Contains(s.kept, pDept) {
+		t.Skipf("examples/%s has no app column for %s or %s: only scimbridge holds them", s.dir, pTitle, pDept)
+	}
 	e := start(t, s.dir)
 	id, key := create(e, s.ann())
 	s.edit(e, key, pTitle, "CTO")

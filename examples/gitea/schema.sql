@@ -1,0 +1,75 @@
+-- Gitea's user table as xorm's sync creates it on MySQL from models/user/user.go (go-gitea/gitea): one
+-- table for individual users (type 0), organisations (type 1) and bots (type 4, 5). lower_name is
+-- strings.ToLower(name), and both are unique across users and organisations. xorm makes a plain
+-- Go string VARCHAR(255) NULL unless the struct tag says NOT NULL; Gitea scans every column into plain
+-- Go values, so scimbridge writes '' rather than NULL (examples/gitea/scimbridge.toml).
+-- Each statement ends with a semicolon at the end of a line.
+CREATE TABLE IF NOT EXISTS `user` (
+    id BIGINT(20) NOT NULL AUTO_INCREMENT,
+    lower_name VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    full_name VARCHAR(255) NULL,
+    email VARCHAR(255) NOT NULL,
+    keep_email_private TINYINT(1) NULL,
+    email_notifications_preference VARCHAR(20) NOT NULL DEFAULT 'enabled',
+    passwd VARCHAR(255) NOT NULL,
+    passwd_hash_algo VARCHAR(255) NOT NULL DEFAULT 'argon2',
+    must_change_password TINYINT(1) NOT NULL DEFAULT 0,
+    login_type INT(11) NULL,
+    login_source BIGINT(20) NOT NULL DEFAULT 0,
+    login_name VARCHAR(255) NULL,
+    type INT(11) NULL,
+    location VARCHAR(255) NULL,
+    website VARCHAR(255) NULL,
+    rands VARCHAR(32) NULL,
+    salt VARCHAR(32) NULL,
+    language VARCHAR(5) NULL,
+    description VARCHAR(255) NULL,
+    created_unix BIGINT(20) NULL,
+    updated_unix BIGINT(20) NULL,
+    last_login_unix BIGINT(20) NULL,
+    last_repo_visibility TINYINT(1) NULL,
+    max_repo_creation INT(11) NOT NULL DEFAULT -1,
+    is_active TINYINT(1) NULL,
+    is_admin TINYINT(1) NULL,
+    is_restricted TINYINT(1) NOT NULL DEFAULT 0,
+    allow_git_hook TINYINT(1) NULL,
+    allow_import_local TINYINT(1) NULL,
+    allow_create_organization TINYINT(1) NULL DEFAULT 1,
+    prohibit_login TINYINT(1) NOT NULL DEFAULT 0,
+    avatar VARCHAR(2048) NOT NULL,
+    avatar_email VARCHAR(255) NOT NULL,
+    use_custom_avatar TINYINT(1) NULL,
+    num_followers INT(11) NULL,
+    num_following INT(11) NOT NULL DEFAULT 0,
+    num_stars INT(11) NULL,
+    num_repos INT(11) NULL,
+    num_teams INT(11) NULL,
+    num_members INT(11) NULL,
+    visibility INT(11) NOT NULL DEFAULT 0,
+    repo_admin_change_team_access TINYINT(1) NOT NULL DEFAULT 0,
+    diff_view_style VARCHAR(255) NOT NULL DEFAULT '',
+    theme VARCHAR(255) NOT NULL DEFAULT '',
+    keep_activity_private TINYINT(1) NOT NULL DEFAULT 0,
+    PRIMARY KEY (id),
+    UNIQUE KEY UQE_user_lower_name (lower_name),
+    UNIQUE KEY UQE_user_name (name),
+    KEY IDX_user_created_unix (created_unix),
+    KEY IDX_user_updated_unix (updated_unix),
+    KEY IDX_user_last_login_unix (last_login_unix),
+    KEY IDX_user_is_active (is_active)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- Gitea's email_address (models/user/email_address.go): every address of a user, the primary one equal
+-- to user.email; Gitea finds users by address here.
+CREATE TABLE IF NOT EXISTS email_address (
+    id BIGINT(20) NOT NULL AUTO_INCREMENT,
+    uid BIGINT(20) NOT NULL,
+    email VARCHAR(255) NOT NULL,
+    lower_email VARCHAR(255) NOT NULL,
+    is_activated TINYINT(1) NULL,
+    is_primary TINYINT(1) NOT NULL DEFAULT 0,
+    PRIMARY KEY (id),
+    UNIQUE KEY UQE_email_address_email (email),
+    UNIQUE KEY UQE_email_address_lower_email (lower_email),
+    KEY IDX_email_address_uid (uid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
