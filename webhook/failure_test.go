@@ -40,13 +40,15 @@ func TestReceiversDownThenUpGetEverything(t *testing.T) {
 	}
 
 	// Hours of outage: each attempt fails and the wait doubles, up to BackoffMax.
-	// Each step waits (in real time) for the attempt it makes due, so that a slow machine does not
-	// merge two steps into one.
+	// Each step waits (in real time) for the attempt it makes due, at both endpoints that are down, so
+	// that a slow machine neither merges two steps into one nor has an attempt still in flight (and
+	// failing, which schedules the next one after the clock's last move) when the receivers come back.
 	var attempts int
 	for i := range 6 {
 		f.clock.Advance(30 * time.Minute)
 		eventually(t, "the next attempt", func() bool {
-			if err := f.db.Get(&attempts, "SELECT MAX(attempts) FROM scim_webhook_deliveries WHERE endpoint = 'failing'"); err != nil {
+			if err := f.db.Get(&attempts, "SELECT MIN(a) FROM (SELECT MAX(attempts) AS a FROM scim_webhook_deliveries"+
+				" WHERE endpoint IN ('failing', 'refused') GROUP BY endpoint) per_endpoint"); err != nil {
 				t.Fatal(err)
 			}
 			return attempts >= i+2
