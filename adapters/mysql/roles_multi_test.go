@@ -17,19 +17,7 @@ import (
 func TestRolesSeveralStores(t *testing.T) {
 	ctx := context.Background()
 	f := newRoleFixture(t, roleSchema("is_admin TINYINT NOT NULL DEFAULT 0,", storeJoinExtra), usersTOML, flagsRoles)
-	join := testfix.Roles(t, `
-store = "join"
-table = "user_roles"
-user = "user_id"
-role = "role_id"
-lookup = { table = "roles", key = "id", name = "name" }
-[[rules]]
-group = "Admins"
-role = "admin"
-[[rules]]
-group = "Support"
-role = "support"
-`)
+	join := testfix.Roles(t, storeJoinRoles)
 	f.store = mysql.New(f.db, testfix.Users(t, usersTOML), mysql.Options{Roles: testfix.Roles(t, flagsRoles), MoreRoles: []*mapping.Roles{join}})
 	id, key := f.user(t, "ann")
 	held := func() (flag int, rows []string) {

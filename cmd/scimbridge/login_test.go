@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
@@ -17,31 +14,11 @@ import (
 // A real account given the wrong password: serve and check exit 1 within seconds, naming access
 // denied (MySQL error 1045), instead of retrying "database not reachable" forever.
 func TestWrongPasswordFailsServeAndCheck(t *testing.T) {
-	dsn := testdb.New(t, exampleSchema(t))
-	cfg, err := mysqldriver.ParseDSN(dsn)
+	right := account(t, testdb.New(t, exampleSchema(t)), "ALL ON {db}.*")
+	cfg, err := mysqldriver.ParseDSN(right)
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := sqlx.Open("mysql", testdb.ServerDSNFor(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	user := "sb_login_" + hex.EncodeToString(b)
-	for _, host := range []string{"%", "localhost"} {
-		account := "'" + user + "'@'" + host + "'"
-		for _, q := range []string{"CREATE USER " + account + " IDENTIFIED BY 'right-password'",
-			"GRANT ALL ON `" + cfg.DBName + "`.* TO " + account} {
-			if _, err := admin.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		t.Cleanup(func() { _, _ = admin.Exec("DROP USER IF EXISTS " + account) })
-	}
-	cfg.User, cfg.Passwd = user, "right-password"
-	right := cfg.FormatDSN()
 	cfg.Passwd = "wrong-password"
 	wrong := cfg.FormatDSN()
 
