@@ -223,6 +223,10 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
+	// 19: named leases (lease.go) instead of GET_LOCK, which is local to one node of a cluster: the
+	// migration lease, and the work only one replica does (the role reconcile at start, webhook fan-out,
+	// pruning). Migrate creates it before anything else; this step is for databases migrated before.
+	sqlStep(leaseTableSQL),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
