@@ -43,7 +43,7 @@ func MigrateWith(ctx context.Context, db *sqlx.DB, prefix string, o MigrateOptio
 		o.Poll = 250 * time.Millisecond
 	}
 	if o.Owner == "" {
-		o.Owner = processOwner()
+		o.Owner = ProcessOwner()
 	}
 	for _, bootstrap := range []string{leaseTableSQL, schemaMigrationsSQL} {
 		if _, err := db.ExecContext(ctx, strings.ReplaceAll(bootstrap, "{p}", prefix)); err != nil {
@@ -138,8 +138,8 @@ func alreadyDone(err error) bool {
 	return false
 }
 
-// processOwner names this process as the owner of a lease: host, pid and a random part.
-func processOwner() string {
+// ProcessOwner names this process as the owner of leases and claims: host, pid and a random part.
+func ProcessOwner() string {
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])

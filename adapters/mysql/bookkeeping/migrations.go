@@ -227,6 +227,20 @@ var migrations = []migration{
 	// migration lease, and the work only one replica does (the role reconcile at start, webhook fan-out,
 	// pruning). Migrate creates it before anything else; this step is for databases migrated before.
 	sqlStep(leaseTableSQL),
+	// 20, 21: no foreign keys on scimbridge's own tables. Galera certifies a cascade's changes poorly
+	// (the rows a cascade deletes are not all in the writeset's keys), MySQL Group Replication in
+	// multi-primary mode refuses commits on tables with cascading keys, and TiDB ignores them: the
+	// transactions that delete or re-key a user or a group delete and move these rows themselves
+	// (ForgetUser, MoveUser, the group's DELETE).
+	sqlStep(`ALTER TABLE {p}group_members DROP FOREIGN KEY {p}group_members_group, DROP FOREIGN KEY {p}group_members_user`),
+	sqlStep(`ALTER TABLE {p}user_values DROP FOREIGN KEY {p}user_values_user`),
+	// 22: one row per user whose roles a recompute wrote (MarkRoles): two recomputes of one user's roles
+	// at once both write it, so that they conflict even when the role rows they change differ.
+	sqlStep(`CREATE TABLE {p}role_marks (
+		user_id CHAR(36) NOT NULL,
+		n       BIGINT   NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
