@@ -59,6 +59,18 @@ func needGalera(t *testing.T) {
 	t.Skip(msg)
 }
 
+// runAs is the user mariadbd runs as: mysql when the test runs as root (mariadbd refuses to run as
+// root), else the current user.
+func runAs() string {
+	if os.Geteuid() == 0 {
+		return "mysql"
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "mysql"
+}
+
 func mariadbd() (string, error) {
 	if p, err := exec.LookPath("mariadbd"); err == nil {
 		return p, nil
@@ -113,10 +125,13 @@ func (nd *node) install() error {
 	if err := os.MkdirAll(nd.dir, 0o755); err != nil {
 		return err
 	}
-	out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(nd.dir, "data"), "--user=mysql",
+	out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(nd.dir, "data"), "--user="+runAs(),
 		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: mariadb-install-db: %v\n%s", nd.name, err, out)
+	}
+	if os.Geteuid() != 0 {
+		return nil // the datadir is the current user's, who runs mariadbd
 	}
 	if out, err := exec.Command("chown", "-R", "mysql:mysql", nd.dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: chown: %v\n%s", nd.name, err, out)
@@ -133,7 +148,7 @@ func (nd *node) start(peers string) {
 	if err != nil {
 		nd.t.Fatal(err)
 	}
-	args := []string{"--no-defaults", "--user=mysql", "--datadir=" + filepath.Join(nd.dir, "data"),
+	args := []string{"--no-defaults", "--user=" + runAs(), "--datadir=" + filepath.Join(nd.dir, "data"),
 		fmt.Sprintf("--port=%d", nd.port), "--bind-address=127.0.0.1", "--socket=" + filepath.Join(nd.dir, "mysqld.sock"),
 		"--pid-file=" + filepath.Join(nd.dir, "mysqld.pid"), "--skip-log-bin", "--innodb-buffer-pool-size=64M",
 		"--innodb-log-file-size=48M", "--max-connections=300", "--innodb-lock-wait-timeout=10",

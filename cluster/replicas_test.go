@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/adapters/mysql/schemacheck"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/invariants"
@@ -78,6 +79,10 @@ func TestGaleraReplicas(t *testing.T) {
 	}
 	if v, err := bookkeeping.Version(context.Background(), replicas[1].app.DB(), "scim_"); err != nil || v != bookkeeping.Latest() {
 		t.Fatalf("migration version %d, %v", v, err)
+	}
+	topo, err := schemacheck.DetectTopology(context.Background(), replicas[1].app.DB())
+	if err != nil || topo.Kind != "galera" || !strings.Contains(topo.Note, "3 nodes") {
+		t.Fatalf("DetectTopology: %+v, %v", topo, err)
 	}
 
 	ctx := context.Background()
