@@ -22,7 +22,6 @@ import (
 	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/invariants"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
-	"github.com/scimbridge/scimbridge/webhook"
 )
 
 const dbName = "scim_cluster"
@@ -116,34 +115,8 @@ func TestGaleraReplicas(t *testing.T) {
 	// Every event delivered exactly once and in order per subject, and the cursor caught up with the
 	// outbox (its gaps, the seqs Galera's auto_increment_increment leaves unused, given up).
 	db := replicas[0].app.DB()
-	var d invariants.Deliveries
-	deadline := time.Now().Add(30 * time.Second)
 	drained := time.Now()
-	for {
-		acked, bad := rec.Acked()
-		if bad > 0 {
-			t.Fatalf("%d webhook requests did not verify", bad)
-		}
-		if d, err = invariants.CheckDeliveries(ctx, db, "scim_", acked); err != nil {
-			t.Fatal(err)
-		}
-		var behind int
-		if err := db.GetContext(ctx, &behind, "SELECT COUNT(*) FROM scim_webhook_cursors WHERE last_seq < (SELECT MAX(seq) FROM scim_outbox)"); err != nil {
-			t.Fatal(err)
-		}
-		if (d.Lost == 0 && behind == 0) || time.Now().After(deadline) {
-			if behind > 0 {
-				var c struct {
-					Last, Scan int64
-					Gaps       *string
-				}
-				_ = db.QueryRowxContext(ctx, "SELECT last_seq, scan_seq, gaps FROM scim_webhook_cursors").Scan(&c.Last, &c.Scan, &c.Gaps)
-				t.Errorf("the webhook cursor is behind the outbox: last_seq %d, scan_seq %d", c.Last, c.Scan)
-			}
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	d := waitDelivered(t, db, rec, 30*time.Second)
 	t.Logf("deliveries: %s; all in %s after the load", d, time.Since(drained).Round(100*time.Millisecond))
 	if d.Lost > 0 || d.Duplicates > 0 || d.OutOfOrder > 0 {
 		t.Fatalf("deliveries: %s", d)
@@ -169,8 +142,85 @@ func TestGaleraReplicas(t *testing.T) {
 	if sums[0] != sums[1] {
 		t.Fatalf("the nodes differ:\n%s: %s\n%s: %s", nodes[0].name, sums[0], nodes[1].name, sums[1])
 	}
+
+	// A replica process on the second node, killed with SIGKILL half-way through more writes: nothing is
+	// lost (the events it had claimed are sent again once its leases end, so they may arrive twice).
+	proc := startProcess(t, nodes[1].dsn(dbName), rec.URL())
+	writes2 := writes / 3
+	var once2 sync.Once
+	load2 := &invariants.Load{Targets: []string{replicas[0].base, proc.base}, Token: invariants.Token, Writes: writes2, Workers: 8,
+		RetryCap: 100 * time.Millisecond, Names: "p2-",
+		Step: func(n int) {
+			if n == writes2/2 {
+				once2.Do(func() { go proc.kill() })
+			}
+		}}
+	out2, err := load2.Run(ctx)
+	if err != nil {
+		t.Fatalf("load with a replica killed: %v\nproblems: %v", err, out2.Problems)
+	}
+	proc.kill()
+	t.Logf("with a replica killed: %d writes in %s; statuses %v; %d retried, %d unanswered",
+		out2.Writes, out2.Took.Round(time.Millisecond), out2.Statuses, out2.Retried, out2.Unanswered)
+	if out2.Statuses[500] > 0 || len(out2.Problems) > 0 {
+		t.Fatalf("%d answers 500; problems: %v", out2.Statuses[500], out2.Problems)
+	}
+	if diffs, err := out2.Expected.Verify(ctx, http.DefaultClient, replicas[1].base, invariants.Token); err != nil || len(diffs) > 0 {
+		t.Fatalf("state after the load with a replica killed (%d differences): %.3000v %v", len(diffs), diffs, err)
+	}
+	before := d.Duplicates
+	d = waitDelivered(t, db, rec, 30*time.Second)
+	t.Logf("deliveries: %s (%d sent twice after the kill)", d, d.Duplicates-before)
+	if d.Lost > 0 || d.OutOfOrder > 0 {
+		t.Fatalf("deliveries after a replica was killed: %s", d)
+	}
+	for _, r := range replicas {
+		violations, err := invariants.Check(ctx, r.app.DB(), setup)
+		if err != nil || len(violations) > 0 {
+			t.Errorf("%s: invariants after the kill: %v %v", r.node.name, violations, err)
+		}
+	}
+	if a, b := checksums(t, replicas[0].app.DB()), checksums(t, replicas[1].app.DB()); a != b {
+		t.Fatalf("the nodes differ after the kill:\n%s\n%s", a, b)
+	}
 	for _, r := range replicas {
 		r.stop()
+	}
+}
+
+// waitDelivered waits until every outbox event has reached the receiver and the webhook cursor has
+// caught up with the outbox, or limit passes, and returns the deliveries as they are then.
+func waitDelivered(t *testing.T, db *sqlx.DB, rec *invariants.Receiver, limit time.Duration) invariants.Deliveries {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(limit)
+	for {
+		acked, bad := rec.Acked()
+		if bad > 0 {
+			t.Fatalf("%d webhook requests did not verify", bad)
+		}
+		d, err := invariants.CheckDeliveries(ctx, db, "scim_", acked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct {
+			Last int64 `db:"last_seq"`
+			Scan int64 `db:"scan_seq"`
+			Head int64 `db:"head"`
+		}
+		if err := db.GetContext(ctx, &c, "SELECT last_seq, scan_seq, (SELECT MAX(seq) FROM scim_outbox) AS head FROM scim_webhook_cursors"); err != nil {
+			t.Fatal(err)
+		}
+		if d.Lost == 0 && c.Last == c.Head {
+			return d
+		}
+		if time.Now().After(deadline) {
+			if c.Last < c.Head {
+				t.Errorf("the webhook cursor is behind the outbox after %s: last_seq %d, scan_seq %d, newest seq %d", limit, c.Last, c.Scan, c.Head)
+			}
+			return d
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -193,12 +243,7 @@ func startReplica(t *testing.T, cfg *config.Config, nd *node) (*replica, error) 
 		return nil, err
 	}
 	a, err := app.New(context.Background(), cfg, app.Options{Getenv: invariants.Env(nd.dsn(dbName)), Listener: ln, MetricsListener: mln,
-		TuneWebhooks: func(o webhook.Options) webhook.Options {
-			// Faster than serve's defaults, so that the test's minute holds a hand-over and the gaps'
-			// grace: polls of 20ms, the fan-out lease handed on within 3s, unused seqs given up after 3s.
-			o.PollInterval, o.FanOutLease, o.GapGrace = 20*time.Millisecond, 3*time.Second, 3*time.Second
-			return o
-		}})
+		TuneWebhooks: tune})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ type Load struct {
 	Writes   int      // writes in all
 	Workers  int      // concurrent writers [8]
 	Groups   []string // displayNames of the shared groups, created first ["Admins", "Support", "Team"]
+	Names    string   // prefix of the userNames, so that two loads on one database do not collide [""]
 	RetryCap time.Duration
 	Client   *http.Client
 	// Step, if set, is called after each write the load makes (n counts them from 1): the cluster test
@@ -111,7 +112,7 @@ func (l *Load) Run(ctx context.Context) (*Outcome, error) {
 func (r *loadRun) worker(ctx context.Context, w int) error {
 	groups := r.l.Groups
 	for k := 0; r.n.Load() < int64(r.l.Writes); k++ {
-		name := fmt.Sprintf("w%d-u%d@example.com", w, k)
+		name := fmt.Sprintf("%sw%d-u%d@example.com", r.l.Names, w, k)
 		id, err := r.create(ctx, "/Users", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 			"userName": name, "name": map[string]string{"givenName": "W", "familyName": fmt.Sprint(k)}, "active": true}, name)
 		if err != nil {
