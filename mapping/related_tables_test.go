@@ -254,7 +254,7 @@ func TestSideOpsUpdate(t *testing.T) {
 	}
 	wantOps(t, ops,
 		// The profile row exists: title changes, the department is cleared; created_at is not rewritten.
-		`update user_profiles set {"dept":null,"title":"CEO"} where {"user_id":7}`,
+		`update user_profiles set {"dept":"DEFAULT","title":"CEO"} where {"user_id":7}`,
 		// a@home is gone; a@x (case aside) stays the same row, now a home address and not primary.
 		`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`,
 		`update user_emails set {"address":"A@X","is_default":false,"kind":"H"} where {"address":"a@x","channel":"email","is_default":1,"kind":"W","user_id":7} one`,

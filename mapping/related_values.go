@@ -226,6 +226,11 @@ func (t *Table) op(key any, old scim.Resource, row map[string]any, new scim.Reso
 		set[t.ForeignKey] = key
 		return &Op{Kind: Insert, Table: t.Name, Set: set}, nil
 	}
+	for col, v := range set {
+		if v == nil {
+			set[col] = ColumnDefault // removed: as on insert, the column's default (NULL when it has none)
+		}
+	}
 	return &Op{Kind: Update, Table: t.Name, Set: set, Where: map[string]any{t.ForeignKey: key}}, nil
 }
 
