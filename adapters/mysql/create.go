@@ -304,12 +304,18 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err != nil {
 			return err
 		}
+		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
+			return err
+		}
 		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
+		return err
+	}
+	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
 	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)

@@ -210,6 +210,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
 				return err
 			}
+			if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
+				return err
+			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
@@ -218,6 +221,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
+			return err
+		}
+		if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
 			return err
 		}
 		deleted.Resource = next

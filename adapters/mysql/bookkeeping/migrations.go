@@ -256,6 +256,19 @@ var migrations = []migration{
 	// Users created later start tracked (0).
 	sqlStep(`ALTER TABLE {p}users ADD COLUMN lists_untracked TINYINT(1) NOT NULL DEFAULT 1`),
 	sqlStep(`ALTER TABLE {p}users ALTER COLUMN lists_untracked SET DEFAULT 0`),
+	// 26, 27: the number of users that are not deleted, kept in the write's own transaction (counts.go),
+	// so that an unfiltered list's totalResults is a read of 16 rows rather than a COUNT over every
+	// user. 16 shards (by the first hex digit of the user's id) so that concurrent creates and deletes
+	// rarely wait on one another's row. changes counts every create and delete, so a reader can tell
+	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist.
+	sqlStep(`CREATE TABLE {p}user_counts (
+		shard   TINYINT UNSIGNED NOT NULL,
+		live    BIGINT           NOT NULL,
+		changes BIGINT           NOT NULL,
+		PRIMARY KEY (shard)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT INTO {p}user_counts (shard, live, changes)
+		SELECT s.n, IF(s.n = 0, (SELECT COUNT(*) FROM {p}users WHERE deleted_at IS NULL), 0), 0 FROM (` + countShards + `) s`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
