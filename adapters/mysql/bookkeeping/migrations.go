@@ -223,6 +223,16 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
+	// 19: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
+	// role name, combined with the roles its groups grant ([roles] direct). The foreign key takes a
+	// hard-deleted user's rows along, and a revived tombstone's to its new id. IF NOT EXISTS: tests run
+	// the migrations before it again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}role_direct (
+		user_id CHAR(36)     NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, role),
+		CONSTRAINT {p}role_direct_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

@@ -40,6 +40,7 @@ func (t Tables) Deliveries() string     { return t.Named("webhook_deliveries") }
 func (t Tables) GateSessions() string   { return t.Named("gate_sessions") }
 func (t Tables) GateAssertions() string { return t.Named("gate_assertions") }
 func (t Tables) RoleGrants() string     { return t.Named("role_grants") }
+func (t Tables) RoleDirect() string     { return t.Named("role_direct") }
 
 // Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
 // (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
