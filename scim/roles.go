@@ -100,3 +100,24 @@ func entraRoleValue(v string) string {
 	}
 	return strings.TrimSpace(role.DisplayName)
 }
+
+// UnwrapRoleOps rewrites Entra's JSON-in-a-string role values in PATCH operations on "roles" to the
+// role's value, so that a remove with a value list matches the element stored for an earlier add.
+func UnwrapRoleOps(ops []PatchOperation) {
+	for i := range ops {
+		if !strings.EqualFold(strings.TrimSpace(ops[i].Path), "roles") {
+			continue
+		}
+		list, ok := ops[i].Value.([]any)
+		if !ok {
+			list = []any{ops[i].Value}
+		}
+		for _, item := range list {
+			if m, ok := item.(map[string]any); ok {
+				if v, ok := m["value"].(string); ok {
+					m["value"] = entraRoleValue(strings.TrimSpace(v))
+				}
+			}
+		}
+	}
+}
