@@ -355,3 +355,29 @@ func TestE2EDirectModes(t *testing.T) {
 		e.wantUserRoles(u, "groups_only GET", "admin/group")
 	})
 }
+
+// A create with roles whose acknowledgement was lost, sent again by Entra in its own shape, is the
+// same create: answered 201 with the user, nothing written twice.
+func TestE2ERetriedCreateWithRoles(t *testing.T) {
+	t.Parallel()
+	rules := joinRoles("")
+	published := mapping.PublishedRoles([]*mapping.Roles{testfix.Roles(t, rules)})
+	la := &lostAck{}
+	la.losing.Store(true)
+	e := newE2E(t, e2eOptions{appSchema: rolesSchema("", joinSchemaExtra), rolesTOML: rules, agent: func(c *agent.Config) {
+		c.Roles = published
+		la.UserStore = c.Users
+		c.Users = la
+	}})
+	body := `{"schemas":["` + scim.UserSchema + `"],"userName":"rita@example.com",
+		"roles":[{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"Support","value":"Support"}]}`
+	e.want(e.do("POST", "/Users", body), 503, "lost acknowledgement")
+	la.losing.Store(false)
+	again := e.want(e.do("POST", "/Users", body), 201, "the retry")
+	u := e2eStr(again.Body["id"])
+	e.wantJoin(u, "after the retry", "support")
+	if n := len(e.appRows("email = 'rita@example.com'")); n != 1 {
+		t.Errorf("%d app rows", n)
+	}
+	e2eWantError(t, e.do("POST", "/Users", strings.Replace(body, `"Support"}`, `"Tester"}`, 1)), 409, scim.TypeUniqueness)
+}
