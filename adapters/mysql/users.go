@@ -294,5 +294,5 @@ func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users .
 		list, _ := u["groups"].([]any)
 		u["groups"] = append(list, map[string]any{"value": r.GroupID, "display": r.Name, "type": "direct"})
 	}
-	return nil
+	return s.attachRoles(ctx, q, users...) // roles derive from the groups (and role_direct)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/internal/progress"
+	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -159,6 +160,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
+		Roles:          mapping.PublishedRoles(cfg.RoleStores()),
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,

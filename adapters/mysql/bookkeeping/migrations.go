@@ -269,6 +269,15 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	sqlStep(`INSERT INTO {p}user_counts (shard, live, changes)
 		SELECT s.n, IF(s.n = 0, (SELECT COUNT(*) FROM {p}users WHERE deleted_at IS NULL), 0), 0 FROM (` + countShards + `) s`),
+	// 28: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
+	// role name, combined with the roles its groups grant ([roles] direct). No foreign key (see 20, 21):
+	// ForgetUser deletes a hard-deleted user's rows and MoveUser moves a revived tombstone's to its new id.
+	// IF NOT EXISTS: tests run the migrations before it again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}role_direct (
+		user_id CHAR(36)     NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, role)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
