@@ -42,7 +42,7 @@ type Store struct {
 
 	scanDocs      bool // filters never use the values table (tests compare it with the scan)
 	limits        DocLimits
-	unknownActive onceLog  // users whose status value the active map does not know, logged once each
+	unknownActive *onceLog // users whose status value the active map does not know, logged once each
 	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 }
 
@@ -69,7 +69,7 @@ type Options struct {
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact,
-		limits: o.Limits.withDefaults()}
+		limits: o.Limits.withDefaults(), unknownActive: &onceLog{}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

@@ -3,6 +3,7 @@ package bookkeeping
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -60,6 +61,11 @@ type Runner struct {
 	Log    *slog.Logger     // retries are logged at warn; default discards
 	// OnRetry, if set, is called before each run again after a lock conflict (the retries metric).
 	OnRetry func()
+	// Within, when set, is an enclosing transaction the Runner's transactions run inside, each as a
+	// savepoint: one that fails is rolled back to its savepoint, one that succeeds is kept until the
+	// caller commits or rolls back Within. Go-live applies a batch of writes in one transaction this way,
+	// and plan rolls all of them back. Lock conflicts are not retried (they end the enclosing one).
+	Within *sqlx.Tx
 }
 
 // attempts is how often a transaction runs before a lock conflict is given up.
@@ -72,6 +78,9 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	d := r.D
 	if d == nil {
 		d = MySQL
+	}
+	if r.Within != nil {
+		return r.runWithin(ctx, d, fn)
 	}
 	var err error
 	for i := 0; i < attempts; i++ {
@@ -116,4 +125,23 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 		return err
 	}
 	return tx.Commit()
+}
+
+// runWithin runs fn as a savepoint of r.Within.
+func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error) error {
+	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
+		return err
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	if err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+		if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step")
+	return err
 }
