@@ -111,7 +111,8 @@ func goliveContext(ctx context.Context) context.Context {
 // last is the last user applied before it, and err names the user. Without stop (plan), failures are
 // outcomes and the batch goes on.
 func (g *applier) users(ctx context.Context, tx *sqlx.Tx, cursor string, n int, stop bool) (last string, out []Outcome, err error) {
-	src, err := g.shadow.SourceUsers(ctx, cursor, n)
+	// Read through tx too: one consistent view, and the demo's engine runs one transaction at a time.
+	src, err := g.shadow.Within(tx).SourceUsers(ctx, cursor, n)
 	if err != nil {
 		return cursor, nil, err
 	}
@@ -162,7 +163,7 @@ func applyUser(ctx context.Context, live *mysql.Store, u mysql.SourceUser) (stri
 
 // groups is users for groups.
 func (g *applier) groups(ctx context.Context, tx *sqlx.Tx, cursor string, n int, stop bool) (last string, out []Outcome, err error) {
-	src, err := g.shadow.SourceGroups(ctx, cursor, n)
+	src, err := g.shadow.Within(tx).SourceGroups(ctx, cursor, n)
 	if err != nil {
 		return cursor, nil, err
 	}
