@@ -30,10 +30,11 @@ func (s *Store) idFor(ctx context.Context) string {
 }
 
 // Within returns the store with every write running as a savepoint of tx (bookkeeping.Runner.Within)
-// rather than a transaction of its own; the caller commits or rolls back tx.
-func (s *Store) Within(tx *sqlx.Tx) *Store {
+// rather than a transaction of its own; the caller commits or rolls back tx. Without savepoints (an
+// engine that has none), a failed write leaves its part in tx, for the caller to roll back.
+func (s *Store) Within(tx *sqlx.Tx, savepoints bool) *Store {
 	c := *s
-	c.run.Within = tx
+	c.run.Within, c.run.NoSavepoints = tx, !savepoints
 	return &c
 }
 

@@ -91,6 +91,13 @@ type Outcome struct {
 type applier struct {
 	live, shadow *mysql.Store
 	log          *slog.Logger
+	savepoints   bool // the database has them (not the demo's engine): a failed write is undone alone
+}
+
+// probe finds out, once, whether the database of tx has savepoints.
+func (g *applier) probe(ctx context.Context, tx *sqlx.Tx) {
+	_, err := tx.ExecContext(ctx, "SAVEPOINT scimbridge_probe")
+	g.savepoints = err == nil
 }
 
 // newApplier builds the live and the shadow store of cfg on db.
@@ -112,11 +119,11 @@ func goliveContext(ctx context.Context) context.Context {
 // outcomes and the batch goes on.
 func (g *applier) users(ctx context.Context, tx *sqlx.Tx, cursor string, n int, stop bool) (last string, out []Outcome, err error) {
 	// Read through tx too: one consistent view, and the demo's engine runs one transaction at a time.
-	src, err := g.shadow.Within(tx).SourceUsers(ctx, cursor, n)
+	src, err := g.shadow.Within(tx, true).SourceUsers(ctx, cursor, n)
 	if err != nil {
 		return cursor, nil, err
 	}
-	live := g.live.Within(tx)
+	live := g.live.Within(tx, g.savepoints)
 	last = cursor
 	for _, u := range src {
 		active, _ := u.Resource["active"].(bool)
@@ -163,11 +170,11 @@ func applyUser(ctx context.Context, live *mysql.Store, u mysql.SourceUser) (stri
 
 // groups is users for groups.
 func (g *applier) groups(ctx context.Context, tx *sqlx.Tx, cursor string, n int, stop bool) (last string, out []Outcome, err error) {
-	src, err := g.shadow.Within(tx).SourceGroups(ctx, cursor, n)
+	src, err := g.shadow.Within(tx, true).SourceGroups(ctx, cursor, n)
 	if err != nil {
 		return cursor, nil, err
 	}
-	live := g.live.Within(tx)
+	live := g.live.Within(tx, g.savepoints)
 	last = cursor
 	for _, gr := range src {
 		name, _ := gr.Resource["displayName"].(string)
@@ -259,7 +266,7 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 		return err
 	}
 	ctx = goliveContext(ctx)
-	for {
+	for first := true; ; first = false {
 		tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return err
@@ -269,8 +276,15 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 			_ = tx.Rollback()
 			return err
 		}
+		if first {
+			g.probe(ctx, tx)
+		}
 		st.Status = stateApplying
 		_, stepErr := g.step(ctx, tx, st, batch, true)
+		if stepErr != nil && !g.savepoints {
+			_ = tx.Rollback() // the failed write's part is in tx: the whole batch goes, to be run again
+			return fmt.Errorf("go-live stopped in a batch at %w; fix it and run `scimbridge golive` again: it resumes there", stepErr)
+		}
 		if st.Phase == phaseDone {
 			st.Status = stateLive
 		}

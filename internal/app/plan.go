@@ -95,6 +95,7 @@ func PlanGoLive(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Options)
 	if err != nil {
 		return nil, err
 	}
+	g.probe(ctx, tx)
 	gctx := goliveContext(ctx)
 	run := &goliveState{Phase: phaseUsers}
 	var outcomes []Outcome
@@ -281,7 +282,11 @@ func errorText(err error) string {
 		if se.ScimType != "" {
 			text += " " + se.ScimType
 		}
-		return text + ": " + se.Detail
+		text += ": " + se.Detail
+		if se.Status >= 500 && se.Err != nil {
+			text += " (" + se.Err.Error() + ")" // for the admin running plan, not an IdP
+		}
+		return text
 	}
 	return err.Error()
 }

@@ -66,6 +66,9 @@ type Runner struct {
 	// caller commits or rolls back Within. Go-live applies a batch of writes in one transaction this way,
 	// and plan rolls all of them back. Lock conflicts are not retried (they end the enclosing one).
 	Within *sqlx.Tx
+	// NoSavepoints says Within's engine has none (the demo's embedded one): fn then runs in Within
+	// directly, and a failure leaves what it wrote for the caller to roll back with the rest.
+	NoSavepoints bool
 }
 
 // attempts is how often a transaction runs before a lock conflict is given up.
@@ -129,6 +132,13 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 
 // runWithin runs fn as a savepoint of r.Within.
 func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error) error {
+	if r.NoSavepoints {
+		now := time.Now
+		if r.Now != nil {
+			now = r.Now
+		}
+		return fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
+	}
 	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
 		return err
 	}
