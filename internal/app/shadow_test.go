@@ -402,3 +402,59 @@ func TestLiveServeGoesLiveFirst(t *testing.T) {
 		t.Fatalf("shadow serve after go-live: %v", err)
 	}
 }
+
+// The plan is computed against the app's tables as they are now: a row the app got since shadow mode
+// started is adopted rather than duplicated, and a write the app refuses (here a trigger) is a plan
+// error. go-live stops at it with what came before committed, and resumes once it is fixed.
+func TestPlanShowsConflictsAndGoLiveStopsAtThem(t *testing.T) {
+	dsn, db := shadowRun(t)
+	cfg := exampleConfig(t)
+	ctx := context.Background()
+	if _, err := db.Exec(`INSERT INTO users (email, email_lower, status, password_hash, source, created_at)
+		VALUES ('carol@example.com', 'carol@example.com', 1, 'x', 'admin', NOW())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TRIGGER no_dave BEFORE INSERT ON users FOR EACH ROW
+		IF NEW.email = 'dave@example.com' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'dave is not allowed'; END IF`); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := app.PlanGoLive(ctx, db, cfg, goLiveOptions(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]app.PlanUser{}
+	for _, u := range plan.Users {
+		byName[u.UserName] = u
+	}
+	if c := byName["carol@example.com"]; !slices.Equal(c.Actions, []string{"adopt"}) || !slices.Equal(c.Grants, []string{"admin"}) {
+		t.Fatalf("carol, whose row the app made since: %+v, want adopted and granted admin", c)
+	}
+	if d := byName["dave@example.com"]; d.Error == "" || plan.Summary.Errors != 1 || plan.Summary.Create != 1 {
+		t.Fatalf("dave, whose insert the app refuses: %+v; summary %+v", d, plan.Summary)
+	}
+	err = app.GoLive(ctx, db, cfg, goLiveOptions(t, dsn), 100, nil)
+	if err == nil || !strings.Contains(err.Error(), "dave@example.com") {
+		t.Fatalf("go-live past a refused write: %v", err)
+	}
+	// Users go in id order: those before dave's are applied and committed.
+	var applied, before int
+	_ = db.Get(&before, "SELECT COUNT(*) FROM scim_sh_users WHERE id < (SELECT id FROM scim_sh_users WHERE user_name = 'dave@example.com')")
+	if err := db.Get(&applied, "SELECT COUNT(*) FROM scim_users"); err != nil || applied != before {
+		t.Fatalf("go-live stopped at dave kept %d users, want the %d before him (%v)", applied, before, err)
+	}
+	var status string
+	if err := db.Get(&status, "SELECT status FROM scim_golive"); err != nil || status != "applying" {
+		t.Fatalf("state after the stop: %q (%v)", status, err)
+	}
+	if _, err := db.Exec("DROP TRIGGER no_dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.GoLive(ctx, db, cfg, goLiveOptions(t, dsn), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	_ = db.Select(&rows, "SELECT CONCAT(email, ':', source) FROM users WHERE email IN ('carol@example.com', 'dave@example.com') ORDER BY email")
+	if !slices.Equal(rows, []string{"carol@example.com:admin", "dave@example.com:scim"}) {
+		t.Fatalf("after go-live resumed: %v", rows)
+	}
+}
