@@ -3,9 +3,11 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -52,6 +54,14 @@ type SourceUser struct {
 	ID       string
 	Resource scim.Resource
 	Deleted  bool
+	Meta     Meta
+}
+
+// Meta is what a resource's meta says of its history: kept across go-live, so that the IdP sees the same
+// created time and version (its ETag) before and after.
+type Meta struct {
+	Created, LastModified time.Time
+	Version               int64
 }
 
 // SourceUsers returns up to limit users with ids after after, in id order, deleted ones included.
@@ -80,7 +90,9 @@ func (s *Store) SourceUsers(ctx context.Context, after string, limit int) ([]Sou
 		r = s.m.WithoutDerived(r, rows[0].derived)
 		delete(r, "id")
 		delete(r, "meta")
-		out = append(out, SourceUser{ID: h.ID, Resource: r, Deleted: h.Deleted})
+		b := rows[0]
+		out = append(out, SourceUser{ID: h.ID, Resource: r, Deleted: h.Deleted,
+			Meta: Meta{Created: b.created, LastModified: b.lastModified, Version: b.version}})
 	}
 	return out, nil
 }
@@ -100,22 +112,23 @@ type SourceGroup struct {
 	ID       string
 	Resource scim.Resource
 	Members  []scim.Member
+	Meta     Meta
 }
 
 // SourceGroups returns up to limit groups with ids after after, in id order.
 func (s *Store) SourceGroups(ctx context.Context, after string, limit int) ([]SourceGroup, error) {
-	var ids []string
-	if err := sqlx.SelectContext(ctx, s.reader(), &ids, "SELECT id FROM "+s.groupTable()+" WHERE id > ? ORDER BY id LIMIT ?",
+	var heads []groupRow
+	if err := sqlx.SelectContext(ctx, s.reader(), &heads, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE g.id > ? ORDER BY g.id LIMIT ?",
 		after, limit); err != nil {
 		return nil, s.classify(err)
 	}
-	out := make([]SourceGroup, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.readGroup(ctx, s.reader(), id, true, false)
+	out := make([]SourceGroup, 0, len(heads))
+	for _, h := range heads {
+		r, err := s.groupResource(ctx, s.reader(), h, true)
 		if err != nil {
 			return nil, s.classify(err)
 		}
-		g := SourceGroup{ID: id}
+		g := SourceGroup{ID: h.ID, Meta: Meta{Created: h.Created, LastModified: h.LastModified, Version: h.Version}}
 		list, _ := r["members"].([]any)
 		for _, m := range list {
 			m, _ := m.(map[string]any)
@@ -143,4 +156,18 @@ func (s *Store) UserCount(ctx context.Context) (int, error) {
 	var n int
 	err := sqlx.GetContext(ctx, s.reader(), &n, "SELECT COUNT(*) FROM "+s.bookTable())
 	return n, s.classify(err)
+}
+
+// KeepMeta sets the created time, last modification and version of a user ("User") or group ("Group")
+// to m: go-live gives the live resource the history the IdP saw in shadow mode. It changes no app row.
+func (s *Store) KeepMeta(ctx context.Context, kind, id string, m Meta) error {
+	table := s.bookTable()
+	if kind == "Group" {
+		table = s.groupTable()
+	}
+	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE "+table+" SET created = ?, last_modified = ?, version = ? WHERE id = ?",
+			m.Created.UTC(), m.LastModified.UTC(), m.Version, id)
+		return err
+	})
 }

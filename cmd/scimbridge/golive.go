@@ -71,7 +71,10 @@ func (c *CLI) golive(ctx context.Context, args []string) int {
 	defer db.Close()
 	log := newLogger(c.Stderr, cfg)
 	rep := progress.Start("golive", 0, progress.Options{Terminal: c.Terminal, Log: log, Now: c.now})
-	err := app.GoLive(ctx, db, cfg, app.Options{Log: log}, *batch, func(phase string, done int) { rep.Update(done) })
+	err := app.GoLive(ctx, db, cfg, app.Options{Log: log}, *batch, func(phase string, done, total int) {
+		rep.SetTotal(total)
+		rep.Update(done)
+	})
 	rep.Finish()
 	switch {
 	case errors.Is(err, app.ErrShadowLocked):

@@ -149,8 +149,10 @@ func applyUser(ctx context.Context, live *mysql.Store, u mysql.SourceUser) (stri
 		return "", nil // applied before
 	case found && !deleted:
 		if !u.Deleted {
-			_, err = live.UpdateUser(ctx, u.ID, func(scim.Resource) (scim.Resource, error) { return u.Resource, nil })
-			return action, err
+			if _, err = live.UpdateUser(ctx, u.ID, func(scim.Resource) (scim.Resource, error) { return u.Resource, nil }); err != nil {
+				return action, err
+			}
+			return action, live.KeepMeta(ctx, "User", u.ID, u.Meta)
 		}
 		action = "delete"
 	default:
@@ -158,9 +160,10 @@ func applyUser(ctx context.Context, live *mysql.Store, u mysql.SourceUser) (stri
 		if _, err = live.CreateUser(mysql.WithID(ctx, u.ID), u.Resource); err != nil {
 			return action, err
 		}
-		if u.Deleted {
-			action = "create+delete"
+		if !u.Deleted {
+			return action, live.KeepMeta(ctx, "User", u.ID, u.Meta)
 		}
+		action = "create+delete"
 	}
 	if u.Deleted {
 		err = live.DeleteUser(ctx, u.ID, nil)
@@ -187,6 +190,9 @@ func (g *applier) groups(ctx context.Context, tx *sqlx.Tx, cursor string, n int,
 					scim.MemberChange{Replace: true, Add: gr.Members}, false)
 			} else {
 				_, oc.Err = live.CreateGroup(mysql.WithID(ctx, gr.ID), gr.Resource, gr.Members)
+			}
+			if oc.Err == nil {
+				oc.Err = live.KeepMeta(ctx, "Group", gr.ID, gr.Meta)
 			}
 		}
 		if oc.Err != nil && stop {
@@ -225,8 +231,9 @@ func (g *applier) step(ctx context.Context, tx *sqlx.Tx, st *goliveState, n int,
 	return out, nil
 }
 
-// GoLiveProgress is told, after each committed batch, the phase and how many users and groups are done.
-type GoLiveProgress func(phase string, done int)
+// GoLiveProgress is told, after each committed batch, the phase and how many of the total shadow users
+// and groups are done.
+type GoLiveProgress func(phase string, done, total int)
 
 // GoLive applies the shadow state of cfg's database to the app's tables, batch users or groups per
 // transaction, resuming where an interrupted go-live stopped. It takes the shadow lock: it fails when a
@@ -265,6 +272,11 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 	if err != nil {
 		return err
 	}
+	sh := bookkeeping.NewTables(config.ShadowPrefix(prefix), bookkeeping.MySQL)
+	var total int
+	if err := db.GetContext(ctx, &total, "SELECT (SELECT COUNT(*) FROM "+sh.Users()+") + (SELECT COUNT(*) FROM "+sh.Groups()+")"); err != nil {
+		return err
+	}
 	ctx = goliveContext(ctx)
 	for first := true; ; first = false {
 		tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
@@ -296,7 +308,7 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 			return err
 		}
 		if progress != nil {
-			progress(st.Phase, st.Done)
+			progress(st.Phase, st.Done, total)
 		}
 		if stepErr != nil {
 			return fmt.Errorf("go-live stopped at %w; fix it and run `scimbridge golive` again: it resumes there", stepErr)

@@ -89,8 +89,8 @@ func (a *App) enterMode(ctx context.Context) error {
 		}
 		defer lock.release()
 		a.log.Info("a shadow-mode state is pending: going live before serving", "status", st.Status)
-		return goLiveLocked(ctx, a.db, a.cfg, a.o, a.log, DefaultGoLiveBatch, func(phase string, done int) {
-			a.log.Info("go-live: in progress", "phase", phase, "done", done)
+		return goLiveLocked(ctx, a.db, a.cfg, a.o, a.log, DefaultGoLiveBatch, func(phase string, done, total int) {
+			a.log.Info("go-live: in progress", "phase", phase, "done", done, "total", total)
 		})
 	}
 	lock, err := takeShadowLock(ctx, a.db, prefix)

@@ -358,7 +358,7 @@ func TestGoLiveResumesAfterInterruption(t *testing.T) {
 		}
 		return clock()
 	}
-	err := app.GoLive(killCtx, cut, cfg, o, 2, func(phase string, done int) { batches++ })
+	err := app.GoLive(killCtx, cut, cfg, o, 2, func(phase string, done, total int) { batches++ })
 	if err == nil {
 		t.Fatal("go-live whose context ended half-way returned no error")
 	}
@@ -384,14 +384,29 @@ func TestGoLiveResumesAfterInterruption(t *testing.T) {
 // IdP knows from shadow mode.
 func TestLiveServeGoesLiveFirst(t *testing.T) {
 	dsn, db := shadowRun(t)
-	var carol string
-	if err := db.Get(&carol, "SELECT id FROM scim_sh_users WHERE user_name = 'carol@example.com'"); err != nil {
+	var carol struct {
+		ID      string    `db:"id"`
+		Version int64     `db:"version"`
+		Created time.Time `db:"created"`
+	}
+	if err := db.Get(&carol, "SELECT id, version, created FROM scim_sh_users WHERE user_name = 'carol@example.com'"); err != nil {
 		t.Fatal(err)
 	}
-	r := start(t, exampleConfig(t), shadowOptions(t, dsn))
-	code, doc := r.do(t, http.MethodGet, "/Users/"+carol, "")
+	alice := carol
+	if err := db.Get(&alice, "SELECT id, version, created FROM scim_sh_users WHERE user_name = 'alice@example.com'"); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, exampleConfig(t), goLiveOptions(t, dsn))
+	code, doc := r.do(t, http.MethodGet, "/Users/"+carol.ID, "")
 	if code != http.StatusOK || doc["userName"] != "carol@example.com" {
 		t.Fatalf("GET carol after go-live at start: %d %v", code, doc)
+	}
+	// The IdP sees the same history: created time and version (its ETag) are shadow mode's (alice was
+	// created, then deactivated).
+	_, doc = r.do(t, http.MethodGet, "/Users/"+alice.ID, "")
+	meta, _ := doc["meta"].(map[string]any)
+	if meta["version"] != fmt.Sprintf(`W/"%d"`, alice.Version) || meta["created"] != alice.Created.UTC().Format(time.RFC3339Nano) || alice.Version < 2 {
+		t.Fatalf("alice's meta after go-live %v; in shadow mode version %d, created %s", meta, alice.Version, alice.Created)
 	}
 	var status string
 	if err := db.Get(&status, "SELECT status FROM scim_golive"); err != nil || status != "live" {
