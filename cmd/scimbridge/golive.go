@@ -71,7 +71,7 @@ func (c *CLI) golive(ctx context.Context, args []string) int {
 	defer db.Close()
 	log := newLogger(c.Stderr, cfg)
 	rep := progress.Start("golive", 0, progress.Options{Terminal: c.Terminal, Log: log, Now: c.now})
-	err := app.GoLive(ctx, db, cfg, app.Options{Log: log}, *batch, func(phase string, done, total int) {
+	err := app.GoLive(ctx, db, cfg, app.Options{Log: log, Getenv: c.Getenv, ReadFile: c.ReadFile}, *batch, func(phase string, done, total int) {
 		rep.SetTotal(total)
 		rep.Update(done)
 	})

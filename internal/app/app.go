@@ -93,7 +93,8 @@ type App struct {
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
 
-	shadowLock *shadowLock // held by a shadow-mode App until Close
+	shadowLock    *shadowLock // held by a shadow-mode App until Close
+	pendingGoLive bool        // live mode found a shadow state to apply first
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -146,6 +147,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	}
 	cfg = a.cfg // the shadow configuration in shadow mode
 	if a.worker, err = a.newWorker(ctx); err != nil {
+		return a, err
+	}
+	if err := a.goLiveIfPending(ctx); err != nil {
 		return a, err
 	}
 	a.store = newStore(a.db, cfg, o, a.log, onTxRetry)

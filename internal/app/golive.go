@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,6 +16,7 @@ import (
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/reqinfo"
 	"github.com/scimbridge/scimbridge/scim"
+	"github.com/scimbridge/scimbridge/webhook"
 )
 
 // Go-live applies shadow mode's SCIM state to the app's real tables by replaying it through the live
@@ -249,6 +251,25 @@ func GoLive(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Options, bat
 		return err
 	}
 	defer lock.release()
+	// A webhook endpoint gets the events from its registration on: register them first, as serve does,
+	// so that they get go-live's.
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	eps, err := webhook.EndpointsFromConfig(cfg, o.Getenv, o.ReadFile)
+	if err != nil {
+		return err
+	}
+	w, err := webhook.New(db, webhook.Options{Prefix: cfg.Database.BookkeepingPrefix, Endpoints: eps, Log: log, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	if err := w.Register(ctx); err != nil {
+		return fmt.Errorf("registering the webhook endpoints: %w", err)
+	}
 	return goLiveLocked(ctx, db, cfg, o, log, batch, progress)
 }
 

@@ -64,7 +64,8 @@ func (l *shadowLock) release() {
 
 // enterMode is serve's first step after the migrations: in shadow mode, it takes the shadow lock (kept
 // until Close), prepares the copies the first time and switches a.cfg to the shadow configuration; in
-// live mode, it refuses to run beside a shadow serve and goes live first when a shadow state is pending.
+// live mode, it refuses to run beside a shadow serve, and notes a pending shadow state for
+// goLiveIfPending, which New runs once the webhook endpoints are registered.
 func (a *App) enterMode(ctx context.Context) error {
 	prefix := a.cfg.Database.BookkeepingPrefix
 	if a.cfg.Server.Mode != config.ModeShadow {
@@ -83,15 +84,8 @@ func (a *App) enterMode(ctx context.Context) error {
 			}
 			return nil
 		}
-		lock, err := takeShadowLock(ctx, a.db, prefix)
-		if err != nil {
-			return err
-		}
-		defer lock.release()
-		a.log.Info("a shadow-mode state is pending: going live before serving", "status", st.Status)
-		return goLiveLocked(ctx, a.db, a.cfg, a.o, a.log, DefaultGoLiveBatch, func(phase string, done, total int) {
-			a.log.Info("go-live: in progress", "phase", phase, "done", done, "total", total)
-		})
+		a.pendingGoLive = true // after the webhook endpoints are registered: they must get go-live's events
+		return nil
 	}
 	lock, err := takeShadowLock(ctx, a.db, prefix)
 	if err != nil {
@@ -117,6 +111,22 @@ func (a *App) enterMode(ctx context.Context) error {
 	a.log.Info("shadow mode: the app's tables are not written", "copies", len(tables), "bookkeeping_prefix", shadow.Database.BookkeepingPrefix)
 	a.cfg = shadow
 	return nil
+}
+
+// goLiveIfPending goes live when enterMode found a shadow state pending.
+func (a *App) goLiveIfPending(ctx context.Context) error {
+	if !a.pendingGoLive {
+		return nil
+	}
+	lock, err := takeShadowLock(ctx, a.db, a.cfg.Database.BookkeepingPrefix)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
+	a.log.Info("a shadow-mode state is pending: going live before serving")
+	return goLiveLocked(ctx, a.db, a.cfg, a.o, a.log, DefaultGoLiveBatch, func(phase string, done, total int) {
+		a.log.Info("go-live: in progress", "phase", phase, "done", done, "total", total)
+	})
 }
 
 // prepareShadow starts shadow mode the first time: it copies the app's tables and records the state, in

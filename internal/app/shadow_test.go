@@ -2,13 +2,17 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,5 +475,55 @@ func TestPlanShowsConflictsAndGoLiveStopsAtThem(t *testing.T) {
 	_ = db.Select(&rows, "SELECT CONCAT(email, ':', source) FROM users WHERE email IN ('carol@example.com', 'dave@example.com') ORDER BY email")
 	if !slices.Equal(rows, []string{"carol@example.com:admin", "dave@example.com:scim"}) {
 		t.Fatalf("after go-live resumed: %v", rows)
+	}
+}
+
+// A live serve that goes live first does so after registering its webhook endpoints, so that the app
+// receives the events of go-live's writes (an endpoint gets the events from its registration on).
+func TestGoLiveEventsReachTheWebhooks(t *testing.T) {
+	dsn, _ := shadowRun(t)
+	var mu sync.Mutex
+	created := map[string]bool{}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Type     string `json:"type"`
+			Actor    string `json:"actor"`
+			Resource struct {
+				UserName string `json:"userName"`
+			} `json:"resource"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		if ev.Type == "user.created" && ev.Actor == "golive" {
+			created[ev.Resource.UserName] = true
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	b, err := os.ReadFile("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(append(b, fmt.Sprintf("\n[[webhooks]]\nname = \"app\"\nurl = %q\nsecret_env = \"HOOK_SECRET\"\n", recv.URL)...), "config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := goLiveOptions(t, dsn)
+	o.Now = nil // the worker's due times need the real clock
+	o.Getenv = env(map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token, "HOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32))})
+	start(t, cfg, o)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(created)
+		mu.Unlock()
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app received user.created for %d users after go-live at start, want 5: %v", n, created)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
