@@ -66,7 +66,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeSide(ctx, tx, appKey, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
-		id := s.newUUID()
+		id := s.idFor(ctx)
 		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ type Store struct {
 	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
 	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
 	limits        DocLimits
-	unknownActive onceLog  // users whose status value the active map does not know, logged once each
+	unknownActive *onceLog // users whose status value the active map does not know, logged once each
 	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 }
 
@@ -70,7 +70,7 @@ type Options struct {
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact,
-		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}}
+		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}, unknownActive: &onceLog{}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

@@ -95,6 +95,9 @@ type App struct {
 
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
+
+	shadowLock    *shadowLock // held by a shadow-mode App until Close
+	pendingGoLive bool        // live mode found a shadow state to apply first
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -142,13 +145,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.openDB(ctx); err != nil {
 		return a, err
 	}
+	if err := a.enterMode(ctx); err != nil {
+		return a, err
+	}
+	cfg = a.cfg // the shadow configuration in shadow mode
 	if a.worker, err = a.newWorker(ctx); err != nil {
 		return a, err
 	}
-	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
-		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
-		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+	if err := a.goLiveIfPending(ctx); err != nil {
+		return a, err
+	}
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -191,6 +198,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		}
 	}
 	return a, nil
+}
+
+// newStore is the store of cfg's mapping on db.
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func()) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 }
 
 // reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
@@ -269,6 +284,8 @@ func (a *App) Close() error {
 			}
 		}
 	}
+	a.shadowLock.release()
+	a.shadowLock = nil
 	if a.ownDB && a.db != nil {
 		errs = append(errs, a.db.Close())
 	}

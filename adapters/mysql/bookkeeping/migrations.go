@@ -278,6 +278,20 @@ var migrations = []migration{
 		role    VARCHAR(191) NOT NULL,
 		PRIMARY KEY (user_id, role)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 29: go-live's state (internal/app/golive.go), one row: shadow mode started (status "shadow"), its
+	// state is being applied to the app's tables ("applying", with the phase and the last id done, so a
+	// go-live killed half-way resumes after the last batch it committed) or it was ("live"). IF NOT EXISTS:
+	// a test runs the steps after 18 again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}golive (
+		id          TINYINT      NOT NULL,
+		status      VARCHAR(16)  NOT NULL,
+		phase       VARCHAR(16)  NOT NULL DEFAULT '',
+		cursor_id   VARCHAR(64)  NOT NULL DEFAULT '',
+		done        INT          NOT NULL DEFAULT 0,
+		started     DATETIME(6)  NOT NULL,
+		updated     DATETIME(6)  NOT NULL,
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
