@@ -38,6 +38,9 @@ Usage:
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
   scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
                                      the audit trail: who changed what, when, before and after
+  scimbridge breaker status|release|reject --config FILE
+                                     the deactivation circuit breaker: see it, let held deactivations
+                                     through, or make them fail (scimbridge breaker help)
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -85,6 +88,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.webhooks(ctx, rest)
 	case "audit":
 		return c.audit(ctx, rest)
+	case "breaker":
+		return c.breaker(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

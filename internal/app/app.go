@@ -142,7 +142,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if a.worker, err = a.newWorker(ctx); err != nil {
 		return a, err
 	}
-	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+	var guard mysql.DeactivationGuard
+	if b := a.newBreaker(); b != nil {
+		guard = b
+	}
+	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
 		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
 		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
 		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})

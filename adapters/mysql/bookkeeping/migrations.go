@@ -223,6 +223,41 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
+	// Steps from here on can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its
+	// record repeats it, and a test re-running migration 18 re-runs those after it.
+	// The deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
+	// deactivation so that replicas count together: closed or tripped, since when and why.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
+		id         TINYINT      NOT NULL,
+		state      VARCHAR(16)  NOT NULL,
+		tripped_at DATETIME(6)  NULL,
+		reason     VARCHAR(255) NOT NULL DEFAULT '',
+		changed_at DATETIME(6)  NULL,
+		changed_by VARCHAR(100) NOT NULL DEFAULT '',
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),
+	// breaker_counts: one row per deactivation let through, while it is within the window.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_counts (
+		seq     BIGINT      NOT NULL AUTO_INCREMENT,
+		user_id CHAR(36)    NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (seq),
+		KEY at (at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// breaker_held: the deactivations held since the trip, one per user, and what an admin decided
+	// (release or reject) for their next retry.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_held (
+		user_id    CHAR(36)     NOT NULL,
+		user_name  VARCHAR(255) NOT NULL,
+		operation  VARCHAR(16)  NOT NULL,
+		first_held DATETIME(6)  NOT NULL,
+		last_held  DATETIME(6)  NOT NULL,
+		attempts   INT          NOT NULL,
+		decision   VARCHAR(16)  NULL,
+		decided_at DATETIME(6)  NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
