@@ -41,6 +41,11 @@ Usage:
   scimbridge breaker status|release|reject --config FILE
                                      the deactivation circuit breaker: see it, let held deactivations
                                      through, or make them fail (scimbridge breaker help)
+  scimbridge drift   --config FILE [--json] [--repair]
+                                     the app's tables against what scimbridge last wrote; --repair
+                                     writes scimbridge's values back
+  scimbridge access  --config FILE [--format csv|json]
+                                     every account, its groups and roles and what granted each
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -90,6 +95,10 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.audit(ctx, rest)
 	case "breaker":
 		return c.breaker(ctx, rest)
+	case "drift":
+		return c.drift(ctx, rest)
+	case "access":
+		return c.access(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

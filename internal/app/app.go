@@ -60,6 +60,7 @@ type Options struct {
 
 	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
 	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
+	DriftEvery      time.Duration // how often the drift check runs, instead of [drift] every (which turns it on) [that]
 
 	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
 	// progress line every 10s instead.

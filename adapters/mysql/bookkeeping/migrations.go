@@ -258,6 +258,14 @@ var migrations = []migration{
 		decided_at DATETIME(6)  NULL,
 		PRIMARY KEY (user_id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// user_written: per user, the managed columns of its app row as scimbridge's last write left them
+	// (adapters/mysql/written.go), which `scimbridge drift` compares the row with.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}user_written (
+		user_id CHAR(36)    NOT NULL,
+		cols    JSON        NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after
