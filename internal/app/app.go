@@ -62,6 +62,7 @@ type Options struct {
 
 	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
 	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
+	DriftEvery      time.Duration // how often the drift check runs, instead of [drift] every (which turns it on) [that]
 
 	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
 	// progress line every 10s instead.
@@ -155,7 +156,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.goLiveIfPending(ctx); err != nil {
 		return a, err
 	}
-	a.store = newStore(a.db, cfg, o, a.log, onTxRetry)
+	var guard mysql.DeactivationGuard
+	if b := a.newBreaker(); b != nil {
+		guard = b
+	}
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry, guard)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -201,8 +206,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 }
 
 // newStore is the store of cfg's mapping on db.
-func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func()) *mysql.Store {
-	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func(), guard mysql.DeactivationGuard) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
 		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
 		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
 		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
