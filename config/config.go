@@ -55,6 +55,7 @@ type Config struct {
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
 	Metrics  Metrics               `toml:"metrics"`
+	Console  *Console              `toml:"console"`
 
 	Audit Audit `toml:"audit"`
 
@@ -202,6 +203,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	cfg.validate(p)
 	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
 	cfg.validateMetrics(p)
+	cfg.validateConsole(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {
