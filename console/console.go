@@ -221,14 +221,17 @@ func (c *Console) routes() http.Handler {
 }
 
 // securityHeaders sets, on every answer, a CSP that allows nothing but the console's own stylesheet and
-// forms (no script at all, inline or not), and forbids framing, sniffing, referrers and caching.
+// forms (no script at all, inline or not), and forbids framing, sniffing, referrers to other sites and
+// caching.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer Chrome sends "Origin: null" with the console's
+		// own form POSTs, which sameOrigin would then refuse.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
