@@ -55,6 +55,7 @@ type Config struct {
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
 	Metrics  Metrics               `toml:"metrics"`
+	Console  *Console              `toml:"console"`
 
 	Audit   Audit   `toml:"audit"`
 	Breaker Breaker `toml:"breaker"`
@@ -209,6 +210,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	cfg.validateMetrics(p)
 	cfg.validateBreaker(p)
 	cfg.validateDrift(p)
+	cfg.validateConsole(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {
