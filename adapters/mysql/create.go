@@ -62,6 +62,9 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
 			return err
 		}
+		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
+			return err
+		}
 		b, err := s.oneUser(ctx, tx, id, false)
 		if err != nil {
 			return err

@@ -154,6 +154,9 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return true, err
 	}
+	if err := s.writeOurs(ctx, tx, b.id, cur, side, next); err != nil {
+		return true, err
+	}
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:

@@ -241,6 +241,21 @@ var migrations = []migration{
 		n       BIGINT   NOT NULL,
 		PRIMARY KEY (user_id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 23: the list rows ([[users.lists]]) scimbridge wrote, per user and list (mapping.List.Name), by the
+	// SHA-256 of the value's identity fold (mapping.RowKey): a replacement of the list deletes only these,
+	// and keeps the rows the app added (keep_app_rows). No foreign key (see 20, 21): ForgetUser and
+	// MoveUser delete and move these rows.
+	sqlStep(`CREATE TABLE {p}list_rows (
+		user_id  CHAR(36)     NOT NULL,
+		list     VARCHAR(191) NOT NULL,
+		row_key  CHAR(64)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+		PRIMARY KEY (user_id, list, row_key)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 24, 25: users that existed before list_rows have lists_untracked = 1: every managed list row of theirs
+	// counts as scimbridge's (as the code of that time treated them) until their next write records them.
+	// Users created later start tracked (0).
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN lists_untracked TINYINT(1) NOT NULL DEFAULT 1`),
+	sqlStep(`ALTER TABLE {p}users ALTER COLUMN lists_untracked SET DEFAULT 0`),
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

@@ -41,6 +41,7 @@ func (t Tables) GateSessions() string   { return t.Named("gate_sessions") }
 func (t Tables) GateAssertions() string { return t.Named("gate_assertions") }
 func (t Tables) RoleGrants() string     { return t.Named("role_grants") }
 func (t Tables) RoleMarks() string      { return t.Named("role_marks") }
+func (t Tables) ListRows() string       { return t.Named("list_rows") }
 
 // Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
 // (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
