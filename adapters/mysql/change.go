@@ -24,6 +24,9 @@ import (
 type change struct {
 	groups []*groupChange
 	roles  []string // SCIM ids of the users whose roles may have changed
+	// fresh is a user this change created: no other transaction can see it yet, so its recompute needs
+	// no role mark (bookkeeping.MarkRoles), which would cost every create a statement.
+	fresh  string
 	events []subjectEvent
 	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
@@ -66,7 +69,13 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 			}
 		}
 	}
-	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles)
+	marked := make([]string, 0, len(c.roles))
+	for _, id := range c.roles {
+		if id != c.fresh {
+			marked = append(marked, id)
+		}
+	}
+	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, marked)
 	if err != nil {
 		return err
 	}

@@ -19,12 +19,13 @@ type RoleChange struct {
 }
 
 // recomputeRoles brings the app roles of these SCIM users in line with their groups, inside tx, and
-// returns the user.roles_changed events of those whose roles changed.
-func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]subjectEvent, error) {
+// returns the user.roles_changed events of those whose roles changed. The users of marked (all of them
+// but one just created) get their role mark first.
+func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs, marked []string) ([]subjectEvent, error) {
 	if s.roles == nil || len(userIDs) == 0 {
 		return nil, nil
 	}
-	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, userIDs); err != nil {
+	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, marked); err != nil {
 		return nil, err
 	}
 	changes, err := s.roles.Recompute(ctx, tx, userIDs)
@@ -80,7 +81,7 @@ func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checke
 		}
 		var n int
 		err := s.inTx(ctx, func(tx *bookkeeping.Tx) error { // may run again: n is set by the run that commits
-			evs, err := s.recomputeRoles(ctx, tx, ids)
+			evs, err := s.recomputeRoles(ctx, tx, ids, ids)
 			if err != nil {
 				return err
 			}
@@ -145,7 +146,7 @@ func (s *Store) RolesDrift(ctx context.Context) (int, error) {
 		}
 		var n int
 		err := s.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
-			evs, err := s.recomputeRoles(ctx, tx, ids)
+			evs, err := s.recomputeRoles(ctx, tx, ids, ids)
 			if err != nil {
 				return err
 			}
