@@ -102,7 +102,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		stores = append([]*mapping.Roles{o.Roles}, stores...)
 	}
 	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
-	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
+	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name"}
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
@@ -124,6 +124,7 @@ type bookRow struct {
 	created      time.Time
 	lastModified time.Time
 	doc          []byte
+	userName     string // the IdP's spelling, as last written through SCIM
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
 }
@@ -154,7 +155,7 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, args
 	for rows.Next() {
 		b := &bookRow{app: make(map[string]any, len(appCols))}
 		appVals := make([]any, len(appCols))
-		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc}
+		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc, &b.userName}
 		for i := range appVals {
 			dest = append(dest, &appVals[i])
 		}
@@ -240,6 +241,11 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 		doc["externalId"] = b.externalID.String
 	}
 	r := s.m.Overlay(doc, b.app, side)
+	// A lower-cased copy of the userName (Mattermost's Email) reads back as the IdP's own spelling while
+	// the app has not changed it beyond letter case; what the app renamed it to otherwise.
+	if s.m.CaseCopy("userName") && scim.SameIdentity(fmt.Sprint(r["userName"]), b.userName) {
+		r["userName"] = b.userName
+	}
 	if v, ok := s.m.UnrecognizedActive(b.app); ok && s.unknownActive.first(fmt.Sprint(b.key(), "\x00", v)) {
 		s.log.Warn("user reads as inactive: the app's status value is not in the mapping's active map",
 			"user_id", b.id, "app_key", b.key(), "column", s.m.Column("active").Name, "value", v)
