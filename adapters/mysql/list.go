@@ -28,7 +28,7 @@ func (s *Store) countSQL(cond string) string {
 // offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
 // document and app columns are read for the page's rows alone.
 func (s *Store) pageSQL(cond string) string {
-	return "SELECT " + s.userCols + " FROM (SELECT b.id, b.created FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+	return "SELECT " + s.userCols + ", " + s.groupsCol + " FROM (SELECT b.id, b.created FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
 		" ORDER BY b.created, b.id LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
 		" ORDER BY b.created, b.id"
 }
@@ -65,14 +65,15 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		switch {
 		case q.ByCursor:
 			c, a := after.condition("b")
-			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+			rows, err = s.queryUserRows(ctx, s.db, s.selectRead+" "+cond+c+" ORDER BY b.created, b.id LIMIT ?", true,
+				append(append(slices.Clone(args), a...), q.Count+1)...)
 		case unfiltered(q):
 			if rows, seekTotal, seeked, err = s.seekPage(ctx, cond, args, q.StartIndex-1, q.Count); err != nil || seeked {
 				break
 			}
 			fallthrough
 		default:
-			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), true, append(slices.Clone(args), q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
 			return scim.Page{}, s.classify(err)
@@ -103,7 +104,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
 	}
-	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
+	return page, s.classify(setGroups(page.Resources, rows))
 }
 
 // pageTotal is the total of matches when the page itself tells it, so that the COUNT is not run: a

@@ -75,7 +75,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			out = cur
 			return s.attachGroups(ctx, tx, out)
 		}
-		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
+		if b, err = s.userWithGroups(ctx, tx, id); err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
@@ -101,7 +101,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err := s.afterChange(ctx, tx, c); err != nil {
 			return err
 		}
-		return s.attachGroups(ctx, tx, out)
+		// After the change's events and audit, which do not carry the readOnly groups.
+		return setGroups([]scim.Resource{out}, []*bookRow{b})
 	})
 	return out, err
 }
