@@ -1,8 +1,11 @@
 package mysql
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -17,8 +20,9 @@ func groupsColumn(members, groups string) string {
 }
 
 // setGroups sets each user's groups from its row's groupsCol (users[i] is rows[i]'s resource), as
-// attachGroups does: ordered by displayName then id, no attribute for a user in no group.
-func setGroups(users []scim.Resource, rows []*bookRow) error {
+// attachGroups does: ordered by displayName then id, no attribute for a user in no group; then, as
+// attachGroups, the roles that derive from them.
+func (s *Store) setGroups(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, rows []*bookRow) error {
 	for i, b := range rows {
 		if len(b.groups) == 0 {
 			continue
@@ -48,7 +52,7 @@ func setGroups(users []scim.Resource, rows []*bookRow) error {
 		}
 		users[i]["groups"] = list
 	}
-	return nil
+	return s.attachRoles(ctx, q, users...)
 }
 
 // padSpaceCompare orders strings as utf8mb4_bin, the collation of scimbridge's tables, does: by code

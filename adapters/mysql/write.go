@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
@@ -62,14 +63,45 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			return err
 		}
 		// fn starts from the user without the attributes a template rendered, so that a PATCH of the
-		// names renders displayName again while a displayName the IdP set stays.
-		next, err := fn(s.m.WithoutDerived(copyResource(cur), b.derived))
+		// names renders displayName again while a displayName the IdP set stays. With a role mapping
+		// its "roles" are the direct assignments (role_direct), which fn may change.
+		in := s.m.WithoutDerived(copyResource(cur), b.derived)
+		var haveDirect, wantDirect []string
+		if s.roles != nil {
+			delete(cur, "roles")
+			if haveDirect, err = s.readDirect(ctx, tx, id); err != nil {
+				return err
+			}
+			if delete(in, "roles"); len(haveDirect) > 0 {
+				in["roles"] = directEntries(haveDirect)
+			}
+		}
+		next, err := fn(in)
 		if err != nil {
 			return err
+		}
+		if s.roles != nil {
+			next = copyResource(next) // fn's result is its own: takeDirect removes "roles" from a copy
+			if wantDirect, err = s.takeDirect(next); err != nil {
+				return err
+			}
 		}
 		changed, err := s.writeUpdate(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
+		}
+		directChanged := false
+		if s.roles != nil {
+			if directChanged, err = s.writeDirect(ctx, tx, id, haveDirect, wantDirect); err != nil {
+				return err
+			}
+		}
+		if directChanged && !changed { // the user's roles are part of it: a new version, a new ETag
+			if _, err := tx.ExecContext(ctx, "UPDATE "+s.bookTable()+" SET version = version + 1, last_modified = ? WHERE id = ?",
+				tx.Now, id); err != nil {
+				return err
+			}
+			changed = true
 		}
 		if !changed {
 			out = cur
@@ -93,8 +125,17 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			c.event(userSubject(id), ev)
 		}
 		attrs := changedAttributes(cur, out)
-		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs,
-			attrs: s.attributeDiff(cur, out, attrs)})
+		diff := s.attributeDiff(cur, out, attrs)
+		if directChanged {
+			attrs = append(attrs, "roles")
+			if diff == nil {
+				diff = map[string]audit.Diff{}
+			}
+			diff["roles"] = audit.Diff{Before: orNone(haveDirect), After: orNone(wantDirect)}
+			c.rolesOf(id)
+			c.direct = map[string]bool{id: true}
+		}
+		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs, attrs: diff})
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
 			c.rolesOf(id)
 		}
@@ -102,7 +143,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			return err
 		}
 		// After the change's events and audit, which do not carry the readOnly groups.
-		return setGroups([]scim.Resource{out}, []*bookRow{b})
+		return s.setGroups(ctx, tx, []scim.Resource{out}, []*bookRow{b})
 	})
 	return out, err
 }
@@ -155,6 +196,9 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return true, err
 	}
+	if err := s.writeOurs(ctx, tx, b.id, cur, side, next); err != nil {
+		return true, err
+	}
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:
@@ -183,6 +227,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 				return err
 			}
 		}
+		if err := s.dropDirect(ctx, tx, id); err != nil {
+			return err
+		}
 		if err := s.leaveGroups(ctx, tx, id); err != nil {
 			return err
 		}
@@ -203,6 +250,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 				return err
 			}
 			if _, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id); err != nil {
+				return err
+			}
+			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
 				return err
 			}
 			if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {

@@ -38,6 +38,11 @@ Usage:
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
   scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
                                      the audit trail: who changed what, when, before and after
+                                     (--shadow: shadow mode's)
+  scimbridge plan    --config FILE [--json] [--user ID|userName]
+                                     what going live from shadow mode would do to the app's tables
+  scimbridge golive  --config FILE [--batch N]
+                                     apply shadow mode's state to the app's tables (resumable)
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -85,6 +90,10 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.webhooks(ctx, rest)
 	case "audit":
 		return c.audit(ctx, rest)
+	case "plan":
+		return c.plan(ctx, rest)
+	case "golive":
+		return c.golive(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -237,6 +246,9 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(c.Stdout, "warning:", w)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(c.Stdout, "note:", n)
 	}
 	if len(rep.Problems) > 0 {
 		fmt.Fprintf(c.Stdout, "%d problem(s), %d warning(s)\n", len(rep.Problems), len(rep.Warnings))

@@ -20,10 +20,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/internal/progress"
+	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -89,9 +91,13 @@ type App struct {
 	ln      net.Listener
 	gateLn  net.Listener
 	ran     bool
+	owner   string // of the App's leases
 
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
+
+	shadowLock    *shadowLock // held by a shadow-mode App until Close
+	pendingGoLive bool        // live mode found a shadow state to apply first
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -113,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, owner: bookkeeping.ProcessOwner()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,13 +145,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.openDB(ctx); err != nil {
 		return a, err
 	}
+	if err := a.enterMode(ctx); err != nil {
+		return a, err
+	}
+	cfg = a.cfg // the shadow configuration in shadow mode
 	if a.worker, err = a.newWorker(ctx); err != nil {
 		return a, err
 	}
-	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
-		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
-		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+	if err := a.goLiveIfPending(ctx); err != nil {
+		return a, err
+	}
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -157,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
+		Roles:          mapping.PublishedRoles(cfg.RoleStores()),
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
@@ -189,12 +200,35 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	return a, nil
 }
 
+// newStore is the store of cfg's mapping on db.
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func()) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+}
+
 // reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
-// have changed since the last start.
+// have changed since the last start. Replicas starting together reconcile once: the one holding the
+// lease does it, the others serve at once (each SCIM write recomputes the roles of the users it
+// touches in any case).
 func (a *App) reconcileRoles(ctx context.Context) error {
 	if a.cfg.RolesMapping() == nil {
 		return nil
 	}
+	ran, err := a.leases().Run(ctx, "roles-reconcile", time.Minute, a.reconcileRolesHeld)
+	if err == nil && !ran {
+		a.log.Info("roles reconcile: another replica is doing it")
+	}
+	return err
+}
+
+// leases are the App's named leases in the database, for work one replica does.
+func (a *App) leases() bookkeeping.Leases {
+	return bookkeeping.Leases{DB: a.db, Tables: bookkeeping.NewTables(a.cfg.Database.BookkeepingPrefix, bookkeeping.MySQL), Owner: a.owner, Now: a.o.Now}
+}
+
+func (a *App) reconcileRolesHeld(ctx context.Context) error {
 	start := a.o.Now()
 	rep := progress.Start("roles reconcile", 0, progress.Options{Terminal: a.o.Terminal, Log: a.log, Now: a.o.Now})
 	checked, changed, err := a.store.ReconcileRolesProgress(ctx, func(done, total int) {
@@ -250,6 +284,8 @@ func (a *App) Close() error {
 			}
 		}
 	}
+	a.shadowLock.release()
+	a.shadowLock = nil
 	if a.ownDB && a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
