@@ -27,7 +27,7 @@ type change struct {
 	direct map[string]bool // users whose direct role assignments changed: roles_changed even if the app's did not
 	// fresh is a user this change created: no other transaction can see it yet, so its recompute needs
 	// no role mark (bookkeeping.MarkRoles), which would cost every create a statement.
-	fresh string
+	fresh  string
 	events []subjectEvent
 	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
