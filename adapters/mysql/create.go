@@ -97,10 +97,10 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).
 			c.rolesOf(id)
 		}
-		if err := s.afterChange(ctx, tx, c); err != nil {
-			return err
+		if len(direct) > 0 { // a new user is in no group: its roles are its direct ones
+			out["roles"] = directEntries(direct)
 		}
-		return s.attachRoles(ctx, tx, out)
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }
@@ -130,6 +130,9 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		}
 		// The app deleted the row itself: forget the tombstone and provision afresh.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", tomb.ID); err != nil {
+			return nil, nil, err
+		}
+		if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, tomb.ID); err != nil {
 			return nil, nil, err
 		}
 	case !errors.Is(err, sql.ErrNoRows):
@@ -307,6 +310,9 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 	}
 	now := tx.Now
 	if prev != nil {
+		if err := bookkeeping.MoveUser(ctx, tx, tx.Tables, *prev, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)

@@ -223,15 +223,31 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
-	// 19: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
-	// role name, combined with the roles its groups grant ([roles] direct). The foreign key takes a
-	// hard-deleted user's rows along, and a revived tombstone's to its new id. IF NOT EXISTS: tests run
-	// the migrations before it again.
-	sqlStep(`CREATE TABLE IF NOT EXISTS {p}role_direct (
+	// 19: named leases (lease.go) instead of GET_LOCK, which is local to one node of a cluster: the
+	// migration lease, and the work only one replica does (the role reconcile at start, webhook fan-out,
+	// pruning). Migrate creates it before anything else; this step is for databases migrated before.
+	sqlStep(leaseTableSQL),
+	// 20, 21: no foreign keys on scimbridge's own tables. Galera certifies a cascade's changes poorly
+	// (the rows a cascade deletes are not all in the writeset's keys), MySQL Group Replication in
+	// multi-primary mode refuses commits on tables with cascading keys, and TiDB ignores them: the
+	// transactions that delete or re-key a user or a group delete and move these rows themselves
+	// (ForgetUser, MoveUser, the group's DELETE).
+	sqlStep(`ALTER TABLE {p}group_members DROP FOREIGN KEY {p}group_members_group, DROP FOREIGN KEY {p}group_members_user`),
+	sqlStep(`ALTER TABLE {p}user_values DROP FOREIGN KEY {p}user_values_user`),
+	// 22: one row per user whose roles a recompute wrote (MarkRoles): two recomputes of one user's roles
+	// at once both write it, so that they conflict even when the role rows they change differ.
+	sqlStep(`CREATE TABLE {p}role_marks (
+		user_id CHAR(36) NOT NULL,
+		n       BIGINT   NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 23: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
+	// role name, combined with the roles its groups grant ([roles] direct). No foreign key (see 20):
+	// ForgetUser and MoveUser delete and move a user's rows.
+	sqlStep(`CREATE TABLE {p}role_direct (
 		user_id CHAR(36)     NOT NULL,
 		role    VARCHAR(191) NOT NULL,
-		PRIMARY KEY (user_id, role),
-		CONSTRAINT {p}role_direct_user FOREIGN KEY (user_id) REFERENCES {p}users (id) ON DELETE CASCADE ON UPDATE CASCADE
+		PRIMARY KEY (user_id, role)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 }
 
