@@ -83,6 +83,9 @@ func (s *Store) record(ctx context.Context, tx *bookkeeping.Tx, c *change, roleE
 	if err := audit.Write(ctx, tx, s.auditEntries(c, evs, len(c.events))); err != nil {
 		return err
 	}
+	if err := s.recordWritten(ctx, tx, c.users); err != nil {
+		return err
+	}
 	return s.emitAll(ctx, tx, evs)
 }
 

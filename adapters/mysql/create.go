@@ -66,8 +66,11 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeSide(ctx, tx, appKey, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
-		id := s.newUUID()
+		id := s.idFor(ctx)
 		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
+			return err
+		}
+		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
 		b, err := s.oneUser(ctx, tx, id, false)
@@ -319,12 +322,18 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err != nil {
 			return err
 		}
+		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
+			return err
+		}
 		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
+		return err
+	}
+	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
 	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)

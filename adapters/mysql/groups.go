@@ -47,7 +47,7 @@ func (s *Store) memberTable() string { return s.t.Members() }
 func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim.Member) (scim.Resource, error) {
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
-		id := s.newUUID()
+		id := s.idFor(ctx)
 		doc, err := s.newGroupDoc(r)
 		if err != nil {
 			return err
