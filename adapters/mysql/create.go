@@ -62,6 +62,9 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
 			return err
 		}
+		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
+			return err
+		}
 		b, err := s.oneUser(ctx, tx, id, false)
 		if err != nil {
 			return err
@@ -112,6 +115,9 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		}
 		// The app deleted the row itself: forget the tombstone and provision afresh.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", tomb.ID); err != nil {
+			return nil, nil, err
+		}
+		if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, tomb.ID); err != nil {
 			return nil, nil, err
 		}
 	case !errors.Is(err, sql.ErrNoRows):
@@ -289,10 +295,16 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 	}
 	now := tx.Now
 	if prev != nil {
+		if err := bookkeeping.MoveUser(ctx, tx, tx.Tables, *prev, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
 		if err != nil {
+			return err
+		}
+		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 			return err
 		}
 		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
@@ -301,6 +313,9 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
+		return err
+	}
+	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
 	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)

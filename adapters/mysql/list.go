@@ -60,11 +60,18 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		}
 	}
 	var rows []*bookRow
+	seekTotal, seeked := 0, false
 	if q.Count > 0 {
-		if q.ByCursor {
+		switch {
+		case q.ByCursor:
 			c, a := after.condition("b")
 			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
-		} else {
+		case unfiltered(q):
+			if rows, seekTotal, seeked, err = s.seekPage(ctx, cond, args, q.StartIndex-1, q.Count); err != nil || seeked {
+				break
+			}
+			fallthrough
+		default:
 			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
@@ -72,10 +79,19 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		}
 	}
 	page := scim.Page{Total: after.total}
-	if total, known := pageTotal(q, after, len(rows)); known {
+	switch total, known := pageTotal(q, after, len(rows)); {
+	case known:
 		page.Total = total
-	} else if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
-		return page, s.classify(err)
+	case seeked:
+		page.Total = seekTotal
+	case unfiltered(q):
+		if page.Total, err = s.unfilteredTotal(ctx, cond, args); err != nil {
+			return page, s.classify(err)
+		}
+	default:
+		if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
+			return page, s.classify(err)
+		}
 	}
 	if q.ByCursor && len(rows) > q.Count {
 		rows = rows[:q.Count]

@@ -40,7 +40,8 @@ type Store struct {
 	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
-	scanDocs      bool // filters never use the values table (tests compare it with the scan)
+	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
+	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
 	limits        DocLimits
 	unknownActive *onceLog // users whose status value the active map does not know, logged once each
 	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
@@ -69,7 +70,7 @@ type Options struct {
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact,
-		limits: o.Limits.withDefaults(), unknownActive: &onceLog{}}
+		limits: o.Limits.withDefaults(), unknownActive: &onceLog{}, snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

@@ -154,6 +154,9 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return true, err
 	}
+	if err := s.writeOurs(ctx, tx, b.id, cur, side, next); err != nil {
+		return true, err
+	}
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:
@@ -204,6 +207,12 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if _, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id); err != nil {
 				return err
 			}
+			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
+				return err
+			}
+			if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
+				return err
+			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
@@ -212,6 +221,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
+			return err
+		}
+		if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
 			return err
 		}
 		deleted.Resource = next
