@@ -119,6 +119,9 @@ func printAuditRecord(w io.Writer, r audit.Record) {
 	if ro := r.Changes.Roles; ro != nil {
 		fmt.Fprintf(w, "    roles: %s -> %s\n", showValue(ro.Before), showValue(ro.After))
 	}
+	if len(r.Changes.Direct) > 0 { // the roles of "roles:" assigned on the user itself, not by a group
+		fmt.Fprintf(w, "    direct: %s\n", showValue(r.Changes.Direct))
+	}
 	if len(r.Changes.Changed) > 0 {
 		fmt.Fprintf(w, "    changed: %s\n", strings.Join(r.Changes.Changed, ", "))
 	}

@@ -44,6 +44,7 @@ func (t Tables) RoleGrants() string     { return t.Named("role_grants") }
 func (t Tables) RoleMarks() string      { return t.Named("role_marks") }
 func (t Tables) ListRows() string       { return t.Named("list_rows") }
 func (t Tables) UserCounts() string     { return t.Named("user_counts") }
+func (t Tables) RoleDirect() string     { return t.Named("role_direct") }
 
 // Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
 // (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
