@@ -64,7 +64,7 @@ func TestShadowPlanGoLiveCommands(t *testing.T) {
 	}
 
 	c, out, errOut = run(t, env, "plan", "--config", path)
-	for _, want := range []string{"users: 1 to adopt, 1 to create", `adopt                  User "alice@example.com"`, `column last_name: "Anderson" -> "Archer"`,
+	for _, want := range []string{"users: 1 to adopt, 1 to create", "app rows: 1 existing to change (keys 1), 1 to insert", `adopt                  User "alice@example.com"`, `column last_name: "Anderson" -> "Archer"`,
 		`create                 User "zoe@example.com" ` + zoe.ID + "  new row"} {
 		if c != 0 || !strings.Contains(out, want) {
 			t.Fatalf("plan lacks %q: exit %d\n%s%s", want, c, out, errOut)

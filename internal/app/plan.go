@@ -40,6 +40,9 @@ type PlanSummary struct {
 	RoleRevokes int `json:"role_revokes"`
 	Errors      int `json:"errors"` // users and groups go-live would stop at
 	Groups      int `json:"groups"` // groups created or changed
+	// The app's users rows go-live writes: the keys of the existing ones, and how many it inserts.
+	TouchedRows []string `json:"touched_rows"`
+	NewRows     int      `json:"new_rows"`
 }
 
 // PlanUser is one user's part of a Plan.
@@ -255,6 +258,12 @@ func (p *Plan) count(pu *PlanUser) {
 	}
 	if len(pu.Actions) == 0 {
 		s.Unchanged++
+	}
+	switch {
+	case slices.Contains(pu.Actions, "create"):
+		s.NewRows++
+	case pu.AppKey != nil && (len(pu.Columns) > 0 || len(pu.Grants)+len(pu.Revokes) > 0):
+		s.TouchedRows = append(s.TouchedRows, *pu.AppKey)
 	}
 	for _, a := range pu.Actions {
 		switch a {
