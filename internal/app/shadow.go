@@ -126,6 +126,9 @@ func (a *App) enterMode(ctx context.Context) error {
 	if a.cfg.Gate != nil {
 		a.log.Warn("shadow mode: the [gate] is not served (it would decide on accounts the app does not have yet)")
 	}
+	if a.cfg.UsersMapping().OnDelete == "delete" {
+		a.log.Warn("shadow mode with users.on_delete = \"delete\": a user deleted in shadow mode leaves nothing for go-live to replay; an app row it adopted is not deleted at go-live")
+	}
 	if len(a.cfg.Webhooks) > 0 {
 		a.log.Warn("shadow mode: no webhooks are sent (the app's tables do not change); go-live sends the events")
 	}
