@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -237,6 +238,13 @@ func buildPlan(cfg *config.Config, status string, outcomes []Outcome, recs []aud
 		p.count(pu)
 		p.Users = append(p.Users, *pu)
 	}
+	// Keys in order, numbers as numbers (shorter first), whatever order the users went in.
+	slices.SortFunc(p.Summary.TouchedRows, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
 	for i := range p.Groups {
 		p.Groups[i] = *groups[p.Groups[i].ID]
 		if p.Groups[i].Error != "" {
