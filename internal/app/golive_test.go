@@ -147,7 +147,7 @@ func TestGoLiveEventsReachTheWebhooks(t *testing.T) {
 	o.Now = nil // the worker's due times need the real clock
 	o.Getenv = env(map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token, "HOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32))})
 	start(t, cfg, o)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
 		n := len(created)
