@@ -114,6 +114,9 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", tomb.ID); err != nil {
 			return nil, nil, err
 		}
+		if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, tomb.ID); err != nil {
+			return nil, nil, err
+		}
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, nil, err
 	}
@@ -289,6 +292,9 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 	}
 	now := tx.Now
 	if prev != nil {
+		if err := bookkeeping.MoveUser(ctx, tx, tx.Tables, *prev, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)

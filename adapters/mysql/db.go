@@ -66,6 +66,11 @@ func (s *Store) classify(err error) error {
 		return &scim.Error{Status: 400, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("a value does not fit the app's column %q", detail), Err: err}
 	case bookkeeping.ErrReferenced:
 		return &scim.Error{Status: 409, Detail: "the app still has rows that refer to this user; it cannot be deleted", Err: err}
+	case bookkeeping.ErrRetryable:
+		// Every attempt met a concurrent change (a deadlock, or on a cluster another node's write to the
+		// same rows): nothing was written, and the same request a moment later will most likely pass. A
+		// 503 with Retry-After is what Okta and Entra retry; a 500 counts toward Entra's quarantine.
+		return &scim.Error{Status: 503, Detail: "the database is busy with concurrent changes to the same data; retry", Err: err}
 	case bookkeeping.ErrTimeout:
 		return &scim.Error{Status: 503, Detail: "the request timed out", Err: err}
 	case bookkeeping.ErrUnavailable:

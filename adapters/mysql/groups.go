@@ -279,6 +279,10 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check func(cur scim.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.groupTable()+" WHERE id = ?", id); err != nil {
 			return err
 		}
+		// No cascade since migration 20: the group's member rows go in the same transaction.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tx.Tables.Members()+" WHERE group_id = ?", id); err != nil {
+			return err
+		}
 		c.event(groupSubject(id), Event{Type: EventGroupDeleted, Resource: cur})
 		c.rolesOf(members...)
 		return s.afterChange(ctx, tx, c)

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"errors"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
@@ -22,6 +23,9 @@ type RoleChange struct {
 func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]subjectEvent, error) {
 	if s.roles == nil || len(userIDs) == 0 {
 		return nil, nil
+	}
+	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, userIDs); err != nil {
+		return nil, err
 	}
 	changes, err := s.roles.Recompute(ctx, tx, userIDs)
 	evs := make([]subjectEvent, 0, len(changes))
@@ -117,4 +121,41 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 		roles = s.roles.GrantedBy(byUser[id])
 	}
 	return keyString(normalizeKey(key[0])), groups, roles, nil
+}
+
+// errDriftCounted rolls back the transaction in which RolesDrift recomputed a batch.
+var errDriftCounted = errors.New("roles drift counted")
+
+// RolesDrift counts the live users whose app roles are not what their groups grant under the rules,
+// that is, what a reconcile would change, and changes nothing: each batch is recomputed in a
+// transaction that is rolled back. The invariant checks (internal/invariants) run it.
+func (s *Store) RolesDrift(ctx context.Context) (int, error) {
+	if s.roles == nil {
+		return 0, nil
+	}
+	drift, after := 0, ""
+	for {
+		var ids []string
+		if err := s.db.SelectContext(ctx, &ids, "SELECT id FROM "+s.bookTable()+" WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+			after, memberBatch); err != nil {
+			return drift, err
+		}
+		if len(ids) == 0 {
+			return drift, nil
+		}
+		var n int
+		err := s.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
+			evs, err := s.recomputeRoles(ctx, tx, ids)
+			if err != nil {
+				return err
+			}
+			n = len(evs)
+			return errDriftCounted
+		})
+		if !errors.Is(err, errDriftCounted) {
+			return drift, err
+		}
+		drift += n
+		after = ids[len(ids)-1]
+	}
 }

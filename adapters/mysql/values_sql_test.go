@@ -121,13 +121,12 @@ func TestRolledBackWriteLeavesNoValues(t *testing.T) {
 func TestMigrationBackfillsValues(t *testing.T) {
 	f := newFixture(t, usersTOML)
 	bulkUsers(t, f, 5)
-	// Migrate runs what follows the highest version recorded: 18 and the steps after it, which can run
-	// again.
+	// From 18 on: the later steps find their work done and are recorded again.
 	if _, err := f.db.Exec("DELETE FROM scim_schema_migrations WHERE version >= 18"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := mysql.Migrate(context.Background(), f.db, "scim_"); err != nil || n != bookkeeping.Latest()-17 {
-		t.Fatalf("migrate: %d applied, %v; want migration 18 and the %d after it again", n, err, bookkeeping.Latest()-18)
+		t.Fatalf("migrate: %d applied, %v; want migration 18 and those after it again", n, err)
 	}
 	if got, _ := listed(t, f, `emails.value eq "BULK3@example.com"`); !slices.Equal(got, []string{"bulk-000003"}) {
 		t.Fatalf("after migration 18: %v, want bulk-000003", got)

@@ -215,6 +215,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if _, err = tx.ExecContext(ctx, "DELETE FROM "+s.bookTable()+" WHERE id = ?", id); err != nil {
 				return err
 			}
+			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
+				return err
+			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})

@@ -252,6 +252,9 @@ func (c *CLI) check(ctx context.Context, cfg *config.Config) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(c.Stdout, "warning:", w)
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(c.Stdout, "note:", n)
+	}
 	if len(rep.Problems) > 0 {
 		fmt.Fprintf(c.Stdout, "%d problem(s), %d warning(s)\n", len(rep.Problems), len(rep.Warnings))
 		return errReported

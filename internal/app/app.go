@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/metrics"
@@ -90,6 +91,7 @@ type App struct {
 	ln      net.Listener
 	gateLn  net.Listener
 	ran     bool
+	owner   string // of the App's leases
 
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
@@ -114,7 +116,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, owner: bookkeeping.ProcessOwner()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -195,11 +197,26 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 }
 
 // reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
-// have changed since the last start.
+// have changed since the last start. Replicas starting together reconcile once: the one holding the
+// lease does it, the others serve at once (each SCIM write recomputes the roles of the users it
+// touches in any case).
 func (a *App) reconcileRoles(ctx context.Context) error {
 	if a.cfg.RolesMapping() == nil {
 		return nil
 	}
+	ran, err := a.leases().Run(ctx, "roles-reconcile", time.Minute, a.reconcileRolesHeld)
+	if err == nil && !ran {
+		a.log.Info("roles reconcile: another replica is doing it")
+	}
+	return err
+}
+
+// leases are the App's named leases in the database, for work one replica does.
+func (a *App) leases() bookkeeping.Leases {
+	return bookkeeping.Leases{DB: a.db, Tables: bookkeeping.NewTables(a.cfg.Database.BookkeepingPrefix, bookkeeping.MySQL), Owner: a.owner, Now: a.o.Now}
+}
+
+func (a *App) reconcileRolesHeld(ctx context.Context) error {
 	start := a.o.Now()
 	rep := progress.Start("roles reconcile", 0, progress.Options{Terminal: a.o.Terminal, Log: a.log, Now: a.o.Now})
 	checked, changed, err := a.store.ReconcileRolesProgress(ctx, func(done, total int) {

@@ -223,10 +223,27 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
-	// Steps from here on can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its
-	// record repeats it, and a test re-running migration 18 re-runs those after it.
-	// The deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
-	// deactivation so that replicas count together: closed or tripped, since when and why.
+	// 19: named leases (lease.go) instead of GET_LOCK, which is local to one node of a cluster: the
+	// migration lease, and the work only one replica does (the role reconcile at start, webhook fan-out,
+	// pruning). Migrate creates it before anything else; this step is for databases migrated before.
+	sqlStep(leaseTableSQL),
+	// 20, 21: no foreign keys on scimbridge's own tables. Galera certifies a cascade's changes poorly
+	// (the rows a cascade deletes are not all in the writeset's keys), MySQL Group Replication in
+	// multi-primary mode refuses commits on tables with cascading keys, and TiDB ignores them: the
+	// transactions that delete or re-key a user or a group delete and move these rows themselves
+	// (ForgetUser, MoveUser, the group's DELETE).
+	sqlStep(`ALTER TABLE {p}group_members DROP FOREIGN KEY {p}group_members_group, DROP FOREIGN KEY {p}group_members_user`),
+	sqlStep(`ALTER TABLE {p}user_values DROP FOREIGN KEY {p}user_values_user`),
+	// 22: one row per user whose roles a recompute wrote (MarkRoles): two recomputes of one user's roles
+	// at once both write it, so that they conflict even when the role rows they change differ.
+	sqlStep(`CREATE TABLE {p}role_marks (
+		user_id CHAR(36) NOT NULL,
+		n       BIGINT   NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// The deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked and
+	// written (n) by every deactivation so that replicas count together, on a cluster's nodes too:
+	// closed or tripped, since when and why.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
 		id         TINYINT      NOT NULL,
 		state      VARCHAR(16)  NOT NULL,
@@ -234,6 +251,7 @@ var migrations = []migration{
 		reason     VARCHAR(255) NOT NULL DEFAULT '',
 		changed_at DATETIME(6)  NULL,
 		changed_by VARCHAR(100) NOT NULL DEFAULT '',
+		n          BIGINT       NOT NULL DEFAULT 0,
 		PRIMARY KEY (id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),
