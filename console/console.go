@@ -31,7 +31,8 @@ import (
 
 // UserStore is what the console reads of users; *mysql.Store has it.
 type UserStore interface {
-	ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error)
+	BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]scim.Resource, error)
+	CountUsers(ctx context.Context) (int, error)
 	GetUser(ctx context.Context, id string) (scim.Resource, error)
 	ConsoleUser(ctx context.Context, id string) (mysql.UserDetail, error)
 	UserIDByAppKey(ctx context.Context, key string) (string, error)

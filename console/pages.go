@@ -31,7 +31,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 		breaker = b
 	}
-	users, err := c.o.Users.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 1})
+	users, err := c.o.Users.CountUsers(ctx)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	c.render(w, http.StatusOK, "overview", s, "Overview", map[string]any{
-		"Now": now, "Mode": mode, "Breaker": breaker, "Users": users.Total, "Groups": groups.Total,
+		"Now": now, "Mode": mode, "Breaker": breaker, "Users": users, "Groups": groups.Total,
 		"Tokens":    c.o.Requests.Activity(now, c.o.TokenNames),
 		"Endpoints": rep.Endpoints,
 		"Errors":    c.o.Requests.Recent(Filter{Status: "errors", Limit: 5}),
