@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -92,15 +93,32 @@ func (w *Worker) claim(ctx context.Context, ep *endpoint, n int) ([]claimed, err
 			got[i] = c.ID
 			out[i].LeaseUntil = now.Add(ep.lease)
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks(len(got))+")",
-			append([]any{w.o.Owner, now.Add(ep.lease)}, int64Args(got)...)...)
-		return err
+		// Conditional, and counted: the lease moves only from rows still waiting with no live lease. The
+		// SKIP LOCKED read above is what keeps replicas apart on one server; on engines where it does
+		// not lock (TiDB), or across Galera nodes, where it locks one node only, this is the check. A
+		// claim that did not get every row gives them all back: partial, it could break a subject's order.
+		res, err := tx.ExecContext(ctx, "UPDATE "+w.t.Deliveries()+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks(len(got))+")"+
+			" AND waiting = 1 AND (lease_until IS NULL OR lease_until <= ?)",
+			append(append([]any{w.o.Owner, now.Add(ep.lease)}, int64Args(got)...), now)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(got)) {
+			return errClaimRaced
+		}
+		return nil
 	})
+	if errors.Is(err, errClaimRaced) {
+		return nil, nil // another replica claimed some of them first; the next round claims what is left
+	}
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}
 	return out, w.loadPayloads(ctx, out)
 }
+
+// errClaimRaced rolls back a claim that found some of its rows leased by another replica meanwhile.
+var errClaimRaced = errors.New("webhook: a claim raced another replica's")
 
 // want is a delivery claim would like to lease, with its subject.
 type want struct {

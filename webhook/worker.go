@@ -13,11 +13,9 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -52,6 +50,9 @@ type Options struct {
 	ShortWaitMax time.Duration // [2s]
 	Lease        time.Duration // how long a claim is exclusive [one attempt's longest duration + 30s]
 	StopGrace    time.Duration // deliveries in flight may finish this long after Run's ctx ends [5s]
+	// FanOutLease is how long a replica keeps fanning out an endpoint's events without renewing its
+	// lease (fanout:<endpoint>); a replica that died hands fan-out over this long after [30s].
+	FanOutLease time.Duration
 
 	// OnOutcome, if set, learns of each delivery outcome recorded: result is "delivered", "failed",
 	// "dead" or "interrupted" (by shutdown) [none].
@@ -65,6 +66,7 @@ type Options struct {
 type Worker struct {
 	db        *sqlx.DB
 	run       bookkeeping.Runner // every transaction, retried after lock conflicts
+	leases    bookkeeping.Leases // the work one replica does: fan-out per endpoint, pruning
 	t         bookkeeping.Tables
 	o         Options
 	endpoints []*endpoint
@@ -90,7 +92,8 @@ func New(db *sqlx.DB, o Options) (*Worker, error) {
 	o = withDefaults(o)
 	t := bookkeeping.NewTables(o.Prefix, bookkeeping.MySQL)
 	w := &Worker{db: db, t: t, o: o, byName: map[string]*endpoint{}, log: o.Log, now: o.Now, rand: o.Rand,
-		run: bookkeeping.Runner{DB: db, Tables: t, D: bookkeeping.MySQL, Now: o.Now, Log: o.Log, OnRetry: o.OnTxRetry}}
+		run:    bookkeeping.Runner{DB: db, Tables: t, D: bookkeeping.MySQL, Now: o.Now, Log: o.Log, OnRetry: o.OnTxRetry, Rand: o.Rand},
+		leases: bookkeeping.Leases{DB: db, Tables: t, Owner: o.Owner, Now: o.Now}}
 	for _, e := range o.Endpoints {
 		if err := e.check(); err != nil {
 			return nil, err
@@ -136,10 +139,7 @@ func withDefaults(o Options) Options {
 		o.Rand = func() float64 { mu.Lock(); defer mu.Unlock(); return r.Float64() }
 	}
 	if o.Owner == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = crand.Read(b[:])
-		o.Owner = fmt.Sprintf("%.60s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		o.Owner = bookkeeping.ProcessOwner()
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = 8
@@ -164,6 +164,7 @@ func withDefaults(o Options) Options {
 	def(&o.ShortWaitMin, 200*time.Millisecond)
 	def(&o.ShortWaitMax, 2*time.Second)
 	def(&o.StopGrace, 5*time.Second)
+	def(&o.FanOutLease, 30*time.Second)
 	return o
 }
 
@@ -197,6 +198,8 @@ func (w *Worker) Run(ctx context.Context) error {
 
 func (w *Worker) runEndpoint(ctx context.Context, ep *endpoint) {
 	w.log.Info("webhooks: delivering", "endpoint", ep.Name, "url", ep.URL, "events", ep.Events)
+	// A replica that stops hands fan-out over at once rather than when its lease would end.
+	defer func() { _ = w.leases.Release(context.WithoutCancel(ctx), "fanout:"+ep.Name) }()
 	failures := 0
 	for ctx.Err() == nil {
 		busy, err := w.step(ctx, ep)
@@ -232,11 +235,20 @@ func (w *Worker) Notify() {
 	}
 }
 
-// step fans out new events and delivers one round; busy means there may be more to do at once.
+// step fans out new events, when this replica holds the endpoint's fan-out lease, and delivers one
+// round; busy means there may be more to do at once. Every replica claims and sends deliveries; one fans
+// out: on one server the cursor's row lock kept them apart, but a cluster's nodes lock nothing for each
+// other, and two replicas fanning out the same rows through two nodes only conflict at commit.
 func (w *Worker) step(ctx context.Context, ep *endpoint) (busy bool, err error) {
-	fresh, err := w.fanOut(ctx, ep)
+	fresh := 0
+	held, err := w.leases.Hold(ctx, "fanout:"+ep.Name, w.o.FanOutLease)
 	if err != nil {
-		return false, fmt.Errorf("fan-out: %w", err)
+		return false, fmt.Errorf("fan-out lease: %w", err)
+	}
+	if held {
+		if fresh, err = w.fanOut(ctx, ep); err != nil {
+			return false, fmt.Errorf("fan-out: %w", err)
+		}
 	}
 	n, err := w.deliverRound(ctx, ep)
 	if err != nil {
@@ -247,7 +259,17 @@ func (w *Worker) step(ctx context.Context, ep *endpoint) (busy bool, err error) 
 
 func (w *Worker) runPruner(ctx context.Context) {
 	for sleep(ctx, w.o.PruneEvery) {
-		if n, err := w.Prune(ctx); err != nil && ctx.Err() == nil {
+		// One replica prunes each round: the others would only wait on its locks.
+		var n Pruned
+		ran, err := w.leases.Run(ctx, "prune", w.o.PruneEvery, func(ctx context.Context) error {
+			var err error
+			n, err = w.Prune(ctx)
+			return err
+		})
+		if !ran && err == nil {
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
 			w.log.Warn("webhooks: pruning failed", "err", err)
 		} else if n.Deliveries+n.Outbox > 0 {
 			w.log.Info("webhooks: pruned", "deliveries", n.Deliveries, "outbox_events", n.Outbox)

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/adapters/mysql/breaker"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -65,6 +66,11 @@ func (s *Store) classify(err error) error {
 		return &scim.Error{Status: 400, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("a value does not fit the app's column %q", detail), Err: err}
 	case bookkeeping.ErrReferenced:
 		return &scim.Error{Status: 409, Detail: "the app still has rows that refer to this user; it cannot be deleted", Err: err}
+	case bookkeeping.ErrRetryable:
+		// Every attempt met a concurrent change (a deadlock, or on a cluster another node's write to the
+		// same rows): nothing was written, and the same request a moment later will most likely pass. A
+		// 503 with Retry-After is what Okta and Entra retry; a 500 counts toward Entra's quarantine.
+		return &scim.Error{Status: 503, Detail: "the database is busy with concurrent changes to the same data; retry", Err: err}
 	case bookkeeping.ErrTimeout:
 		return &scim.Error{Status: 503, Detail: "the request timed out", Err: err}
 	case bookkeeping.ErrUnavailable:
@@ -86,4 +92,34 @@ func (s *Store) Ping(ctx context.Context) error {
 		return scim.Unavailable(err)
 	}
 	return nil
+}
+
+// Recount sets the users count that unfiltered lists' totalResults come from (scim_user_counts) to the
+// users that are not deleted (see bookkeeping.Recount): after users were written or deleted with SQL.
+// Reindex does it too.
+func Recount(ctx context.Context, db *sqlx.DB, prefix string) error {
+	return bookkeeping.Recount(ctx, db, bookkeeping.NewTables(prefix, dialect))
+}
+
+// DeactivationGuard is the deactivation circuit breaker (package breaker) as the store uses it: Admit in
+// the transaction of each deactivation, before it writes; Settle with the write's error, after it.
+type DeactivationGuard interface {
+	Admit(ctx context.Context, tx *bookkeeping.Tx, d breaker.Deactivation) error
+	Settle(ctx context.Context, err error) error
+}
+
+// admitDeactivation asks the breaker, if there is one, whether the user cur may be deactivated.
+func (s *Store) admitDeactivation(ctx context.Context, tx *bookkeeping.Tx, id string, cur scim.Resource, op string) error {
+	if s.guard == nil {
+		return nil
+	}
+	return s.guard.Admit(ctx, tx, breaker.Deactivation{UserID: id, UserName: userName(cur), Operation: op})
+}
+
+// settleDeactivation is the breaker's answer to a write's error (a held deactivation becomes a 503).
+func (s *Store) settleDeactivation(ctx context.Context, err error) error {
+	if s.guard == nil || err == nil {
+		return err
+	}
+	return s.guard.Settle(ctx, err)
 }

@@ -73,16 +73,48 @@ func TestDeadlockIsRetriedWholeTransaction(t *testing.T) {
 	}
 }
 
-func TestDeadlockGivesUpAfterFourAttempts(t *testing.T) {
+// Galera reports a certification failure as 1213 or 1180, and a node leaving the cluster as 1047: the
+// transaction runs again, as after a deadlock.
+func TestClusterConflictsAreRetried(t *testing.T) {
+	for _, code := range []uint16{1180, 1047} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			s, mock := mockStore(t)
+			mock.ExpectBegin()
+			mock.ExpectExec("UPDATE x").WillReturnResult(sqlmock.NewResult(0, 1))
+			mock.ExpectCommit().WillReturnError(&mysqldriver.MySQLError{Number: code, Message: "conflict"})
+			mock.ExpectBegin()
+			mock.ExpectExec("UPDATE x").WillReturnResult(sqlmock.NewResult(0, 1))
+			mock.ExpectCommit()
+			runs := 0
+			err := s.inTx(context.Background(), func(tx *bookkeeping.Tx) error { runs++; _, err := tx.Exec("UPDATE x"); return err })
+			if err != nil || runs != 2 {
+				t.Fatalf("err %v after %d runs; want success after 2", err, runs)
+			}
+			if err := mock.ExpectationsWereMet(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// When every attempt meets a conflict the client gets 503 (which IdPs retry), not 500; the waits
+// between attempts draw their jitter from the Runner's Rand, and the retries are counted.
+func TestDeadlockGivesUpAfterFourAttemptsWith503(t *testing.T) {
 	s, mock := mockStore(t)
+	draws, retries := 0, 0
+	s.run.Rand = func() float64 { draws++; return 0.5 }
+	s.run.OnRetry = func() { retries++ }
 	for i := 0; i < 4; i++ {
 		mock.ExpectBegin()
 		mock.ExpectExec("UPDATE x").WillReturnError(&mysqldriver.MySQLError{Number: errDeadlock, Message: "Deadlock found"})
 		mock.ExpectRollback()
 	}
 	err := s.inTx(context.Background(), func(tx *bookkeeping.Tx) error { _, err := tx.Exec("UPDATE x"); return err })
-	if se := scim.AsError(err); se.Status != 500 || se.Detail != "internal error" {
-		t.Fatalf("got %v, want a generic 500", err)
+	if se := scim.AsError(err); se.Status != 503 || !strings.Contains(se.Detail, "retry") {
+		t.Fatalf("got %v, want 503 asking to retry", err)
+	}
+	if draws != 3 || retries != 3 {
+		t.Fatalf("%d jitter draws, %d retries counted; want 3 of each (between 4 attempts)", draws, retries)
 	}
 	if err := mock.ExpectationsWereMet(); err != nil {
 		t.Fatal(err)
@@ -116,6 +148,7 @@ func TestClassify(t *testing.T) {
 		{my(errBadNull, "Column 'email' cannot be null"), 400, scim.TypeInvalidValue, "email", "cannot be null"},
 		{my(errRowIsReferred, "Cannot delete or update a parent row: a foreign key constraint fails (`app`.`orders`...)"), 409, "", "refer", "orders"},
 		{my(1146, "Table 'app.users' doesn't exist"), 500, "", "internal error", "users"},
+		{my(errDeadlock, "Deadlock found when trying to get lock"), 503, "", "retry", "Deadlock"},
 		{driver.ErrBadConn, 503, "", "unavailable", ""},
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, 503, "", "unavailable", "refused"},
 		{context.DeadlineExceeded, 503, "", "timed out", ""},

@@ -73,7 +73,8 @@ func TestBadConfigNamesTheLine(t *testing.T) {
 func TestCheckExitCodes(t *testing.T) {
 	dsn := testdb.New(t, exampleSchema(t))
 	c, out := cli(t, map[string]string{"SCIMBRIDGE_DSN": dsn, "SCIMBRIDGE_TOKEN": token}) // serve needs a token: so does check
-	if code := c.Run(context.Background(), []string{"check", "--config", exampleConfig(t)}); code != 0 || !strings.Contains(out.String(), "ok: the mapping fits") {
+	if code := c.Run(context.Background(), []string{"check", "--config", exampleConfig(t)}); code != 0 || !strings.Contains(out.String(), "ok: the mapping fits") ||
+		!strings.Contains(out.String(), "note: topology: a single server") {
 		t.Fatalf("check on the example schema: exit %d\n%s", code, out)
 	}
 

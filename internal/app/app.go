@@ -20,11 +20,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/console"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/internal/progress"
+	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -61,6 +63,7 @@ type Options struct {
 
 	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
 	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
+	DriftEvery      time.Duration // how often the drift check runs, instead of [drift] every (which turns it on) [that]
 
 	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
 	// progress line every 10s instead.
@@ -95,9 +98,13 @@ type App struct {
 	ln      net.Listener
 	gateLn  net.Listener
 	ran     bool
+	owner   string // of the App's leases
 
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
+
+	shadowLock    *shadowLock // held by a shadow-mode App until Close
+	pendingGoLive bool        // live mode found a shadow state to apply first
 
 	requests  *console.Ring    // recent SCIM requests, for the console; nil without [console]
 	console   *console.Console // nil without [console]
@@ -123,7 +130,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, consoleLn: o.ConsoleListener}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, consoleLn: o.ConsoleListener,
+		owner: bookkeeping.ProcessOwner()}
 	if cfg.Console != nil {
 		a.requests = console.NewRing(cfg.Console.RecentRequests)
 	}
@@ -152,13 +160,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.openDB(ctx); err != nil {
 		return a, err
 	}
+	if err := a.enterMode(ctx); err != nil {
+		return a, err
+	}
+	cfg = a.cfg // the shadow configuration in shadow mode
 	if a.worker, err = a.newWorker(ctx); err != nil {
 		return a, err
 	}
-	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
-		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
-		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+	if err := a.goLiveIfPending(ctx); err != nil {
+		return a, err
+	}
+	var guard mysql.DeactivationGuard
+	if b := a.newBreaker(); b != nil {
+		guard = b
+	}
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry, guard)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -170,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
+		Roles:          mapping.PublishedRoles(cfg.RoleStores()),
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
@@ -209,12 +226,35 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	return a, nil
 }
 
+// newStore is the store of cfg's mapping on db.
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func(), guard mysql.DeactivationGuard) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+}
+
 // reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
-// have changed since the last start.
+// have changed since the last start. Replicas starting together reconcile once: the one holding the
+// lease does it, the others serve at once (each SCIM write recomputes the roles of the users it
+// touches in any case).
 func (a *App) reconcileRoles(ctx context.Context) error {
 	if a.cfg.RolesMapping() == nil {
 		return nil
 	}
+	ran, err := a.leases().Run(ctx, "roles-reconcile", time.Minute, a.reconcileRolesHeld)
+	if err == nil && !ran {
+		a.log.Info("roles reconcile: another replica is doing it")
+	}
+	return err
+}
+
+// leases are the App's named leases in the database, for work one replica does.
+func (a *App) leases() bookkeeping.Leases {
+	return bookkeeping.Leases{DB: a.db, Tables: bookkeeping.NewTables(a.cfg.Database.BookkeepingPrefix, bookkeeping.MySQL), Owner: a.owner, Now: a.o.Now}
+}
+
+func (a *App) reconcileRolesHeld(ctx context.Context) error {
 	start := a.o.Now()
 	rep := progress.Start("roles reconcile", 0, progress.Options{Terminal: a.o.Terminal, Log: a.log, Now: a.o.Now})
 	checked, changed, err := a.store.ReconcileRolesProgress(ctx, func(done, total int) {
@@ -270,6 +310,8 @@ func (a *App) Close() error {
 			}
 		}
 	}
+	a.shadowLock.release()
+	a.shadowLock = nil
 	if a.ownDB && a.db != nil {
 		errs = append(errs, a.db.Close())
 	}

@@ -24,7 +24,13 @@ func (a *App) runAuditPruner(ctx context.Context) {
 	}
 	t := bookkeeping.NewTables(a.cfg.Database.BookkeepingPrefix, bookkeeping.MySQL)
 	for {
-		n, err := audit.Prune(ctx, a.db, t, a.o.Now().Add(-keep), auditPruneBatch)
+		// One replica prunes at a time (the others' DELETEs would only wait on its locks).
+		var n int64
+		_, err := a.leases().Run(ctx, "audit-prune", every, func(ctx context.Context) error {
+			var err error
+			n, err = audit.Prune(ctx, a.db, t, a.o.Now().Add(-keep), auditPruneBatch)
+			return err
+		})
 		switch {
 		case err != nil && ctx.Err() == nil:
 			a.log.Warn("audit: pruning failed; retrying later", "err", err)

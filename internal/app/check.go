@@ -68,6 +68,11 @@ func Check(ctx context.Context, cfg *config.Config, o Options) (schemacheck.Repo
 		problem(fmt.Errorf("database not reachable: %w", err))
 		return rep, nil
 	}
+	topo, err := schemacheck.DetectTopology(ctx, db)
+	if err != nil {
+		return rep, fmt.Errorf("detecting the topology: %w", err)
+	}
+	rep.Notes = append(rep.Notes, topo.Note)
 	prefix := cfg.Database.BookkeepingPrefix
 	version, err := bookkeeping.Version(ctx, db, prefix)
 	if err != nil {

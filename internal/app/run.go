@@ -36,6 +36,10 @@ func (a *App) Run(ctx context.Context) error {
 	prunerDone := make(chan struct{})
 	go func() { defer close(prunerDone); a.runAuditPruner(pruneCtx) }()
 	defer func() { stopPruner(); <-prunerDone }()
+	driftCtx, stopDrift := context.WithCancel(ctx)
+	driftDone := make(chan struct{})
+	go func() { defer close(driftDone); a.runDriftCheck(driftCtx) }()
+	defer func() { stopDrift(); <-driftDone }()
 
 	srv := &http.Server{
 		Handler:           a.handler,

@@ -14,12 +14,23 @@ import (
 // utf8mb4_unicode_ci column, _binary'alice' would no longer match ALICE, and MySQL refuses to store a
 // binary string in a JSON column. App values scanned into `any` arrive as []byte, so they are sent back
 // as text here, as before; bytes that are not UTF-8 (a VARBINARY key) stay binary, as before.
-type textConnector struct{ inner driver.Connector }
+//
+// It also asks each new connection whether its server is a Galera node (cluster.go).
+type textConnector struct {
+	inner   driver.Connector
+	cluster *cluster
+}
 
 func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if c.cluster != nil {
+		if err := c.cluster.onConnect(ctx, conn); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
 	}
 	return &textConn{conn}, nil
 }

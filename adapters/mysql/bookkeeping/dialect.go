@@ -35,7 +35,7 @@ type ErrorKind int
 
 const (
 	ErrOther       ErrorKind = iota
-	ErrRetryable             // a deadlock, a lock-wait timeout: the transaction may simply run again
+	ErrRetryable             // a deadlock, a lock-wait timeout, a cluster's certification failure: the transaction may simply run again
 	ErrDuplicate             // a unique key refused the row; detail names the key
 	ErrTooLong               // a value longer than its column; detail names the column
 	ErrMissing               // a NOT NULL column without a value; detail names the column
@@ -69,6 +69,8 @@ const (
 	errDupEntry       = 1062
 	errLockWait       = 1205
 	errDeadlock       = 1213
+	errCommitFailed   = 1180 // "Got error during COMMIT": how some Galera versions report a certification failure
+	errWsrepNotReady  = 1047 // "WSREP has not yet prepared node for application use": a node leaving or joining the cluster
 	errDataTooLong    = 1406
 	errBadNull        = 1048
 	errNoDefault      = 1364
@@ -96,7 +98,7 @@ func (mysqlDialect) Classify(err error) (ErrorKind, string) {
 			col = m[1] + m[2]
 		}
 		switch me.Number {
-		case errDeadlock, errLockWait:
+		case errDeadlock, errLockWait, errCommitFailed, errWsrepNotReady:
 			return ErrRetryable, ""
 		case errDupEntry:
 			key := ""

@@ -223,7 +223,119 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 18: the values of the users that exist, read from their documents (inserts only: no DELETE privilege).
 	{run: fillValues},
-	// The audit rows of one request, for the admin console's link from a request to what it wrote. Added
+	// 19: named leases (lease.go) instead of GET_LOCK, which is local to one node of a cluster: the
+	// migration lease, and the work only one replica does (the role reconcile at start, webhook fan-out,
+	// pruning). Migrate creates it before anything else; this step is for databases migrated before.
+	sqlStep(leaseTableSQL),
+	// 20, 21: no foreign keys on scimbridge's own tables. Galera certifies a cascade's changes poorly
+	// (the rows a cascade deletes are not all in the writeset's keys), MySQL Group Replication in
+	// multi-primary mode refuses commits on tables with cascading keys, and TiDB ignores them: the
+	// transactions that delete or re-key a user or a group delete and move these rows themselves
+	// (ForgetUser, MoveUser, the group's DELETE).
+	sqlStep(`ALTER TABLE {p}group_members DROP FOREIGN KEY {p}group_members_group, DROP FOREIGN KEY {p}group_members_user`),
+	sqlStep(`ALTER TABLE {p}user_values DROP FOREIGN KEY {p}user_values_user`),
+	// 22: one row per user whose roles a recompute wrote (MarkRoles): two recomputes of one user's roles
+	// at once both write it, so that they conflict even when the role rows they change differ.
+	sqlStep(`CREATE TABLE {p}role_marks (
+		user_id CHAR(36) NOT NULL,
+		n       BIGINT   NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 23: the list rows ([[users.lists]]) scimbridge wrote, per user and list (mapping.List.Name), by the
+	// SHA-256 of the value's identity fold (mapping.RowKey): a replacement of the list deletes only these,
+	// and keeps the rows the app added (keep_app_rows). No foreign key (see 20, 21): ForgetUser and
+	// MoveUser delete and move these rows.
+	sqlStep(`CREATE TABLE {p}list_rows (
+		user_id  CHAR(36)     NOT NULL,
+		list     VARCHAR(191) NOT NULL,
+		row_key  CHAR(64)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+		PRIMARY KEY (user_id, list, row_key)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 24, 25: users that existed before list_rows have lists_untracked = 1: every managed list row of theirs
+	// counts as scimbridge's (as the code of that time treated them) until their next write records them.
+	// Users created later start tracked (0).
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN lists_untracked TINYINT(1) NOT NULL DEFAULT 1`),
+	sqlStep(`ALTER TABLE {p}users ALTER COLUMN lists_untracked SET DEFAULT 0`),
+	// 26, 27: the number of users that are not deleted, kept in the write's own transaction (counts.go),
+	// so that an unfiltered list's totalResults is a read of 16 rows rather than a COUNT over every
+	// user. 16 shards (by the first hex digit of the user's id) so that concurrent creates and deletes
+	// rarely wait on one another's row. changes counts every create and delete, so a reader can tell
+	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist.
+	sqlStep(`CREATE TABLE {p}user_counts (
+		shard   TINYINT UNSIGNED NOT NULL,
+		live    BIGINT           NOT NULL,
+		changes BIGINT           NOT NULL,
+		PRIMARY KEY (shard)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT INTO {p}user_counts (shard, live, changes)
+		SELECT s.n, IF(s.n = 0, (SELECT COUNT(*) FROM {p}users WHERE deleted_at IS NULL), 0), 0 FROM (` + countShards + `) s`),
+	// 28: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
+	// role name, combined with the roles its groups grant ([roles] direct). No foreign key (see 20, 21):
+	// ForgetUser deletes a hard-deleted user's rows and MoveUser moves a revived tombstone's to its new id.
+	// IF NOT EXISTS: tests run the migrations before it again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}role_direct (
+		user_id CHAR(36)     NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, role)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 29: go-live's state (internal/app/golive.go), one row: shadow mode started (status "shadow"), its
+	// state is being applied to the app's tables ("applying", with the phase and the last id done, so a
+	// go-live killed half-way resumes after the last batch it committed) or it was ("live"). IF NOT EXISTS:
+	// a test runs the steps after 18 again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}golive (
+		id          TINYINT      NOT NULL,
+		status      VARCHAR(16)  NOT NULL,
+		phase       VARCHAR(16)  NOT NULL DEFAULT '',
+		cursor_id   VARCHAR(64)  NOT NULL DEFAULT '',
+		done        INT          NOT NULL DEFAULT 0,
+		started     DATETIME(6)  NOT NULL,
+		updated     DATETIME(6)  NOT NULL,
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 30-34 can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its record repeats
+	// it, and a test re-running migration 18 re-runs those after it.
+	// 30, 31: the deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
+	// deactivation so that replicas count together: closed or tripped, since when and why.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
+		id         TINYINT      NOT NULL,
+		state      VARCHAR(16)  NOT NULL,
+		tripped_at DATETIME(6)  NULL,
+		reason     VARCHAR(255) NOT NULL DEFAULT '',
+		changed_at DATETIME(6)  NULL,
+		changed_by VARCHAR(100) NOT NULL DEFAULT '',
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),
+	// 32: breaker_counts: one row per deactivation let through, while it is within the window.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_counts (
+		seq     BIGINT      NOT NULL AUTO_INCREMENT,
+		user_id CHAR(36)    NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (seq),
+		KEY at (at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 33: breaker_held: the deactivations held since the trip, one per user, and what an admin decided
+	// (release or reject) for their next retry.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_held (
+		user_id    CHAR(36)     NOT NULL,
+		user_name  VARCHAR(255) NOT NULL,
+		operation  VARCHAR(16)  NOT NULL,
+		first_held DATETIME(6)  NOT NULL,
+		last_held  DATETIME(6)  NOT NULL,
+		attempts   INT          NOT NULL,
+		decision   VARCHAR(16)  NULL,
+		decided_at DATETIME(6)  NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 34: user_written: per user, the managed columns of its app row as scimbridge's last write left them
+	// (adapters/mysql/written.go), which `scimbridge drift` compares the row with.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}user_written (
+		user_id CHAR(36)    NOT NULL,
+		cols    JSON        NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 35: the audit rows of one request, for the admin console's link from a request to what it wrote. Added
 	// only when missing, so that a test may run the migrations after 18 again.
 	{run: auditRequestIndex},
 }

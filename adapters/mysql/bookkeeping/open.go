@@ -51,7 +51,9 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := sqlx.NewDb(sql.OpenDB(textConnector{inner}), "mysql")
+	c := &cluster{}
+	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
+	clusters.Store(db.DB, c)
 	if maxOpen <= 0 {
 		maxOpen = 20
 	}

@@ -14,10 +14,12 @@ import (
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
-// Report is what `scimbridge check` found: Problems stop scimbridge from working, Warnings may not.
+// Report is what `scimbridge check` found: Problems stop scimbridge from working, Warnings may not;
+// Notes are information (the topology).
 type Report struct {
 	Problems []string
 	Warnings []string
+	Notes    []string
 }
 
 func (r *Report) problem(format string, args ...any) {

@@ -1,0 +1,74 @@
+package bookkeeping
+
+import (
+	"context"
+	crand "crypto/rand"
+	"database/sql/driver"
+	"encoding/binary"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// cluster is what the connections of one pool learned about their server: whether it is a Galera node.
+type cluster struct {
+	galera atomic.Bool
+}
+
+// clusters maps the pools Open made to what their connections learned.
+var clusters sync.Map // *sql.DB -> *cluster
+
+// IsGalera reports whether db (opened with Open) is connected to a Galera node (wsrep_on is ON); false
+// before its first connection and for pools Open did not make.
+func IsGalera(db *sqlx.DB) bool {
+	if db == nil {
+		return false
+	}
+	c, ok := clusters.Load(db.DB)
+	return ok && c.(*cluster).galera.Load()
+}
+
+// onConnect runs on each new connection. On a Galera node it turns on causal reads
+// (wsrep_sync_wait=1): a read then waits until the node has applied every write the cluster committed
+// before it, so that a replica reading through one node sees what another replica committed through
+// another a moment ago (a lease, a delivery's status, a user just created).
+func (c *cluster) onConnect(ctx context.Context, conn driver.Conn) error {
+	q, ok := conn.(driver.QueryerContext)
+	if !ok {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, "SHOW VARIABLES LIKE 'wsrep_on'", nil)
+	if err != nil {
+		return nil // not MariaDB or MySQL as we know it (the demo's engine): no cluster
+	}
+	vals := make([]driver.Value, len(rows.Columns()))
+	on := false
+	if rows.Next(vals) == nil && len(vals) == 2 {
+		v, _ := vals[1].([]byte)
+		on = strings.EqualFold(string(v), "ON")
+	}
+	_ = rows.Close()
+	if !on {
+		return nil
+	}
+	c.galera.Store(true)
+	e, ok := conn.(driver.ExecerContext)
+	if !ok {
+		return nil
+	}
+	_, err = e.ExecContext(ctx, "SET SESSION wsrep_sync_wait = 1", nil)
+	return err
+}
+
+// jitter is the package's own source of randomness for the waits between attempts.
+var jitter = func() func() float64 {
+	var seed [16]byte
+	_, _ = io.ReadFull(crand.Reader, seed[:])
+	r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	var mu sync.Mutex
+	return func() float64 { mu.Lock(); defer mu.Unlock(); return r.Float64() }
+}()
