@@ -273,6 +273,17 @@ func TestDriftPageShowsAHandEdit(t *testing.T) {
 		t.Fatalf("overview:\n%s", page)
 	}
 	_, page = b.get(t, e.console+"/drift")
+	if !strings.Contains(page, `id="no-report"`) {
+		t.Fatalf("drift page before any report:\n%s", page)
+	}
+	csrf := csrfOf(t, page)
+	if resp, _ := b.post(t, e.console+"/drift", url.Values{}, e.console); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("running the report without the CSRF token: %s", resp.Status)
+	}
+	resp, page := b.post(t, e.console+"/drift", url.Values{"csrf": {csrf}}, e.console)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Drift report of 1 users made.") {
+		t.Fatalf("running the report: %s\n%s", resp.Status, page)
+	}
 	for _, want := range []string{`href="/users/` + u["id"].(string) + `"`, "first_name (name.givenName): scimbridge wrote <code>Hedy</code>, the row holds <code>Edited</code>"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("drift page lacks %s:\n%s", want, page)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
@@ -46,28 +47,60 @@ func (a *App) consoleBreaker(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%s; %d deactivations in the last %s", st.State, st.InWindow, b.Window.Duration), nil
 }
 
-// driftPage is the console's Drift page: the drift report computed when the page is shown (one pass
-// over the managed users, as `scimbridge drift`), its counts and its first users and accounts.
+// lastDrift is the latest drift report of this process: the periodic check's ([drift] every) or one
+// an admin ran from the console. A report is one pass over every managed user (seconds on 100,000),
+// too slow to compute for each view of the page.
+type lastDrift struct {
+	mu   sync.Mutex
+	rep  *mysql.DriftReport
+	took time.Duration
+}
+
+func (l *lastDrift) set(rep *mysql.DriftReport, took time.Duration) {
+	l.mu.Lock()
+	l.rep, l.took = rep, took
+	l.mu.Unlock()
+}
+
+func (l *lastDrift) get() (*mysql.DriftReport, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rep, l.took
+}
+
+// driftPage is the console's Drift page: the latest drift report (as `scimbridge drift`), its counts
+// and its first users and accounts, and a button that runs the report now.
 func (a *App) driftPage() console.Page {
-	return console.Page{Path: "/drift", Title: "Drift and plan", Content: func(ctx context.Context, _ url.Values) (template.HTML, error) {
-		start := a.o.Now()
-		rep, err := a.store.Drift(ctx)
-		if err != nil {
-			return "", err
-		}
-		users, unmanaged := rep.Users, rep.Unmanaged
-		users, unmanaged = users[:min(len(users), 200)], unmanaged[:min(len(unmanaged), 200)]
-		var buf bytes.Buffer
-		err = driftTemplate.Execute(&buf, map[string]any{"Report": rep, "Kinds": mysql.DriftKinds, "Users": users, "Unmanaged": unmanaged,
-			"Took": a.o.Now().Sub(start).Round(time.Millisecond), "Mode": a.cfg.Server.Mode})
-		return template.HTML(buf.String()), err // html/template output: every value escaped
-	}}
+	return console.Page{Path: "/drift", Title: "Drift and plan",
+		Content: func(ctx context.Context, q url.Values) (template.HTML, error) {
+			rep, took := a.drift.get()
+			data := map[string]any{"Report": rep, "Kinds": mysql.DriftKinds, "Took": took.Round(time.Millisecond), "Mode": a.cfg.Server.Mode,
+				"CSRF": q.Get("csrf"), "Every": a.cfg.Drift.Every.Duration}
+			if rep != nil {
+				data["Users"], data["Unmanaged"] = rep.Users[:min(len(rep.Users), 200)], rep.Unmanaged[:min(len(rep.Unmanaged), 200)]
+			}
+			var buf bytes.Buffer
+			err := driftTemplate.Execute(&buf, data)
+			return template.HTML(buf.String()), err // html/template output: every value escaped
+		},
+		Action: func(ctx context.Context, _ url.Values) (string, error) {
+			start := a.o.Now()
+			rep, err := a.store.Drift(ctx)
+			if err != nil {
+				return "", err
+			}
+			a.drift.set(rep, a.o.Now().Sub(start))
+			return fmt.Sprintf("Drift report of %d users made.", rep.Checked), nil
+		},
+	}
 }
 
 var driftTemplate = template.Must(template.New("drift").Parse(`
 {{if eq .Mode "shadow"}}<p class="na">Shadow mode: <code>scimbridge plan</code> lists the writes live mode would make.</p>{{end}}
-<p class="muted">The app's tables against what scimbridge last wrote and what the role rules grant, checked now
-({{.Report.Checked}} users in {{.Took}}). <code>scimbridge drift --repair</code> writes the managed values back.</p>
+<form method="post" action="/drift"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit" id="run-drift">Run the drift report now</button></form>
+{{if not .Report}}<p class="na" id="no-report">No drift report yet: {{if .Every}}the check inside serve runs every {{.Every}}{{else}}set [drift] every to run it inside serve{{end}}, or run it now.</p>{{else}}
+<p class="muted">The app's tables against what scimbridge last wrote and what the role rules grant, as of {{.Report.At.Format "2006-01-02 15:04:05"}} UTC
+({{.Report.Checked}} users{{if .Took}} in {{.Took}}{{end}}). <code>scimbridge drift --repair</code> writes the managed values back.</p>
 <table id="drift-counts"><tr>{{range .Kinds}}<th>{{.}}</th>{{end}}</tr><tr>{{range .Kinds}}<td class="num">{{index $.Report.Counts .}}</td>{{end}}</tr></table>
 <h2>Managed users that drifted</h2>
 <table id="drift-users"><tr><th>userName</th><th>App key</th><th>What differs</th></tr>
@@ -79,4 +112,4 @@ var driftTemplate = template.Must(template.New("drift").Parse(`
 <h2>Active accounts SCIM does not manage</h2>
 <table id="drift-unmanaged"><tr><th>Login</th><th>App key</th><th>Roles</th></tr>
 {{range .Unmanaged}}<tr><td>{{.UserName}}</td><td>{{.AppKey}}</td><td>{{range .Roles}}{{.Role}} {{end}}</td></tr>{{else}}<tr><td colspan="3" class="muted">None.</td></tr>{{end}}</table>
-`))
+{{end}}`))
