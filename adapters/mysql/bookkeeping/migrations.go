@@ -267,7 +267,7 @@ var migrations = []migration{
 		changes BIGINT           NOT NULL,
 		PRIMARY KEY (shard)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	sqlStep(`INSERT INTO {p}user_counts (shard, live, changes)
+	sqlStep(`INSERT IGNORE INTO {p}user_counts (shard, live, changes)
 		SELECT s.n, IF(s.n = 0, (SELECT COUNT(*) FROM {p}users WHERE deleted_at IS NULL), 0), 0 FROM (` + countShards + `) s`),
 	// 28: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
 	// role name, combined with the roles its groups grant ([roles] direct). No foreign key (see 20, 21):
