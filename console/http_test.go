@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/console"
@@ -216,6 +217,15 @@ func TestUserPageShowsRoleOrigin(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("user page lacks %s", want)
 		}
+	}
+	// The webhook deliveries about the user (once fanned out).
+	delivery := `<td>app</td><td>user.created</td><td>user:` + id + `</td>`
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(page, delivery); {
+		if time.Now().After(deadline) {
+			t.Fatalf("user page lacks the user.created delivery:\n%s", page)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, page = b.get(t, e.console+"/users/"+id)
 	}
 	_, page = b.get(t, e.console+"/groups")
 	if !strings.Contains(page, "admin (join:user_roles)") {
