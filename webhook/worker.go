@@ -51,7 +51,9 @@ type Options struct {
 	Lease        time.Duration // how long a claim is exclusive [one attempt's longest duration + 30s]
 	StopGrace    time.Duration // deliveries in flight may finish this long after Run's ctx ends [5s]
 	// FanOutLease is how long a replica keeps fanning out an endpoint's events without renewing its
-	// lease (fanout:<endpoint>); a replica that died hands fan-out over this long after [30s].
+	// lease (fanout:<endpoint>); a replica that died hands fan-out over this long after [10s]. The lease
+	// only saves work (two replicas fanning out at once conflict on the cursor and one retries), so it is
+	// short: events wait this long after a crash of the replica that held it.
 	FanOutLease time.Duration
 
 	// OnOutcome, if set, learns of each delivery outcome recorded: result is "delivered", "failed",
@@ -167,7 +169,7 @@ func withDefaults(o Options) Options {
 	def(&o.ShortWaitMin, 200*time.Millisecond)
 	def(&o.ShortWaitMax, 2*time.Second)
 	def(&o.StopGrace, 5*time.Second)
-	def(&o.FanOutLease, 30*time.Second)
+	def(&o.FanOutLease, 10*time.Second)
 	return o
 }
 
