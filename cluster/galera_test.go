@@ -122,16 +122,26 @@ func startCluster(t *testing.T, n int) []*node {
 }
 
 func (nd *node) install() error {
-	if err := os.MkdirAll(nd.dir, 0o755); err != nil {
+	// Each node its own tmpdir: installs running at once in one /tmp collide on their temporary tables.
+	if err := os.MkdirAll(filepath.Join(nd.dir, "tmp"), 0o755); err != nil {
+		return err
+	}
+	if err := nd.chown(); err != nil {
 		return err
 	}
 	out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(nd.dir, "data"), "--user="+runAs(),
-		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
+		"--tmpdir="+filepath.Join(nd.dir, "tmp"), "--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: mariadb-install-db: %v\n%s", nd.name, err, out)
 	}
+	return nd.chown()
+}
+
+// chown gives the node's directory to the mysql user mariadbd runs as under root; otherwise it is the
+// current user's already.
+func (nd *node) chown() error {
 	if os.Geteuid() != 0 {
-		return nil // the datadir is the current user's, who runs mariadbd
+		return nil
 	}
 	if out, err := exec.Command("chown", "-R", "mysql:mysql", nd.dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: chown: %v\n%s", nd.name, err, out)
@@ -150,7 +160,7 @@ func (nd *node) start(peers string) {
 	}
 	args := []string{"--no-defaults", "--user=" + runAs(), "--datadir=" + filepath.Join(nd.dir, "data"),
 		fmt.Sprintf("--port=%d", nd.port), "--bind-address=127.0.0.1", "--socket=" + filepath.Join(nd.dir, "mysqld.sock"),
-		"--pid-file=" + filepath.Join(nd.dir, "mysqld.pid"), "--skip-log-bin", "--innodb-buffer-pool-size=64M",
+		"--pid-file=" + filepath.Join(nd.dir, "mysqld.pid"), "--tmpdir=" + filepath.Join(nd.dir, "tmp"), "--skip-log-bin", "--innodb-buffer-pool-size=64M",
 		"--innodb-log-file-size=48M", "--max-connections=300", "--innodb-lock-wait-timeout=10",
 		"--binlog-format=ROW", "--innodb-autoinc-lock-mode=2", "--default-storage-engine=InnoDB",
 		"--wsrep-on=ON", "--wsrep-provider=" + galeraLib, "--wsrep-cluster-name=scimbridge-test",

@@ -109,7 +109,7 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			case <-time.After(r.backoff(i)):
 			}
 		}
-		if err = r.run(ctx, d, fn); !Retryable(d, err) {
+		if err = r.run(ctx, d, fn); !Retryable(d, err) && !(i < galeraDupRetries && r.galeraAutoIncDup(d, err)) {
 			return err
 		}
 		if r.Log != nil {
@@ -120,6 +120,20 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	return err
+}
+
+// galeraDupRetries is how many times a duplicate PRIMARY key on a Galera node runs again before it is
+// taken for a real duplicate.
+const galeraDupRetries = 2
+
+// galeraAutoIncDup reports a duplicate PRIMARY key on a Galera node. Right after the cluster's
+// membership changes (a node dies or joins), the nodes recompute auto_increment_increment and
+// auto_increment_offset, and an insert taking an AUTO_INCREMENT key (an outbox seq, an audit id, the
+// app's user id) can meet a value another node has just used: the same write a moment later gets a
+// fresh value. A real duplicate (a key the write gives itself) is still one after the retries.
+func (r *Runner) galeraAutoIncDup(d Dialect, err error) bool {
+	kind, key := d.Classify(err)
+	return kind == ErrDuplicate && key == "PRIMARY" && IsGalera(r.DB)
 }
 
 func (r *Runner) attempts() int {
