@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -19,7 +20,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	// The access log (observe) writes the error with the request's line: its type, detail and cause.
 	st := stateOf(r.Context())
 	st.scimType, st.reason, st.cause = se.ScimType, se.Detail, se.Err
-	if se.Status == http.StatusServiceUnavailable {
+	switch {
+	case se.RetryAfter > 0:
+		// The error knows when a retry can succeed (a deactivation the circuit breaker holds).
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((se.RetryAfter+time.Second-1)/time.Second))))
+	case se.Status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(s.retryAfterSeconds))
 	}
 	body := map[string]any{

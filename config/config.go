@@ -55,8 +55,11 @@ type Config struct {
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
 	Metrics  Metrics               `toml:"metrics"`
+	Console  *Console              `toml:"console"`
 
-	Audit Audit `toml:"audit"`
+	Audit   Audit   `toml:"audit"`
+	Breaker Breaker `toml:"breaker"`
+	Drift   Drift   `toml:"drift"`
 
 	users  *mapping.Users
 	roles  []*mapping.Roles
@@ -205,6 +208,9 @@ func Parse(data []byte, name string) (*Config, error) {
 	cfg.validate(p)
 	cfg.validateTokens(p, md.IsDefined("auth", "tokens_env"))
 	cfg.validateMetrics(p)
+	cfg.validateBreaker(p)
+	cfg.validateDrift(p)
+	cfg.validateConsole(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {

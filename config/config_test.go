@@ -638,6 +638,15 @@ func TestExampleAlternatives(t *testing.T) {
 			"# foreign_key = \"user_id\"\n":     "foreign_key = \"user_id\"\n",
 			"# columns = { address = \"value\"": "columns = { address = \"value\"",
 		}},
+		{"breaker", map[string]string{
+			"# [breaker]\n":             "[breaker]\n",
+			"# max_deactivations = 25 ": "max_deactivations = 25 ",
+			"# max_percent = 10 ":       "max_percent = 10 ",
+			"# window = \"1h\"\n":       "window = \"1h\"\n",
+			"# on_trip = \"hold\" ":     "on_trip = \"hold\" ",
+			"# auto_release = false ":   "auto_release = false ",
+			"# retry_after = \"5m\" ":   "retry_after = \"5m\" ",
+		}},
 		{"custom extension", map[string]string{
 			"#   cost_center = ":          "cost_center = ",
 			"# [[users.extensions]]\n":    "[[users.extensions]]\n",

@@ -33,6 +33,7 @@ const (
 var WebhookEventTypes = []string{
 	"user.created", "user.updated", "user.deactivated", "user.reactivated", "user.deleted", "user.roles_changed",
 	"group.created", "group.updated", "group.deleted", "group.members_added", "group.members_removed",
+	"breaker.tripped", "breaker.released",
 }
 
 // Webhook is one [[webhooks]] entry: an endpoint of the host app that receives change events, signed
@@ -148,7 +149,7 @@ func checkEventPattern(e string) string {
 				return ""
 			}
 		}
-		return fmt.Sprintf("%q: there are no %q events; the families are user and group", e, family)
+		return fmt.Sprintf("%q: there are no %q events; the families are user, group and breaker", e, family)
 	}
 	if !slices.Contains(WebhookEventTypes, e) {
 		msg := fmt.Sprintf("%q is not an event scimbridge sends; they are %s", e, joinWith(WebhookEventTypes, "and"))

@@ -77,7 +77,7 @@ secret_file = "/x"
 		`c.toml:13: webhooks[1] has no signing secret`,
 		`c.toml:15: webhooks[1].events[0]: "user.creatd" is not an event scimbridge sends`,
 		`(did you mean "user.created"?)`,
-		`webhooks[1].events[1]: "usr.*": there are no "usr" events; the families are user and group`,
+		`webhooks[1].events[1]: "usr.*": there are no "usr" events; the families are user, group and breaker`,
 		`webhooks[1].events[2]: "user.*.x" is not an event type or pattern`,
 		`c.toml:18: webhooks[2].name "a.example.com" is already the name of webhooks[1]`,
 		`c.toml:19: webhooks[2].secret_env is not an environment variable name`,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // scimType values from RFC 7644 section 3.12.
@@ -30,6 +31,9 @@ type Error struct {
 	ScimType string // RFC 7644 scimType, empty where the RFC defines none
 	Detail   string // public text
 	Err      error  // private cause, may be nil
+	// RetryAfter, when positive, is sent as the Retry-After header (in whole seconds, at least 1): how long
+	// the client should wait before sending the request again. A 503 without it gets the server's default.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

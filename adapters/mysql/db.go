@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/adapters/mysql/breaker"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -98,4 +99,27 @@ func (s *Store) Ping(ctx context.Context) error {
 // Reindex does it too.
 func Recount(ctx context.Context, db *sqlx.DB, prefix string) error {
 	return bookkeeping.Recount(ctx, db, bookkeeping.NewTables(prefix, dialect))
+}
+
+// DeactivationGuard is the deactivation circuit breaker (package breaker) as the store uses it: Admit in
+// the transaction of each deactivation, before it writes; Settle with the write's error, after it.
+type DeactivationGuard interface {
+	Admit(ctx context.Context, tx *bookkeeping.Tx, d breaker.Deactivation) error
+	Settle(ctx context.Context, err error) error
+}
+
+// admitDeactivation asks the breaker, if there is one, whether the user cur may be deactivated.
+func (s *Store) admitDeactivation(ctx context.Context, tx *bookkeeping.Tx, id string, cur scim.Resource, op string) error {
+	if s.guard == nil {
+		return nil
+	}
+	return s.guard.Admit(ctx, tx, breaker.Deactivation{UserID: id, UserName: userName(cur), Operation: op})
+}
+
+// settleDeactivation is the breaker's answer to a write's error (a held deactivation becomes a 503).
+func (s *Store) settleDeactivation(ctx context.Context, err error) error {
+	if s.guard == nil || err == nil {
+		return err
+	}
+	return s.guard.Settle(ctx, err)
 }

@@ -45,8 +45,9 @@ type Store struct {
 	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
 	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
 	limits        DocLimits
-	unknownActive *onceLog // users whose status value the active map does not know, logged once each
-	redact        []string // app columns whose values the audit trail never holds, beyond audit.IsSecret's
+	unknownActive *onceLog          // users whose status value the active map does not know, logged once each
+	redact        []string          // app columns whose values the audit trail never holds, beyond audit.IsSecret's
+	guard         DeactivationGuard // nil without [breaker]
 }
 
 // Options are a Store's dependencies; zero values get production defaults.
@@ -67,11 +68,14 @@ type Options struct {
 	// AuditRedact names app columns whose values the audit trail records as "[redacted]", besides those
 	// whose names look like secrets (audit.IsSecret).
 	AuditRedact []string
+
+	// Guard is the deactivation circuit breaker ([breaker]); nil for none.
+	Guard DeactivationGuard
 }
 
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
-	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact,
+	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact, guard: o.Guard,
 		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}, unknownActive: &onceLog{}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
@@ -100,7 +104,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		stores = append([]*mapping.Roles{o.Roles}, stores...)
 	}
 	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
-	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
+	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name"}
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
@@ -124,6 +128,7 @@ type bookRow struct {
 	created      time.Time
 	lastModified time.Time
 	doc          []byte
+	userName     string // the IdP's spelling, as last written through SCIM
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
 	groups       []byte   // groupsCol, when the query selected it: a JSON array, or NULL for none
@@ -156,7 +161,7 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 	for rows.Next() {
 		b := &bookRow{app: make(map[string]any, len(appCols))}
 		appVals := make([]any, len(appCols))
-		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc}
+		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc, &b.userName}
 		for i := range appVals {
 			dest = append(dest, &appVals[i])
 		}
@@ -245,6 +250,11 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 		doc["externalId"] = b.externalID.String
 	}
 	r := s.m.Overlay(doc, b.app, side)
+	// A lower-cased copy of the userName (Mattermost's Email) reads back as the IdP's own spelling while
+	// the app has not changed it beyond letter case; what the app renamed it to otherwise.
+	if s.m.CaseCopy("userName") && scim.SameIdentity(fmt.Sprint(r["userName"]), b.userName) {
+		r["userName"] = b.userName
+	}
 	if v, ok := s.m.UnrecognizedActive(b.app); ok && s.unknownActive.first(fmt.Sprint(b.key(), "\x00", v)) {
 		s.log.Warn("user reads as inactive: the app's status value is not in the mapping's active map",
 			"user_id", b.id, "app_key", b.key(), "column", s.m.Column("active").Name, "value", v)

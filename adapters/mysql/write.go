@@ -86,6 +86,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 				return err
 			}
 		}
+		if isActive(cur) && !isActive(next) {
+			if err := s.admitDeactivation(ctx, tx, id, cur, "deactivate"); err != nil {
+				return err
+			}
+		}
 		changed, err := s.writeUpdate(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
@@ -145,7 +150,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		// After the change's events and audit, which do not carry the readOnly groups.
 		return s.setGroups(ctx, tx, []scim.Resource{out}, []*bookRow{b})
 	})
-	return out, err
+	return out, s.settleDeactivation(ctx, err)
 }
 
 // writeUpdate writes the difference between cur and next; it reports false when there was none, so an
@@ -213,7 +218,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 // POST with the same userName re-links it); with "delete" the app row is deleted. check, when not nil,
 // sees the locked current resource first (If-Match) and can refuse; it may be called more than once.
 func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.Resource) error) error {
-	return s.inTx(ctx, func(tx *bookkeeping.Tx) error {
+	return s.settleDeactivation(ctx, s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		b, err := s.oneUser(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -229,6 +234,12 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		}
 		if err := s.dropDirect(ctx, tx, id); err != nil {
 			return err
+		}
+		// Deleting an inactive user's row also destroys an account: with on_delete = "delete" it counts.
+		if isActive(cur) || s.m.OnDelete == "delete" {
+			if err := s.admitDeactivation(ctx, tx, id, cur, "delete"); err != nil {
+				return err
+			}
 		}
 		if err := s.leaveGroups(ctx, tx, id); err != nil {
 			return err
@@ -282,7 +293,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before, after: after, changed: changed,
 			attrs: s.attributeDiff(cur, next, changed)})
 		return s.afterChange(ctx, tx, c)
-	})
+	}))
 }
 
 func placeholders(n int) string { return bookkeeping.Placeholders(n) }

@@ -43,6 +43,14 @@ Usage:
                                      what going live from shadow mode would do to the app's tables
   scimbridge golive  --config FILE [--batch N]
                                      apply shadow mode's state to the app's tables (resumable)
+  scimbridge breaker status|release|reject --config FILE
+                                     the deactivation circuit breaker: see it, let held deactivations
+                                     through, or make them fail (scimbridge breaker help)
+  scimbridge drift   --config FILE [--json] [--repair]
+                                     the app's tables against what scimbridge last wrote; --repair
+                                     writes scimbridge's values back
+  scimbridge access  --config FILE [--format csv|json]
+                                     every account, its groups and roles and what granted each
   scimbridge version
 
 Secrets come from the environment or files, never only from the TOML:
@@ -94,6 +102,12 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.plan(ctx, rest)
 	case "golive":
 		return c.golive(ctx, rest)
+	case "breaker":
+		return c.breaker(ctx, rest)
+	case "drift":
+		return c.drift(ctx, rest)
+	case "access":
+		return c.access(ctx, rest)
 	default:
 		fmt.Fprintf(c.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

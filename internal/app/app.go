@@ -23,6 +23,7 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/console"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/internal/progress"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -62,6 +63,7 @@ type Options struct {
 
 	RequestTimeout  time.Duration // bound on one SCIM request's work [agent's default, 15s]
 	AuditPruneEvery time.Duration // how often audit rows past [audit] retention are deleted [1h]
+	DriftEvery      time.Duration // how often the drift check runs, instead of [drift] every (which turns it on) [that]
 
 	// Terminal is where long work at start (the role reconcile) redraws its progress line; nil logs a
 	// progress line every 10s instead.
@@ -74,6 +76,11 @@ type Options struct {
 	// gate [saml's default].
 	GateHTTPClient *http.Client
 	GateTransport  http.RoundTripper
+
+	// ConsoleListener is served with the admin console instead of listening on console.listen.
+	ConsoleListener net.Listener
+	// ConsolePages are pages added to the console's registry (the go-live work's drift and plan).
+	ConsolePages []console.Page
 }
 
 // App is scimbridge built and ready to serve: New has migrated the database, reconciled roles,
@@ -98,6 +105,10 @@ type App struct {
 
 	shadowLock    *shadowLock // held by a shadow-mode App until Close
 	pendingGoLive bool        // live mode found a shadow state to apply first
+
+	requests  *console.Ring    // recent SCIM requests, for the console; nil without [console]
+	console   *console.Console // nil without [console]
+	consoleLn net.Listener
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -119,7 +130,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, owner: bookkeeping.ProcessOwner()}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, consoleLn: o.ConsoleListener,
+		owner: bookkeeping.ProcessOwner()}
+	if cfg.Console != nil {
+		a.requests = console.NewRing(cfg.Console.RecentRequests)
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -155,7 +170,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.goLiveIfPending(ctx); err != nil {
 		return a, err
 	}
-	a.store = newStore(a.db, cfg, o, a.log, onTxRetry)
+	var guard mysql.DeactivationGuard
+	if b := a.newBreaker(); b != nil {
+		guard = b
+	}
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry, guard)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -181,6 +200,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.newGate(ctx); err != nil {
 		return a, err
 	}
+	secrets := make([]string, len(named))
+	for i, t := range named {
+		secrets[i] = t.Secret
+	}
+	if err := a.newConsole(ctx, secrets); err != nil {
+		return a, err
+	}
 	if a.gate != nil && a.gateLn == nil {
 		if a.gateLn, err = net.Listen("tcp", cfg.Gate.Listen); err != nil {
 			return a, fmt.Errorf("gate.listen: %w", err)
@@ -201,8 +227,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 }
 
 // newStore is the store of cfg's mapping on db.
-func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func()) *mysql.Store {
-	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func(), guard mysql.DeactivationGuard) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
 		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
 		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
 		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
@@ -278,7 +304,7 @@ func (a *App) GateAddr() net.Addr {
 func (a *App) Close() error {
 	var errs []error
 	if !a.ran {
-		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn} {
+		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn, a.consoleLn} {
 			if ln != nil {
 				_ = ln.Close() // one given by the caller may be closed already
 			}

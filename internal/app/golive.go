@@ -108,7 +108,7 @@ func newApplier(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	return &applier{live: newStore(db, cfg, o, log, nil), shadow: newStore(db, sh, o, log, nil), log: log}, nil
+	return &applier{live: newStore(db, cfg, o, log, nil, nil), shadow: newStore(db, sh, o, log, nil, nil), log: log}, nil
 }
 
 // goliveContext marks go-live's writes in the audit trail and the events: actor "golive".

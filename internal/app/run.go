@@ -20,6 +20,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.ran = true
 	// Metrics stay up until the worker has stopped (deferred first, so run last).
 	defer a.serveMetrics()()
+	defer a.serveConsole()()
 	// The worker outlives ctx until the servers have stopped: events of requests still finishing are
 	// delivered by it, not left for the next start.
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -35,6 +36,10 @@ func (a *App) Run(ctx context.Context) error {
 	prunerDone := make(chan struct{})
 	go func() { defer close(prunerDone); a.runAuditPruner(pruneCtx) }()
 	defer func() { stopPruner(); <-prunerDone }()
+	driftCtx, stopDrift := context.WithCancel(ctx)
+	driftDone := make(chan struct{})
+	go func() { defer close(driftDone); a.runDriftCheck(driftCtx) }()
+	defer func() { stopDrift(); <-driftDone }()
 
 	srv := &http.Server{
 		Handler:           a.handler,

@@ -28,6 +28,9 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	reconcile  prometheus.Histogram
 	reconciled *prometheus.CounterVec
+	breaker    *prometheus.CounterVec
+	drift      *prometheus.GaugeVec
+	driftAt    prometheus.Gauge
 }
 
 // New is a registry with the Go runtime's and the process's metrics and scimbridge's own. log gets
@@ -63,7 +66,19 @@ func New(log *slog.Logger) *Metrics {
 		Name: "scimbridge_roles_reconciled_users_total",
 		Help: "Users whose roles a reconcile checked (outcome checked) or changed (outcome changed).",
 	}, []string{"outcome"})
-	m.reg.MustRegister(m.requests, m.latency, m.txRetries, m.deliveries, m.reconcile, m.reconciled,
+	m.breaker = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "scimbridge_breaker_events_total",
+		Help: "Deactivation circuit breaker events in this process: tripped, held, released, auto_released, rejected.",
+	}, []string{"event"})
+	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scimbridge_drift_users",
+		Help: "Users the last drift check found, by kind (column, role_removed, role_added, row_gone, unmanaged_active).",
+	}, []string{"kind"})
+	m.driftAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "scimbridge_drift_last_check_timestamp_seconds",
+		Help: "When the last drift check finished (Unix time); 0 before the first.",
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.txRetries, m.deliveries, m.reconcile, m.reconciled, m.breaker, m.drift, m.driftAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -97,6 +112,17 @@ func (m *Metrics) Reconciled(took time.Duration, checked, changed int) {
 	m.reconcile.Observe(took.Seconds())
 	m.reconciled.WithLabelValues("checked").Add(float64(checked))
 	m.reconciled.WithLabelValues("changed").Add(float64(changed))
+}
+
+// BreakerEvent counts one event of the deactivation circuit breaker.
+func (m *Metrics) BreakerEvent(event string) { m.breaker.WithLabelValues(event).Inc() }
+
+// DriftChecked records the counts of one drift check, by kind, finished at.
+func (m *Metrics) DriftChecked(counts map[string]int, at time.Time) {
+	for kind, n := range counts {
+		m.drift.WithLabelValues(kind).Set(float64(n))
+	}
+	m.driftAt.Set(float64(at.UnixNano()) / 1e9)
 }
 
 // WatchDB adds the connection pool's statistics (sql.DBStats) as go_sql_* metrics with db_name="scimbridge".

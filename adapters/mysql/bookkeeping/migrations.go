@@ -293,6 +293,66 @@ var migrations = []migration{
 		updated     DATETIME(6)  NOT NULL,
 		PRIMARY KEY (id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 30-34 can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its record repeats
+	// it, and a test re-running migration 18 re-runs those after it.
+	// 30, 31: the deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
+	// deactivation so that replicas count together: closed or tripped, since when and why.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
+		id         TINYINT      NOT NULL,
+		state      VARCHAR(16)  NOT NULL,
+		tripped_at DATETIME(6)  NULL,
+		reason     VARCHAR(255) NOT NULL DEFAULT '',
+		changed_at DATETIME(6)  NULL,
+		changed_by VARCHAR(100) NOT NULL DEFAULT '',
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),
+	// 32: breaker_counts: one row per deactivation let through, while it is within the window.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_counts (
+		seq     BIGINT      NOT NULL AUTO_INCREMENT,
+		user_id CHAR(36)    NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (seq),
+		KEY at (at)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 33: breaker_held: the deactivations held since the trip, one per user, and what an admin decided
+	// (release or reject) for their next retry.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_held (
+		user_id    CHAR(36)     NOT NULL,
+		user_name  VARCHAR(255) NOT NULL,
+		operation  VARCHAR(16)  NOT NULL,
+		first_held DATETIME(6)  NOT NULL,
+		last_held  DATETIME(6)  NOT NULL,
+		attempts   INT          NOT NULL,
+		decision   VARCHAR(16)  NULL,
+		decided_at DATETIME(6)  NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 34: user_written: per user, the managed columns of its app row as scimbridge's last write left them
+	// (adapters/mysql/written.go), which `scimbridge drift` compares the row with.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}user_written (
+		user_id CHAR(36)    NOT NULL,
+		cols    JSON        NOT NULL,
+		at      DATETIME(6) NOT NULL,
+		PRIMARY KEY (user_id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 35: the audit rows of one request, for the admin console's link from a request to what it wrote. Added
+	// only when missing, so that a test may run the migrations after 18 again.
+	{run: auditRequestIndex},
+}
+
+func auditRequestIndex(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+	table := MySQL.Quote(prefix + "audit")
+	var n int
+	if err := conn.GetContext(ctx, &n, "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE()"+
+		" AND table_name = ? AND index_name = 'request_id'", prefix+"audit"); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := conn.ExecContext(ctx, "ALTER TABLE "+table+" ADD KEY request_id (request_id, id)")
+	return err
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

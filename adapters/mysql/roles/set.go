@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -123,4 +124,34 @@ func appendNew(to, add []string) []string {
 		}
 	}
 	return to
+}
+
+// Grant is one role a user's groups give, and why: the store, the rule as the configuration writes it
+// (group = "Admins", or group_external_id = "...") and the group it matched.
+type Grant struct {
+	Role, Store, Group, Rule string
+}
+
+// Explain returns, for users in these groups, every rule of every store that grants a role, in the
+// stores' order: what the admin console shows as a role's origin.
+func (s *Set) Explain(groups []mapping.Group) []Grant {
+	if s == nil {
+		return nil
+	}
+	var out []Grant
+	for _, st := range s.stores {
+		for _, rule := range st.Rules.Rules {
+			for _, g := range groups {
+				if rule.Matches(g) {
+					r := fmt.Sprintf("group = %q", rule.Group)
+					if rule.GroupExternalID != "" {
+						r = fmt.Sprintf("group_external_id = %q", rule.GroupExternalID)
+					}
+					out = append(out, Grant{Role: rule.Role, Store: st.Rules.Name(), Group: g.DisplayName, Rule: r})
+					break
+				}
+			}
+		}
+	}
+	return out
 }
