@@ -101,10 +101,10 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			c.rolesOf(id)
 			c.fresh = id
 		}
-		if err := s.afterChange(ctx, tx, c); err != nil {
-			return err
+		if len(direct) > 0 { // a new user is in no group: its roles are its direct ones
+			out["roles"] = directEntries(direct)
 		}
-		return s.attachRoles(ctx, tx, out)
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }

@@ -51,8 +51,7 @@ func TestStatementsPerWrite(t *testing.T) {
 	// 11 since a create counts its user in user_counts (unfiltered lists' totalResults without a COUNT).
 	// 12 since every write records the managed columns it left in the app's row (scim_user_written): what
 	// `scimbridge drift` compares the row with, which neither GET nor the document can say.
-	// PATCH: 11 with that record, less one since the read-back brings the user's groups (no groups query
-	// after it): 10.
+	// PATCH: 9 since the read-back brings the user's groups (no groups query after it); 10 with scim_user_written.
 	for _, w := range []struct {
 		name  string
 		stmts []recorded
