@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
@@ -58,7 +59,7 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 		if _, err := env.DB.ExecContext(ctx, "ALTER TABLE users ADD COLUMN IF NOT EXISTS role VARCHAR(32) NULL DEFAULT 'viewer'"); err != nil {
 			return err
 		}
-		extra = "\n[roles]\n" + legacyapp.ColumnRolesTOML
+		extra = "\n[roles]\n" + strings.ReplaceAll(legacyapp.ColumnRolesTOML, "[[rules]]", "[[roles.rules]]")
 	}
 	cfg, err := legacyusers.Config(extra)
 	if err != nil {
