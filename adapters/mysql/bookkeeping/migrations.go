@@ -260,7 +260,8 @@ var migrations = []migration{
 	// so that an unfiltered list's totalResults is a read of 16 rows rather than a COUNT over every
 	// user. 16 shards (by the first hex digit of the user's id) so that concurrent creates and deletes
 	// rarely wait on one another's row. changes counts every create and delete, so a reader can tell
-	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist.
+	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist;
+	// IGNORE: a run that filled the rows but crashed before recording the step finds them kept since.
 	sqlStep(`CREATE TABLE {p}user_counts (
 		shard   TINYINT UNSIGNED NOT NULL,
 		live    BIGINT           NOT NULL,
