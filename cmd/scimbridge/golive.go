@@ -90,3 +90,28 @@ func (c *CLI) golive(ctx context.Context, args []string) int {
 	fmt.Fprintln(c.Stdout, "live: the app's tables hold the shadow state; serve with [server] mode = \"live\"")
 	return 0
 }
+
+const discardAbout = `Throw shadow mode's state away (the copies of the app's tables, the shadow bookkeeping and the
+go-live state) so that the next shadow-mode serve starts over from the app's tables. The app's tables are
+not touched. Refused while a shadow-mode serve runs and once go-live has started.`
+
+// discardShadow runs `scimbridge discard-shadow`.
+func (c *CLI) discardShadow(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("discard-shadow", flag.ContinueOnError)
+	path := fs.String("config", "scimbridge.toml", "configuration file")
+	if code, ok := c.parseFlags(fs, "scimbridge discard-shadow --config FILE", discardAbout, args); !ok {
+		return code
+	}
+	cfg, db, code := c.loadDB(*path)
+	if db == nil {
+		return code
+	}
+	defer db.Close()
+	dropped, err := app.DiscardShadow(ctx, db, cfg, app.Options{})
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "scimbridge:", err)
+		return 1
+	}
+	fmt.Fprintf(c.Stdout, "shadow state discarded: %d tables dropped\n", len(dropped))
+	return 0
+}

@@ -115,6 +115,10 @@ func TestShadowPlanGoLiveCommands(t *testing.T) {
 		t.Fatalf("plan after golive: exit %d\n%s", c, out)
 	}
 
+	if c, _, errOut := run(t, env, "discard-shadow", "--config", path); c != 1 || !strings.Contains(errOut, "go-live has started") {
+		t.Fatalf("discard-shadow after golive: exit %d\n%s", c, errOut)
+	}
+
 	// The live serve serves zoe under the id shadow mode gave her.
 	live := exampleConfig(t)
 	base, serveOut, stop = startServe(t, env, live)

@@ -39,6 +39,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{[]string{"webhooks", "enable", "--help"}, []string{"-endpoint"}, []string{"-since", "-limit"}},
 		{[]string{"webhooks", "forget", "--help"}, []string{"-endpoint"}, []string{"-since", "-limit"}},
 		{[]string{"plan", "--help"}, []string{"Usage: scimbridge plan --config FILE", "-json", "-user"}, []string{"-batch"}},
+		{[]string{"discard-shadow", "--help"}, []string{"Usage: scimbridge discard-shadow --config FILE"}, []string{"-batch"}},
 		{[]string{"golive", "--help"}, []string{"Usage: scimbridge golive --config FILE", "-batch"}, []string{"-json", "-user"}},
 		{[]string{"--help"}, []string{"scimbridge serve"}, nil},
 	}

@@ -43,6 +43,8 @@ Usage:
                                      what going live from shadow mode would do to the app's tables
   scimbridge golive  --config FILE [--batch N]
                                      apply shadow mode's state to the app's tables (resumable)
+  scimbridge discard-shadow --config FILE
+                                     throw shadow mode's state away, to start it over
   scimbridge breaker status|release|reject --config FILE
                                      the deactivation circuit breaker: see it, let held deactivations
                                      through, or make them fail (scimbridge breaker help)
@@ -102,6 +104,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.plan(ctx, rest)
 	case "golive":
 		return c.golive(ctx, rest)
+	case "discard-shadow":
+		return c.discardShadow(ctx, rest)
 	case "breaker":
 		return c.breaker(ctx, rest)
 	case "drift":

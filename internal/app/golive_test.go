@@ -161,3 +161,41 @@ func TestGoLiveEventsReachTheWebhooks(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Discarding the shadow state drops the copies and the shadow bookkeeping, leaves the app's tables as
+// they are, and lets shadow mode start over; once go-live has run, the state is the app's and stays.
+func TestDiscardShadowStartsOver(t *testing.T) {
+	dsn, db := shadowRun(t)
+	before := appDump(t, db)
+	dropped, err := app.DiscardShadow(context.Background(), db, exampleConfig(t), goLiveOptions(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(dropped, "scim_shapp_users") || !slices.Contains(dropped, "scim_sh_users") || slices.Contains(dropped, "scim_users") {
+		t.Fatalf("dropped %v", dropped)
+	}
+	var left int
+	if err := db.Get(&left, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'scim\_sh%'`); err != nil || left != 0 {
+		t.Fatalf("%d shadow tables left (%v)", left, err)
+	}
+	if after := appDump(t, db); after != before {
+		t.Fatal("discarding the shadow state changed the app's tables")
+	}
+	if _, err := app.PlanGoLive(context.Background(), db, exampleConfig(t), goLiveOptions(t, dsn)); err != app.ErrNoShadow {
+		t.Fatalf("plan after discard: %v", err)
+	}
+	// Shadow mode starts over on fresh copies.
+	sh := start(t, shadowConfig(t), shadowOptions(t, dsn))
+	if code, doc := sh.do(t, http.MethodPost, "/Users", `{"userName":"carol@example.com"}`); code != http.StatusCreated {
+		t.Fatalf("POST carol in the new shadow: %d %v", code, doc)
+	}
+	if err := sh.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.GoLive(context.Background(), db, exampleConfig(t), goLiveOptions(t, dsn), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DiscardShadow(context.Background(), db, exampleConfig(t), goLiveOptions(t, dsn)); err == nil || !strings.Contains(err.Error(), "go-live has started") {
+		t.Fatalf("discard after go-live: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -201,4 +202,37 @@ func prepareShadow(ctx context.Context, db *sqlx.DB, prefix string, tables []str
 		return err
 	}
 	return tx.Commit()
+}
+
+// DiscardShadow throws shadow mode's state away: the copies of the app's tables, the shadow bookkeeping
+// and the go-live state, so that the next shadow serve starts from the app's tables as they are then
+// (after a mapping was fixed, say). The app's tables and the live bookkeeping are not touched. It is
+// refused while a shadow serve or a go-live runs, and once go-live has started.
+func DiscardShadow(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Options) (dropped []string, err error) {
+	prefix := cfg.Database.BookkeepingPrefix
+	lock, err := takeShadowLock(ctx, shadowLeases(db, prefix, bookkeeping.ProcessOwner(), o.Now), o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
+	st, err := readState(ctx, db, prefix, false)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil && st.Status != stateShadow {
+		return nil, fmt.Errorf("go-live has started (state %q): the shadow state is the app's now; it cannot be discarded", st.Status)
+	}
+	// Both prefixes are scimbridge's own: {p}sh_ for shadow bookkeeping, {p}shapp_ for the copies.
+	like := func(p string) string { return strings.NewReplacer(`\`, `\\`, "_", `\_`, "%", `\%`).Replace(p) + "%" }
+	if err := db.SelectContext(ctx, &dropped, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND "+
+		"(table_name LIKE ? OR table_name LIKE ?) ORDER BY table_name", like(config.ShadowPrefix(prefix)), like(config.ShadowTable(prefix, ""))); err != nil {
+		return nil, err
+	}
+	for _, t := range dropped {
+		if _, err := db.ExecContext(ctx, "DROP TABLE "+bookkeeping.MySQL.Quote(t)); err != nil {
+			return nil, fmt.Errorf("dropping %s: %w", t, err)
+		}
+	}
+	_, err = db.ExecContext(ctx, "DELETE FROM "+goliveTable(prefix)+" WHERE id = 1")
+	return dropped, err
 }
