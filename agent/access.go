@@ -23,6 +23,15 @@ type RequestDone struct {
 	Status    int
 	TokenName string // "" when the request was not authenticated
 	Duration  time.Duration
+
+	// What the admin console's Requests page shows of the request (the metrics use none of it).
+	ID         string    // the request id, as in X-Request-Id, the access log and the audit rows
+	Start      time.Time // when it arrived
+	Method     string
+	Path       string // the route template, or the path as sent (at most 200 bytes) when none matched
+	ResourceID string // the {id} of the route, if any
+	SCIMType   string // the error's scimType, if any
+	Reason     string // the error's public detail for a 4xx or 5xx answer
 }
 
 // requestState is what the layers of one request learn about it, for its access-log line: the
@@ -70,7 +79,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		took := s.now().Sub(start)
 		s.logRequest(r, st, method, rawPath, rec.status, took)
 		if s.cfg.OnRequest != nil {
-			s.cfg.OnRequest(RequestDone{Operation: s.operation(method, st.route), Status: rec.status, TokenName: st.actor, Duration: took})
+			d := RequestDone{Operation: s.operation(method, st.route), Status: rec.status, TokenName: st.actor, Duration: took,
+				ID: id, Start: start, Method: method, Path: st.route, ResourceID: st.resID, SCIMType: st.scimType}
+			if d.Path == "" {
+				d.Path = clipPath(rawPath)
+			}
+			if rec.status >= 400 {
+				d.Reason = st.reason
+			}
+			s.cfg.OnRequest(d)
 		}
 	})
 }
@@ -115,10 +132,7 @@ func (s *Server) logRequest(r *http.Request, st *requestState, method, rawPath s
 		return
 	}
 	if path == "" {
-		path = rawPath
-		if len(path) > 200 {
-			path = path[:200] + "..."
-		}
+		path = clipPath(rawPath)
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", st.id),
@@ -145,6 +159,14 @@ func (s *Server) logRequest(r *http.Request, st *requestState, method, rawPath s
 		slog.String("user_agent", r.UserAgent()),
 	)
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// clipPath bounds a path no route matched, as sent, to 200 bytes.
+func clipPath(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "..."
+	}
+	return p
 }
 
 // saneRequestID accepts a client's request id of 1 to 64 letters, digits and "-_.:", so that what it

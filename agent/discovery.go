@@ -18,7 +18,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true}, // on indexed attributes (the store refuses others)
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
@@ -36,10 +36,14 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) resourceTypeList() []*scim.ResourceType {
-	if s.cfg.Groups == nil {
-		return []*scim.ResourceType{s.cfg.UserType}
+	out := []*scim.ResourceType{s.cfg.UserType}
+	if s.cfg.Groups != nil {
+		out = append(out, s.groupType)
 	}
-	return []*scim.ResourceType{s.cfg.UserType, s.groupType}
+	if len(s.cfg.Roles) > 0 {
+		out = append(out, s.roleType)
+	}
+	return out
 }
 
 func (s *Server) resourceTypeJSON(r *http.Request, rt *scim.ResourceType) map[string]any {

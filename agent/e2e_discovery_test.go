@@ -22,7 +22,7 @@ func TestE2EDiscovery(t *testing.T) {
 	}
 	for path, want := range map[string]any{
 		"patch.supported": true, "filter.supported": true, "bulk.supported": false, "etag.supported": true,
-		"sort.supported": false, "changePassword.supported": false,
+		"sort.supported": true, "changePassword.supported": false,
 	} {
 		if got := e2eAt(spc.Body, path); got != want {
 			t.Errorf("ServiceProviderConfig %s = %v, want %v", path, got, want)

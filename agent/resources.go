@@ -21,12 +21,14 @@ type listQuery struct {
 	Cursor             *string  `json:"cursor"` // RFC 9865; "" asks for the first page by cursor
 	Attributes         []string `json:"attributes"`
 	ExcludedAttributes []string `json:"excludedAttributes"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
 }
 
 // urlListQuery reads the list parameters of a GET on a collection.
 func urlListQuery(r *http.Request) (listQuery, error) {
 	q := r.URL.Query()
-	lq := listQuery{Filter: q.Get("filter")}
+	lq := listQuery{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder")}
 	for name, dst := range map[string]**int{"startIndex": &lq.StartIndex, "count": &lq.Count} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -71,12 +73,42 @@ func (s *Server) listFromBody(w http.ResponseWriter, r *http.Request, rt *scim.R
 	return s.list(w, r, lq, rt, fetch)
 }
 
-// list answers a list request: paging by index (RFC 7644 3.4.2.4) or by cursor (RFC 9865), filter, projection.
+// list answers a list request: paging by index (RFC 7644 3.4.2.4) or by cursor (RFC 9865), filter, sort,
+// projection.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *scim.ResourceType, fetch fetchFunc) error {
+	query, p, err := s.listParams(lq)
+	if err != nil {
+		return err
+	}
+	if query.SortBy, query.SortDescending, err = sortParams(lq, rt); err != nil {
+		return err
+	}
+	if query.SortBy != "" && query.ByCursor {
+		return scim.BadRequest(scim.TypeInvalidValue, "sortBy works with startIndex paging; a cursor follows the (created, id) order")
+	}
+	page, err := fetch(r.Context(), query, p)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(page.Resources))
+	for _, res := range page.Resources {
+		s.decorate(r, rt, res)
+		out = append(out, rt.Project(res, p.attrs, p.excluded))
+	}
+	if query.ByCursor {
+		s.writeJSON(w, http.StatusOK, cursorListResponse(out, page))
+		return nil
+	}
+	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
+	return nil
+}
+
+// listParams reads the paging, filter and projection of a list request.
+func (s *Server) listParams(lq listQuery) (scim.ListQuery, proj, error) {
 	query := scim.ListQuery{StartIndex: 1, Count: min(100, s.cfg.MaxPageSize)}
 	if lq.Cursor != nil {
 		if lq.StartIndex != nil {
-			return scim.BadRequest(scim.TypeInvalidValue, "startIndex and cursor are two ways of paging: send one of them")
+			return query, proj{}, scim.BadRequest(scim.TypeInvalidValue, "startIndex and cursor are two ways of paging: send one of them")
 		}
 		query.ByCursor, query.Cursor = true, *lq.Cursor
 	}
@@ -88,33 +120,40 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, lq listQuery, rt *
 	}
 	if f := strings.TrimSpace(lq.Filter); f != "" {
 		if len(f) > maxFilterLength {
-			return scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength)
+			return query, proj{}, scim.BadRequest(scim.TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength)
 		}
 		expr, err := scim.ParseFilter(f)
 		if err != nil {
-			return err
+			return query, proj{}, err
 		}
 		query.Filter = expr
 	}
 	attrs, excluded, err := projection(lq.Attributes, lq.ExcludedAttributes)
+	return query, proj{attrs, excluded}, err
+}
+
+// sortParams resolves sortBy against the resource type (RFC 7644 3.4.2.3): its canonical path, and
+// whether sortOrder is descending. Which attributes can be sorted is the store's to say.
+func sortParams(lq listQuery, rt *scim.ResourceType) (by string, descending bool, err error) {
+	switch strings.ToLower(lq.SortOrder) {
+	case "", "ascending":
+	case "descending":
+		descending = true
+	default:
+		return "", false, scim.BadRequest(scim.TypeInvalidValue, `sortOrder must be "ascending" or "descending", got %q`, lq.SortOrder)
+	}
+	if strings.TrimSpace(lq.SortBy) == "" {
+		return "", descending, nil
+	}
+	p, err := scim.ParseAttrPath(strings.TrimSpace(lq.SortBy))
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	page, err := fetch(r.Context(), query, proj{attrs, excluded})
-	if err != nil {
-		return err
+	ref, ok := rt.Resolve(p)
+	if !ok {
+		return "", false, scim.BadRequest(scim.TypeInvalidValue, "sortBy: %s has no attribute %q", rt.Name, lq.SortBy)
 	}
-	out := make([]any, 0, len(page.Resources))
-	for _, res := range page.Resources {
-		s.decorate(r, rt, res)
-		out = append(out, rt.Project(res, attrs, excluded))
-	}
-	if query.ByCursor {
-		s.writeJSON(w, http.StatusOK, cursorListResponse(out, page))
-		return nil
-	}
-	s.writeJSON(w, http.StatusOK, listResponse(out, page.Total, query.StartIndex))
-	return nil
+	return ref.Path(), descending, nil
 }
 
 func projection(attributes, excluded []string) (attrs, excl []scim.AttrPath, err error) {

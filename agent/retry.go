@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +111,21 @@ func (s *Server) createForm(r scim.Resource) ([]byte, error) {
 		return nil, err
 	}
 	delete(norm, "password")
+	if v, ok := norm["roles"]; ok && len(s.cfg.Roles) > 0 {
+		// The app's roles: what was assigned compares, not how (Entra's JSON, letter case, the
+		// provenance GET adds, the roles groups grant).
+		values, err := scim.DirectRoles(v)
+		if err != nil {
+			return nil, err
+		}
+		roles := make([]any, 0, len(values))
+		for _, r := range values {
+			roles = append(roles, strings.ToLower(r))
+		}
+		if delete(norm, "roles"); len(roles) > 0 {
+			norm["roles"] = roles
+		}
+	}
 	if _, given := norm["active"]; !given {
 		norm["active"] = true
 	}

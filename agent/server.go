@@ -39,17 +39,20 @@ type UserStore interface {
 
 // Config configures the service.
 type Config struct {
-	BasePath      string             // "/scim/v2"
-	PublicURL     string             // scheme://host of meta.location; empty derives it from the request
-	MaxBodyBytes  int64              // larger bodies get 413
-	Tokens        []string           // accepted bearer tokens, named "default"; several at once for rotation
-	NamedTokens   []Token            // accepted bearer tokens with the name of who holds them (the IdP)
-	PatchResponse string             // "resource" (200 with the resource, default) or "no_content" (204)
-	Users         UserStore          // required
-	Groups        GroupStore         // nil: no /Groups
-	UserType      *scim.ResourceType // the User resource type with its extensions, from the mapping
-	Log           *slog.Logger       // default discards
-	MaxPageSize   int                // default 1000
+	BasePath      string    // "/scim/v2"
+	PublicURL     string    // scheme://host of meta.location; empty derives it from the request
+	MaxBodyBytes  int64     // larger bodies get 413
+	Tokens        []string  // accepted bearer tokens, named "default"; several at once for rotation
+	NamedTokens   []Token   // accepted bearer tokens with the name of who holds them (the IdP)
+	PatchResponse string    // "resource" (200 with the resource, default) or "no_content" (204)
+	Users         UserStore // required
+	// Roles are the app's roles a user can be assigned (the [roles] rules' roles), published read-only
+	// at /Roles (draft-ietf-scim-roles-entitlements; Okta's entitlement discovery); none: no /Roles.
+	Roles       []string
+	Groups      GroupStore         // nil: no /Groups
+	UserType    *scim.ResourceType // the User resource type with its extensions, from the mapping
+	Log         *slog.Logger       // default discards
+	MaxPageSize int                // default 1000
 	// RequestTimeout bounds each request's work, so a database that stops answering (a network
 	// partition rather than a refused connection) gives 503 instead of a hung IdP. Default 15s.
 	RequestTimeout time.Duration
@@ -92,6 +95,7 @@ type Server struct {
 	now               func() time.Time
 	rand              io.Reader
 	groupType         *scim.ResourceType
+	roleType          *scim.ResourceType
 	retryAfterSeconds int
 	handler           http.Handler
 	unanswered        unanswered // creates answered 503, whose retries may find them committed (retry.go)
@@ -99,7 +103,7 @@ type Server struct {
 
 // New builds the service.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5, groupType: scim.GroupType(), now: cfg.Now, rand: cfg.Rand}
+	s := &Server{cfg: cfg, log: cfg.Log, retryAfterSeconds: 5, groupType: scim.GroupType(), roleType: scim.RoleType(), now: cfg.Now, rand: cfg.Rand}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -171,6 +175,11 @@ func (s *Server) routes() http.Handler {
 		api.Handle("/Groups/{id}", s.methods(verbs{http.MethodGet: s.getGroup, http.MethodPut: s.replaceGroup,
 			http.MethodPatch: s.patchGroup, http.MethodDelete: s.deleteGroup}))
 	}
+	api.Handle("/.search", s.methods(verbs{http.MethodPost: s.searchAll}))
+	if len(s.cfg.Roles) > 0 {
+		api.Handle("/Roles", s.methods(verbs{http.MethodGet: s.listRoles}))
+		api.Handle("/Roles/{id}", s.methods(verbs{http.MethodGet: s.getRole}))
+	}
 	api.NotFoundHandler = s.authenticate(http.HandlerFunc(s.notFound))
 	root.NotFoundHandler = http.HandlerFunc(s.notFound)
 	return s.observe(s.canonicalPath(root))
@@ -218,7 +227,7 @@ func (s *Server) withDeadline(next http.Handler) http.Handler {
 }
 
 // endpoints are the canonical spellings of the resource paths; clients may use any case (/users).
-var endpoints = []string{"ServiceProviderConfig", "Schemas", "ResourceTypes", "Users", "Groups", "Bulk", "Me", ".search"}
+var endpoints = []string{"ServiceProviderConfig", "Schemas", "ResourceTypes", "Users", "Groups", "Roles", "Bulk", "Me", ".search"}
 
 // canonicalPath rewrites the endpoint segments of the path to their canonical case and drops a trailing
 // slash (Microsoft's collection sends /Users/?filter=...), leaving ids untouched.

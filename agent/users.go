@@ -103,6 +103,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err = s.readPatch(w, r, &req); err != nil {
 		return err
 	}
+	if len(s.cfg.Roles) > 0 {
+		scim.UnwrapRoleOps(req.Operations) // Entra's app roles: see scim.DirectRoles
+	}
 	out, err := s.cfg.Users.UpdateUser(r.Context(), mux.Vars(r)["id"], patcher(s.cfg.UserType, r.Header.Get("If-Match"), req.Operations))
 	if err != nil {
 		return err

@@ -55,6 +55,7 @@ type Config struct {
 	Gate     *Gate                 `toml:"gate"`
 	Webhooks []Webhook             `toml:"webhooks"`
 	Metrics  Metrics               `toml:"metrics"`
+	Console  *Console              `toml:"console"`
 
 	Audit   Audit   `toml:"audit"`
 	Breaker Breaker `toml:"breaker"`
@@ -79,6 +80,8 @@ type Server struct {
 	MaxValueBytes    int      `toml:"max_value_bytes"`    // largest attribute value kept in scimbridge's own document
 	MaxDocumentBytes int      `toml:"max_document_bytes"` // largest document (all such attributes of one resource)
 	RetryWindow      Duration `toml:"retry_window"`       // a POST repeating a create this recent answers 201; "0s" turns it off
+	// Mode is ModeLive (SCIM writes the app's tables) or ModeShadow (it writes copies; see Shadow).
+	Mode string `toml:"mode"`
 }
 
 // Auth is the [auth] section: where the bearer tokens the IdP presents come from.
@@ -147,6 +150,7 @@ func Default() *Config {
 			MaxValueBytes:    64 << 10,
 			MaxDocumentBytes: 256 << 10,
 			RetryWindow:      Duration{2 * time.Minute},
+			Mode:             ModeLive,
 		},
 		Auth: Auth{TokensEnv: append([]string(nil), DefaultTokensEnv...)},
 		Database: Database{
@@ -206,6 +210,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	cfg.validateMetrics(p)
 	cfg.validateBreaker(p)
 	cfg.validateDrift(p)
+	cfg.validateConsole(p)
 
 	users, err := mapping.Compile(cfg.Users)
 	for _, e := range unjoin(err) {
@@ -274,6 +279,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if !oneOf(s.PatchResponse, "resource", "no_content") {
 		p.add("server.patch_response", `server.patch_response must be "resource" or "no_content", got %q`, s.PatchResponse)
+	}
+	if !oneOf(s.Mode, ModeLive, ModeShadow) {
+		p.add("server.mode", `server.mode must be "live" or "shadow", got %q`, s.Mode)
 	}
 	if !oneOf(s.ExtraSchemas, "ignore", "refuse") {
 		p.add("server.extra_schemas", `server.extra_schemas must be "ignore" or "refuse", got %q`, s.ExtraSchemas)

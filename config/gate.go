@@ -65,7 +65,7 @@ type SignedHeader struct {
 type GateHeaders struct {
 	User   string `toml:"user"`    // userName
 	Email  string `toml:"email"`   // the primary (else first) email
-	Roles  string `toml:"roles"`   // comma-separated app roles granted by the user's groups ([roles])
+	Roles  string `toml:"roles"`   // comma-separated app roles of the user ([roles]: its groups and direct assignments)
 	Groups string `toml:"groups"`  // comma-separated displayNames of the user's groups
 	ID     string `toml:"id"`      // the SCIM id
 	AppKey string `toml:"app_key"` // the app's own key of the user's row (users.key)

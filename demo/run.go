@@ -58,6 +58,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Token, "token", "", "bearer token for the SCIM API, at least 16 characters (default: a random one)")
 	walk := fs.Bool("walkthrough", false, "run the printed curl steps against the servers, print each answer, the app's rows "+
 		"and the webhooks it received, sign in through the gate as carol and dan, then exit")
+	walkShadow := fs.Bool("walkthrough-shadow", false, "show shadow mode instead: an IdP's first sync served without writing the app's "+
+		"tables, `scimbridge plan`, then go-live; then exit")
 	verbose := fs.Bool("v", false, "log scimbridge's requests and warnings to stderr")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -76,6 +78,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	fmt.Fprint(stdout, Banner)
+	if *walkShadow {
+		fmt.Fprintln(stdout, "\nThe shadow-mode walkthrough (-walkthrough-shadow): going live safely.")
+		if err := ShadowWalkthrough(ctx, stdout, o.Log); err != nil {
+			fmt.Fprintln(stderr, "scimbridge-demo: shadow walkthrough:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "\nShadow walkthrough done: the plan was what go-live did.")
+		return 0
+	}
 	d, err := Start(ctx, o)
 	if err != nil {
 		fmt.Fprintln(stderr, "scimbridge-demo:", err)

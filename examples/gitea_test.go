@@ -343,3 +343,35 @@ func TestGiteaConcurrentPosts(t *testing.T) {
 		t.Errorf("%s Gitea users named cat", n)
 	}
 }
+
+// TestGiteaOktaPutKeepsAppAddresses: Okta's PUT carries the whole user, emails included: it replaces the
+// addresses scimbridge wrote and keeps the one the user added in Gitea's settings (keep_app_rows); of two
+// IdP addresses only the primary one is is_primary. The same PUT again changes nothing.
+func TestGiteaOktaPutKeepsAppAddresses(t *testing.T) {
+	t.Parallel()
+	e := start(t, "gitea")
+	body := giteaSpec.user("eve@example.com", "Eve", "Ng", "", "")
+	body["emails"] = []any{map[string]any{"value": "eve@example.com", "type": "work", "primary": true}}
+	id, key := create(e, body)
+	e.exec("INSERT INTO email_address (uid, email, lower_email, is_activated, is_primary) VALUES (?, 'Eve@Home.example', 'eve@home.example', 1, 0)", key)
+	body["emails"] = []any{map[string]any{"value": "eve@corp.example", "type": "work", "primary": true},
+		map[string]any{"value": "eve@old.example", "type": "other"}}
+	first := e.must(200, "PUT", "/Users/"+id, body)
+	const want = "[map[email:eve@corp.example is_activated:1 is_primary:1 lower_email:eve@corp.example] " +
+		"map[email:Eve@Home.example is_activated:1 is_primary:0 lower_email:eve@home.example] " +
+		"map[email:eve@old.example is_activated:1 is_primary:0 lower_email:eve@old.example]]"
+	rows := e.rows("SELECT email, lower_email, is_activated, is_primary FROM email_address WHERE uid = ? ORDER BY is_primary DESC, email", key)
+	if got := fmt.Sprint(rows); got != want {
+		t.Errorf("email_address after Okta's PUT: %s, want %s", got, want)
+	}
+	second := e.must(200, "PUT", "/Users/"+id, body)
+	if version(first) != version(second) {
+		t.Errorf("the same PUT twice: version %v then %v", version(first), version(second))
+	}
+	body["emails"] = []any{map[string]any{"value": "eve@corp.example", "type": "work", "primary": true}}
+	e.must(200, "PUT", "/Users/"+id, body)
+	rows = e.rows("SELECT email FROM email_address WHERE uid = ? ORDER BY email", key)
+	if got := fmt.Sprint(rows); got != "[map[email:eve@corp.example] map[email:Eve@Home.example]]" {
+		t.Errorf("after Okta's PUT dropped eve@old.example: %s", got)
+	}
+}

@@ -309,7 +309,8 @@ func TestHelpdeskUnmappedEmailTypeRejected(t *testing.T) {
 }
 
 // A POST whose userName matches an app user scimbridge never provisioned adopts the app's row: its email
-// rows are matched by address, its profile row is updated, and what the POST does not send stays.
+// rows are matched by address, its profile row is updated, and what the POST does not send stays (the
+// app's other address too: keep_app_rows).
 func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	t.Parallel()
 	e := start(t, "helpdesk")
@@ -328,12 +329,13 @@ func TestHelpdeskAdoptExistingAppUser(t *testing.T) {
 	hdEqual(t, "users row", hdUsersRow(e, "7"), map[string]string{"login": "old@example.com", "first_name": "G",
 		"last_name": "F", "status": "1", "is_admin": "0", "is_agent": "0"})
 	hdEqual(t, "user_emails", e.rows("SELECT id, address, kind, is_default, verified_at FROM user_emails"),
-		[]map[string]string{{"id": "70", "address": "OLD@example.com", "kind": "H", "is_default": "1", "verified_at": "2020-01-02T00:00:00Z"}})
+		[]map[string]string{{"id": "70", "address": "OLD@example.com", "kind": "H", "is_default": "1", "verified_at": "2020-01-02T00:00:00Z"},
+			{"id": "71", "address": "old@legacy.example", "kind": "X", "is_default": "0", "verified_at": "NULL"}})
 	hdEqual(t, "user_phones (not sent)", e.rows("SELECT id, number, kind FROM user_phones"),
 		[]map[string]string{{"id": "700", "number": "123", "kind": "NULL"}})
 	hdEqual(t, "user_profiles", hdProfile(e, "7"), map[string]string{"department": "Old dept", "title": "New title",
 		"cost_center": "NULL", "employee_no": "NULL", "desk_note": "note"})
-	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"OLD@example.com home primary"})
+	hdEqual(t, "emails on the wire", hdWire(r.Body, "emails"), []string{"OLD@example.com home primary", "old@legacy.example <nil>"})
 	hdEqual(t, "phoneNumbers on the wire", hdWire(r.Body, "phoneNumbers"), []string{"123 <nil>"})
 	hdEqual(t, "enterprise on the wire", hdExt(r.Body), map[string]any{"department": "Old dept"})
 

@@ -49,6 +49,10 @@ type ListConfig struct {
 	ForeignKey string                `toml:"foreign_key"`
 	Scope      map[string]any        `toml:"scope"`
 	Columns    map[string]ColumnSpec `toml:"columns"`
+	// KeepAppRows (default true): replacing the attribute deletes only the rows scimbridge wrote, and
+	// keeps those the app added itself (an address the user added in the app). false: every managed row
+	// not in the IdP's list goes.
+	KeepAppRows *bool `toml:"keep_app_rows"`
 }
 
 // KeyValueConfig is a [[users.keyvalue]] entry: a table of (user, key, value) rows (user_meta). Keys maps

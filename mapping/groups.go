@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // GroupsConfig is the [groups] section.
@@ -25,7 +26,8 @@ type GroupMirrorConfig struct {
 	MemberGroup   string `toml:"member_group"`   // its column holding the app's group key
 	MemberUser    string `toml:"member_user"`    // its column holding the app's user key (users.key)
 	// OnInsert: constant columns of a new group row (`on_insert = { type = "Group" }`), for a table the
-	// app shares between kinds of rows.
+	// app shares between kinds of rows; the keywords "now", "now_unix", "now_unix_ms", "uuid" and "null"
+	// as in [users.columns] (Redmine's created_on).
 	OnInsert map[string]any `toml:"on_insert"`
 }
 
@@ -44,7 +46,18 @@ type GroupMirror struct {
 	MembersTable string
 	MemberGroup  string
 	MemberUser   string
-	OnInsert     map[string]any // column -> constant (string, int64, float64 or bool)
+	OnInsert     map[string]any // column -> constant (string, int64, float64 or bool) or keyword
+}
+
+// InsertValues returns the on_insert columns of a new group row, keywords made at now and with newUUID:
+// the write's own clock and randomness, so that a test can fix them.
+func (m *GroupMirror) InsertValues(now time.Time, newUUID func() string) map[string]any {
+	out := make(map[string]any, len(m.OnInsert))
+	for col, raw := range m.OnInsert {
+		v, _ := parseValue(raw) // CompileGroups accepted only what parseValue takes
+		out[col] = v.materialize(now, newUUID)
+	}
+	return out
 }
 
 // MirrorMapping returns the compiled [groups.mirror]; nil when there is none (also for a nil Groups).

@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 	"strings"
 
@@ -128,7 +130,7 @@ func (l *List) where(key any) map[string]any {
 // untouched; a row whose value matches a wanted element's is updated in place (so the app's own columns on
 // it, such as a verification date, survive a change of type or primary); other rows are deleted and other
 // elements inserted. Rows of other scopes are never touched.
-func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.Resource, env Env) ([]Op, error) {
+func (l *List) ops(key any, old scim.Resource, have []map[string]any, ours map[string]bool, new scim.Resource, env Env) ([]Op, error) {
 	if _, present := l.get(new); old == nil && !present {
 		return nil, nil
 	}
@@ -176,7 +178,7 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.R
 	now := env.Now()
 	var deletes, updates, inserts []Op
 	for h, row := range have {
-		if !used[h] {
+		if !used[h] && !l.appRow(haveVals[h], ours) {
 			deletes = append(deletes, Op{Kind: Delete, Table: l.Table, Where: l.rowWhere(key, row), One: true})
 		}
 	}
@@ -217,6 +219,61 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, new scim.R
 	}
 	// Deletes first, so that a unique (user, address) key lets an address move between rows.
 	return append(append(deletes, updates...), inserts...), nil
+}
+
+// appRow reports whether a row the new list does not have is one the app added, which a replacement keeps.
+func (l *List) appRow(vals map[string]value, ours map[string]bool) bool {
+	if !l.KeepAppRows || l.identity == nil || ours == nil {
+		return false
+	}
+	s, ok := vals[l.identity.Name].lit.(string)
+	return ok && !ours[RowKey(s)]
+}
+
+// Written returns, per list, the record of the rows scimbridge holds after a write from old (nil: a first
+// write) to new, given the record before it (ours, Side.Ours): the rows of new's elements that were
+// scimbridge's or that the write added. An element new shares with old that was the app's stays the app's:
+// a PATCH starts from the user as read, app rows included, and does not make them scimbridge's. nil for a
+// list whose rows cannot be told apart (no value column) or that keeps no app rows.
+func (m *Users) Written(old, new scim.Resource, ours []map[string]bool) ([]map[string]bool, error) {
+	out := make([]map[string]bool, len(m.Lists))
+	for i, l := range m.Lists {
+		if !l.KeepAppRows || l.identity == nil {
+			continue
+		}
+		before := map[string]bool{}
+		if old != nil && ours[i] != nil { // untracked (nil): every row was scimbridge's
+			prev, err := l.wanted(old)
+			if err != nil {
+				return nil, err
+			}
+			for _, w := range prev {
+				if s, ok := w[l.identity.Name].lit.(string); ok {
+					before[RowKey(s)] = true
+				}
+			}
+		}
+		want, err := l.wanted(new)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = map[string]bool{}
+		for _, w := range want {
+			if s, ok := w[l.identity.Name].lit.(string); ok {
+				if k := RowKey(s); !before[k] || ours[i][k] {
+					out[i][k] = true
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// RowKey is how the record of written rows names a row: the SHA-256 of its value's identity fold
+// (scim.FoldIdentity), so that a value in another letter case is the same row and any length fits.
+func RowKey(value string) string {
+	sum := sha256.Sum256([]byte(scim.FoldIdentity(value)))
+	return hex.EncodeToString(sum[:])
 }
 
 // rowWhere selects one managed row by its mapped columns as read.

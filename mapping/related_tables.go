@@ -27,8 +27,14 @@ type List struct {
 	ForeignKey string
 	Scope      map[string]any // column -> value marking the rows this list manages; written on insert
 	Columns    []*Column
-	identity   *Column // the column holding "value", which pairs an element with its row; may be nil
+	// KeepAppRows: a replacement deletes only the rows scimbridge wrote (Side.Ours), not those the app
+	// added. It needs the value column to tell rows apart: without one every managed row is scimbridge's.
+	KeepAppRows bool
+	identity    *Column // the column holding "value", which pairs an element with its row; may be nil
 }
+
+// Name identifies the list in scimbridge's record of the rows it wrote: its attribute and table.
+func (l *List) Name() string { return l.Attr.Path() + " " + l.Table }
 
 // KeyValue is a key-value table ([[users.keyvalue]]): one row per managed key and user. Keys are Columns
 // whose Name is the key.
@@ -211,7 +217,8 @@ func compileList(rt *scim.ResourceType, lc ListConfig) (*List, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &List{Attr: ref, Table: lc.Table, ForeignKey: lc.ForeignKey, Scope: lc.Scope, Columns: cols}
+	l := &List{Attr: ref, Table: lc.Table, ForeignKey: lc.ForeignKey, Scope: lc.Scope, Columns: cols,
+		KeepAppRows: lc.KeepAppRows == nil || *lc.KeepAppRows}
 	for _, c := range cols {
 		if c.src != nil && c.src.filter != nil {
 			return nil, fmt.Errorf("%s: a list column holds a sub-attribute of each element (\"value\", \"type\"), not a pick", c.Name)

@@ -2,6 +2,8 @@ package mapping_test
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,6 +215,7 @@ func stored(m *mapping.Users) *mapping.Side {
 		{"address": []byte("a@home"), "is_default": int64(0), "kind": []byte("H"), "added_at": nil},
 		{"address": []byte("a@x"), "is_default": int64(1), "kind": []byte("W"), "added_at": nil},
 	}
+	side.Ours[0] = map[string]bool{mapping.RowKey("a@home"): true, mapping.RowKey("A@X"): true} // both scimbridge's
 	side.KV[0] = map[string]any{"first_name": []byte("Ann"), "nick": []byte("annie"), "vip": []byte("1")}
 	side.Docs[0] = []byte(`{"app":{"theme":"dark"},"level":3,"locale":"de","org":{"costCenter":"42","floor":2}}`)
 	return side
@@ -254,7 +257,7 @@ func TestSideOpsUpdate(t *testing.T) {
 	}
 	wantOps(t, ops,
 		// The profile row exists: title changes, the department is cleared; created_at is not rewritten.
-		`update user_profiles set {"dept":null,"title":"CEO"} where {"user_id":7}`,
+		`update user_profiles set {"dept":"DEFAULT","title":"CEO"} where {"user_id":7}`,
 		// a@home is gone; a@x (case aside) stays the same row, now a home address and not primary.
 		`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`,
 		`update user_emails set {"address":"A@X","is_default":false,"kind":"H"} where {"address":"a@x","channel":"email","is_default":1,"kind":"W","user_id":7} one`,
@@ -294,6 +297,53 @@ func TestSideOpsEmptyListDeletesManagedRows(t *testing.T) {
 		`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`,
 		`delete user_emails where {"address":"a@x","channel":"email","is_default":1,"kind":"W","user_id":7} one`,
 	)
+}
+
+// A replacement keeps the rows the app added (not in Side.Ours) unless keep_app_rows = false; a user
+// whose rows were never recorded (nil, from before the record) has every row counted as scimbridge's.
+func TestSideOpsKeepAppRows(t *testing.T) {
+	next := res(t, `{"userName":"a@x","emails":[{"value":"a@x","type":"work","primary":true}]}`)
+	for _, c := range []struct {
+		name string
+		toml string
+		ours map[string]bool
+		want []string
+	}{
+		{"app row kept", reachTOML, map[string]bool{mapping.RowKey("a@x"): true}, nil},
+		{"untracked", reachTOML, nil, []string{`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`}},
+		{"keep_app_rows = false", strings.Replace(reachTOML, `table = "user_emails"`, "table = \"user_emails\"\nkeep_app_rows = false", 1),
+			map[string]bool{mapping.RowKey("a@x"): true},
+			[]string{`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`}},
+	} {
+		m := compileTOML(t, c.toml)
+		side := stored(m)
+		side.Ours[0] = c.ours
+		ops, err := m.SideOps(int64(7), res(t, fullUser), side, next, testEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emails := slices.DeleteFunc(ops, func(o mapping.Op) bool { return o.Table != "user_emails" })
+		t.Run(c.name, func(t *testing.T) { wantOps(t, emails, c.want...) })
+	}
+}
+
+// Written: the elements the IdP added are scimbridge's, as are those that were; an element read back from
+// an app row (a PATCH starts from it) stays the app's.
+func TestWrittenRecord(t *testing.T) {
+	m := compileTOML(t, reachTOML)
+	old := res(t, `{"userName":"a@x","emails":[{"value":"a@x","type":"work"},{"value":"a@home","type":"home"}]}`)
+	next := res(t, `{"userName":"a@x","emails":[{"value":"A@X","type":"work"},{"value":"a@home","type":"home"},{"value":"b@x","type":"home"}]}`)
+	got, err := m.Written(old, next, []map[string]bool{{mapping.RowKey("a@x"): true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{mapping.RowKey("a@x"): true, mapping.RowKey("b@x"): true}
+	if !maps.Equal(got[0], want) {
+		t.Errorf("record %v, want a@x and b@x (not the app's a@home)", got[0])
+	}
+	if got, _ := m.Written(old, next, []map[string]bool{nil}); len(got[0]) != 3 {
+		t.Errorf("an untracked user's record: %v, want every element", got[0])
+	}
 }
 
 func TestSideOpsErrors(t *testing.T) {

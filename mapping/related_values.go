@@ -13,12 +13,21 @@ type Side struct {
 	Tables []map[string]any   // per one-to-one table: the row's mapped columns; nil when there is no row
 	Lists  [][]map[string]any // per list: the managed rows, mapped columns only
 	KV     []map[string]any   // per key-value table: managed key -> value, for the keys that have a row
+	// Ours is, per list, the rows scimbridge wrote (by RowKey of their value): a replacement keeps the
+	// others, which the app added (List.KeepAppRows). A nil entry means not recorded (a user from before
+	// the record existed): every managed row counts as scimbridge's, as it did then.
+	Ours []map[string]bool
 }
 
 // NewSide returns the Side of a user who has nothing outside the users table's columns.
 func (m *Users) NewSide() *Side {
-	return &Side{Docs: make([]any, len(m.JSON)), Tables: make([]map[string]any, len(m.Tables)),
-		Lists: make([][]map[string]any, len(m.Lists)), KV: make([]map[string]any, len(m.KeyValue))}
+	s := &Side{Docs: make([]any, len(m.JSON)), Tables: make([]map[string]any, len(m.Tables)),
+		Lists: make([][]map[string]any, len(m.Lists)), KV: make([]map[string]any, len(m.KeyValue)),
+		Ours: make([]map[string]bool, len(m.Lists))}
+	for i := range s.Ours {
+		s.Ours[i] = map[string]bool{} // a user not provisioned yet: every row it has is the app's
+	}
+	return s
 }
 
 // HasSide reports whether the mapping keeps anything outside the users table's ordinary columns.
@@ -132,7 +141,7 @@ func (m *Users) SideOps(key any, old scim.Resource, side *Side, new scim.Resourc
 		}
 	}
 	for i, l := range m.Lists {
-		lops, err := l.ops(key, old, side.Lists[i], new, env)
+		lops, err := l.ops(key, old, side.Lists[i], side.Ours[i], new, env)
 		if err != nil {
 			return nil, err
 		}
@@ -225,6 +234,11 @@ func (t *Table) op(key any, old scim.Resource, row map[string]any, new scim.Reso
 		}
 		set[t.ForeignKey] = key
 		return &Op{Kind: Insert, Table: t.Name, Set: set}, nil
+	}
+	for col, v := range set {
+		if v == nil {
+			set[col] = ColumnDefault // removed: as on insert, the column's default (NULL when it has none)
+		}
 	}
 	return &Op{Kind: Update, Table: t.Name, Set: set, Where: map[string]any{t.ForeignKey: key}}, nil
 }

@@ -25,6 +25,8 @@ type RolesConfig struct {
 	Role          string       `toml:"role"`      // join: its column holding the role key
 	Lookup        *RoleLookup  `toml:"lookup"`    // join: the roles table, to find a role's key by name
 	Rules         []RoleConfig `toml:"rules"`
+	// Direct is how roles assigned on the user ("roles" in SCIM) combine with the rules' (DirectMode).
+	Direct string `toml:"direct"`
 }
 
 // RoleLookup names the app's roles table: the key column and the name column, and for a table shared
@@ -69,6 +71,7 @@ type Roles struct {
 	User, Role    string
 	Lookup        RoleLookup
 	Rules         []RoleConfig // sorted by priority, highest first
+	Direct        DirectMode   // how direct assignments combine with group rules
 }
 
 // RoleStore is how an app stores its users' roles ([roles] store).
@@ -97,6 +100,13 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 		r.ClearInactive = true
 	default:
 		fail(`roles.while_inactive must be "keep" or "clear", got %q`, cfg.WhileInactive)
+	}
+	switch r.Direct = DirectMode(cfg.Direct); r.Direct {
+	case "":
+		r.Direct = DirectUnion
+	case DirectUnion, DirectOnly, GroupsOnly:
+	default:
+		fail(`roles.direct must be "union", "direct_only" or "groups_only", got %q`, cfg.Direct)
 	}
 	need := func(key, v string) {
 		if v == "" {

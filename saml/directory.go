@@ -17,8 +17,9 @@ type User struct {
 	DisplayName string
 	Active      bool
 	AppKey      string // the app's own key of the user's row
-	// Roles are the app roles the user's groups grant under the role mapping, and Groups their
-	// displayNames: SCIM-derived, never taken from the assertion or from a client-written "roles".
+	// Roles are the app roles the user gets under the role mapping (from its groups and from roles
+	// assigned to it through SCIM, validated against the rules), and Groups its groups' displayNames:
+	// SCIM-derived, never taken from the assertion.
 	Roles  []string
 	Groups []string
 }

@@ -43,8 +43,9 @@ func TestStoreDirectoryOnMariaDB(t *testing.T) {
 		"userName": "carol@corp.example", "displayName": "Carol Jones", "active": true,
 		"name":   map[string]any{"givenName": "Carol", "familyName": "Jones"},
 		"emails": []any{map[string]any{"value": "carol@example.com", "type": "work", "primary": true}},
-		// A client-written "roles" attribute is not what the gate forwards: roles come from groups.
-		"roles": []any{map[string]any{"value": "superuser"}},
+		// A role assigned on the user itself (Okta's entitlements, Entra's app roles) is forwarded with
+		// the roles its groups grant; a role no rule names is refused at the write (agent e2e tests).
+		"roles": []any{map[string]any{"value": "support"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +74,8 @@ func TestStoreDirectoryOnMariaDB(t *testing.T) {
 	if err := db.Get(&appID, "SELECT CAST(id AS CHAR) FROM users WHERE email = 'carol@corp.example'"); err != nil {
 		t.Fatal(err)
 	}
-	if got.Get("X-Forwarded-Roles") != "admin" || got.Get("X-Forwarded-Groups") != "Admins" || got.Get("X-Forwarded-User-Key") != appID {
-		t.Errorf("roles %q groups %q app key %q; want admin, Admins, %s", got.Get("X-Forwarded-Roles"),
+	if got.Get("X-Forwarded-Roles") != "admin,support" || got.Get("X-Forwarded-Groups") != "Admins" || got.Get("X-Forwarded-User-Key") != appID {
+		t.Errorf("roles %q groups %q app key %q; want admin,support, Admins, %s", got.Get("X-Forwarded-Roles"),
 			got.Get("X-Forwarded-Groups"), got.Get("X-Forwarded-User-Key"), appID)
 	}
 

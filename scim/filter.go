@@ -140,6 +140,10 @@ type ListQuery struct {
 	Count      int
 	ByCursor   bool
 	Cursor     string
+	// SortBy is the canonical path of the attribute to sort by (RFC 7644 3.4.2.3), "" for the default
+	// (created, id) order; the store refuses an attribute it cannot sort by an index.
+	SortBy         string
+	SortDescending bool
 }
 
 // Page is one page of a list: Total counts every match, Resources holds the page. NextCursor, for a

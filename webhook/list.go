@@ -45,6 +45,7 @@ type Delivery struct {
 type ListOptions struct {
 	Endpoint string   // "": every endpoint
 	Statuses []string // default: pending, failed, dead and disabled
+	Subject  string   // "": every subject; else one ("user:<id>"), for the console's user page
 	Limit    int      // default 100
 }
 
@@ -131,6 +132,17 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 	if o.Endpoint != "" {
 		q += " AND endpoint = ?"
 		args = append(args, o.Endpoint)
+	}
+	if o.Subject != "" {
+		if o.Endpoint == "" && len(r.Endpoints) > 0 {
+			// Every endpoint named, so that the (endpoint, subject, ...) key serves the lookup.
+			q += " AND endpoint IN (" + marks(len(r.Endpoints)) + ")"
+			for _, e := range r.Endpoints {
+				args = append(args, e.Name)
+			}
+		}
+		q += " AND subject = ?"
+		args = append(args, o.Subject)
 	}
 	q += " ORDER BY seq, endpoint LIMIT ?"
 	if err := w.db.SelectContext(ctx, &r.Deliveries, q, append(args, limit)...); err != nil {

@@ -118,3 +118,48 @@ func TestNotNullColumnWithoutDefaultIsNamed(t *testing.T) {
 		t.Errorf("%d rows, %v", n, err)
 	}
 }
+
+// TestAbsentAttributesInOneToOneTables: in a one-to-one table, an attribute the user loses is the
+// column's DEFAULT (” in Redmine-style NOT NULL DEFAULT ” columns), not NULL, which the column would
+// refuse; a nullable column without a default gets NULL. The same PUT again writes nothing.
+func TestAbsentAttributesInOneToOneTables(t *testing.T) {
+	t.Parallel()
+	schema := emptyStringSchema + ";\nCREATE TABLE profiles (user_id INT UNSIGNED NOT NULL PRIMARY KEY, title VARCHAR(60) NOT NULL DEFAULT '', " +
+		"note VARCHAR(60) NULL) ENGINE=InnoDB"
+	toml := emptyStringTOML + `
+[[tables]]
+table = "profiles"
+foreign_key = "user_id"
+columns = { title = "title", note = "nickName" }
+`
+	store, db, _ := testfix.Store(t, 4, schema, toml, mysql.Options{Log: testfix.Log(t)})
+	ctx := context.Background()
+	u, err := store.CreateUser(ctx, scim.Resource{"userName": "nn", "title": "Engineer", "nickName": "Nia"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := u["id"].(string)
+	put := func() scim.Resource {
+		t.Helper()
+		out, err := store.UpdateUser(ctx, id, func(scim.Resource) (scim.Resource, error) { return scim.Resource{"userName": "nn"}, nil })
+		if err != nil {
+			t.Fatalf("a PUT without the one-to-one attributes: %v", err)
+		}
+		return out
+	}
+	a := put()
+	var title string
+	var note *string
+	if err := db.QueryRow("SELECT title, note FROM profiles").Scan(&title, &note); err != nil {
+		t.Fatal(err)
+	}
+	if title != "" || note != nil {
+		t.Errorf("profiles row after the attributes went: %q %v, want '' and NULL (the columns' defaults)", title, note)
+	}
+	if _, has := a["title"]; has {
+		t.Errorf("'' reads back as a title: %v", a["title"])
+	}
+	if b := put(); a["meta"].(map[string]any)["version"] != b["meta"].(map[string]any)["version"] {
+		t.Errorf("the same PUT twice changed the version")
+	}
+}

@@ -136,8 +136,12 @@ func (s *Store) auditEntries(c *change, evs []subjectEvent, own int) []audit.Ent
 		if r := se.ev.Roles; r != nil {
 			roles = &audit.Diff{Before: r.Old, After: r.New}
 		}
+		var direct []string
+		if se.ev.Roles != nil {
+			direct = se.ev.Roles.Direct
+		}
 		out = append(out, audit.Entry{Operation: se.ev.Type, ResourceType: "User", SCIMID: id, Name: names[id], AppKey: se.ev.AppKey,
-			Changes: audit.Changes{Roles: roles, Events: []string{se.ev.ID}}})
+			Changes: audit.Changes{Roles: roles, Direct: direct, Events: []string{se.ev.ID}}})
 	}
 	return out
 }

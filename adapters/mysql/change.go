@@ -23,7 +23,8 @@ import (
 // each: a user's DELETE first leaves its groups (mirror, roles, members_removed), then goes.
 type change struct {
 	groups []*groupChange
-	roles  []string // SCIM ids of the users whose roles may have changed
+	roles  []string        // SCIM ids of the users whose roles may have changed
+	direct map[string]bool // users whose direct role assignments changed: roles_changed even if the app's did not
 	events []subjectEvent
 	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
@@ -66,7 +67,7 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 			}
 		}
 	}
-	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles)
+	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.direct)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,14 @@ import (
 // deleted through SCIM with the same userName (re-linked and reactivated), an existing row that matches
 // the mapping's match_existing_by column (adopted, when on_existing = "adopt"), or a new row.
 func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource, error) {
+	var direct []string
+	if s.roles != nil {
+		r = copyResource(r)
+		var err error
+		if direct, err = s.takeDirect(r); err != nil {
+			return nil, err
+		}
+	}
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		prev, appKey, err := s.findExisting(ctx, tx, r)
@@ -58,8 +66,11 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeSide(ctx, tx, appKey, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
-		id := s.newUUID()
+		id := s.idFor(ctx)
 		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
+			return err
+		}
+		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
 		b, err := s.oneUser(ctx, tx, id, false)
@@ -76,13 +87,23 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		c := &change{}
 		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
 		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after})
+		if len(direct) > 0 {
+			if _, err := s.writeDirect(ctx, tx, id, nil, direct); err != nil {
+				return err
+			}
+			c.rolesOf(id)
+			c.direct = map[string]bool{id: true}
+		}
 		if s.roles != nil && s.roles.OnCreate() {
 			// A new user is in no group: the column store gives it the default role, and an
 			// authoritative mapping takes away the roles an adopted row was given by hand. Otherwise
 			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).
 			c.rolesOf(id)
 		}
-		return s.afterChange(ctx, tx, c)
+		if err := s.afterChange(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.attachRoles(ctx, tx, out)
 	})
 	return out, err
 }
@@ -301,12 +322,18 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err != nil {
 			return err
 		}
+		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
+			return err
+		}
 		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
+		return err
+	}
+	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
 	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)

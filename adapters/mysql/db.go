@@ -94,6 +94,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Recount sets the users count that unfiltered lists' totalResults come from (scim_user_counts) to the
+// users that are not deleted (see bookkeeping.Recount): after users were written or deleted with SQL.
+// Reindex does it too.
+func Recount(ctx context.Context, db *sqlx.DB, prefix string) error {
+	return bookkeeping.Recount(ctx, db, bookkeeping.NewTables(prefix, dialect))
+}
+
 // DeactivationGuard is the deactivation circuit breaker (package breaker) as the store uses it: Admit in
 // the transaction of each deactivation, before it writes; Settle with the write's error, after it.
 type DeactivationGuard interface {

@@ -3,3 +3,18 @@ package mysql
 // ScanDocuments makes s's filters read every user's document instead of the values table (on) or use
 // the table again (off), so that tests can compare the two.
 func ScanDocuments(s *Store, on bool) { s.scanDocs = on }
+
+// SnapshotStep makes s's list snapshot keep every n-th key instead of every 1,000th, so that tests seek
+// index pages on tables of a few dozen users; it drops the snapshot s has.
+func SnapshotStep(s *Store, n int) {
+	s.snap.mu.Lock()
+	defer s.snap.mu.Unlock()
+	s.snap.step, s.snap.cur = n, nil
+}
+
+// SnapshotPasses is how many times s took its list snapshot (one pass over the list's keys each).
+func SnapshotPasses(s *Store) int {
+	s.snap.mu.Lock()
+	defer s.snap.mu.Unlock()
+	return s.snap.passes
+}

@@ -47,7 +47,7 @@ func (s *Store) memberTable() string { return s.t.Members() }
 func (s *Store) CreateGroup(ctx context.Context, r scim.Resource, members []scim.Member) (scim.Resource, error) {
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
-		id := s.newUUID()
+		id := s.idFor(ctx)
 		doc, err := s.newGroupDoc(r)
 		if err != nil {
 			return err
@@ -146,6 +146,10 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 	if err != nil {
 		return scim.Page{}, err
 	}
+	order, err := orderBy(q, groupSorts, "g", "group")
+	if err != nil {
+		return scim.Page{}, err
+	}
 	var after keyset
 	if q.ByCursor {
 		if after, err = parseCursor(q.Cursor); err != nil {
@@ -160,7 +164,7 @@ func (s *Store) ListGroups(ctx context.Context, q scim.ListQuery, withMembers bo
 				" ORDER BY g.created, g.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
 		} else {
 			err = s.db.SelectContext(ctx, &rows, "SELECT "+groupColumns+" FROM "+s.groupTable()+" g WHERE "+where+
-				" ORDER BY g.created, g.id LIMIT ? OFFSET ?", append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+				" ORDER BY "+order+" LIMIT ? OFFSET ?", append(slices.Clone(args), q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
 			return scim.Page{}, s.classify(err)

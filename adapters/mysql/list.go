@@ -27,10 +27,10 @@ func (s *Store) countSQL(cond string) string {
 // pageSQL is the query of the page of count users from offset: a deferred join, so that the rows the
 // offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
 // document and app columns are read for the page's rows alone.
-func (s *Store) pageSQL(cond string) string {
-	return "SELECT " + s.userCols + " FROM (SELECT b.id, b.created FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
-		" ORDER BY b.created, b.id LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
-		" ORDER BY b.created, b.id"
+func (s *Store) pageSQL(cond, order string) string {
+	return "SELECT " + s.userCols + " FROM (SELECT b.id FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+		" ORDER BY " + order + " LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
+		" ORDER BY " + order
 }
 
 // ListUsersSQL returns the queries of a list with this filter, with their arguments, for EXPLAIN in
@@ -53,6 +53,10 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	if err != nil {
 		return scim.Page{}, err
 	}
+	order, err := orderBy(q, userSorts, "b", "user")
+	if err != nil {
+		return scim.Page{}, err
+	}
 	var after keyset
 	if q.ByCursor {
 		if after, err = parseCursor(q.Cursor); err != nil {
@@ -60,22 +64,39 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		}
 	}
 	var rows []*bookRow
+	seekTotal, seeked := 0, false
 	if q.Count > 0 {
-		if q.ByCursor {
+		switch {
+		case q.ByCursor:
 			c, a := after.condition("b")
 			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
-		} else {
-			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+		case unfiltered(q) && q.SortBy == "":
+			// The snapshot's keys are in the default order (created, id); a sorted page reads the table.
+			if rows, seekTotal, seeked, err = s.seekPage(ctx, cond, args, q.StartIndex-1, q.Count); err != nil || seeked {
+				break
+			}
+			fallthrough
+		default:
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond, order), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
 			return scim.Page{}, s.classify(err)
 		}
 	}
 	page := scim.Page{Total: after.total}
-	if total, known := pageTotal(q, after, len(rows)); known {
+	switch total, known := pageTotal(q, after, len(rows)); {
+	case known:
 		page.Total = total
-	} else if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
-		return page, s.classify(err)
+	case seeked:
+		page.Total = seekTotal
+	case unfiltered(q):
+		if page.Total, err = s.unfilteredTotal(ctx, cond, args); err != nil {
+			return page, s.classify(err)
+		}
+	default:
+		if err := s.db.GetContext(ctx, &page.Total, s.countSQL(cond), args...); err != nil {
+			return page, s.classify(err)
+		}
 	}
 	if q.ByCursor && len(rows) > q.Count {
 		rows = rows[:q.Count]

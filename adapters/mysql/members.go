@@ -135,6 +135,21 @@ func (s *Store) checkUsersExist(ctx context.Context, tx *bookkeeping.Tx, ids []s
 			missing = append(missing, id)
 		}
 	}
+	if len(missing) > 0 {
+		// Entra has been seen sending a nested group as a member. Groups hold users only here (the role
+		// rules and the app's mirror know no nesting), so the request is refused, naming the group,
+		// rather than applied without it: the IdP reports the failure instead of a silent difference.
+		var groups []string
+		probe := missing[:min(len(missing), memberBatch)]
+		if err := tx.SelectContext(ctx, &groups, "SELECT id FROM "+s.groupTable()+" WHERE id IN ("+
+			placeholders(len(probe))+") ORDER BY id", anySlice(probe)...); err != nil {
+			return err
+		}
+		if len(groups) > 0 {
+			return scim.BadRequest(scim.TypeInvalidValue, "member %q is a group: nested groups are not supported, "+
+				"a group's members are users (add the group's users instead); nothing was changed", groups[0])
+		}
+	}
 	switch {
 	case len(missing) == 1:
 		return scim.BadRequest(scim.TypeInvalidValue, "member %q is not a user of this server; nothing was changed", missing[0])

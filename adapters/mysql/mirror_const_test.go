@@ -2,8 +2,11 @@ package mysql_test
 
 import (
 	"context"
+	mrand "math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -98,4 +101,43 @@ func teamMembersOf(t *testing.T, f *mirrorFixture, g string) (n int) {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestMirrorOnInsertKeywords: the keywords of [users.columns] in the mirror's on_insert (Redmine's
+// created_on), made from the store's clock and randomness: two runs from the same seed write the same row.
+func TestMirrorOnInsertKeywords(t *testing.T) {
+	schema := appSchema + strings.Replace(principalsTables, "status INT NOT NULL DEFAULT 0",
+		"status INT NOT NULL DEFAULT 0, created_on DATETIME NOT NULL, stamp BIGINT NOT NULL, stamp_ms BIGINT NOT NULL, guid CHAR(36) NOT NULL, note VARCHAR(10) NULL DEFAULT 'app'", 1)
+	text := strings.Replace(principalsMirror, "status = 1", `status = 1, created_on = "now", stamp = "now_unix", stamp_ms = "now_unix_ms", guid = "uuid", note = "null"`, 1)
+	at := time.Date(2026, 12, 3, 18, 4, 5, 0, time.UTC)
+	type groupRow struct {
+		Type    string  `db:"type"`
+		Created string  `db:"created_on"`
+		Stamp   int64   `db:"stamp"`
+		StampMS int64   `db:"stamp_ms"`
+		GUID    string  `db:"guid"`
+		Note    *string `db:"note"`
+	}
+	run := func() groupRow {
+		f := newMirrorFixture(t, schema, usersTOML, "")
+		f.store = mysql.New(f.db, f.users, mysql.Options{GroupMirror: compileMirror(t, text), Now: func() time.Time { return at },
+			Rand: mrand.NewChaCha8([32]byte{7})})
+		id, _ := f.user(t, "ann")
+		g := f.group(t, "Staff", id)
+		var row groupRow
+		if err := f.db.Get(&row, "SELECT type, CAST(created_on AS CHAR) AS created_on, stamp, stamp_ms, guid, note FROM principals WHERE id = ?", appGroupKey(t, f.db, g)); err != nil {
+			t.Fatal(err)
+		}
+		return row
+	}
+	row := run()
+	if row.Type != "Group" || row.Created != "2026-12-03 18:04:05" || row.Stamp != at.Unix() || row.StampMS != at.UnixMilli() || row.Note != nil {
+		t.Errorf("the app's group row: %+v (note %v), want Group, 2026-12-03 18:04:05, %d, %d, NULL", row, row.Note, at.Unix(), at.UnixMilli())
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(row.GUID) {
+		t.Errorf("guid %q is not a random UUID", row.GUID)
+	}
+	if again := run(); again.GUID != row.GUID {
+		t.Errorf("guid %q, then %q from the same randomness: not made from the store's source", row.GUID, again.GUID)
+	}
 }

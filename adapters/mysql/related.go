@@ -93,6 +93,9 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 			return nil, err
 		}
 	}
+	if err := s.loadOurs(ctx, q, keys, out, suffix); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -12,26 +12,29 @@ import (
 // EventUserRolesChanged is emitted when a user's app roles change.
 const EventUserRolesChanged = "user.roles_changed"
 
-// RoleChange is the payload of user.roles_changed: the managed app roles a user had and has.
+// RoleChange is the payload of user.roles_changed: the managed app roles a user had and has, and which
+// of the roles are assigned to the user directly (SCIM "roles"): the others come from its groups.
 type RoleChange struct {
-	Old []string `json:"old"`
-	New []string `json:"new"`
+	Old    []string `json:"old"`
+	New    []string `json:"new"`
+	Direct []string `json:"direct"`
 }
 
-// recomputeRoles brings the app roles of these SCIM users in line with their groups, inside tx, and
-// returns the user.roles_changed events of those whose roles changed.
-func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]subjectEvent, error) {
+// recomputeRoles brings the app roles of these SCIM users in line with their groups and direct
+// assignments, inside tx, and returns the user.roles_changed events of those whose roles changed, or
+// whose direct assignments did (always).
+func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs []string, always map[string]bool) ([]subjectEvent, error) {
 	if s.roles == nil || len(userIDs) == 0 {
 		return nil, nil
 	}
 	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, userIDs); err != nil {
 		return nil, err
 	}
-	changes, err := s.roles.Recompute(ctx, tx, userIDs)
+	changes, err := s.roles.Recompute(ctx, tx, userIDs, always)
 	evs := make([]subjectEvent, 0, len(changes))
 	for _, c := range changes {
 		evs = append(evs, subjectEvent{userSubject(c.UserID), Event{Type: EventUserRolesChanged, AppKey: c.AppKey,
-			Roles: &RoleChange{Old: c.Old, New: c.New}, Resource: scim.Resource{"id": c.UserID}}})
+			Roles: &RoleChange{Old: c.Old, New: c.New, Direct: c.Direct}, Resource: scim.Resource{"id": c.UserID}}})
 	}
 	return evs, err
 }
@@ -80,7 +83,7 @@ func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checke
 		}
 		var n int
 		err := s.inTx(ctx, func(tx *bookkeeping.Tx) error { // may run again: n is set by the run that commits
-			evs, err := s.recomputeRoles(ctx, tx, ids)
+			evs, err := s.recomputeRoles(ctx, tx, ids, nil)
 			if err != nil {
 				return err
 			}
@@ -100,8 +103,9 @@ func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checke
 }
 
 // UserAccess returns what the SAML gate forwards for a user: the app's own key for the user's row, the
-// displayNames of the user's groups, and the app roles those groups grant under the role mapping (none
-// without one). Roles come from the IdP's groups only, never from a client-written "roles" attribute.
+// displayNames of the user's groups, and the app roles the user gets under the role mapping (none
+// without one): from its groups and from the roles assigned to it directly, as [roles] direct combines
+// them. Direct roles are validated against the rules when written, so the gate forwards no other.
 func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, groups, roles []string, err error) {
 	var key []any
 	if err := s.db.SelectContext(ctx, &key, "SELECT "+s.joinKey+" FROM "+s.bookTable()+" WHERE id = ? AND deleted_at IS NULL", id); err != nil {
@@ -118,7 +122,11 @@ func (s *Store) UserAccess(ctx context.Context, id string) (appKey string, group
 		groups = append(groups, g.DisplayName)
 	}
 	if s.roles != nil {
-		roles = s.roles.GrantedBy(byUser[id])
+		direct, err := approles.Direct(ctx, s.db, s.t, []string{id})
+		if err != nil {
+			return "", nil, nil, s.classify(err)
+		}
+		roles = s.roles.GrantedBy(byUser[id], direct[id])
 	}
 	return keyString(normalizeKey(key[0])), groups, roles, nil
 }
@@ -145,7 +153,7 @@ func (s *Store) RolesDrift(ctx context.Context) (int, error) {
 		}
 		var n int
 		err := s.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
-			evs, err := s.recomputeRoles(ctx, tx, ids)
+			evs, err := s.recomputeRoles(ctx, tx, ids, nil)
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,11 @@ package mysql_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,11 +112,27 @@ role = "support"
 func TestReconcileRolesBatchesAndCounts(t *testing.T) {
 	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, "authoritative = true\n"+storeColumnRoles)
 	ctx := context.Background()
-	const n = 2345
-	var ids []string
-	for i := 0; i < n; i++ {
-		id, _ := f.user(t, fmt.Sprintf("u%05d", i))
-		ids = append(ids, id)
+	const n, writers = 2345, 8
+	// Created by several writers at once: one at a time, the commits alone take minutes on a busy machine.
+	docs := make([]scim.Resource, n)
+	for i := range docs {
+		docs[i] = resource(t, fmt.Sprintf(`{"userName":"u%05d@example.com"}`, i))
+	}
+	ids, errs := make([]string, n), make([]error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n && errs[w] == nil; i += writers {
+				var r scim.Resource
+				if r, errs[w] = f.store.CreateUser(ctx, docs[i]); errs[w] == nil {
+					ids[i] = r["id"].(string)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 	f.group(t, "Admins", ids[:1200]...)
 	f.group(t, "Support", ids[1000:1500]...)

@@ -40,9 +40,10 @@ type Store struct {
 	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
-	scanDocs      bool // filters never use the values table (tests compare it with the scan)
+	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
+	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
 	limits        DocLimits
-	unknownActive onceLog           // users whose status value the active map does not know, logged once each
+	unknownActive *onceLog          // users whose status value the active map does not know, logged once each
 	redact        []string          // app columns whose values the audit trail never holds, beyond audit.IsSecret's
 	guard         DeactivationGuard // nil without [breaker]
 }
@@ -73,7 +74,7 @@ type Options struct {
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact, guard: o.Guard,
-		limits: o.Limits.withDefaults()}
+		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}, unknownActive: &onceLog{}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}
@@ -297,5 +298,5 @@ func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users .
 		list, _ := u["groups"].([]any)
 		u["groups"] = append(list, map[string]any{"value": r.GroupID, "display": r.Name, "type": "direct"})
 	}
-	return nil
+	return s.attachRoles(ctx, q, users...) // roles derive from the groups (and role_direct)
 }

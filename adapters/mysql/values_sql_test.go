@@ -121,12 +121,16 @@ func TestRolledBackWriteLeavesNoValues(t *testing.T) {
 func TestMigrationBackfillsValues(t *testing.T) {
 	f := newFixture(t, usersTOML)
 	bulkUsers(t, f, 5)
-	// From 18 on: the later steps find their work done and are recorded again.
+	// Migrate runs what follows the newest version recorded: 18 and the ones after it run again, so
+	// what those made goes first (26 and 27 made user_counts; the other steps find their work done).
+	if _, err := f.db.Exec("DROP TABLE scim_user_counts"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.db.Exec("DELETE FROM scim_schema_migrations WHERE version >= 18"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := mysql.Migrate(context.Background(), f.db, "scim_"); err != nil || n != bookkeeping.Latest()-17 {
-		t.Fatalf("migrate: %d applied, %v; want migration 18 and those after it again", n, err)
+		t.Fatalf("migrate: %d applied, %v; want migration 18 and the %d after it again", n, err, bookkeeping.Latest()-18)
 	}
 	if got, _ := listed(t, f, `emails.value eq "BULK3@example.com"`); !slices.Equal(got, []string{"bulk-000003"}) {
 		t.Fatalf("after migration 18: %v, want bulk-000003", got)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
@@ -62,10 +63,28 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			return err
 		}
 		// fn starts from the user without the attributes a template rendered, so that a PATCH of the
-		// names renders displayName again while a displayName the IdP set stays.
-		next, err := fn(s.m.WithoutDerived(copyResource(cur), b.derived))
+		// names renders displayName again while a displayName the IdP set stays. With a role mapping
+		// its "roles" are the direct assignments (role_direct), which fn may change.
+		in := s.m.WithoutDerived(copyResource(cur), b.derived)
+		var haveDirect, wantDirect []string
+		if s.roles != nil {
+			delete(cur, "roles")
+			if haveDirect, err = s.readDirect(ctx, tx, id); err != nil {
+				return err
+			}
+			if delete(in, "roles"); len(haveDirect) > 0 {
+				in["roles"] = directEntries(haveDirect)
+			}
+		}
+		next, err := fn(in)
 		if err != nil {
 			return err
+		}
+		if s.roles != nil {
+			next = copyResource(next) // fn's result is its own: takeDirect removes "roles" from a copy
+			if wantDirect, err = s.takeDirect(next); err != nil {
+				return err
+			}
 		}
 		if isActive(cur) && !isActive(next) {
 			if err := s.admitDeactivation(ctx, tx, id, cur, "deactivate"); err != nil {
@@ -75,6 +94,19 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		changed, err := s.writeUpdate(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
+		}
+		directChanged := false
+		if s.roles != nil {
+			if directChanged, err = s.writeDirect(ctx, tx, id, haveDirect, wantDirect); err != nil {
+				return err
+			}
+		}
+		if directChanged && !changed { // the user's roles are part of it: a new version, a new ETag
+			if _, err := tx.ExecContext(ctx, "UPDATE "+s.bookTable()+" SET version = version + 1, last_modified = ? WHERE id = ?",
+				tx.Now, id); err != nil {
+				return err
+			}
+			changed = true
 		}
 		if !changed {
 			out = cur
@@ -98,8 +130,17 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			c.event(userSubject(id), ev)
 		}
 		attrs := changedAttributes(cur, out)
-		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs,
-			attrs: s.attributeDiff(cur, out, attrs)})
+		diff := s.attributeDiff(cur, out, attrs)
+		if directChanged {
+			attrs = append(attrs, "roles")
+			if diff == nil {
+				diff = map[string]audit.Diff{}
+			}
+			diff["roles"] = audit.Diff{Before: orNone(haveDirect), After: orNone(wantDirect)}
+			c.rolesOf(id)
+			c.direct = map[string]bool{id: true}
+		}
+		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs, attrs: diff})
 		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
 			c.rolesOf(id)
 		}
@@ -159,6 +200,9 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if err != nil {
 		return true, err
 	}
+	if err := s.writeOurs(ctx, tx, b.id, cur, side, next); err != nil {
+		return true, err
+	}
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:
@@ -186,6 +230,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if err := check(cur); err != nil {
 				return err
 			}
+		}
+		if err := s.dropDirect(ctx, tx, id); err != nil {
+			return err
 		}
 		// Deleting an inactive user's row also destroys an account: with on_delete = "delete" it counts.
 		if isActive(cur) || s.m.OnDelete == "delete" {
@@ -218,6 +265,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
 				return err
 			}
+			if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
+				return err
+			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
@@ -226,6 +276,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
+			return err
+		}
+		if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
 			return err
 		}
 		deleted.Resource = next

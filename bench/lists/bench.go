@@ -30,30 +30,35 @@ type listResponse struct {
 }
 
 func run(ctx context.Context, o options, dsn string, out io.Writer) error {
-	env, err := benchenv.Open(ctx, dsn, benchenv.Options{Conns: 20, Schema: legacyapp.UsersTable(), Prefix: "scim_"})
+	env, err := benchenv.Open(ctx, dsn, benchenv.Options{Conns: 20, Schema: legacyapp.UsersTable(), Prefix: "scim_", Reuse: o.db != ""})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
 	start := time.Now()
-	if err := seed(ctx, env, o.users); err != nil {
+	seeded, err := legacyusers.SeedSeq(ctx, env.DB, o.users)
+	if err != nil {
 		return err
 	}
 	var live int
 	if err := env.DB.GetContext(ctx, &live, "SELECT COUNT(*) FROM scim_users WHERE deleted_at IS NULL"); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "seeded %d users (%d live, 1 %% tombstones, 5 %% inactive) with SQL in %s\n", o.users, live, time.Since(start).Round(time.Millisecond))
-	// The seed wrote documents without scimbridge: their values table rows come from reindex, as after
-	// a bulk import (`scimbridge reindex`).
-	start = time.Now()
-	if err := mysql.Reindex(ctx, env.DB, "scim_", nil); err != nil {
-		return err
+	if seeded {
+		fmt.Fprintf(out, "seeded %d users (%d live, 1 %% tombstones, 5 %% inactive) with SQL in %s\n", o.users, live, time.Since(start).Round(time.Millisecond))
+		// The seed wrote documents without scimbridge: their values table rows come from reindex, as after
+		// a bulk import (`scimbridge reindex`), which also counts them (user_counts).
+		start = time.Now()
+		if err := mysql.Reindex(ctx, env.DB, "scim_", nil); err != nil {
+			return err
+		}
+		if err := benchsql.Analyze(ctx, env.DB, "scim_user_values"); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "reindexed the values of %d users in %s\n", live, time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(out, "reusing the %d users (%d live) of the kept database\n", o.users, live)
 	}
-	if err := benchsql.Analyze(ctx, env.DB, "scim_user_values"); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "reindexed the values of %d users in %s\n", live, time.Since(start).Round(time.Millisecond))
 	cfg, err := legacyusers.Config("")
 	if err != nil {
 		return err
@@ -104,8 +109,10 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) error {
 		return err
 	}
 	if o.full {
-		if err := fullListing(ctx, out, get, live); err != nil {
-			return err
+		for _, byCursor := range []bool{true, false} {
+			if err := fullListing(ctx, out, get, live, byCursor); err != nil {
+				return err
+			}
 		}
 	}
 	for _, f := range []struct{ name, filter string }{
@@ -136,54 +143,44 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) error {
 	return nil
 }
 
-// fullListing pages through every user by cursor, 200 at a time, as an IdP's import does.
-func fullListing(ctx context.Context, out io.Writer, get func(string) (listResponse, error), live int) error {
+// fullListing pages through every user, 200 at a time, as an IdP's import does: by cursor, or by
+// startIndex (Okta's import).
+func fullListing(ctx context.Context, out io.Writer, get func(string) (listResponse, error), live int, byCursor bool) error {
 	start := time.Now()
 	seen, cursor, pages := 0, "", 0
 	var lat []time.Duration
 	for {
+		path := "/Users?count=200&cursor=" + url.QueryEscape(cursor)
+		if !byCursor {
+			path = "/Users?count=200&startIndex=" + strconv.Itoa(seen+1)
+		}
 		t := time.Now()
-		r, err := get("/Users?count=200&cursor=" + url.QueryEscape(cursor))
+		r, err := get(path)
 		if err != nil {
 			return err
 		}
 		lat = append(lat, time.Since(t))
+		if r.Total != live {
+			return fmt.Errorf("page %d: totalResults %d, want %d", pages+1, r.Total, live)
+		}
 		seen += len(r.Resources)
 		pages++
-		if r.NextCursor == "" || ctx.Err() != nil {
+		if ctx.Err() != nil || len(r.Resources) == 0 || (byCursor && r.NextCursor == "") || (!byCursor && seen >= r.Total) {
 			break
 		}
 		cursor = r.NextCursor
 	}
 	res := loadstats.Result{N: pages, Elapsed: time.Since(start), Latencies: lat}
 	slices.Sort(res.Latencies)
-	fmt.Fprintf(out, "full listing by cursor, pages of 200: %d users in %d pages, %s (%s)\n", seen, pages, res.Elapsed.Round(time.Millisecond), res)
+	how := "cursor"
+	if !byCursor {
+		how = "startIndex"
+	}
+	fmt.Fprintf(out, "full listing by %s, pages of 200: %d users in %d pages, %s (%s)\n", how, seen, pages, res.Elapsed.Round(time.Millisecond), res)
 	if seen != live {
-		return fmt.Errorf("full listing saw %d users, want %d", seen, live)
+		return fmt.Errorf("full listing by %s saw %d users, want %d", how, seen, live)
 	}
 	return ctx.Err()
-}
-
-// seed writes users 1..n with SQL from seq_1_to_n: app rows (status 3, inactive, for every 20th), then
-// their bookkeeping rows as the store writes them (emails in the doc, externalId ext-<n>), every 100th
-// deleted through SCIM (a tombstone: deleted_at set, the app row left inactive).
-func seed(ctx context.Context, env *benchenv.Env, n int) error {
-	seq := "seq_1_to_" + strconv.Itoa(n)
-	for _, stmt := range []string{
-		`INSERT INTO users (email, email_lower, first_name, last_name, display_name, status, password_hash, created_at, updated_at)
-		 SELECT CONCAT('user', seq, '@bench.example.com'), CONCAT('user', seq, '@bench.example.com'), 'Ann', CONCAT('Lee', seq % 1000),
-		        CONCAT('Ann Lee', seq % 1000), IF(seq % 20 = 0 OR seq % 100 = 0, 3, 1), '!scim', NOW(), NOW() FROM ` + seq,
-		`INSERT INTO scim_users (id, app_id, user_name, user_name_lc, external_id, active, version, created, last_modified, deleted_at, doc)
-		 SELECT UUID(), u.id, u.email, u.email_lower, CONCAT('ext-', u.id), u.status = 1, 1,
-		        TIMESTAMP('2026-01-01') + INTERVAL (u.id DIV 3) SECOND, NOW(6), IF(u.id % 100 = 0, NOW(6), NULL),
-		        JSON_OBJECT('emails', JSON_ARRAY(JSON_OBJECT('primary', true, 'type', 'work', 'value', u.email)))
-		 FROM users u`,
-	} {
-		if _, err := env.DB.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("seed: %w", err)
-		}
-	}
-	return benchsql.Analyze(ctx, env.DB, "users", "scim_users")
 }
 
 func peakRSS() string {

@@ -22,6 +22,7 @@ import (
 
 type options struct {
 	dsn     string
+	db      string
 	users   int
 	reps    int
 	clients int
@@ -34,6 +35,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.dsn, "dsn", testdb.ServerDSN(), "server DSN without a database (default from SCIMBRIDGE_TEST_DSN)")
+	flag.StringVar(&o.db, "db", "", "use this database, created and seeded if missing, and keep it (a 1,000,000-user dataset for several runs)")
 	flag.IntVar(&o.users, "users", 100000, "users seeded")
 	flag.IntVar(&o.reps, "reps", 20, "requests per single-client measurement")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients of the filter lookups")
@@ -45,7 +47,7 @@ func main() {
 	if o.users < 1000 || o.reps < 1 || o.clients < 1 || o.lookups < 1 {
 		benchrun.Exit("lists", 2, "-users must be >= 1000, -reps, -clients and -lookups >= 1")
 	}
-	benchrun.Main("lists", o.dsn, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
+	benchrun.MainIn("lists", o.dsn, o.db, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
 		return run(ctx, o, dsn, out)
 	})
 }

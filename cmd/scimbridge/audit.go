@@ -13,11 +13,13 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/config"
 )
 
 const auditUsage = `Usage:
-  scimbridge audit --config FILE [--user ID|userName] [--since TIME|DURATION] [--actor NAME] [--limit N] [--json]
+  scimbridge audit --config FILE [--user ID|userName] [--since TIME|DURATION] [--actor NAME] [--limit N] [--json] [--shadow]
       the audit trail, oldest first: who changed what, when, with the before and after
+      (--shadow: shadow mode's, what each request would have done to the app's tables)
 `
 
 // audit runs `scimbridge audit`: the audit trail, readable or as JSON lines.
@@ -31,6 +33,7 @@ func (c *CLI) audit(ctx context.Context, args []string) int {
 	actor := fs.String("actor", "", "the name of the token that made the changes")
 	limit := fs.Int("limit", 1000, "the most recent rows to show")
 	asJSON := fs.Bool("json", false, "one JSON object a line")
+	shadow := fs.Bool("shadow", false, "shadow mode's trail: the changes each request made to the copies of the app's tables")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +51,11 @@ func (c *CLI) audit(ctx context.Context, args []string) int {
 		return code
 	}
 	defer db.Close()
-	recs, err := audit.List(ctx, db, bookkeeping.NewTables(cfg.Database.BookkeepingPrefix, bookkeeping.MySQL), f)
+	prefix := cfg.Database.BookkeepingPrefix
+	if *shadow {
+		prefix = config.ShadowPrefix(prefix)
+	}
+	recs, err := audit.List(ctx, db, bookkeeping.NewTables(prefix, bookkeeping.MySQL), f)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "scimbridge: reading the audit trail:", err)
 		return 1
@@ -111,6 +118,9 @@ func printAuditRecord(w io.Writer, r audit.Record) {
 	diffs("attribute", r.Changes.Attributes)
 	if ro := r.Changes.Roles; ro != nil {
 		fmt.Fprintf(w, "    roles: %s -> %s\n", showValue(ro.Before), showValue(ro.After))
+	}
+	if len(r.Changes.Direct) > 0 { // the roles of "roles:" assigned on the user itself, not by a group
+		fmt.Fprintf(w, "    direct: %s\n", showValue(r.Changes.Direct))
 	}
 	if len(r.Changes.Changed) > 0 {
 		fmt.Fprintf(w, "    changed: %s\n", strings.Join(r.Changes.Changed, ", "))

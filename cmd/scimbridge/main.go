@@ -38,6 +38,11 @@ Usage:
                                      webhook deliveries: see and act on them (scimbridge webhooks help)
   scimbridge audit   --config FILE [--user ID|userName] [--since T] [--actor NAME] [--json]
                                      the audit trail: who changed what, when, before and after
+                                     (--shadow: shadow mode's)
+  scimbridge plan    --config FILE [--json] [--user ID|userName]
+                                     what going live from shadow mode would do to the app's tables
+  scimbridge golive  --config FILE [--batch N]
+                                     apply shadow mode's state to the app's tables (resumable)
   scimbridge breaker status|release|reject --config FILE
                                      the deactivation circuit breaker: see it, let held deactivations
                                      through, or make them fail (scimbridge breaker help)
@@ -93,6 +98,10 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return c.webhooks(ctx, rest)
 	case "audit":
 		return c.audit(ctx, rest)
+	case "plan":
+		return c.plan(ctx, rest)
+	case "golive":
+		return c.golive(ctx, rest)
 	case "breaker":
 		return c.breaker(ctx, rest)
 	case "drift":

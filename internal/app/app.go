@@ -23,8 +23,10 @@ import (
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/agent"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/console"
 	"github.com/scimbridge/scimbridge/internal/metrics"
 	"github.com/scimbridge/scimbridge/internal/progress"
+	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/saml"
 	"github.com/scimbridge/scimbridge/webhook"
 )
@@ -74,6 +76,11 @@ type Options struct {
 	// gate [saml's default].
 	GateHTTPClient *http.Client
 	GateTransport  http.RoundTripper
+
+	// ConsoleListener is served with the admin console instead of listening on console.listen.
+	ConsoleListener net.Listener
+	// ConsolePages are pages added to the console's registry (the go-live work's drift and plan).
+	ConsolePages []console.Page
 }
 
 // App is scimbridge built and ready to serve: New has migrated the database, reconciled roles,
@@ -95,6 +102,13 @@ type App struct {
 
 	metrics   *metrics.Metrics // nil without [metrics]
 	metricsLn net.Listener
+
+	shadowLock    *shadowLock // held by a shadow-mode App until Close
+	pendingGoLive bool        // live mode found a shadow state to apply first
+
+	requests  *console.Ring    // recent SCIM requests, for the console; nil without [console]
+	console   *console.Console // nil without [console]
+	consoleLn net.Listener
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails
@@ -116,7 +130,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, owner: bookkeeping.ProcessOwner()}
+	a = &App{cfg: cfg, o: o, log: o.Log, ln: o.Listener, gateLn: o.GateListener, metricsLn: o.MetricsListener, consoleLn: o.ConsoleListener,
+		owner: bookkeeping.ProcessOwner()}
+	if cfg.Console != nil {
+		a.requests = console.NewRing(cfg.Console.RecentRequests)
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,17 +160,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	if err := a.openDB(ctx); err != nil {
 		return a, err
 	}
+	if err := a.enterMode(ctx); err != nil {
+		return a, err
+	}
+	cfg = a.cfg // the shadow configuration in shadow mode
 	if a.worker, err = a.newWorker(ctx); err != nil {
+		return a, err
+	}
+	if err := a.goLiveIfPending(ctx); err != nil {
 		return a, err
 	}
 	var guard mysql.DeactivationGuard
 	if b := a.newBreaker(); b != nil {
 		guard = b
 	}
-	a.store = mysql.New(a.db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: a.log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
-		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
-		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+	a.store = newStore(a.db, cfg, o, a.log, onTxRetry, guard)
 	if err := a.reconcileRoles(ctx); err != nil {
 		return a, err
 	}
@@ -164,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		PatchResponse:  cfg.Server.PatchResponse,
 		Users:          a.store,
 		Groups:         a.store,
+		Roles:          mapping.PublishedRoles(cfg.RoleStores()),
 		UserType:       cfg.UsersMapping().Type,
 		Log:            a.log,
 		RequestTimeout: o.RequestTimeout,
@@ -175,6 +198,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	})
 	a.handler = notifyOnWrite(a.handler, a.worker.Notify)
 	if err := a.newGate(ctx); err != nil {
+		return a, err
+	}
+	secrets := make([]string, len(named))
+	for i, t := range named {
+		secrets[i] = t.Secret
+	}
+	if err := a.newConsole(ctx, secrets); err != nil {
 		return a, err
 	}
 	if a.gate != nil && a.gateLn == nil {
@@ -194,6 +224,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		}
 	}
 	return a, nil
+}
+
+// newStore is the store of cfg's mapping on db.
+func newStore(db *sqlx.DB, cfg *config.Config, o Options, log *slog.Logger, onTxRetry func(), guard mysql.DeactivationGuard) *mysql.Store {
+	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Guard: guard, Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
+		Log: log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
+		OnTxRetry: onTxRetry, AuditRedact: cfg.Audit.Redact,
+		Limits: mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 }
 
 // reconcileRoles brings every user's roles in line with the rules before SCIM is served: the rules may
@@ -266,12 +304,14 @@ func (a *App) GateAddr() net.Addr {
 func (a *App) Close() error {
 	var errs []error
 	if !a.ran {
-		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn} {
+		for _, ln := range []net.Listener{a.ln, a.gateLn, a.metricsLn, a.consoleLn} {
 			if ln != nil {
 				_ = ln.Close() // one given by the caller may be closed already
 			}
 		}
 	}
+	a.shadowLock.release()
+	a.shadowLock = nil
 	if a.ownDB && a.db != nil {
 		errs = append(errs, a.db.Close())
 	}

@@ -17,12 +17,22 @@ import (
 // a listener.
 func (a *App) metricsOn() bool { return a.cfg.Metrics.Listen != "" || a.o.MetricsListener != nil }
 
-// onRequest is the agent's OnRequest: the request metrics; nil without metrics.
+// onRequest is the agent's OnRequest: the request metrics and the console's recent requests; nil
+// without either.
 func (a *App) onRequest() func(agent.RequestDone) {
-	if a.metrics == nil {
+	m, ring := a.metrics, a.requests
+	switch {
+	case m == nil && ring == nil:
 		return nil
+	case ring == nil:
+		return func(d agent.RequestDone) { m.Request(d.Operation, d.Status, d.TokenName, d.Duration) }
+	case m == nil:
+		return ring.Add
 	}
-	return func(d agent.RequestDone) { a.metrics.Request(d.Operation, d.Status, d.TokenName, d.Duration) }
+	return func(d agent.RequestDone) {
+		m.Request(d.Operation, d.Status, d.TokenName, d.Duration)
+		ring.Add(d)
+	}
 }
 
 // watch registers the collectors that read state at scrape time: the connection pool, the webhook

@@ -20,6 +20,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.ran = true
 	// Metrics stay up until the worker has stopped (deferred first, so run last).
 	defer a.serveMetrics()()
+	defer a.serveConsole()()
 	// The worker outlives ctx until the servers have stopped: events of requests still finishing are
 	// delivered by it, not left for the next start.
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))

@@ -35,6 +35,7 @@ type Changes struct {
 	Attributes map[string]Diff `json:"attributes,omitempty"` // SCIM attributes that changed, wherever the mapping keeps them
 	Changed    []string        `json:"changed,omitempty"`    // SCIM attributes that changed (side tables included)
 	Roles      *Diff           `json:"roles,omitempty"`      // managed app roles: before and after
+	Direct     []string        `json:"direct,omitempty"`     // user.roles_changed: the roles assigned on the user itself
 	Group      *Group          `json:"group,omitempty"`      // group.members_*: the group
 	Events     []string        `json:"events,omitempty"`     // ids of the outbox events of the same change
 }

@@ -32,7 +32,9 @@ type Filter struct {
 	Subject string    // a SCIM id (of a user or a group) or a userName/displayName, in any letter case
 	Since   time.Time // at or after
 	Actor   string
-	Limit   int // most recent first up to Limit, returned oldest first; 0 for 1000
+	// RequestID selects the rows one SCIM request wrote (the admin console links a request to them).
+	RequestID string
+	Limit     int // most recent first up to Limit, returned oldest first; 0 for 1000
 }
 
 // List returns the records f selects, oldest first. A subject matches the rows of the resource itself
@@ -53,6 +55,10 @@ func List(ctx context.Context, db *sqlx.DB, t bookkeeping.Tables, f Filter) ([]R
 	if f.Actor != "" {
 		where = append(where, "actor = ?")
 		args = append(args, f.Actor)
+	}
+	if f.RequestID != "" {
+		where = append(where, "request_id = ?")
+		args = append(args, f.RequestID)
 	}
 	q := "SELECT id, at, actor, request_id, operation, resource_type, scim_id, name, app_key, member_id, changes FROM " + t.Named("audit")
 	if len(where) > 0 {

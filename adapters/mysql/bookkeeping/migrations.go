@@ -241,9 +241,61 @@ var migrations = []migration{
 		n       BIGINT   NOT NULL,
 		PRIMARY KEY (user_id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// The deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked and
-	// written (n) by every deactivation so that replicas count together, on a cluster's nodes too:
-	// closed or tripped, since when and why.
+	// 23: the list rows ([[users.lists]]) scimbridge wrote, per user and list (mapping.List.Name), by the
+	// SHA-256 of the value's identity fold (mapping.RowKey): a replacement of the list deletes only these,
+	// and keeps the rows the app added (keep_app_rows). No foreign key (see 20, 21): ForgetUser and
+	// MoveUser delete and move these rows.
+	sqlStep(`CREATE TABLE {p}list_rows (
+		user_id  CHAR(36)     NOT NULL,
+		list     VARCHAR(191) NOT NULL,
+		row_key  CHAR(64)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+		PRIMARY KEY (user_id, list, row_key)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 24, 25: users that existed before list_rows have lists_untracked = 1: every managed list row of theirs
+	// counts as scimbridge's (as the code of that time treated them) until their next write records them.
+	// Users created later start tracked (0).
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN lists_untracked TINYINT(1) NOT NULL DEFAULT 1`),
+	sqlStep(`ALTER TABLE {p}users ALTER COLUMN lists_untracked SET DEFAULT 0`),
+	// 26, 27: the number of users that are not deleted, kept in the write's own transaction (counts.go),
+	// so that an unfiltered list's totalResults is a read of 16 rows rather than a COUNT over every
+	// user. 16 shards (by the first hex digit of the user's id) so that concurrent creates and deletes
+	// rarely wait on one another's row. changes counts every create and delete, so a reader can tell
+	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist.
+	sqlStep(`CREATE TABLE {p}user_counts (
+		shard   TINYINT UNSIGNED NOT NULL,
+		live    BIGINT           NOT NULL,
+		changes BIGINT           NOT NULL,
+		PRIMARY KEY (shard)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	sqlStep(`INSERT IGNORE INTO {p}user_counts (shard, live, changes)
+		SELECT s.n, IF(s.n = 0, (SELECT COUNT(*) FROM {p}users WHERE deleted_at IS NULL), 0), 0 FROM (` + countShards + `) s`),
+	// 28: roles assigned on a user itself (SCIM "roles": Okta's entitlements, Entra's app roles), by
+	// role name, combined with the roles its groups grant ([roles] direct). No foreign key (see 20, 21):
+	// ForgetUser deletes a hard-deleted user's rows and MoveUser moves a revived tombstone's to its new id.
+	// IF NOT EXISTS: tests run the migrations before it again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}role_direct (
+		user_id CHAR(36)     NOT NULL,
+		role    VARCHAR(191) NOT NULL,
+		PRIMARY KEY (user_id, role)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 29: go-live's state (internal/app/golive.go), one row: shadow mode started (status "shadow"), its
+	// state is being applied to the app's tables ("applying", with the phase and the last id done, so a
+	// go-live killed half-way resumes after the last batch it committed) or it was ("live"). IF NOT EXISTS:
+	// a test runs the steps after 18 again.
+	sqlStep(`CREATE TABLE IF NOT EXISTS {p}golive (
+		id          TINYINT      NOT NULL,
+		status      VARCHAR(16)  NOT NULL,
+		phase       VARCHAR(16)  NOT NULL DEFAULT '',
+		cursor_id   VARCHAR(64)  NOT NULL DEFAULT '',
+		done        INT          NOT NULL DEFAULT 0,
+		started     DATETIME(6)  NOT NULL,
+		updated     DATETIME(6)  NOT NULL,
+		PRIMARY KEY (id)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 30-34 can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its record repeats
+	// it, and a test re-running migration 18 re-runs those after it.
+	// 30, 31: the deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
+	// deactivation so that replicas count together: closed or tripped, since when and why.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
 		id         TINYINT      NOT NULL,
 		state      VARCHAR(16)  NOT NULL,
@@ -251,11 +303,10 @@ var migrations = []migration{
 		reason     VARCHAR(255) NOT NULL DEFAULT '',
 		changed_at DATETIME(6)  NULL,
 		changed_by VARCHAR(100) NOT NULL DEFAULT '',
-		n          BIGINT       NOT NULL DEFAULT 0,
 		PRIMARY KEY (id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),
-	// breaker_counts: one row per deactivation let through, while it is within the window.
+	// 32: breaker_counts: one row per deactivation let through, while it is within the window.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_counts (
 		seq     BIGINT      NOT NULL AUTO_INCREMENT,
 		user_id CHAR(36)    NOT NULL,
@@ -263,7 +314,7 @@ var migrations = []migration{
 		PRIMARY KEY (seq),
 		KEY at (at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// breaker_held: the deactivations held since the trip, one per user, and what an admin decided
+	// 33: breaker_held: the deactivations held since the trip, one per user, and what an admin decided
 	// (release or reject) for their next retry.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker_held (
 		user_id    CHAR(36)     NOT NULL,
@@ -276,7 +327,7 @@ var migrations = []migration{
 		decided_at DATETIME(6)  NULL,
 		PRIMARY KEY (user_id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// user_written: per user, the managed columns of its app row as scimbridge's last write left them
+	// 34: user_written: per user, the managed columns of its app row as scimbridge's last write left them
 	// (adapters/mysql/written.go), which `scimbridge drift` compares the row with.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}user_written (
 		user_id CHAR(36)    NOT NULL,
@@ -284,6 +335,26 @@ var migrations = []migration{
 		at      DATETIME(6) NOT NULL,
 		PRIMARY KEY (user_id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+	// 35: the audit rows of one request, for the admin console's link from a request to what it wrote. Added
+	// only when missing, so that a test may run the migrations after 18 again.
+	{run: auditRequestIndex},
+	// 36: breaker.n, which every deactivation increments: a write of the breaker row, not only its lock, so
+	// that two deactivations on two nodes of a cluster (where row locks are local) conflict at commit.
+	sqlStep(`ALTER TABLE {p}breaker ADD COLUMN n BIGINT NOT NULL DEFAULT 0`),
+}
+
+func auditRequestIndex(ctx context.Context, conn *sqlx.Conn, prefix string) error {
+	table := MySQL.Quote(prefix + "audit")
+	var n int
+	if err := conn.GetContext(ctx, &n, "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE()"+
+		" AND table_name = ? AND index_name = 'request_id'", prefix+"audit"); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := conn.ExecContext(ctx, "ALTER TABLE "+table+" ADD KEY request_id (request_id, id)")
+	return err
 }
 
 // refoldUserNames sets every user's user_name_lc to scim.FoldIdentity(user_name). It can run again after

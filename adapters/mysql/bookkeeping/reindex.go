@@ -18,7 +18,8 @@ type beginner interface {
 const ReindexBatch = 1000
 
 // Reindex rebuilds the values table from the bookkeeping documents of every user that is not deleted,
-// batch users per transaction in id order, and removes the rows of deleted users. It is for rows a bulk
+// batch users per transaction in id order, removes the rows of deleted users, and counts the users
+// again (Recount). It is for rows a bulk
 // SQL import wrote without scimbridge (scimbridge's own writes keep the table right), and can run while
 // scimbridge serves: each batch locks its users' rows as a write does. progress, when not nil, is told
 // the users done and the total after each batch.
@@ -58,8 +59,11 @@ func reindex(ctx context.Context, db beginner, t Tables, batch int, empty bool, 
 	if empty {
 		return nil
 	}
-	_, err := execIn(ctx, db, "DELETE v FROM "+t.Values()+" v JOIN "+t.Users()+" b ON b.id = v.user_id WHERE b.deleted_at IS NOT NULL")
-	return err
+	if _, err := execIn(ctx, db, "DELETE v FROM "+t.Values()+" v JOIN "+t.Users()+" b ON b.id = v.user_id WHERE b.deleted_at IS NOT NULL"); err != nil {
+		return err
+	}
+	// The import did not count its users either.
+	return Recount(ctx, db, t)
 }
 
 func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batch int, empty bool) (n int, last string, err error) {

@@ -3,6 +3,7 @@ package bookkeeping
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,9 @@ func (t Tables) GateSessions() string   { return t.Named("gate_sessions") }
 func (t Tables) GateAssertions() string { return t.Named("gate_assertions") }
 func (t Tables) RoleGrants() string     { return t.Named("role_grants") }
 func (t Tables) RoleMarks() string      { return t.Named("role_marks") }
+func (t Tables) ListRows() string       { return t.Named("list_rows") }
+func (t Tables) UserCounts() string     { return t.Named("user_counts") }
+func (t Tables) RoleDirect() string     { return t.Named("role_direct") }
 
 // Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
 // (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
@@ -65,6 +69,14 @@ type Runner struct {
 	Rand func() float64
 	// Attempts is how often a transaction runs before a conflict is given up [4; 12 on a Galera node].
 	Attempts int
+	// Within, when set, is an enclosing transaction the Runner's transactions run inside, each as a
+	// savepoint: one that fails is rolled back to its savepoint, one that succeeds is kept until the
+	// caller commits or rolls back Within. Go-live applies a batch of writes in one transaction this way,
+	// and plan rolls all of them back. Lock conflicts are not retried (they end the enclosing one).
+	Within *sqlx.Tx
+	// NoSavepoints says Within's engine has none (the demo's embedded one): fn then runs in Within
+	// directly, and a failure leaves what it wrote for the caller to roll back with the rest.
+	NoSavepoints bool
 }
 
 // Attempts before a conflict is given up. A Galera node finds conflicts with the other nodes' writes
@@ -84,6 +96,9 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	d := r.D
 	if d == nil {
 		d = MySQL
+	}
+	if r.Within != nil {
+		return r.runWithin(ctx, d, fn)
 	}
 	var err error
 	for i := 0; i < r.attempts(); i++ {
@@ -149,4 +164,30 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 		return err
 	}
 	return tx.Commit()
+}
+
+// runWithin runs fn as a savepoint of r.Within.
+func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error) error {
+	if r.NoSavepoints {
+		now := time.Now
+		if r.Now != nil {
+			now = r.Now
+		}
+		return fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
+	}
+	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
+		return err
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	if err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+		if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step")
+	return err
 }

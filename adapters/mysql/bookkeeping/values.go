@@ -162,11 +162,11 @@ func insertValues(ctx context.Context, x sqlx.ExecerContext, t Tables, byUser ma
 }
 
 // ForgetUser deletes the rows of scimbridge's tables that hang off the user id, as its row goes: its
-// memberships, its values and its role mark. Foreign-key cascades did this once; they are gone (migrations 20, 21)
+// memberships, its values, its role mark, its list-row records and its direct roles. Foreign-key cascades did this once; they are gone (migrations 20, 21)
 // because Galera certifies the rows a cascade changes poorly and MySQL Group Replication refuses
 // cascading keys in multi-primary mode, so the transaction deleting the user deletes them itself.
 func ForgetUser(ctx context.Context, x sqlx.ExecerContext, t Tables, id string) error {
-	for _, table := range []string{t.Members(), t.Values(), t.RoleMarks()} {
+	for _, table := range []string{t.Members(), t.Values(), t.RoleMarks(), t.ListRows(), t.RoleDirect()} {
 		if _, err := x.ExecContext(ctx, "DELETE FROM "+table+" WHERE user_id = ?", id); err != nil {
 			return err
 		}
@@ -177,8 +177,10 @@ func ForgetUser(ctx context.Context, x sqlx.ExecerContext, t Tables, id string) 
 // MoveUser gives the rows hanging off the user from to its new id to (a tombstone revived under a new
 // SCIM id), as ON UPDATE CASCADE did. Its values are dropped, not moved: the revival writes them anew.
 func MoveUser(ctx context.Context, x sqlx.ExecerContext, t Tables, from, to string) error {
-	if _, err := x.ExecContext(ctx, "UPDATE "+t.Members()+" SET user_id = ? WHERE user_id = ?", to, from); err != nil {
-		return err
+	for _, table := range []string{t.Members(), t.ListRows(), t.RoleDirect()} {
+		if _, err := x.ExecContext(ctx, "UPDATE "+table+" SET user_id = ? WHERE user_id = ?", to, from); err != nil {
+			return err
+		}
 	}
 	_, err := x.ExecContext(ctx, "DELETE FROM "+t.Values()+" WHERE user_id = ?", from)
 	return err

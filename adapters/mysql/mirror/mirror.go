@@ -80,8 +80,9 @@ func (gm *Mirror) Create(ctx context.Context, tx *bookkeeping.Tx, groupID string
 	if gm.m.ExternalID != "" {
 		cols, args = append(cols, quoteIdent(gm.m.ExternalID)), append(args, externalID(r))
 	}
+	consts := gm.m.InsertValues(tx.Now, gm.newUUID)
 	for _, c := range gm.onInsert {
-		cols, args = append(cols, quoteIdent(c)), append(args, gm.m.OnInsert[c])
+		cols, args = append(cols, quoteIdent(c)), append(args, consts[c])
 	}
 	var key string
 	if gm.m.KeyGen == mapping.KeyUUID {

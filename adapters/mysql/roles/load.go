@@ -34,14 +34,18 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 	if err != nil {
 		return nil, err
 	}
+	direct, err := Direct(ctx, tx, tx.Tables, ids)
+	if err != nil {
+		return nil, err
+	}
 	users := make([]*user, 0, len(rows))
 	for _, row := range rows {
-		u := &user{id: row.ID, key: bookkeeping.NormalizeKey(row.Key), untracked: row.Untracked}
+		u := &user{id: row.ID, key: bookkeeping.NormalizeKey(row.Key), untracked: row.Untracked, direct: direct[row.ID]}
 		if !present[bookkeeping.KeyString(u.key)] {
 			continue // the app deleted the row itself: there is nowhere to write roles
 		}
 		if !row.Deleted && (row.Active || !s.Rules.ClearInactive) {
-			u.granted = s.Rules.Granted(groups[row.ID])
+			u.granted = s.Rules.Combine(s.Rules.Granted(groups[row.ID]), u.direct)
 		}
 		users = append(users, u)
 	}
@@ -70,6 +74,26 @@ func Groups(ctx context.Context, q bookkeeping.Queryer, tables bookkeeping.Table
 		groups[m.UserID] = append(groups[m.UserID], g)
 	}
 	return groups, nil
+}
+
+// Direct reads the roles assigned directly to these SCIM users (SCIM "roles"), by SCIM id, by name.
+func Direct(ctx context.Context, q bookkeeping.Queryer, tables bookkeeping.Tables, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		UserID string `db:"user_id"`
+		Role   string `db:"role"`
+	}
+	if err := q.SelectContext(ctx, &rows, "SELECT user_id, role FROM "+tables.RoleDirect()+" WHERE user_id IN ("+
+		bookkeeping.Placeholders(len(ids))+") ORDER BY user_id, role", bookkeeping.Args(ids)...); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.Role)
+	}
+	return out, nil
 }
 
 // appRows returns which of the users' app keys still have a row in the app's users table.

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -36,9 +37,10 @@ func (s *Set) OnCreate() bool {
 	return false
 }
 
-// Recompute brings every store's roles of these SCIM users in line with their groups, inside tx, and
-// returns the users whose roles changed in any store.
-func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string) ([]Change, error) {
+// Recompute brings every store's roles of these SCIM users in line with their groups and direct
+// assignments, inside tx, and returns the users whose roles changed in any store, and those of always
+// (whose direct assignments changed: the provenance changed even where the app's roles did not).
+func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string, always map[string]bool) ([]Change, error) {
 	userIDs = dedupe(userIDs)
 	var changes []Change
 	for start := 0; start < len(userIDs); start += batch {
@@ -58,7 +60,7 @@ func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []strin
 			for _, o := range outs {
 				c := byUser[o.UserID]
 				if c == nil {
-					c = &Change{UserID: o.UserID, AppKey: o.AppKey, Old: []string{}, New: []string{}}
+					c = &Change{UserID: o.UserID, AppKey: o.AppKey, Old: []string{}, New: []string{}, Direct: o.Direct}
 					byUser[o.UserID] = c
 					order = append(order, o.UserID)
 				}
@@ -71,7 +73,7 @@ func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []strin
 			return changes, err
 		}
 		for _, id := range order {
-			if changed[id] {
+			if changed[id] || always[id] {
 				changes = append(changes, *byUser[id])
 			}
 		}
@@ -92,11 +94,21 @@ func (s *Set) Granted(ctx context.Context, tx *bookkeeping.Tx, userID string) ([
 	return out, nil
 }
 
-// GrantedBy returns the roles users in these groups get from every store, each once.
-func (s *Set) GrantedBy(groups []mapping.Group) []string {
+// GrantedBy returns the roles a user in these groups with these direct assignments gets from every
+// store, each once.
+func (s *Set) GrantedBy(groups []mapping.Group, direct []string) []string {
 	var out []string
 	for _, st := range s.stores {
-		out = appendNew(out, st.Rules.Granted(groups))
+		out = appendNew(out, st.Rules.Combine(st.Rules.Granted(groups), direct))
+	}
+	return out
+}
+
+// Rules returns the role mapping of every store.
+func (s *Set) Rules() []*mapping.Roles {
+	out := make([]*mapping.Roles, 0, len(s.stores))
+	for _, st := range s.stores {
+		out = append(out, st.Rules)
 	}
 	return out
 }
@@ -112,4 +124,34 @@ func appendNew(to, add []string) []string {
 		}
 	}
 	return to
+}
+
+// Grant is one role a user's groups give, and why: the store, the rule as the configuration writes it
+// (group = "Admins", or group_external_id = "...") and the group it matched.
+type Grant struct {
+	Role, Store, Group, Rule string
+}
+
+// Explain returns, for users in these groups, every rule of every store that grants a role, in the
+// stores' order: what the admin console shows as a role's origin.
+func (s *Set) Explain(groups []mapping.Group) []Grant {
+	if s == nil {
+		return nil
+	}
+	var out []Grant
+	for _, st := range s.stores {
+		for _, rule := range st.Rules.Rules {
+			for _, g := range groups {
+				if rule.Matches(g) {
+					r := fmt.Sprintf("group = %q", rule.Group)
+					if rule.GroupExternalID != "" {
+						r = fmt.Sprintf("group_external_id = %q", rule.GroupExternalID)
+					}
+					out = append(out, Grant{Role: rule.Role, Store: st.Rules.Name(), Group: g.DisplayName, Rule: r})
+					break
+				}
+			}
+		}
+	}
+	return out
 }

@@ -50,16 +50,19 @@ type user struct {
 	id        string
 	key       any // the app's key
 	untracked bool
-	granted   []string
+	granted   []string // what the user gets in this store: its groups' roles combined with direct
+	direct    []string // the roles assigned to the user directly, in every store
 	want      []string
 	ours      []string // the roles of want that are there by scimbridge's doing: its record after the write
 }
 
-// Change is a user whose stored roles changed: the managed roles before and after.
+// Change is a user whose stored roles changed: the managed roles before and after, and the roles
+// assigned to the user directly (their provenance: the others come from its groups).
 type Change struct {
 	UserID   string
 	AppKey   any
 	Old, New []string
+	Direct   []string
 }
 
 // New builds the Sync of a role mapping (as mapping.CompileRoles checked it) for the app's users table
@@ -110,7 +113,8 @@ func (s *Sync) recompute(ctx context.Context, tx *bookkeeping.Tx, ids []string) 
 	}
 	outs := make([]Change, 0, len(users))
 	for _, u := range users {
-		outs = append(outs, Change{UserID: u.id, AppKey: u.key, Old: orEmpty(have[bookkeeping.KeyString(u.key)].roles), New: orEmpty(u.want)})
+		outs = append(outs, Change{UserID: u.id, AppKey: u.key, Old: orEmpty(have[bookkeeping.KeyString(u.key)].roles), New: orEmpty(u.want),
+			Direct: orEmpty(u.direct)})
 	}
 	return outs, users, nil
 }

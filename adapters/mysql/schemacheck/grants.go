@@ -26,7 +26,7 @@ type Setup struct {
 // bookkeepingTables are scimbridge's own tables (without the prefix), every one of which serve reads and
 // writes.
 var bookkeepingTables = []string{"users", "outbox", "groups", "group_members", "webhook_cursors", "webhook_deliveries",
-	"gate_sessions", "gate_assertions", "audit", "role_grants", "leases", "role_marks",
+	"gate_sessions", "gate_assertions", "audit", "role_grants", "leases", "role_marks", "list_rows", "role_direct",
 	"breaker", "breaker_counts", "breaker_held", "user_written"}
 
 // migrateNeeds are the privileges `scimbridge migrate` (and serve, while migrations are not current) needs on

@@ -83,12 +83,11 @@ func (s *sideCheck) table(sec string, tc *mapping.Table) {
 	s.mapped(sec+".columns", t, tc.Columns)
 	s.unwritten(sec, t, tc.Columns, "map it in "+sec+".columns (on_insert = \"...\" for a constant) or give it a default", tc.ForeignKey)
 	for _, c := range tc.Columns {
-		if info, ok := t.column(c.Name); ok && c.Source() != "" && info.Nullable == "NO" {
-			why := "removing %[1]s from a user will be refused"
-			if info.Default == nil {
-				why = "a user without %[1]s cannot get a row there, and removing %[1]s from a user will be refused"
-			}
-			s.rep.warn("%s: %s.%s holds %s but is NOT NULL: %s; allow NULL in the column", sec, t.name, c.Name, c.Source(), fmt.Sprintf(why, c.Source()))
+		// An absent attribute is the column's default (on insert and when removed): only a NOT NULL column
+		// without one refuses it.
+		if info, ok := t.column(c.Name); ok && c.Source() != "" && info.Nullable == "NO" && info.Default == nil {
+			s.rep.warn("%s: %s.%s holds %s but is NOT NULL without a default: a user without %s cannot get a row there, and removing %s from a user will be refused; allow NULL in the column or give it a default",
+				sec, t.name, c.Name, c.Source(), c.Source(), c.Source())
 		}
 	}
 	if fkOK && s.err == nil {

@@ -101,7 +101,7 @@ keys = { locale = "locale", nick = "nickName" }
 func TestCheckSidePlacementsReportEverythingAtOnce(t *testing.T) {
 	schema := "CREATE TABLE users (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, login VARCHAR(191) NOT NULL UNIQUE,\n" +
 		"  active TINYINT NOT NULL DEFAULT 1, settings INT NULL) ENGINE=InnoDB;\n" +
-		"CREATE TABLE profiles (user_id VARCHAR(20) NOT NULL, department DATETIME NULL, cost_center VARCHAR(20) NOT NULL DEFAULT '',\n" +
+		"CREATE TABLE profiles (user_id VARCHAR(20) NOT NULL, department DATETIME NULL, cost_center VARCHAR(20) NOT NULL,\n" +
 		"  badge VARCHAR(10) NOT NULL, KEY user_id (user_id)) ENGINE=InnoDB;\n" +
 		"CREATE TABLE emails (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, owner INT NOT NULL, address VARCHAR(191) NULL,\n" +
 		"  kind VARCHAR(10) NOT NULL, verified_flag TINYINT NOT NULL) ENGINE=InnoDB;\n" +
@@ -182,7 +182,7 @@ keys = { locale = "locale" }
 		"users.login (userName) has the collation utf8mb4_unicode_ci",
 		"emails.address (emails.value) has the collation utf8mb4_unicode_ci",
 		"users.active (active) has no index: a filter on active scans the table; this would serve it: CREATE INDEX `scim_active` ON `users` (`active`)",
-		"users.tables[1]: profiles.cost_center holds " + enterprise + "costCenter but is NOT NULL",
+		"users.tables[1]: profiles.cost_center holds " + enterprise + "costCenter but is NOT NULL without a default",
 		"users.tables[1]: filters on " + enterprise + "costCenter, " + enterprise + "department scan the whole table profiles: no index starts with cost_center, department",
 		"users.lists[0]: emails.kind holds emails.type but is NOT NULL without a default: an element the IdP sends without type is refused",
 		"users.lists[0]: no index of emails starts with address",

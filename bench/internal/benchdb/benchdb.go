@@ -17,7 +17,9 @@ import (
 
 // With creates a database scimbridge_bench_<random> on the server of serverDSN, calls fn with a DSN
 // for it, and drops it afterwards whatever fn returned; out gets a line when it is created and dropped.
-func With(ctx context.Context, serverDSN string, out io.Writer, fn func(dsn string) error) (err error) {
+// With a name (a tool's -db), the database of that name is used instead, created if missing, and
+// kept: a dataset of 1,000,000 users is seeded once and measured by several runs (drop it by hand).
+func With(ctx context.Context, serverDSN, keep string, out io.Writer, fn func(dsn string) error) (err error) {
 	cfg, err := mysqldriver.ParseDSN(serverDSN)
 	if err != nil {
 		return fmt.Errorf("-dsn: %w", err)
@@ -29,6 +31,14 @@ func With(ctx context.Context, serverDSN string, out io.Writer, fn func(dsn stri
 	defer admin.Close()
 	if err := admin.PingContext(ctx); err != nil {
 		return fmt.Errorf("database server unreachable (start MariaDB, or set SCIMBRIDGE_TEST_DSN / -dsn): %w", err)
+	}
+	if keep != "" {
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+keep+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "database %s (kept after the run)\n", keep)
+		cfg.DBName = keep
+		return fn(cfg.FormatDSN())
 	}
 	buf := make([]byte, 6)
 	_, _ = rand.Read(buf)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -28,6 +29,9 @@ type Options struct {
 	Ceiling bool   // open a second pool for plain-SQL ceilings, so they do not share the store's connections
 	Schema  string // the app's tables: a script of statements ending in ";"
 	Prefix  string // the bookkeeping tables' prefix ("scim_")
+	// Reuse keeps the tables a kept database (-db) already has: the schema's CREATE TABLEs become
+	// CREATE TABLE IF NOT EXISTS.
+	Reuse bool
 }
 
 // Env is a tool's database pools and server. Use it by pointer: Log counts into Warns.
@@ -65,6 +69,9 @@ func (e *Env) setUp(ctx context.Context, dsn string, o Options) error {
 		}
 	}
 	for _, stmt := range sqlscript.Split(o.Schema) {
+		if o.Reuse {
+			stmt = strings.Replace(stmt, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+		}
 		if _, err := e.DB.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("schema: %w\n%s", err, stmt)
 		}

@@ -20,9 +20,15 @@ import (
 // stdout, with a context that ends on an interrupt, on SIGTERM or after timeout. When fn fails Main
 // prints "name: error" on stderr and exits with status 1, after the database is dropped.
 func Main(name, serverDSN string, timeout time.Duration, fn func(ctx context.Context, dsn string, out io.Writer) error) {
+	MainIn(name, serverDSN, "", timeout, fn)
+}
+
+// MainIn is Main in the database named keep, created if missing and kept after the run (see
+// benchdb.With); "" is Main.
+func MainIn(name, serverDSN, keep string, timeout time.Duration, fn func(ctx context.Context, dsn string, out io.Writer) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	err := benchdb.With(ctx, serverDSN, os.Stdout, func(dsn string) error { return fn(ctx, dsn, os.Stdout) })
+	err := benchdb.With(ctx, serverDSN, keep, os.Stdout, func(dsn string) error { return fn(ctx, dsn, os.Stdout) })
 	cancel()
 	stop()
 	if err != nil {

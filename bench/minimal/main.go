@@ -1,0 +1,51 @@
+// Command minimal measures scimbridge beside a hand-written minimal SCIM server on the same tables (the
+// "SQL ceiling" of issue 14): POST /Users and PATCH of active by 8 clients, and filter=userName eq on a
+// seeded table of -users users, by 8 clients and by 1, alternating between the two servers round after
+// round in one run, and prints the ratio table.
+//
+//	go run ./bench/minimal -users 100000
+//	go run ./bench/minimal -db scimbridge_bench_1m -users 1000000   # a kept 1,000,000-user dataset
+//	go run ./bench/minimal -users 100000 -roles                     # scimbridge with [roles]
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+type options struct {
+	dsn     string
+	db      string
+	users   int
+	posts   int
+	gets    int
+	clients int
+	rounds  int
+	roles   bool
+	timeout time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.dsn, "dsn", testdb.ServerDSN(), "server DSN without a database (default from SCIMBRIDGE_TEST_DSN)")
+	flag.StringVar(&o.db, "db", "", "use this database, created and seeded if missing, and keep it")
+	flag.IntVar(&o.users, "users", 100000, "users seeded")
+	flag.IntVar(&o.posts, "posts", 1000, "POSTs (and PATCHes) per server per round")
+	flag.IntVar(&o.gets, "gets", 2000, "lookups per server per round by -clients clients (a quarter of it by 1 client)")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent clients")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs both servers, in turn first")
+	flag.BoolVar(&o.roles, "roles", false, "configure scimbridge with [roles] (a role column, default viewer)")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	flag.Parse()
+	if o.users < 1000 || o.posts < 1 || o.gets < 1 || o.clients < 1 || o.rounds < 1 {
+		benchrun.Exit("minimal", 2, "-users must be >= 1000, -posts, -gets, -clients and -rounds >= 1")
+	}
+	benchrun.MainIn("minimal", o.dsn, o.db, o.timeout, func(ctx context.Context, dsn string, out io.Writer) error {
+		return run(ctx, o, dsn, out)
+	})
+}

@@ -1,0 +1,180 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/config"
+)
+
+// Shadow mode ([server] mode = "shadow") runs the live code unchanged on copies: at its first start it
+// copies every app table the mapping names to {p}shapp_<table>, and serves with config.Shadow's
+// configuration, whose mapping names the copies and whose bookkeeping prefix is {p}sh_. The app's own
+// tables are never written; `scimbridge plan` shows what going live would change in them, and
+// `scimbridge golive`, or a serve in live mode, applies the shadow state to them (golive.go).
+//
+// A named lock keeps the two modes apart: a shadow serve holds it while it runs, go-live while it
+// applies, and a live serve refuses to start while someone else holds it.
+
+// ErrShadowLocked is returned when a shadow serve or a go-live holds the shadow lock.
+var ErrShadowLocked = errors.New("a shadow-mode serve (or a go-live) is running on this database; stop it first")
+
+// shadowLock is the shadow lock, held on a connection of its own for as long as it is held.
+type shadowLock struct {
+	conn   *sqlx.Conn
+	prefix string
+}
+
+// shadowLockName names the lock per database and prefix: named locks are server-wide.
+const shadowLockName = "CONCAT(DATABASE(), '/', ?, 'shadow')"
+
+// takeShadowLock takes the shadow lock without waiting; ErrShadowLocked when it is held.
+func takeShadowLock(ctx context.Context, db *sqlx.DB, prefix string) (*shadowLock, error) {
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got sql.NullInt64
+	if err := conn.GetContext(ctx, &got, "SELECT GET_LOCK("+shadowLockName+", 0)", prefix); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	if got.Int64 != 1 {
+		_ = conn.Close()
+		return nil, ErrShadowLocked
+	}
+	return &shadowLock{conn: conn, prefix: prefix}, nil
+}
+
+func (l *shadowLock) release() {
+	if l == nil {
+		return
+	}
+	// Closing the connection releases the lock too; RELEASE_LOCK returns it to the pool clean.
+	_, _ = l.conn.ExecContext(context.Background(), "DO RELEASE_LOCK("+shadowLockName+")", l.prefix)
+	_ = l.conn.Close()
+}
+
+// enterMode is serve's first step after the migrations: in shadow mode, it takes the shadow lock (kept
+// until Close), prepares the copies the first time and switches a.cfg to the shadow configuration; in
+// live mode, it refuses to run beside a shadow serve, and notes a pending shadow state for
+// goLiveIfPending, which New runs once the webhook endpoints are registered.
+func (a *App) enterMode(ctx context.Context) error {
+	prefix := a.cfg.Database.BookkeepingPrefix
+	if a.cfg.Server.Mode != config.ModeShadow {
+		st, err := readState(ctx, a.db, prefix, false)
+		if err != nil {
+			return err
+		}
+		if st == nil || st.Status == stateLive {
+			// Live replicas start side by side without the lock; only a holder of it stops them.
+			var holder sql.NullInt64
+			if err := a.db.GetContext(ctx, &holder, "SELECT IS_USED_LOCK("+shadowLockName+")", prefix); err != nil {
+				return err
+			}
+			if holder.Valid {
+				return ErrShadowLocked
+			}
+			return nil
+		}
+		a.pendingGoLive = true // after the webhook endpoints are registered: they must get go-live's events
+		return nil
+	}
+	lock, err := takeShadowLock(ctx, a.db, prefix)
+	if err != nil {
+		return err
+	}
+	a.shadowLock = lock
+	shadow, tables, err := a.cfg.Shadow()
+	if err != nil {
+		return err
+	}
+	if err := prepareShadow(ctx, a.db, prefix, tables, a.o.Now()); err != nil {
+		return err
+	}
+	if _, err := mysql.Migrate(ctx, a.db, shadow.Database.BookkeepingPrefix); err != nil {
+		return fmt.Errorf("migrating shadow mode's tables: %w", err)
+	}
+	if a.cfg.Gate != nil {
+		a.log.Warn("shadow mode: the [gate] is not served (it would decide on accounts the app does not have yet)")
+	}
+	if len(a.cfg.Webhooks) > 0 {
+		a.log.Warn("shadow mode: no webhooks are sent (the app's tables do not change); go-live sends the events")
+	}
+	a.log.Info("shadow mode: the app's tables are not written", "copies", len(tables), "bookkeeping_prefix", shadow.Database.BookkeepingPrefix)
+	a.cfg = shadow
+	return nil
+}
+
+// goLiveIfPending goes live when enterMode found a shadow state pending.
+func (a *App) goLiveIfPending(ctx context.Context) error {
+	if !a.pendingGoLive {
+		return nil
+	}
+	lock, err := takeShadowLock(ctx, a.db, a.cfg.Database.BookkeepingPrefix)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
+	a.log.Info("a shadow-mode state is pending: going live before serving")
+	return goLiveLocked(ctx, a.db, a.cfg, a.o, a.log, DefaultGoLiveBatch, func(phase string, done, total int) {
+		a.log.Info("go-live: in progress", "phase", phase, "done", done, "total", total)
+	})
+}
+
+// prepareShadow starts shadow mode the first time: it copies the app's tables and records the state, in
+// that order, so that a start that fails half-way copies them again. Later starts find the state and
+// keep the copies and the shadow state as they are.
+func prepareShadow(ctx context.Context, db *sqlx.DB, prefix string, tables []string, now time.Time) error {
+	st, err := readState(ctx, db, prefix, false)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st == nil:
+	case st.Status == stateShadow:
+		return nil
+	case st.Status == stateApplying:
+		return errors.New("shadow mode: a go-live started and has not finished; run `scimbridge golive` to finish it")
+	default:
+		return errors.New("shadow mode: this database went live already (scimbridge golive); set [server] mode = \"live\"")
+	}
+	var users int
+	if err := db.GetContext(ctx, &users, "SELECT COUNT(*) FROM "+bookkeeping.MySQL.Quote(prefix+"users")); err != nil {
+		return err
+	}
+	if users > 0 {
+		return fmt.Errorf("shadow mode is for the first sync, and %susers already holds %d users provisioned in live mode", prefix, users)
+	}
+	q := bookkeeping.MySQL.Quote
+	for _, t := range tables {
+		c := config.ShadowTable(prefix, t)
+		for _, stmt := range []string{"DROP TABLE IF EXISTS " + q(c), "CREATE TABLE " + q(c) + " LIKE " + q(t)} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("shadow mode: copying %s: %w", t, err)
+			}
+		}
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, t := range tables {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+q(config.ShadowTable(prefix, t))+" SELECT * FROM "+q(t)); err != nil {
+			return fmt.Errorf("shadow mode: copying %s: %w", t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+goliveTable(prefix)+" (id, status, started, updated) VALUES (1, ?, ?, ?)",
+		stateShadow, now.UTC(), now.UTC()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
