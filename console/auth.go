@@ -112,7 +112,10 @@ func (c *Console) signedIn(r *http.Request) *session {
 	if s == nil || s.how != "SSO" || c.sso == nil {
 		return s
 	}
-	if c.o.Now().Sub(s.checked) < c.sso.o.RecheckEvery {
+	c.sessions.mu.Lock()
+	last := s.checked
+	c.sessions.mu.Unlock()
+	if c.o.Now().Sub(last) < c.sso.o.RecheckEvery {
 		return s
 	}
 	if ok, _ := c.sso.isAdmin(r.Context(), s.identity); !ok {

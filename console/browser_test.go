@@ -172,7 +172,8 @@ func TestBrowserAdminWalkthrough(t *testing.T) {
 		t.Errorf("configuration page (secret shown, or no console section): %q", got)
 	}
 	shot(t, ctx, "config")
-	run(t, ctx, chromedp.Navigate(e.console+"/drift"), chromedp.WaitVisible(chromedp.ID("not-available")))
+	run(t, ctx, chromedp.Navigate(e.console+"/drift"), chromedp.WaitVisible(chromedp.ID("run-drift")),
+		chromedp.Click(chromedp.ID("run-drift")), chromedp.WaitVisible(chromedp.ID("drift-counts")))
 	shot(t, ctx, "drift")
 	if n := dialogs.Load(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened", n)

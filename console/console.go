@@ -31,7 +31,8 @@ import (
 
 // UserStore is what the console reads of users; *mysql.Store has it.
 type UserStore interface {
-	ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error)
+	BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]scim.Resource, error)
+	CountUsers(ctx context.Context) (int, error)
 	GetUser(ctx context.Context, id string) (scim.Resource, error)
 	ConsoleUser(ctx context.Context, id string) (mysql.UserDetail, error)
 	UserIDByAppKey(ctx context.Context, key string) (string, error)
@@ -64,8 +65,13 @@ type Page struct {
 	Path  string // "/drift"
 	Title string // its link in the navigation
 	// Content renders the page's body (html/template output, escaped by its own template); the console
-	// wraps it in its layout.
+	// wraps it in its layout. query is the request's, with the session's CSRF token set as "csrf" for
+	// the forms the body holds.
 	Content func(ctx context.Context, query url.Values) (template.HTML, error)
+	// Action, if set, serves POST Path (a form of Content's, with the session's csrf field): it must
+	// come from the console's origin with the CSRF token; the browser is then sent back to the page
+	// with Action's message.
+	Action func(ctx context.Context, form url.Values) (string, error)
 }
 
 // DefaultPages are the registry's entries before Options.Pages: the drift and plan page, shown as not
@@ -216,6 +222,9 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /config/check", c.action(c.runCheck))
 	for _, p := range c.pages {
 		mux.Handle("GET "+p.Path, c.page(c.extraPage(p)))
+		if p.Action != nil {
+			mux.Handle("POST "+p.Path, c.action(c.extraAction(p)))
+		}
 	}
 	return securityHeaders(mux)
 }

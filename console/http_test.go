@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
+	"github.com/scimbridge/scimbridge/console"
 	"github.com/scimbridge/scimbridge/internal/app"
 )
 
@@ -213,25 +218,86 @@ func TestUserPageShowsRoleOrigin(t *testing.T) {
 			t.Errorf("user page lacks %s", want)
 		}
 	}
+	// The webhook deliveries about the user (once fanned out).
+	delivery := `<td>app</td><td>user.created</td><td>user:` + id + `</td>`
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(page, delivery); {
+		if time.Now().After(deadline) {
+			t.Fatalf("user page lacks the user.created delivery:\n%s", page)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, page = b.get(t, e.console+"/users/"+id)
+	}
 	_, page = b.get(t, e.console+"/groups")
 	if !strings.Contains(page, "admin (join:user_roles)") {
 		t.Errorf("groups page lacks Admins' mapped role:\n%s", page)
 	}
 }
 
-// The registry's drift page says "not available" until the drift work provides its content; Options'
-// pages replace it by path. Mode and breaker say the same on the Overview.
-func TestDriftPageAndHooks(t *testing.T) {
+// The registry's drift page says "not available" while nothing provides it, as do mode and breaker
+// on the Overview; Options.Pages replace a page by path.
+func TestDriftPageNotAvailableWithoutItsData(t *testing.T) {
 	e := newEnv(t, setup{})
+	base := console.Options{Token: consoleToken, Users: e.app.Store(), Groups: e.app.Store(), Webhooks: e.app.Webhooks(),
+		Audit: func(context.Context, audit.Filter) ([]audit.Record, error) { return nil, nil }}
+	for _, c := range []struct {
+		pages []console.Page
+		want  string
+	}{
+		{nil, `id="not-available"`},
+		{[]console.Page{{Path: "/drift", Title: "Drift and plan", Content: func(context.Context, url.Values) (template.HTML, error) {
+			return template.HTML(`<p id="drift-body">from the drift work</p>`), nil
+		}}}, `<p id="drift-body">from the drift work</p>`},
+	} {
+		o := base
+		o.Pages = c.pages
+		k, err := console.New(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(k)
+		b := &browser{c: e.browser(t).c, origin: srv.URL}
+		resp, page := b.post(t, srv.URL+"/login", url.Values{"token": {consoleToken}}, srv.URL)
+		if !strings.Contains(page, `<b id="mode" class="na">not available</b>`) || !strings.Contains(page, `<b id="breaker" class="na">not available</b>`) {
+			t.Fatalf("overview without the go-live hooks: %s\n%s", resp.Status, page)
+		}
+		_, page = b.get(t, srv.URL+"/drift")
+		if !strings.Contains(page, c.want) || !strings.Contains(page, "<h1>Drift and plan</h1>") {
+			t.Fatalf("drift page, want %s:\n%s", c.want, page)
+		}
+		srv.Close()
+	}
+}
+
+// serve's console shows the mode, the breaker and the drift report: a column edited by hand in the
+// app's table appears on the Drift page.
+func TestDriftPageShowsAHandEdit(t *testing.T) {
+	e := newEnv(t, setup{})
+	u := e.mustDo(t, "POST", "/Users", `{"userName":"hedy@example.com","name":{"givenName":"Hedy","familyName":"L"}}`, 201)
+	if _, err := e.db.Exec("UPDATE users SET first_name = 'Edited' WHERE email = 'hedy@example.com'"); err != nil {
+		t.Fatal(err)
+	}
 	b := e.browser(t)
 	e.signIn(t, b)
-	_, page := b.get(t, e.console+"/drift")
-	if !strings.Contains(page, `id="not-available"`) || !strings.Contains(page, "<h1>Drift and plan</h1>") {
-		t.Fatalf("drift page:\n%s", page)
+	_, page := b.get(t, e.console+"/")
+	if !strings.Contains(page, `<b id="mode">live</b>`) || !strings.Contains(page, `<b id="breaker">off (no [breaker] threshold)</b>`) {
+		t.Fatalf("overview:\n%s", page)
 	}
-	_, page = b.get(t, e.console+"/")
-	if !strings.Contains(page, `<b id="mode" class="na">not available</b>`) || !strings.Contains(page, `<b id="breaker" class="na">not available</b>`) {
-		t.Fatalf("overview without the go-live hooks:\n%s", page)
+	_, page = b.get(t, e.console+"/drift")
+	if !strings.Contains(page, `id="no-report"`) {
+		t.Fatalf("drift page before any report:\n%s", page)
+	}
+	csrf := csrfOf(t, page)
+	if resp, _ := b.post(t, e.console+"/drift", url.Values{}, e.console); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("running the report without the CSRF token: %s", resp.Status)
+	}
+	resp, page := b.post(t, e.console+"/drift", url.Values{"csrf": {csrf}}, e.console)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Drift report of 1 users made.") {
+		t.Fatalf("running the report: %s\n%s", resp.Status, page)
+	}
+	for _, want := range []string{`href="/users/` + u["id"].(string) + `"`, "first_name (name.givenName): scimbridge wrote <code>Hedy</code>, the row holds <code>Edited</code>"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("drift page lacks %s:\n%s", want, page)
+		}
 	}
 }
 

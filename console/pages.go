@@ -31,7 +31,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 		breaker = b
 	}
-	users, err := c.o.Users.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 1})
+	users, err := c.o.Users.CountUsers(ctx)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	c.render(w, http.StatusOK, "overview", s, "Overview", map[string]any{
-		"Now": now, "Mode": mode, "Breaker": breaker, "Users": users.Total, "Groups": groups.Total,
+		"Now": now, "Mode": mode, "Breaker": breaker, "Users": users, "Groups": groups.Total,
 		"Tokens":    c.o.Requests.Activity(now, c.o.TokenNames),
 		"Endpoints": rep.Endpoints,
 		"Errors":    c.o.Requests.Recent(Filter{Status: "errors", Limit: 5}),
@@ -163,11 +163,25 @@ func (c *Console) runCheck(w http.ResponseWriter, r *http.Request, s *session) e
 	return nil
 }
 
+func (c *Console) extraAction(p Page) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) error {
+		msg, err := p.Action(r.Context(), r.PostForm)
+		if err != nil {
+			return err
+		}
+		c.log.Info("console: action", "page", p.Path, "who", s.who, "done", msg)
+		http.Redirect(w, r, p.Path+"?done="+url.QueryEscape(msg), http.StatusSeeOther)
+		return nil
+	}
+}
+
 func (c *Console) extraPage(p Page) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, s *session) error {
-		data := map[string]any{"Available": p.Content != nil}
+		data := map[string]any{"Available": p.Content != nil, "Message": r.URL.Query().Get("done"), "CSRF": s.csrf}
 		if p.Content != nil {
-			h, err := p.Content(r.Context(), r.URL.Query())
+			q := r.URL.Query()
+			q.Set("csrf", s.csrf) // for the forms of the content (Page.Action)
+			h, err := p.Content(r.Context(), q)
 			if err != nil {
 				return err
 			}

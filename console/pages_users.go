@@ -35,24 +35,23 @@ func rowOf(r scim.Resource) userRow {
 	return u
 }
 
-// users searches by userName or email (prefix, as the store's indexes serve it) and by the app's key
-// (exact). The search text is a value in a SCIM filter tree, never filter text: it cannot change the
-// query.
+// users searches by the app's key and by email (exact), and by userName (prefix): three lookups the
+// store's indexes serve, rather than one OR that would scan every user. The search text is a value in
+// a SCIM filter tree, never filter text: it cannot change the query.
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	query := scim.ListQuery{StartIndex: 1, Count: pageSize}
-	if q != "" {
-		query.Filter = &scim.LogicalExpr{
-			Left:  &scim.CompareExpr{Attr: scim.AttrPath{Name: "userName"}, Op: scim.OpSw, Value: q},
-			Right: &scim.CompareExpr{Attr: scim.AttrPath{Name: "emails", Sub: "value"}, Op: scim.OpSw, Value: q},
+	var rows []userRow
+	seen := map[string]bool{}
+	add := func(res []scim.Resource) {
+		for _, r := range res {
+			if u := rowOf(r); !seen[u.ID] {
+				seen[u.ID] = true
+				rows = append(rows, u)
+			}
 		}
 	}
-	page, err := c.o.Users.ListUsers(ctx, query)
-	if err != nil {
-		return err
-	}
-	var rows []userRow
+	var filter scim.Expr
 	if q != "" {
 		id, err := c.o.Users.UserIDByAppKey(ctx, q)
 		if err != nil {
@@ -64,16 +63,28 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session) erro
 				return err
 			}
 			if err == nil {
-				rows = append(rows, rowOf(u))
+				add([]scim.Resource{u})
 			}
 		}
+		byEmail, err := c.o.Users.BrowseUsers(ctx, &scim.CompareExpr{Attr: scim.AttrPath{Name: "emails", Sub: "value"}, Op: scim.OpEq, Value: q}, pageSize)
+		if err != nil {
+			return err
+		}
+		add(byEmail)
+		filter = &scim.CompareExpr{Attr: scim.AttrPath{Name: "userName"}, Op: scim.OpSw, Value: q}
 	}
-	for _, res := range page.Resources {
-		if u := rowOf(res); len(rows) == 0 || u.ID != rows[0].ID {
-			rows = append(rows, u)
+	page, err := c.o.Users.BrowseUsers(ctx, filter, pageSize)
+	if err != nil {
+		return err
+	}
+	add(page)
+	total := -1
+	if q == "" {
+		if total, err = c.o.Users.CountUsers(ctx); err != nil {
+			return err
 		}
 	}
-	c.render(w, http.StatusOK, "users", s, "Users", map[string]any{"Q": q, "Users": rows, "Total": page.Total})
+	c.render(w, http.StatusOK, "users", s, "Users", map[string]any{"Q": q, "Users": rows, "Total": total})
 	return nil
 }
 
@@ -105,7 +116,7 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) error
 			groups = append(groups, userGroup{ID: gid, Name: name})
 		}
 	}
-	trail, err := c.o.Audit(ctx, audit.Filter{Subject: id, Limit: 100})
+	trail, err := c.o.Audit(ctx, audit.Filter{ID: id, Limit: 100})
 	if err != nil {
 		return err
 	}

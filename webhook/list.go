@@ -45,7 +45,7 @@ type Delivery struct {
 type ListOptions struct {
 	Endpoint string   // "": every endpoint
 	Statuses []string // default: pending, failed, dead and disabled
-	Subject  string   // "": every subject; else one ("user:<id>"), for the console's user page
+	Subject  string   // "": every subject; else one ("user:<id>"), for the console's user page (then without counts and backlog)
 	Limit    int      // default 100
 }
 
@@ -73,9 +73,14 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 		N        int        `db:"n"`
 		Oldest   *time.Time `db:"oldest"`
 	}
-	if err := w.db.SelectContext(ctx, &counts, "SELECT endpoint, status, COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM "+
-		w.t.Deliveries()+" GROUP BY endpoint, status"); err != nil {
-		return nil, err
+	// One subject's deliveries (the console's user page) need the endpoints' names, not their counts
+	// and backlog, which read every delivery.
+	stats := o.Subject == ""
+	if stats {
+		if err := w.db.SelectContext(ctx, &counts, "SELECT endpoint, status, COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM "+
+			w.t.Deliveries()+" GROUP BY endpoint, status"); err != nil {
+			return nil, err
+		}
 	}
 	byName := map[string]*EndpointStatus{}
 	get := func(name string) *EndpointStatus {
@@ -102,12 +107,14 @@ func (w *Worker) List(ctx context.Context, o ListOptions) (*Report, error) {
 			s.OldestWaiting = c.Oldest
 		}
 	}
-	backlogs, err := w.Backlog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range backlogs {
-		get(b.Endpoint).Backlog = b
+	if stats {
+		backlogs, err := w.Backlog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range backlogs {
+			get(b.Endpoint).Backlog = b
+		}
 	}
 	r := &Report{}
 	for _, s := range byName {

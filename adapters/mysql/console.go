@@ -89,3 +89,33 @@ func (s *Store) UserIDByAppKey(ctx context.Context, key string) (string, error) 
 	}
 	return ids[0], nil
 }
+
+// BrowseUsers returns the first n live users the filter (nil for all) selects, oldest first, without
+// the total ListUsers counts: the admin console's lists show a page, and counting the matches of a
+// join over every user costs more than the page itself on a large table.
+func (s *Store) BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]scim.Resource, error) {
+	cond, args, err := s.listCondition(filter)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.queryUserRows(ctx, s.db, s.pageSQL(cond, "b.created, b.id"), true, append(args, n, 0)...)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	users, err := s.readUsers(ctx, s.db, rows)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return users, s.classify(s.attachGroups(ctx, s.db, users...))
+}
+
+// CountUsers counts the live users in scimbridge's bookkeeping (one index read; the app's rows are not
+// joined, so a user whose app row is gone still counts).
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+s.bookTable()+" WHERE deleted_at IS NULL")
+	return n, s.classify(err)
+}

@@ -109,6 +109,7 @@ type App struct {
 	requests  *console.Ring    // recent SCIM requests, for the console; nil without [console]
 	console   *console.Console // nil without [console]
 	consoleLn net.Listener
+	drift     lastDrift // the latest drift report, for the console
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails

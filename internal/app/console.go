@@ -48,8 +48,10 @@ func (a *App) newConsole(ctx context.Context, scimTokens []string) error {
 			rep, err := Check(ctx, a.cfg, a.o)
 			return console.CheckResult{Problems: rep.Problems, Warnings: rep.Warnings}, err
 		},
-		Pages: a.o.ConsolePages,
-		Now:   a.o.Now, Rand: a.o.Rand, Log: a.log,
+		Mode:    a.consoleMode,
+		Breaker: a.consoleBreaker,
+		Pages:   append([]console.Page{a.driftPage()}, a.o.ConsolePages...),
+		Now:     a.o.Now, Rand: a.o.Rand, Log: a.log,
 	}
 	if k.PublicURL != "" {
 		if o.PublicURL, err = url.Parse(k.PublicURL); err != nil {

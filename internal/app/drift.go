@@ -53,6 +53,7 @@ func (a *App) checkDrift(ctx context.Context) {
 		}
 		return
 	}
+	a.drift.set(rep, a.o.Now().Sub(start)) // the console's Drift page shows it
 	if a.metrics != nil {
 		a.metrics.DriftChecked(rep.Counts, a.o.Now())
 	}

@@ -109,11 +109,13 @@ func TestDriftFindsAndRepairsHandEdits(t *testing.T) {
 		t.Fatalf("drift before any hand edit: %+v", rep)
 	}
 
-	b.exec(t, "UPDATE users SET job_title = 'Hacked' WHERE email = 'ann@example.com'")
-	b.exec(t, "UPDATE users SET status = 1 WHERE email = 'dan@example.com'")
+	// The two column edits last: the check inside serve (below) may run between any two edits, and
+	// the gauges are read once they show both columns, which then means every edit was seen.
 	b.exec(t, "DELETE ur FROM user_roles ur JOIN users u ON u.id = ur.user_id JOIN roles r ON r.id = ur.role_id WHERE u.email = 'cat@example.com' AND r.name = 'admin'")
 	b.exec(t, "INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.email = 'ann@example.com' AND r.name = 'support'")
 	b.exec(t, "DELETE FROM users WHERE email = 'eve@example.com'")
+	b.exec(t, "UPDATE users SET job_title = 'Hacked' WHERE email = 'ann@example.com'")
+	b.exec(t, "UPDATE users SET status = 1 WHERE email = 'dan@example.com'")
 	if _, _, doc := b.send(t, http.MethodGet, "/Users/"+ids["ann@example.com"], ""); doc["title"] != "Hacked" {
 		t.Fatalf("GET shows the app's column: %v", doc["title"])
 	}

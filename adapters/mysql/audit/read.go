@@ -32,6 +32,9 @@ type Filter struct {
 	Subject string    // a SCIM id (of a user or a group) or a userName/displayName, in any letter case
 	Since   time.Time // at or after
 	Actor   string
+	// ID selects by SCIM id exactly: the rows of that resource and, for a user, the membership rows
+	// that added or removed it. Unlike Subject it needs no userName lookup, so its two keys serve it.
+	ID string
 	// RequestID selects the rows one SCIM request wrote (the admin console links a request to them).
 	RequestID string
 	Limit     int // most recent first up to Limit, returned oldest first; 0 for 1000
@@ -47,6 +50,10 @@ func List(ctx context.Context, db *sqlx.DB, t bookkeeping.Tables, f Filter) ([]R
 		where = append(where, "(scim_id = ? OR member_id = ? OR name_lc = ? OR scim_id IN "+ids+" OR member_id IN "+ids+")")
 		folded := scim.FoldIdentity(f.Subject)
 		args = append(args, f.Subject, f.Subject, folded, folded, folded)
+	}
+	if f.ID != "" {
+		where = append(where, "(scim_id = ? OR member_id = ?)")
+		args = append(args, f.ID, f.ID)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= ?")
