@@ -14,10 +14,7 @@ import (
 // access): the same mapping, role stores, group mirror, limits and audit redaction. No breaker: those
 // commands make no deactivation through SCIM.
 func NewStore(db *sqlx.DB, cfg *config.Config, o Options) *mysql.Store {
-	return mysql.New(db, cfg.UsersMapping(), mysql.Options{Prefix: cfg.Database.BookkeepingPrefix, Now: o.Now, Rand: o.Rand,
-		Log: o.Log, Roles: cfg.RolesMapping(), MoreRoles: cfg.MoreRoleStores(), GroupMirror: cfg.GroupsMapping().MirrorMapping(),
-		AuditRedact: cfg.Audit.Redact,
-		Limits:      mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
+	return newStore(db, cfg, o, o.Log, nil, nil)
 }
 
 // runDriftCheck runs the drift report every [drift] every, on one replica: the owner of the lease
