@@ -58,17 +58,26 @@ func TestGaleraReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Both replicas start at once, each on its own node: both migrate the empty database together.
+	// Both replicas start at once, each on its own node, and `scimbridge migrate` on the third: all
+	// three migrate the empty database together.
 	replicas := make([]*replica, 2)
-	errs := make([]error, 2)
+	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() { replicas[i], errs[i] = startReplica(t, cfg, nodes[i]) })
 	}
+	wg.Go(func() {
+		db, err := bookkeeping.Open(nodes[2].dsn(dbName), 2)
+		if err == nil {
+			defer db.Close()
+			_, err = bookkeeping.Migrate(context.Background(), db, "scim_")
+		}
+		errs[2] = err
+	})
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("replica %d on %s: %v", i+1, nodes[i].name, err)
+			t.Fatalf("migrating on %s: %v", nodes[i].name, err)
 		}
 	}
 	for _, r := range replicas {

@@ -126,7 +126,9 @@ func ShadowWalkthrough(ctx context.Context, w io.Writer, log *slog.Logger) (err 
 	if err != nil {
 		return err
 	}
-	plan.WriteText(indent{w}, true)
+	var text strings.Builder
+	plan.WriteText(&text, true)
+	fmt.Fprint(w, "   "+strings.ReplaceAll(strings.TrimSuffix(text.String(), "\n"), "\n", "\n   ")+"\n")
 	if s := plan.Summary; s.Adopt != 2 || s.Create != 1 || s.Reactivate != 1 || s.RoleGrants != 1 {
 		return fmt.Errorf("the plan says %+v; want alice and bob adopted, bob reactivated, carol created and made admin", s)
 	}
@@ -187,15 +189,4 @@ func scimCall(ctx context.Context, base, token, method, path, body string) (int,
 	var doc map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&doc)
 	return resp.StatusCode, doc, nil
-}
-
-// indent writes with three spaces before each line.
-type indent struct{ w io.Writer }
-
-func (i indent) Write(p []byte) (int, error) {
-	text := strings.ReplaceAll(strings.TrimSuffix(string(p), "\n"), "\n", "\n   ")
-	if _, err := io.WriteString(i.w, "   "+text+"\n"); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

@@ -21,6 +21,7 @@ func TestShadowWalkthrough(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"users: 2 to adopt, 1 to create, 0 to update, 0 to deactivate, 1 to reactivate",
+		"app rows: 2 existing to change (keys 1, 2), 1 to insert",
 		`column last_name: "Anderson" -> "Archer"`,
 		`adopt, reactivate      User "bob@example.com"`,
 		"roles granted: admin",

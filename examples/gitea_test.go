@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
@@ -311,36 +310,6 @@ func TestGiteaAdminSurvivesRestart(t *testing.T) {
 	}
 	if got := giteaUser(e, bossKey)["is_admin"]; got != "1" {
 		t.Errorf("boss after a second restart: is_admin %s", got)
-	}
-}
-
-// TestGiteaConcurrentPosts: POSTs of one userName in different letter cases, at once, make one Gitea
-// user; the others are refused with 409.
-func TestGiteaConcurrentPosts(t *testing.T) {
-	t.Parallel()
-	e := start(t, "gitea")
-	names := []string{"cat@example.com", "Cat@example.com", "CAT@example.com", "cat@Example.com", "cat@EXAMPLE.COM", "Cat@Example.Com"}
-	statuses := make([]int, len(names))
-	var wg sync.WaitGroup
-	for i, n := range names {
-		wg.Go(func() { statuses[i] = e.do("POST", "/Users", giteaSpec.user(n, "Cat", "Test", "", "")).Status })
-	}
-	wg.Wait()
-	created := 0
-	for i, s := range statuses {
-		switch s {
-		case 201:
-			created++
-		case 409:
-		default:
-			t.Errorf("POST %s: %d", names[i], s)
-		}
-	}
-	if created != 1 {
-		t.Errorf("%d POSTs created a user, want 1: %v", created, statuses)
-	}
-	if n := e.rows("SELECT COUNT(*) AS n FROM `user` WHERE lower_name = 'cat'")[0]["n"]; n != "1" {
-		t.Errorf("%s Gitea users named cat", n)
 	}
 }
 

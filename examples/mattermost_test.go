@@ -137,3 +137,40 @@ func TestMMRoles(t *testing.T) {
 		t.Errorf("ann after Mattermost Admins deleted: %v", got)
 	}
 }
+
+// TestMMUsername: Username is the email's local part as Mattermost allows it, Email the lower-cased
+// address; GET answers the IdP's own spelling of userName (the same PUT twice is then no change), and an
+// Email the System Console changed reads back as it is. Two addresses with one local part collide on
+// Username's unique index: the second POST is a 409 that names it and writes nothing.
+func TestMMUsername(t *testing.T) {
+	t.Parallel()
+	e := start(t, "mattermost")
+	body := mmSpec.user("Ann.Lee@Example.com", "Ann", "Lee", "", "")
+	id, key := create(e, body)
+	if u := mmUser(e, key); u["Username"] != "ann.lee" || u["Email"] != "ann.lee@example.com" {
+		t.Errorf("Username %q, Email %q; want ann.lee and ann.lee@example.com", u["Username"], u["Email"])
+	}
+	get := e.must(200, "GET", "/Users/"+id, nil)
+	if got := at(get.Body, "userName"); got != "Ann.Lee@Example.com" {
+		t.Errorf("userName on the wire: %#v, want the IdP's spelling", got)
+	}
+	first := e.must(200, "PUT", "/Users/"+id, body)
+	if second := e.must(200, "PUT", "/Users/"+id, body); version(first) != version(get) || version(second) != version(get) {
+		t.Errorf("versions %v, %v, %v: the same userName re-sent was a change", version(get), version(first), version(second))
+	}
+	wantFind(t, e, `userName eq "ann.lee@example.com"`, id)
+
+	before := e.dumpAll()
+	r := e.do("POST", "/Users", mmSpec.user("ann.lee@other.example", "Ann", "Other", "", ""))
+	if r.Status != 409 || !strings.Contains(fmt.Sprint(r.Body["detail"]), "Username") {
+		t.Errorf("POST of a second ann.lee: %s, want 409 naming Username", r)
+	}
+	if e.dumpAll() != before {
+		t.Errorf("the refused POST changed the database")
+	}
+
+	e.exec("UPDATE Users SET Email = 'ann@new.example' WHERE Id = ?", key)
+	if got := at(e.must(200, "GET", "/Users/"+id, nil).Body, "userName"); got != "ann@new.example" {
+		t.Errorf("userName after the System Console changed Email: %#v", got)
+	}
+}

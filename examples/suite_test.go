@@ -203,6 +203,7 @@ func runSuite(t *testing.T, s exampleSpec) {
 		{"FailedWriteChangesNothing", suiteAtomicity},
 		{"ConcurrentPatches", suiteConcurrent},
 		{"Adoption", suiteAdoption},
+		{"ConcurrentPosts", suiteConcurrentPosts},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

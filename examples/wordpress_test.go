@@ -153,3 +153,64 @@ func TestWPRoles(t *testing.T) {
 		t.Errorf("the refused group exists: %s", r)
 	}
 }
+
+// TestWPUserLevel: wp_user_level, a column role store in its own meta row, is the highest level the
+// user's groups give (10 administrator, 7 editor) and 0 otherwise, 0 while deactivated; a level given in
+// WordPress survives a restart and the groups going away. user_nicename is the login as
+// sanitize_title leaves it: lower-case, without '@' and '.'.
+func TestWPUserLevel(t *testing.T) {
+	t.Parallel()
+	e := start(t, "wordpress")
+	level := func(key string) string { t.Helper(); return wpMeta(e, key, "wp_user_level") }
+	ann, annKey := create(e, wpSpec.user("Ann.Lee@Example.com", "Ann", "Lee", "", ""))
+	if got := e.rows("SELECT user_nicename FROM wp_users WHERE ID = ?", annKey)[0]["user_nicename"]; got != "annleeexamplecom" {
+		t.Errorf("user_nicename %q", got)
+	}
+	if n := len(e.rows("SELECT 1 FROM wp_usermeta WHERE user_id = ? AND meta_key = 'wp_user_level'", annKey)); n != 1 || level(annKey) != "0" {
+		t.Errorf("a new user's wp_user_level: %d rows, %q; want one row, 0", n, level(annKey))
+	}
+	e.exec("INSERT INTO wp_users (user_login, user_email, user_nicename, display_name, user_registered) VALUES ('boss', 'boss@example.com', 'boss', 'Boss', NOW())")
+	bossKey := e.rows("SELECT ID FROM wp_users WHERE user_login = 'boss'")[0]["ID"]
+	e.exec("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (?, 'wp_user_level', '10')", bossKey)
+	boss, _ := create(e, wpSpec.user("boss@example.com", "Bo", "Ss", "", ""))
+
+	group := func(name string, members ...string) string {
+		var ms []any
+		for _, m := range members {
+			ms = append(ms, map[string]any{"value": m})
+		}
+		g := e.must(201, "POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+			"displayName": name, "members": ms})
+		id, _ := g.Body["id"].(string)
+		return id
+	}
+	editors := group("WordPress Editors", ann, boss)
+	if level(annKey) != "7" || level(bossKey) != "10" {
+		t.Errorf("in WordPress Editors: ann %s, boss %s; want 7 and the hand-given 10", level(annKey), level(bossKey))
+	}
+	admins := group("WordPress Administrators", ann)
+	if level(annKey) != "10" {
+		t.Errorf("ann in both groups: %s, want 10", level(annKey))
+	}
+	mustPatch(e, ann, op("replace", "active", false))
+	if level(annKey) != "0" {
+		t.Errorf("ann deactivated: %s, want 0", level(annKey))
+	}
+	mustPatch(e, ann, op("replace", "active", true))
+	restarted := mysql.New(e.db, e.cfg.UsersMapping(), mysql.Options{Prefix: e.cfg.Database.BookkeepingPrefix, Log: testfix.Log(t),
+		Roles: e.cfg.RolesMapping(), MoreRoles: e.cfg.MoreRoleStores()})
+	if _, _, err := restarted.ReconcileRoles(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.must(204, "DELETE", "/Groups/"+admins, nil)
+	if level(annKey) != "7" {
+		t.Errorf("ann after WordPress Administrators deleted: %s, want 7", level(annKey))
+	}
+	e.must(204, "DELETE", "/Groups/"+editors, nil)
+	if level(annKey) != "0" || level(bossKey) != "10" {
+		t.Errorf("after both groups went: ann %s, boss %s; want 0 and 10", level(annKey), level(bossKey))
+	}
+	if n := len(e.rows("SELECT 1 FROM wp_usermeta WHERE meta_key = 'wp_user_level'")); n != 2 {
+		t.Errorf("%d wp_user_level rows, want one per user", n)
+	}
+}

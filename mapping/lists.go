@@ -177,9 +177,16 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, ours map[s
 
 	now := env.Now()
 	var deletes, updates, inserts []Op
+	demote := l.demotion(want)
 	for h, row := range have {
-		if !used[h] && !l.appRow(haveVals[h], ours) {
+		switch {
+		case used[h]:
+		case !l.appRow(haveVals[h], ours):
 			deletes = append(deletes, Op{Kind: Delete, Table: l.Table, Where: l.rowWhere(key, row), One: true})
+		case demote != nil && !haveVals[h][demote.col].equal(demote.not):
+			// A row the app added stays, but at most one element is primary: the IdP's.
+			updates = append(updates, Op{Kind: Update, Table: l.Table, Set: map[string]any{demote.col: demote.not.lit},
+				Where: l.rowWhere(key, row), One: true})
 		}
 	}
 	for w, vals := range want {
@@ -219,6 +226,32 @@ func (l *List) ops(key any, old scim.Resource, have []map[string]any, ours map[s
 	}
 	// Deletes first, so that a unique (user, address) key lets an address move between rows.
 	return append(append(deletes, updates...), inserts...), nil
+}
+
+// demotion is what a row the app added gets when an element of the IdP's is primary.
+type demotion struct {
+	col string // the primary column
+	not value  // its "not primary" value
+}
+
+// demotion is the primary column and its "not primary" value when one of the wanted elements is primary,
+// so that the app's own rows lose their primary flag to it (Redmine mails the one is_default address);
+// nil otherwise.
+func (l *List) demotion(want []map[string]value) *demotion {
+	c := l.Element("primary")
+	if c == nil || l.identity == nil {
+		return nil
+	}
+	not, err := l.values(map[string]any{"value": "x"})
+	if err != nil || not == nil {
+		return nil
+	}
+	for _, w := range want {
+		if !w[c.Name].equal(not[c.Name]) {
+			return &demotion{c.Name, not[c.Name]}
+		}
+	}
+	return nil
 }
 
 // appRow reports whether a row the new list does not have is one the app added, which a replacement keeps.

@@ -327,6 +327,22 @@ func TestSideOpsKeepAppRows(t *testing.T) {
 	}
 }
 
+// A row the app added stays, but loses its primary flag to the IdP's primary element: at most one is.
+func TestSideOpsAppRowLosesPrimary(t *testing.T) {
+	m := compileTOML(t, reachTOML)
+	side := stored(m)
+	side.Ours[0] = map[string]bool{mapping.RowKey("a@home"): true} // a@x (is_default 1) is the app's
+	ops, err := m.SideOps(int64(7), res(t, fullUser), side, res(t, `{"userName":"a@x","emails":[{"value":"new@x","type":"work","primary":true}]}`), testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, slices.DeleteFunc(ops, func(o mapping.Op) bool { return o.Table != "user_emails" }),
+		`delete user_emails where {"address":"a@home","channel":"email","is_default":0,"kind":"H","user_id":7} one`,
+		`update user_emails set {"is_default":false} where {"address":"a@x","channel":"email","is_default":1,"kind":"W","user_id":7} one`,
+		`insert user_emails set {"added_at":"2026-03-04T04:06:07Z","address":"new@x","channel":"email","is_default":true,"kind":"W","user_id":7}`,
+	)
+}
+
 // Written: the elements the IdP added are scimbridge's, as are those that were; an element read back from
 // an app row (a PATCH starts from it) stays the app's.
 func TestWrittenRecord(t *testing.T) {

@@ -113,16 +113,13 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 			fail("roles.%s is required with store = %q", key, cfg.Store)
 		}
 	}
-	if (cfg.Encoding != "" || cfg.KeyValue != nil) && cfg.Store != "list" {
-		fail(`roles.encoding and roles.keyvalue belong to store = "list"`)
+	if cfg.Encoding != "" && cfg.Store != "list" {
+		fail(`roles.encoding belongs to store = "list"`)
 	}
-	if cfg.Default != nil && cfg.Store != "column" {
-		fail(`roles.default belongs to store = "column": the other stores hold only the roles groups grant`)
+	if cfg.KeyValue != nil && cfg.Store != "list" && cfg.Store != "column" {
+		fail(`roles.keyvalue belongs to store = "list" or "column"`)
 	}
-	switch cfg.Store {
-	case "column":
-		need("column", cfg.Column)
-	case "list":
+	kvRow := func() {
 		switch {
 		case cfg.KeyValue == nil:
 			need("column", cfg.Column)
@@ -137,6 +134,15 @@ func CompileRoles(cfg *RolesConfig) (*Roles, error) {
 				}
 			}
 		}
+	}
+	if cfg.Default != nil && cfg.Store != "column" {
+		fail(`roles.default belongs to store = "column": the other stores hold only the roles groups grant`)
+	}
+	switch cfg.Store {
+	case "column":
+		kvRow()
+	case "list":
+		kvRow()
 		switch r.Encoding {
 		case "":
 			r.Encoding = ListSeparated

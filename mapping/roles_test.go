@@ -133,6 +133,22 @@ group = "A"
 role = "a"`, "lookup.key"},
 		{"no rules", `store = "column"
 column = "role"`, "no [[roles.rules]]"},
+		{"column with an encoding", `store = "column"
+column = "role"
+encoding = "php"
+[[rules]]
+group = "A"
+role = "a"`, `roles.encoding belongs to store = "list"`},
+		{"flags in a key-value row", `store = "flags"
+keyvalue = { table = "meta", foreign_key = "user_id", key_column = "k", value_column = "v", key = "level" }
+[[rules]]
+group = "A"
+column = "a"`, `roles.keyvalue belongs to store = "list" or "column"`},
+		{"column in a key-value row without its key", `store = "column"
+keyvalue = { table = "meta", foreign_key = "user_id", key_column = "k", value_column = "v" }
+[[rules]]
+group = "A"
+role = "a"`, "roles.keyvalue.key is required"},
 		{"rule with group and external id", `store = "column"
 column = "role"
 [[rules]]

@@ -149,6 +149,13 @@ func extensionSchema(e ExtensionConfig) (scim.Schema, error) {
 // filters use), or nil when the attribute has no column there.
 func (m *Users) Column(path string) *Column { return readBackColumn(m.Columns, path) }
 
+// CaseCopy reports whether the users-table column an attribute is read from holds a transformed copy
+// (lower, upper, trim) rather than the value itself.
+func (m *Users) CaseCopy(path string) bool {
+	c := m.Column(path)
+	return c != nil && c.transform != ""
+}
+
 // UnrecognizedActive returns the value of the users-table column "active" is read from when its value map
 // does not list it (such a user reads as inactive; see Column.failsClosed).
 func (m *Users) UnrecognizedActive(row map[string]any) (any, bool) {

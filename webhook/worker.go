@@ -84,6 +84,9 @@ type endpoint struct {
 	lease time.Duration
 	lanes int           // posts in flight at once: Concurrency, else Options.Parallel
 	wake  chan struct{} // Notify's signal: something may have been committed
+	// heldUntil is when this Worker's fan-out lease ends, as it last took or renewed it; only
+	// runEndpoint's goroutine touches it.
+	heldUntil time.Time
 }
 
 // New checks the endpoints and builds a Worker. The tables must have been migrated
@@ -241,7 +244,7 @@ func (w *Worker) Notify() {
 // other, and two replicas fanning out the same rows through two nodes only conflict at commit.
 func (w *Worker) step(ctx context.Context, ep *endpoint) (busy bool, err error) {
 	fresh := 0
-	held, err := w.leases.Hold(ctx, "fanout:"+ep.Name, w.o.FanOutLease)
+	held, err := w.holdFanOut(ctx, ep)
 	if err != nil {
 		return false, fmt.Errorf("fan-out lease: %w", err)
 	}
@@ -255,6 +258,23 @@ func (w *Worker) step(ctx context.Context, ep *endpoint) (busy bool, err error) 
 		return false, fmt.Errorf("delivery: %w", err)
 	}
 	return fresh >= w.o.FanOutBatch || n > 0, nil
+}
+
+// holdFanOut takes or renews the endpoint's fan-out lease. A lease with more than two thirds of its
+// time left is not renewed: every renewal is a write every node of a cluster applies, and polls come
+// every PollInterval.
+func (w *Worker) holdFanOut(ctx context.Context, ep *endpoint) (bool, error) {
+	now := w.now()
+	if now.Before(ep.heldUntil.Add(-2 * w.o.FanOutLease / 3)) {
+		return true, nil
+	}
+	held, err := w.leases.Hold(ctx, "fanout:"+ep.Name, w.o.FanOutLease)
+	if err != nil || !held {
+		ep.heldUntil = time.Time{}
+		return false, err
+	}
+	ep.heldUntil = now.Add(w.o.FanOutLease)
+	return true, nil
 }
 
 func (w *Worker) runPruner(ctx context.Context) {

@@ -25,6 +25,9 @@ type change struct {
 	groups []*groupChange
 	roles  []string        // SCIM ids of the users whose roles may have changed
 	direct map[string]bool // users whose direct role assignments changed: roles_changed even if the app's did not
+	// fresh is a user this change created: no other transaction can see it yet, so its recompute needs
+	// no role mark (bookkeeping.MarkRoles), which would cost every create a statement.
+	fresh  string
 	events []subjectEvent
 	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
@@ -67,7 +70,13 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 			}
 		}
 	}
-	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.direct)
+	marked := make([]string, 0, len(c.roles))
+	for _, id := range c.roles {
+		if id != c.fresh {
+			marked = append(marked, id)
+		}
+	}
+	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, marked, c.direct)
 	if err != nil {
 		return err
 	}

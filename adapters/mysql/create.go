@@ -99,11 +99,12 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			// authoritative mapping takes away the roles an adopted row was given by hand. Otherwise
 			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).
 			c.rolesOf(id)
+			c.fresh = id
 		}
-		if err := s.afterChange(ctx, tx, c); err != nil {
-			return err
+		if len(direct) > 0 { // a new user is in no group: its roles are its direct ones
+			out["roles"] = directEntries(direct)
 		}
-		return s.attachRoles(ctx, tx, out)
+		return s.afterChange(ctx, tx, c)
 	})
 	return out, err
 }

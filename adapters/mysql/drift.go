@@ -20,7 +20,7 @@ const (
 	DriftRoleRemoved = "role_removed"     // a role the user's groups grant is missing from the app
 	DriftRoleAdded   = "role_added"       // a managed role the app holds that scimbridge did not grant
 	DriftUnmanaged   = "unmanaged_active" // an active app account SCIM does not manage
-	DriftNoBaseline  = "no_baseline"      // last written before scimbridge recorded its writes: columns unchecked
+	DriftNoBaseline  = "no_baseline"      // neither a record of scimbridge's last write nor an audit row: columns unchecked
 )
 
 // DriftKinds lists every kind, in the order reports show them.
@@ -38,14 +38,17 @@ type DriftReport struct {
 
 // UserDrift is one managed user's drift.
 type UserDrift struct {
-	ID         string        `json:"id"`
-	UserName   string        `json:"userName"`
-	AppKey     any           `json:"app_key"`
-	Deleted    bool          `json:"deleted,omitempty"` // deleted through SCIM; its deactivated row stays
-	RowGone    bool          `json:"row_gone,omitempty"`
-	NoBaseline bool          `json:"no_baseline,omitempty"`
-	Columns    []ColumnDrift `json:"columns,omitempty"`
-	Roles      []RoleDrift   `json:"roles,omitempty"`
+	ID         string `json:"id"`
+	UserName   string `json:"userName"`
+	AppKey     any    `json:"app_key"`
+	Deleted    bool   `json:"deleted,omitempty"` // deleted through SCIM; its deactivated row stays
+	RowGone    bool   `json:"row_gone,omitempty"`
+	NoBaseline bool   `json:"no_baseline,omitempty"`
+	// FromAudit: written before scimbridge recorded its writes; its columns are compared with the audit
+	// trail's latest value of each (those no retained row changed are not checked).
+	FromAudit bool          `json:"baseline_from_audit,omitempty"`
+	Columns   []ColumnDrift `json:"columns,omitempty"`
+	Roles     []RoleDrift   `json:"roles,omitempty"`
 }
 
 // Repairable reports whether --repair would change anything for the user.
@@ -197,11 +200,18 @@ func (s *Store) driftBatch(ctx context.Context, tx *bookkeeping.Tx, after string
 	if err := rows.Err(); err != nil || len(all) == 0 {
 		return nil, after, 0, err
 	}
-	var live []string
+	var live, unrecorded []string
 	for _, r := range all {
 		if r.present && !r.deleted {
 			live = append(live, r.id)
 		}
+		if r.present && r.written == nil {
+			unrecorded = append(unrecorded, r.id)
+		}
+	}
+	fromAudit, err := s.auditWritten(ctx, tx, unrecorded)
+	if err != nil {
+		return nil, "", 0, err
 	}
 	held, err := s.roles.Inspect(ctx, tx, live)
 	if err != nil {
@@ -214,7 +224,14 @@ func (s *Store) driftBatch(ctx context.Context, tx *bookkeeping.Tx, after string
 		}
 		u := UserDrift{ID: r.id, UserName: r.userName, AppKey: r.key, Deleted: r.deleted, RowGone: !r.present}
 		if r.present {
-			u.Columns, u.NoBaseline = s.columnDrift(r)
+			wrote, ok := map[string]json.RawMessage(nil), r.written != nil
+			if ok {
+				ok = json.Unmarshal(r.written, &wrote) == nil
+			} else if wrote, ok = fromAudit[r.id]; ok {
+				u.FromAudit = true
+			}
+			u.NoBaseline = !ok
+			u.Columns = s.columnDrift(r.cols, wrote)
 		}
 		for _, h := range held[r.id] {
 			d := RoleDrift{Store: h.Store, Removed: h.Missing(), Added: h.Hand, Extra: h.Extra()}
@@ -229,32 +246,25 @@ func (s *Store) driftBatch(ctx context.Context, tx *bookkeeping.Tx, after string
 	return out, all[len(all)-1].id, len(all), nil
 }
 
-// columnDrift compares a row's managed columns with scimbridge's record of its last write.
-func (s *Store) columnDrift(r *driftRow) ([]ColumnDrift, bool) {
-	if r.written == nil {
-		return nil, true
-	}
-	var wrote map[string]json.RawMessage
-	if err := json.Unmarshal(r.written, &wrote); err != nil {
-		return nil, true
-	}
+// columnDrift compares a row's managed columns with what scimbridge last wrote in them.
+func (s *Store) columnDrift(cols map[string]any, wrote map[string]json.RawMessage) []ColumnDrift {
 	var out []ColumnDrift
 	for _, c := range s.m.Columns {
 		w, ok := wrote[c.Name]
 		if !ok || c.Source() == "" {
-			continue // a column mapped since the last write: nothing to compare with
+			continue // mapped since, or unknown (not in the audit trail): nothing to compare with
 		}
-		now := canonical(bookkeeping.NormalizeKey(r.cols[c.Name]))
-		if string(now) == string(w) {
+		now := bookkeeping.NormalizeKey(cols[c.Name])
+		if writtenMatch(now, w) {
 			continue
 		}
-		d := ColumnDrift{Column: c.Name, Attribute: c.Source(), Wrote: sqlValue(w), Now: sqlValue(now)}
+		d := ColumnDrift{Column: c.Name, Attribute: c.Source(), Wrote: sqlValue(w), Now: sqlValue(canonical(now))}
 		if audit.IsSecret(c.Name) || slices.ContainsFunc(s.redact, func(x string) bool { return strings.EqualFold(x, c.Name) }) {
 			d.Wrote, d.Now = audit.Redacted, audit.Redacted
 		}
 		out = append(out, d)
 	}
-	return out, false
+	return out
 }
 
 // unmanaged reads the app's accounts (within [users] scope) that no SCIM user, live or deleted, is

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/internal/reqinfo"
+	"github.com/scimbridge/scimbridge/scim"
 )
 
 // RepairActor is the actor of the audit rows and events of a drift repair run without a request.
@@ -15,8 +16,16 @@ const RepairActor = "drift-repair"
 
 // RepairResult is what RepairDrift did.
 type RepairResult struct {
-	Repaired []string `json:"repaired"` // SCIM ids of the users whose values were written back
-	Skipped  []string `json:"skipped"`  // ids with drift --repair does not touch (row gone, roles given by hand)
+	Repaired []string        `json:"repaired"` // SCIM ids of the users whose values were written back
+	Skipped  []string        `json:"skipped"`  // ids with drift --repair does not touch (row gone, roles given by hand)
+	Failed   []RepairFailure `json:"failed,omitempty"`
+}
+
+// RepairFailure is a user whose repair failed, and why; nothing of its repair was written.
+type RepairFailure struct {
+	ID       string `json:"id"`
+	UserName string `json:"userName"`
+	Error    string `json:"error"`
 }
 
 // RepairDrift writes scimbridge's values back for each user of the report that has repairable drift:
@@ -36,7 +45,12 @@ func (s *Store) RepairDrift(ctx context.Context, rep *DriftReport) (RepairResult
 		}
 		changed, err := s.repairUser(ctx, u.ID)
 		if err != nil {
-			return res, err
+			if ctx.Err() != nil {
+				return res, err
+			}
+			// One user's failure (a value the app's column now refuses) does not stop the others'.
+			res.Failed = append(res.Failed, RepairFailure{ID: u.ID, UserName: u.UserName, Error: scim.AsError(err).Error()})
+			continue
 		}
 		if changed {
 			res.Repaired = append(res.Repaired, u.ID)
@@ -77,16 +91,22 @@ func (s *Store) repairUser(ctx context.Context, id string) (bool, error) {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		cols := map[string]any{}
+		var base map[string]json.RawMessage
 		if raw != nil {
-			var base map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &base); err != nil {
 				return err
 			}
-			for _, c := range s.managedColumns() {
-				if w, ok := base[c]; ok && string(canonical(before[c])) != string(w) {
-					cols[c] = sqlValue(w)
-				}
+		} else {
+			fromAudit, err := s.auditWritten(ctx, tx, []string{id})
+			if err != nil {
+				return err
+			}
+			base = fromAudit[id]
+		}
+		cols := map[string]any{}
+		for _, c := range s.managedColumns() {
+			if w, ok := base[c]; ok && !writtenMatch(before[c], w) {
+				cols[c] = writtenValue(before[c], w)
 			}
 		}
 		if err := s.updateApp(ctx, tx, b.key(), cols); err != nil {
@@ -126,7 +146,7 @@ func (s *Store) repairUser(ctx context.Context, id string) (bool, error) {
 			c.rolesOf(id)
 		}
 		// afterChange's steps but the group mirror, which no group change here touches.
-		roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.direct)
+		roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.roles, c.direct)
 		if err != nil {
 			return err
 		}

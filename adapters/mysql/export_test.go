@@ -18,3 +18,6 @@ func SnapshotPasses(s *Store) int {
 	defer s.snap.mu.Unlock()
 	return s.snap.passes
 }
+
+// WaitSnapshotRefresh waits for s's background passes over the list (see refreshLater) to end.
+func WaitSnapshotRefresh(s *Store) { s.snap.refreshes.Wait() }

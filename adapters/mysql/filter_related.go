@@ -85,6 +85,27 @@ func (f *filterBuilder) listFilter(l *mapping.List, filter scim.Expr) (string, e
 	return f.inSide(l.Table, l.ForeignKey, alias, "TRUE"+scope+" AND "+cond), nil
 }
 
+// listExtra compares a sub-attribute the list's table has no column for (an email's type), which the
+// bookkeeping document keeps per element with its value (mapping's extras): the row matches when the
+// document has an element of its value (in any letter case) whose sub-attribute compares. Without a value
+// column no row has it.
+func (f *filterBuilder) listExtra(l *mapping.List, alias string, sub *scim.Attribute, e *scim.CompareExpr) (string, error) {
+	id := l.IdentityColumn()
+	if id == "" {
+		return "FALSE", nil
+	}
+	f.jt++
+	x := "jt" + strconv.Itoa(f.jt)
+	cond, err := f.cmp(jsonText(x+".sub", sub), sub, e)
+	if err != nil {
+		return "", err
+	}
+	listPath := jsonPath(scim.Ref{URN: l.Attr.URN, Attr: l.Attr.Attr})
+	listPath = listPath[:len(listPath)-1] + "[*]'"
+	return "EXISTS (SELECT 1 FROM JSON_TABLE(b.doc, " + listPath + " COLUMNS (val VARCHAR(1024) PATH '$.value', sub VARCHAR(1024) PATH '$." +
+		jsonKey(sub.Name) + "')) " + x + " WHERE LOWER(" + x + ".val) = LOWER(" + alias + "." + quoteIdent(id) + ") AND " + cond + ")", nil
+}
+
 // listElement renders a value filter over the columns of one list row. A sub-attribute the list does not
 // keep has no value in any row.
 func (f *filterBuilder) listElement(l *mapping.List, alias string, e scim.Expr) (string, error) {
@@ -95,7 +116,7 @@ func (f *filterBuilder) listElement(l *mapping.List, alias string, e scim.Expr) 
 		}
 		c := l.Element(sub.Name)
 		if c == nil {
-			return "FALSE", nil
+			return f.listExtra(l, alias, sub, e)
 		}
 		return f.column(operand{expr: alias + "." + quoteIdent(c.Name)}, c, sub, l.Attr.Path()+"."+sub.Name, e)
 	})

@@ -28,7 +28,7 @@ func (s *Store) countSQL(cond string) string {
 // offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
 // document and app columns are read for the page's rows alone.
 func (s *Store) pageSQL(cond, order string) string {
-	return "SELECT " + s.userCols + " FROM (SELECT b.id FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+	return "SELECT " + s.userCols + ", " + s.groupsCol + " FROM (SELECT b.id FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
 		" ORDER BY " + order + " LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
 		" ORDER BY " + order
 }
@@ -69,7 +69,8 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		switch {
 		case q.ByCursor:
 			c, a := after.condition("b")
-			rows, err = s.queryUsers(ctx, s.db, cond+c+" ORDER BY b.created, b.id LIMIT ?", append(append(slices.Clone(args), a...), q.Count+1)...)
+			rows, err = s.queryUserRows(ctx, s.db, s.selectRead+" "+cond+c+" ORDER BY b.created, b.id LIMIT ?", true,
+				append(append(slices.Clone(args), a...), q.Count+1)...)
 		case unfiltered(q) && q.SortBy == "":
 			// The snapshot's keys are in the default order (created, id); a sorted page reads the table.
 			if rows, seekTotal, seeked, err = s.seekPage(ctx, cond, args, q.StartIndex-1, q.Count); err != nil || seeked {
@@ -77,7 +78,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 			}
 			fallthrough
 		default:
-			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond, order), append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond, order), true, append(slices.Clone(args), q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
 			return scim.Page{}, s.classify(err)
@@ -108,7 +109,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
 	}
-	return page, s.classify(s.attachGroups(ctx, s.db, page.Resources...))
+	return page, s.classify(s.setGroups(ctx, s.db, page.Resources, rows))
 }
 
 // pageTotal is the total of matches when the page itself tells it, so that the COUNT is not run: a

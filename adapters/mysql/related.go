@@ -93,8 +93,11 @@ func (s *Store) loadSide(ctx context.Context, q sqlx.QueryerContext, keys []any,
 			return nil, err
 		}
 	}
-	if err := s.loadOurs(ctx, q, keys, out, suffix); err != nil {
-		return nil, err
+	// Only a write (which locks) compares with the record of written list rows; a GET needs no query more.
+	if lock {
+		if err := s.loadOurs(ctx, q, keys, out, suffix); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -22,12 +22,13 @@ type RoleChange struct {
 
 // recomputeRoles brings the app roles of these SCIM users in line with their groups and direct
 // assignments, inside tx, and returns the user.roles_changed events of those whose roles changed, or
-// whose direct assignments did (always).
-func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs []string, always map[string]bool) ([]subjectEvent, error) {
+// whose direct assignments did (always). The users of marked (all of them but one just created) get
+// their role mark first.
+func (s *Store) recomputeRoles(ctx context.Context, tx *bookkeeping.Tx, userIDs, marked []string, always map[string]bool) ([]subjectEvent, error) {
 	if s.roles == nil || len(userIDs) == 0 {
 		return nil, nil
 	}
-	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, userIDs); err != nil {
+	if err := bookkeeping.MarkRoles(ctx, tx, tx.Tables, marked); err != nil {
 		return nil, err
 	}
 	changes, err := s.roles.Recompute(ctx, tx, userIDs, always)
@@ -83,7 +84,7 @@ func (s *Store) ReconcileRolesProgress(ctx context.Context, progress func(checke
 		}
 		var n int
 		err := s.inTx(ctx, func(tx *bookkeeping.Tx) error { // may run again: n is set by the run that commits
-			evs, err := s.recomputeRoles(ctx, tx, ids, nil)
+			evs, err := s.recomputeRoles(ctx, tx, ids, ids, nil)
 			if err != nil {
 				return err
 			}
@@ -153,7 +154,7 @@ func (s *Store) RolesDrift(ctx context.Context) (int, error) {
 		}
 		var n int
 		err := s.run.InTx(ctx, func(tx *bookkeeping.Tx) error {
-			evs, err := s.recomputeRoles(ctx, tx, ids, nil)
+			evs, err := s.recomputeRoles(ctx, tx, ids, ids, nil)
 			if err != nil {
 				return err
 			}

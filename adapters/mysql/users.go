@@ -37,6 +37,8 @@ type Store struct {
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	userCols   string         // the columns selectUser selects, for a list's deferred join
+	groupsCol  string         // a user's groups as one JSON array column (groups_col.go)
+	selectRead string         // selectUser with groupsCol: reads that answer with the users' groups
 	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
 
@@ -102,13 +104,15 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		stores = append([]*mapping.Roles{o.Roles}, stores...)
 	}
 	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
-	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc"}
+	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name"}
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
 	s.userCols = strings.Join(cols, ", ")
 	s.appJoin = " JOIN " + quoteIdent(m.Table) + " u ON u." + quoteIdent(m.Key) + " = b." + s.joinKey
 	s.selectUser = "SELECT " + s.userCols + " FROM " + s.bookTable() + " b" + s.appJoin
+	s.groupsCol = groupsColumn(s.memberTable(), s.groupTable())
+	s.selectRead = "SELECT " + s.userCols + ", " + s.groupsCol + " FROM " + s.bookTable() + " b" + s.appJoin
 	return s
 }
 
@@ -124,8 +128,10 @@ type bookRow struct {
 	created      time.Time
 	lastModified time.Time
 	doc          []byte
+	userName     string // the IdP's spelling, as last written through SCIM
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
+	groups       []byte   // groupsCol, when the query selected it: a JSON array, or NULL for none
 }
 
 func (b *bookRow) key() any {
@@ -139,11 +145,12 @@ type queryer = sqlx.QueryerContext
 
 // queryUsers runs selectUser with a suffix (WHERE ..., ORDER ..., FOR UPDATE) and scans every row.
 func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args ...any) ([]*bookRow, error) {
-	return s.queryUserRows(ctx, q, s.selectUser+" "+suffix, args...)
+	return s.queryUserRows(ctx, q, s.selectUser+" "+suffix, false, args...)
 }
 
-// queryUserRows runs a query selecting userCols and scans every row.
-func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, args ...any) ([]*bookRow, error) {
+// queryUserRows runs a query selecting userCols, followed by groupsCol when groups is set, and scans
+// every row.
+func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, groups bool, args ...any) ([]*bookRow, error) {
 	rows, err := q.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -154,9 +161,12 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, args
 	for rows.Next() {
 		b := &bookRow{app: make(map[string]any, len(appCols))}
 		appVals := make([]any, len(appCols))
-		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc}
+		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc, &b.userName}
 		for i := range appVals {
 			dest = append(dest, &appVals[i])
+		}
+		if groups {
+			dest = append(dest, &b.groups)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
@@ -240,6 +250,11 @@ func (s *Store) toResource(b *bookRow, side *mapping.Side) (scim.Resource, error
 		doc["externalId"] = b.externalID.String
 	}
 	r := s.m.Overlay(doc, b.app, side)
+	// A lower-cased copy of the userName (Mattermost's Email) reads back as the IdP's own spelling while
+	// the app has not changed it beyond letter case; what the app renamed it to otherwise.
+	if s.m.CaseCopy("userName") && scim.SameIdentity(fmt.Sprint(r["userName"]), b.userName) {
+		r["userName"] = b.userName
+	}
 	if v, ok := s.m.UnrecognizedActive(b.app); ok && s.unknownActive.first(fmt.Sprint(b.key(), "\x00", v)) {
 		s.log.Warn("user reads as inactive: the app's status value is not in the mapping's active map",
 			"user_id", b.id, "app_key", b.key(), "column", s.m.Column("active").Name, "value", v)
@@ -260,15 +275,29 @@ func Version(v int64) string { return `W/"` + strconv.FormatInt(v, 10) + `"` }
 
 // GetUser returns a live user by SCIM id.
 func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
-	b, err := s.oneUser(ctx, s.db, id, false)
+	b, err := s.userWithGroups(ctx, s.db, id)
 	if err != nil {
 		return nil, s.classify(err)
 	}
 	r, _, err := s.readUser(ctx, s.db, b, false)
 	if err == nil {
-		err = s.attachGroups(ctx, s.db, r)
+		err = s.setGroups(ctx, s.db, []scim.Resource{r}, []*bookRow{b})
 	}
 	return r, s.classify(err)
+}
+
+// userWithGroups reads a live user's row as oneUser does, without a lock, with its groups (groupsCol) for
+// setGroups: one statement where a read and attachGroups are two.
+func (s *Store) userWithGroups(ctx context.Context, q queryer, id string) (*bookRow, error) {
+	rows, err := s.queryUserRows(ctx, q, s.selectRead+" WHERE b.id = ? AND b.deleted_at IS NULL"+s.scopeSQL(), true,
+		append([]any{id}, s.scopeArgs()...)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, scim.NotFound("User", id)
+	}
+	return rows[0], nil
 }
 
 // attachGroups sets the readOnly "groups" attribute of users (RFC 7643 4.1.2) from the membership

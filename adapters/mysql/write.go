@@ -112,7 +112,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			out = cur
 			return s.attachGroups(ctx, tx, out)
 		}
-		if b, err = s.oneUser(ctx, tx, id, false); err != nil {
+		if b, err = s.userWithGroups(ctx, tx, id); err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
@@ -147,7 +147,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err := s.afterChange(ctx, tx, c); err != nil {
 			return err
 		}
-		return s.attachGroups(ctx, tx, out)
+		// After the change's events and audit, which do not carry the readOnly groups.
+		return s.setGroups(ctx, tx, []scim.Resource{out}, []*bookRow{b})
 	})
 	return out, s.settleDeactivation(ctx, err)
 }

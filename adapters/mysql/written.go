@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
@@ -102,4 +103,86 @@ func (s *Store) recordWritten(ctx context.Context, tx *bookkeeping.Tx, users []*
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")+
 		" ON DUPLICATE KEY UPDATE cols = VALUES(cols), at = VALUES(at)", args...)
 	return err
+}
+
+// auditWritten is, for users without a record of scimbridge's last write (written before it was kept),
+// what the audit trail says scimbridge left in their managed columns: each column's "after" in its
+// latest audit row that changed it. Columns no retained audit row changed are missing (unknown), and
+// redacted ones too. Times are text there; writtenMatch reads them back.
+func (s *Store) auditWritten(ctx context.Context, tx *bookkeeping.Tx, ids []string) (map[string]map[string]json.RawMessage, error) {
+	out := map[string]map[string]json.RawMessage{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID      string `db:"scim_id"`
+		Changes []byte `db:"changes"`
+	}
+	if err := tx.SelectContext(ctx, &rows, "SELECT scim_id, changes FROM "+tx.Tables.Named("audit")+" WHERE scim_id IN ("+
+		placeholders(len(ids))+") AND resource_type = 'User' ORDER BY scim_id, id", bookkeeping.Args(ids)...); err != nil {
+		return nil, err
+	}
+	managed := map[string]bool{}
+	for _, c := range s.managedColumns() {
+		managed[c] = true
+	}
+	for _, r := range rows {
+		var ch struct {
+			Columns map[string]struct {
+				After json.RawMessage `json:"after"`
+			} `json:"columns"`
+		}
+		if json.Unmarshal(r.Changes, &ch) != nil {
+			continue
+		}
+		for col, d := range ch.Columns {
+			if !managed[col] {
+				continue
+			}
+			if out[r.ID] == nil {
+				out[r.ID] = map[string]json.RawMessage{}
+			}
+			if string(d.After) == `"`+audit.Redacted+`"` {
+				delete(out[r.ID], col)
+				continue
+			}
+			if len(d.After) == 0 {
+				d.After = json.RawMessage("null")
+			}
+			out[r.ID][col] = d.After
+		}
+	}
+	return out, nil
+}
+
+// writtenMatch reports whether a column's value now (as scanned) is what was recorded (canonical, or
+// the audit trail's JSON, where a time is RFC 3339 text).
+func writtenMatch(now any, wrote json.RawMessage) bool {
+	c := canonical(now)
+	if string(c) == string(wrote) {
+		return true
+	}
+	if _, isTime := now.(time.Time); isTime {
+		var s string
+		if json.Unmarshal(wrote, &s) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return string(canonical(t)) == string(c)
+			}
+		}
+	}
+	return false
+}
+
+// writtenValue is what a repair binds to write wrote back into a column holding now: an RFC 3339 time of
+// the audit trail becomes MySQL's form when the column holds a time.
+func writtenValue(now any, wrote json.RawMessage) any {
+	if _, isTime := now.(time.Time); isTime {
+		var s string
+		if json.Unmarshal(wrote, &s) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t.UTC().Format("2006-01-02 15:04:05.999999")
+			}
+		}
+	}
+	return sqlValue(wrote)
 }

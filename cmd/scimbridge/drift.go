@@ -55,6 +55,12 @@ func (c *CLI) drift(ctx context.Context, args []string) int {
 	printDrift(c.Stdout, rep)
 	if res != nil {
 		fmt.Fprintf(c.Stdout, "repaired %d user(s); %d left as they are (row gone, or roles given by hand)\n", len(res.Repaired), len(res.Skipped))
+		for _, f := range res.Failed {
+			fmt.Fprintf(c.Stdout, "repair failed for %q %s (nothing of it written): %s\n", f.UserName, f.ID, f.Error)
+		}
+	}
+	if res != nil && len(res.Failed) > 0 {
+		return 1
 	}
 	return 0
 }
@@ -71,7 +77,10 @@ func printDrift(w io.Writer, rep *mysql.DriftReport) {
 			fmt.Fprintln(w, "    row gone: the app deleted the row (re-provision or DELETE the user in the IdP)")
 		}
 		if u.NoBaseline {
-			fmt.Fprintln(w, "    columns not checked: no record of scimbridge's last write yet (written before this version)")
+			fmt.Fprintln(w, "    columns not checked: no record of scimbridge's last write, nor an audit row (written before this version)")
+		}
+		if u.FromAudit {
+			fmt.Fprintln(w, "    columns compared with the audit trail (last written before this version)")
 		}
 		for _, d := range u.Columns {
 			fmt.Fprintf(w, "    column %s (%s): wrote %s, now %s\n", d.Column, d.Attribute, showValue(d.Wrote), showValue(d.Now))

@@ -15,7 +15,7 @@ import (
 
 const planAbout = `What going live would do to the app's tables now: the users adopted, created, updated, deactivated,
 the roles granted and revoked, and the conflicts go-live would stop at. Nothing is written: go-live
-runs whole in one transaction that is rolled back.`
+runs whole in one transaction that is rolled back. Exit 1 when go-live would stop at a conflict or error.`
 
 const goliveAbout = `Apply shadow mode's state to the app's tables, N users or groups per transaction, with the audit rows
 and events live mode would have written. Stop the shadow-mode serve first. Killed or stopped at a
@@ -50,9 +50,12 @@ func (c *CLI) plan(ctx context.Context, args []string) int {
 		enc := json.NewEncoder(c.Stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p)
-		return 0
+	} else {
+		p.WriteText(c.Stdout, *user == "")
 	}
-	p.WriteText(c.Stdout, *user == "")
+	if p.Summary.Errors > 0 {
+		return 1 // go-live would stop: a script can tell without reading the plan
+	}
 	return 0
 }
 

@@ -63,8 +63,20 @@ func TestShadowPlanGoLiveCommands(t *testing.T) {
 		t.Fatalf("shadow serve exited %d:\n%s", code, serveOut)
 	}
 
+	// A write the app would refuse is an error of the plan, and plan exits 1.
+	if _, err := db.Exec(`CREATE TRIGGER no_zoe BEFORE INSERT ON users FOR EACH ROW
+		IF NEW.email = 'zoe@example.com' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no zoe'; END IF`); err != nil {
+		t.Fatal(err)
+	}
+	if c, out, _ := run(t, env, "plan", "--config", path); c != 1 || !strings.Contains(out, "conflicts and errors: 1") ||
+		!strings.Contains(out, `ERROR                  User "zoe@example.com"`) {
+		t.Fatalf("plan with a refused insert: exit %d\n%s", c, out)
+	}
+	if _, err := db.Exec("DROP TRIGGER no_zoe"); err != nil {
+		t.Fatal(err)
+	}
 	c, out, errOut = run(t, env, "plan", "--config", path)
-	for _, want := range []string{"users: 1 to adopt, 1 to create", `adopt                  User "alice@example.com"`, `column last_name: "Anderson" -> "Archer"`,
+	for _, want := range []string{"users: 1 to adopt, 1 to create", "app rows: 1 existing to change (keys 1), 1 to insert", `adopt                  User "alice@example.com"`, `column last_name: "Anderson" -> "Archer"`,
 		`create                 User "zoe@example.com" ` + zoe.ID + "  new row"} {
 		if c != 0 || !strings.Contains(out, want) {
 			t.Fatalf("plan lacks %q: exit %d\n%s%s", want, c, out, errOut)

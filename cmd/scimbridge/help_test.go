@@ -38,6 +38,8 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{[]string{"webhooks", "replay", "--help"}, []string{"-endpoint", "-since", "send again the events since"}, []string{"-limit", "-id", "-status"}},
 		{[]string{"webhooks", "enable", "--help"}, []string{"-endpoint"}, []string{"-since", "-limit"}},
 		{[]string{"webhooks", "forget", "--help"}, []string{"-endpoint"}, []string{"-since", "-limit"}},
+		{[]string{"plan", "--help"}, []string{"Usage: scimbridge plan --config FILE", "-json", "-user"}, []string{"-batch"}},
+		{[]string{"golive", "--help"}, []string{"Usage: scimbridge golive --config FILE", "-batch"}, []string{"-json", "-user"}},
 		{[]string{"--help"}, []string{"scimbridge serve"}, nil},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/testdb"
@@ -186,6 +187,66 @@ func TestNewReconcilesRoles(t *testing.T) {
 	}
 	if !strings.Contains(term.String(), "roles reconcile: 1/1 (100%)") {
 		t.Errorf("no progress line on the terminal: %q", term.String())
+	}
+}
+
+// Replicas starting together reconcile once: while another replica holds the reconcile's lease, New
+// serves without reconciling; once the lease has ended, the next start reconciles.
+func TestNewLeavesTheReconcileToTheReplicaHoldingItsLease(t *testing.T) {
+	dsn := exampleDB(t)
+	vars := env(map[string]string{"SCIMBRIDGE_TOKEN": token})
+	db, err := mysql.Open(dsn, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r := start(t, exampleConfig(t), app.Options{Getenv: vars, DB: db})
+	code, user := r.do(t, http.MethodPost, "/Users", `{"userName":"dave@example.com","name":{"givenName":"Dave"}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %v", code, user)
+	}
+	if code, doc := r.do(t, http.MethodPost, "/Groups", `{"displayName":"Admins","members":[{"value":"`+user["id"].(string)+`"}]}`); code != http.StatusCreated {
+		t.Fatalf("POST /Groups: %d %v", code, doc)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	removeRoles := func() {
+		if _, err := db.Exec(`DELETE ur FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = 'dave@example.com'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles := func() int {
+		var n int
+		if err := db.Get(&n, `SELECT COUNT(*) FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = 'dave@example.com'`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	removeRoles()
+	other := bookkeeping.Leases{DB: db, Tables: bookkeeping.NewTables("", bookkeeping.MySQL), Owner: "another-replica"}
+	if ok, err := other.Hold(context.Background(), "roles-reconcile", time.Hour); err != nil || !ok {
+		t.Fatalf("Hold: %v %v", ok, err)
+	}
+	var logs bytes.Buffer
+	a, err := app.New(context.Background(), exampleConfig(t), app.Options{Getenv: vars, DB: db, Log: newLog(&logs), Listener: mustListen(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := roles(); n != 0 || !strings.Contains(logs.String(), "another replica is doing it") {
+		t.Fatalf("with the lease held elsewhere: %d roles (want the reconcile left to it), log:\n%s", n, logs.String())
+	}
+	if err := other.Release(context.Background(), "roles-reconcile"); err != nil {
+		t.Fatal(err)
+	}
+	a, err = app.New(context.Background(), exampleConfig(t), app.Options{Getenv: vars, DB: db, Listener: mustListen(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := roles(); n != 1 {
+		t.Fatalf("after the lease ended: %d roles, want admin back", n)
 	}
 }
 

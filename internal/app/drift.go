@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,10 +20,10 @@ func NewStore(db *sqlx.DB, cfg *config.Config, o Options) *mysql.Store {
 		Limits:      mysql.DocLimits{MaxValueBytes: cfg.Server.MaxValueBytes, MaxDocBytes: cfg.Server.MaxDocumentBytes}})
 }
 
-// runDriftCheck runs the drift report every [drift] every, on one replica: the one holding the drift
-// lock (a named lock, held by one connection while this process lives; another replica takes it over
-// when this one's connection goes). Each check's counts become the scimbridge_drift_users gauges and a
-// log line. Nothing is repaired: that takes `scimbridge drift --repair`.
+// runDriftCheck runs the drift report every [drift] every, on one replica: the owner of the lease
+// "drift-check", taken for two periods and renewed at each check, so that it stays with one replica
+// while it lives and passes to another once it stops. Each check's counts become the
+// scimbridge_drift_users gauges and a log line. Nothing is repaired: that takes `scimbridge drift --repair`.
 func (a *App) runDriftCheck(ctx context.Context) {
 	every := a.cfg.Drift.Every.Duration
 	if every <= 0 {
@@ -33,47 +32,18 @@ func (a *App) runDriftCheck(ctx context.Context) {
 	if a.o.DriftEvery > 0 {
 		every = a.o.DriftEvery
 	}
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(LEFT(CONCAT(?, DATABASE()), 64))", a.driftLock())
-			_ = conn.Close()
-		}
-	}()
 	for {
-		if conn == nil {
-			conn = a.takeDriftLock(ctx)
-		} else if err := conn.PingContext(ctx); err != nil {
-			_ = conn.Close() // the lock went with the connection
-			conn = a.takeDriftLock(ctx)
-		}
-		if conn != nil {
+		held, err := a.leases().Hold(ctx, "drift-check", 2*every)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("drift: taking the drift-check lease failed; retrying later", "err", err)
+		case held:
 			a.checkDrift(ctx)
 		}
 		if sleep(ctx, every) != nil {
 			return
 		}
 	}
-}
-
-func (a *App) driftLock() string { return a.cfg.Database.BookkeepingPrefix + "drift:" }
-
-// takeDriftLock returns the connection holding the drift lock, or nil when another replica holds it.
-func (a *App) takeDriftLock(ctx context.Context) *sql.Conn {
-	conn, err := a.db.Conn(ctx)
-	if err != nil {
-		a.log.Warn("drift: no connection for the drift lock; retrying later", "err", err)
-		return nil
-	}
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(LEFT(CONCAT(?, DATABASE()), 64), 0)", a.driftLock()).Scan(&got); err != nil || got.Int64 != 1 {
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("drift: taking the drift lock failed; retrying later", "err", err)
-		}
-		_ = conn.Close()
-		return nil
-	}
-	return conn
 }
 
 // checkDrift runs one drift report and publishes its counts.

@@ -246,7 +246,7 @@ func GoLive(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Options, bat
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lock, err := takeShadowLock(ctx, db, cfg.Database.BookkeepingPrefix)
+	lock, err := takeShadowLock(ctx, shadowLeases(db, cfg.Database.BookkeepingPrefix, bookkeeping.ProcessOwner(), o.Now), log)
 	if err != nil {
 		return err
 	}

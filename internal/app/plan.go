@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -40,6 +41,9 @@ type PlanSummary struct {
 	RoleRevokes int `json:"role_revokes"`
 	Errors      int `json:"errors"` // users and groups go-live would stop at
 	Groups      int `json:"groups"` // groups created or changed
+	// The app's users rows go-live writes: the keys of the existing ones, and how many it inserts.
+	TouchedRows []string `json:"touched_rows"`
+	NewRows     int      `json:"new_rows"`
 }
 
 // PlanUser is one user's part of a Plan.
@@ -234,6 +238,13 @@ func buildPlan(cfg *config.Config, status string, outcomes []Outcome, recs []aud
 		p.count(pu)
 		p.Users = append(p.Users, *pu)
 	}
+	// Keys in order, numbers as numbers (shorter first), whatever order the users went in.
+	slices.SortFunc(p.Summary.TouchedRows, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
 	for i := range p.Groups {
 		p.Groups[i] = *groups[p.Groups[i].ID]
 		if p.Groups[i].Error != "" {
@@ -255,6 +266,12 @@ func (p *Plan) count(pu *PlanUser) {
 	}
 	if len(pu.Actions) == 0 {
 		s.Unchanged++
+	}
+	switch {
+	case slices.Contains(pu.Actions, "create"):
+		s.NewRows++
+	case pu.AppKey != nil && (len(pu.Columns) > 0 || len(pu.Grants)+len(pu.Revokes) > 0):
+		s.TouchedRows = append(s.TouchedRows, *pu.AppKey)
 	}
 	for _, a := range pu.Actions {
 		switch a {

@@ -19,6 +19,11 @@ func (p *Plan) WriteText(w io.Writer, summary bool) {
 			s.Adopt, s.Create, s.Update, s.Deactivate, s.Reactivate, s.Delete, s.Unchanged)
 		fmt.Fprintf(w, "  roles: %d grants, %d revokes\n", s.RoleGrants, s.RoleRevokes)
 		fmt.Fprintf(w, "  groups: %d to create or update\n", s.Groups)
+		fmt.Fprintf(w, "  app rows: %d existing to change", len(s.TouchedRows))
+		if len(s.TouchedRows) > 0 {
+			fmt.Fprintf(w, " (keys %s)", strings.Join(s.TouchedRows, ", "))
+		}
+		fmt.Fprintf(w, ", %d to insert\n", s.NewRows)
 		fmt.Fprintf(w, "  conflicts and errors: %d\n", s.Errors)
 	}
 	for _, u := range p.Users {

@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,46 +20,67 @@ import (
 // tables are never written; `scimbridge plan` shows what going live would change in them, and
 // `scimbridge golive`, or a serve in live mode, applies the shadow state to them (golive.go).
 //
-// A named lock keeps the two modes apart: a shadow serve holds it while it runs, go-live while it
+// A lease keeps the two modes apart: a shadow serve holds it while it runs, go-live while it
 // applies, and a live serve refuses to start while someone else holds it.
 
-// ErrShadowLocked is returned when a shadow serve or a go-live holds the shadow lock.
-var ErrShadowLocked = errors.New("a shadow-mode serve (or a go-live) is running on this database; stop it first")
+// ErrShadowLocked is returned when a shadow serve or a go-live holds the shadow lease.
+var ErrShadowLocked = errors.New("a shadow-mode serve (or a go-live) is running on this database, or one died less than 30s ago; stop it first")
 
-// shadowLock is the shadow lock, held on a connection of its own for as long as it is held.
+// The shadow lock is a lease ({p}leases, like the migration's): a row, so that it holds across the nodes
+// of a cluster, renewed while it is held, and ending by itself shadowLease after a holder died.
+const (
+	shadowLeaseName = "shadow"
+	shadowLease     = 30 * time.Second
+)
+
+// shadowLock is the held shadow lease and its renewal.
 type shadowLock struct {
-	conn   *sqlx.Conn
-	prefix string
+	leases bookkeeping.Leases
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
-// shadowLockName names the lock per database and prefix: named locks are server-wide.
-const shadowLockName = "CONCAT(DATABASE(), '/', ?, 'shadow')"
+func shadowLeases(db *sqlx.DB, prefix, owner string, now func() time.Time) bookkeeping.Leases {
+	return bookkeeping.Leases{DB: db, Tables: bookkeeping.NewTables(prefix, bookkeeping.MySQL), Owner: owner, Now: now}
+}
 
-// takeShadowLock takes the shadow lock without waiting; ErrShadowLocked when it is held.
-func takeShadowLock(ctx context.Context, db *sqlx.DB, prefix string) (*shadowLock, error) {
-	conn, err := db.Connx(ctx)
+// takeShadowLock takes the shadow lease without waiting, and renews it until release; ErrShadowLocked
+// when another owner holds it.
+func takeShadowLock(ctx context.Context, l bookkeeping.Leases, log *slog.Logger) (*shadowLock, error) {
+	held, err := l.Hold(ctx, shadowLeaseName, shadowLease)
 	if err != nil {
 		return nil, err
 	}
-	var got sql.NullInt64
-	if err := conn.GetContext(ctx, &got, "SELECT GET_LOCK("+shadowLockName+", 0)", prefix); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	if got.Int64 != 1 {
-		_ = conn.Close()
+	if !held {
 		return nil, ErrShadowLocked
 	}
-	return &shadowLock{conn: conn, prefix: prefix}, nil
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	lock := &shadowLock{leases: l, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(lock.done)
+		t := time.NewTicker(shadowLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				if ok, err := l.Hold(rctx, shadowLeaseName, shadowLease); (err != nil || !ok) && rctx.Err() == nil && log != nil {
+					log.Error("shadow mode: renewing the shadow lease failed; a live serve may start beside this one", "err", err)
+				}
+			}
+		}
+	}()
+	return lock, nil
 }
 
 func (l *shadowLock) release() {
 	if l == nil {
 		return
 	}
-	// Closing the connection releases the lock too; RELEASE_LOCK returns it to the pool clean.
-	_, _ = l.conn.ExecContext(context.Background(), "DO RELEASE_LOCK("+shadowLockName+")", l.prefix)
-	_ = l.conn.Close()
+	l.stop()
+	<-l.done
+	_ = l.leases.Release(context.Background(), shadowLeaseName)
 }
 
 // enterMode is serve's first step after the migrations: in shadow mode, it takes the shadow lock (kept
@@ -74,12 +95,12 @@ func (a *App) enterMode(ctx context.Context) error {
 			return err
 		}
 		if st == nil || st.Status == stateLive {
-			// Live replicas start side by side without the lock; only a holder of it stops them.
-			var holder sql.NullInt64
-			if err := a.db.GetContext(ctx, &holder, "SELECT IS_USED_LOCK("+shadowLockName+")", prefix); err != nil {
+			// Live replicas start side by side without the lease; only a holder of it stops them.
+			owner, _, err := shadowLeases(a.db, prefix, a.owner, a.o.Now).Leader(ctx, shadowLeaseName)
+			if err != nil {
 				return err
 			}
-			if holder.Valid {
+			if owner != "" {
 				return ErrShadowLocked
 			}
 			return nil
@@ -87,7 +108,7 @@ func (a *App) enterMode(ctx context.Context) error {
 		a.pendingGoLive = true // after the webhook endpoints are registered: they must get go-live's events
 		return nil
 	}
-	lock, err := takeShadowLock(ctx, a.db, prefix)
+	lock, err := takeShadowLock(ctx, shadowLeases(a.db, prefix, a.owner, a.o.Now), a.log)
 	if err != nil {
 		return err
 	}
@@ -105,6 +126,9 @@ func (a *App) enterMode(ctx context.Context) error {
 	if a.cfg.Gate != nil {
 		a.log.Warn("shadow mode: the [gate] is not served (it would decide on accounts the app does not have yet)")
 	}
+	if a.cfg.UsersMapping().OnDelete == "delete" {
+		a.log.Warn("shadow mode with users.on_delete = \"delete\": a user deleted in shadow mode leaves nothing for go-live to replay; an app row it adopted is not deleted at go-live")
+	}
 	if len(a.cfg.Webhooks) > 0 {
 		a.log.Warn("shadow mode: no webhooks are sent (the app's tables do not change); go-live sends the events")
 	}
@@ -118,7 +142,7 @@ func (a *App) goLiveIfPending(ctx context.Context) error {
 	if !a.pendingGoLive {
 		return nil
 	}
-	lock, err := takeShadowLock(ctx, a.db, a.cfg.Database.BookkeepingPrefix)
+	lock, err := takeShadowLock(ctx, shadowLeases(a.db, a.cfg.Database.BookkeepingPrefix, a.owner, a.o.Now), a.log)
 	if err != nil {
 		return err
 	}

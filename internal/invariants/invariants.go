@@ -42,6 +42,8 @@ func Check(ctx context.Context, db *sqlx.DB, s Setup) ([]string, error) {
 			"SELECT COUNT(*) FROM " + t.Members() + " m LEFT JOIN " + t.Users() + " u ON u.id = m.user_id WHERE u.id IS NULL OR u.deleted_at IS NOT NULL"},
 		{"values rows of a user that does not exist",
 			"SELECT COUNT(*) FROM " + t.Values() + " v LEFT JOIN " + t.Users() + " u ON u.id = v.user_id WHERE u.id IS NULL"},
+		{"list-row records of a user that does not exist",
+			"SELECT COUNT(*) FROM " + t.ListRows() + " l LEFT JOIN " + t.Users() + " u ON u.id = l.user_id WHERE u.id IS NULL"},
 		{"deliveries still owed whose outbox event is gone",
 			"SELECT COUNT(*) FROM " + t.Deliveries() + " d LEFT JOIN " + t.Outbox() + " o ON o.seq = d.seq WHERE d.status <> 'delivered' AND o.seq IS NULL"},
 		{"deliveries whose event differs from their outbox row's",

@@ -260,7 +260,8 @@ var migrations = []migration{
 	// so that an unfiltered list's totalResults is a read of 16 rows rather than a COUNT over every
 	// user. 16 shards (by the first hex digit of the user's id) so that concurrent creates and deletes
 	// rarely wait on one another's row. changes counts every create and delete, so a reader can tell
-	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist.
+	// whether the list's order of older users can have moved. Shard 0 starts with the users that exist;
+	// IGNORE: a run that filled the rows but crashed before recording the step finds them kept since.
 	sqlStep(`CREATE TABLE {p}user_counts (
 		shard   TINYINT UNSIGNED NOT NULL,
 		live    BIGINT           NOT NULL,
@@ -294,8 +295,9 @@ var migrations = []migration{
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	// 30-34 can run again (IF NOT EXISTS, INSERT IGNORE): a crash between a step and its record repeats
 	// it, and a test re-running migration 18 re-runs those after it.
-	// 30, 31: the deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked by every
-	// deactivation so that replicas count together: closed or tripped, since when and why.
+	// 30, 31: the deactivation circuit breaker (adapters/mysql/breaker). breaker is its one row, locked and
+	// written (n) by every deactivation so that replicas count together, on a cluster's nodes too:
+	// closed or tripped, since when and why.
 	sqlStep(`CREATE TABLE IF NOT EXISTS {p}breaker (
 		id         TINYINT      NOT NULL,
 		state      VARCHAR(16)  NOT NULL,
@@ -303,6 +305,7 @@ var migrations = []migration{
 		reason     VARCHAR(255) NOT NULL DEFAULT '',
 		changed_at DATETIME(6)  NULL,
 		changed_by VARCHAR(100) NOT NULL DEFAULT '',
+		n          BIGINT       NOT NULL DEFAULT 0,
 		PRIMARY KEY (id)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	sqlStep(`INSERT IGNORE INTO {p}breaker (id, state) VALUES (1, 'closed')`),

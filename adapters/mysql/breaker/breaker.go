@@ -117,6 +117,11 @@ func (b *Breaker) Admit(ctx context.Context, tx *bookkeeping.Tx, d Deactivation)
 	if err != nil {
 		return err
 	}
+	// A write of the row, not only its lock: two deactivations on two nodes of a cluster (Galera, group
+	// replication), where row locks are local, then conflict at commit and one runs again.
+	if _, err := tx.ExecContext(ctx, "UPDATE "+tx.Tables.Named("breaker")+" SET n = n + 1 WHERE id = 1"); err != nil {
+		return err
+	}
 	var decision sql.NullString
 	err = tx.QueryRowxContext(ctx, "SELECT decision FROM "+tx.Tables.Named("breaker_held")+" WHERE user_id = ? FOR UPDATE", d.UserID).Scan(&decision)
 	found := err == nil

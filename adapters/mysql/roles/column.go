@@ -8,8 +8,8 @@ import (
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
-// columnStore keeps one role in a column of the users table: the highest-priority role granted, or the
-// default.
+// columnStore keeps one role in a column of the users table, or in a key-value row (roles.keyvalue:
+// WordPress's wp_user_level): the highest-priority role granted, or the default.
 type columnStore struct {
 	r                  *mapping.Roles
 	table, key, column string // quoted
@@ -30,7 +30,11 @@ func (c *columnStore) want(granted, hand []string) []string {
 }
 
 func (c *columnStore) read(ctx context.Context, tx *bookkeeping.Tx, keys []any) (map[string]state, error) {
-	return readColumn(ctx, tx, c.table, c.key, c.column, keys, func(v string) []string { return []string{v} })
+	one := func(v string) []string { return []string{v} }
+	if c.r.KeyValue != nil {
+		return readKVRow(ctx, tx, c.r.KeyValue, keys, one)
+	}
+	return readColumn(ctx, tx, c.table, c.key, c.column, keys, one)
 }
 
 func (c *columnStore) write(ctx context.Context, tx *bookkeeping.Tx, users []*user, have map[string]state) error {
@@ -43,9 +47,29 @@ func (c *columnStore) write(ctx context.Context, tx *bookkeeping.Tx, users []*us
 		if len(u.want) > 0 {
 			v = u.want[0]
 		}
+		if kv := c.r.KeyValue; kv != nil {
+			st := have[bookkeeping.KeyString(u.key)]
+			if err := c.writeKV(ctx, tx, kv, u.key, v, st.present); err != nil {
+				return err
+			}
+			continue
+		}
 		ups.add(c.column+" = ?", []any{v}, u.key)
 	}
 	return ups.run(ctx, tx, c.table, c.key)
+}
+
+// writeKV stores the role in the user's key-value row; no role (and no default) deletes the row.
+func (c *columnStore) writeKV(ctx context.Context, tx *bookkeeping.Tx, kv *mapping.RoleKVRow, key, v any, exists bool) error {
+	if v != nil {
+		return writeKVRow(ctx, tx, kv, key, v.(string), exists)
+	}
+	if !exists {
+		return nil
+	}
+	d := tx.D
+	_, err := tx.ExecContext(ctx, "DELETE FROM "+d.Quote(kv.Table)+" WHERE "+d.Quote(kv.ForeignKey)+" = ? AND "+d.Quote(kv.KeyColumn)+" = ?", key, kv.Key)
+	return err
 }
 
 // readColumn reads a role column of the users with these keys, locking their rows; parse turns a
