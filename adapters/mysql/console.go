@@ -98,7 +98,7 @@ func (s *Store) BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]sci
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.queryUserRows(ctx, s.db, s.pageSQL(cond, "b.created, b.id"), append(args, n, 0)...)
+	rows, err := s.queryUserRows(ctx, s.db, s.pageSQL(cond, "b.created, b.id"), true, append(args, n, 0)...)
 	if err != nil {
 		return nil, s.classify(err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]sci
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return users, s.classify(s.attachGroups(ctx, s.db, users...))
+	return users, s.classify(s.setGroups(ctx, s.db, users, rows))
 }
 
 // CountUsers counts the live users in scimbridge's bookkeeping (one index read; the app's rows are not
