@@ -19,7 +19,8 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
 		return "TRUE", nil, nil
 	}
-	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable(), valuesTable: s.t.Values()}
+	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable(), valuesTable: s.t.Values(),
+		appRoles: s.roles != nil}
 	if s.scanDocs {
 		f.valuesTable = ""
 	}
@@ -34,6 +35,7 @@ type filterBuilder struct {
 	memberTable string         // the quoted membership table
 	groupTable  string         // the quoted groups table
 	valuesTable string         // the quoted values table (filter_values.go); "" for groups
+	appRoles    bool           // [roles] is configured: a user's roles are not in its document
 	args        []any
 	jt          int // alias counter, for JSON_TABLEs and side tables
 }
@@ -87,6 +89,9 @@ func (f *filterBuilder) expr(e scim.Expr) (string, error) {
 		if !ok || !ref.Attr.MultiValued || ref.Attr.Type != scim.Complex {
 			return "", scim.BadRequest(scim.TypeInvalidFilter, "%q is not a multi-valued complex attribute", e.Attr.String())
 		}
+		if err := f.refuseRoles(ref); err != nil {
+			return "", err
+		}
 		if p, ok := f.m.Locate(ref); ok && p.List != nil {
 			return f.listFilter(p.List, e.Filter)
 		}
@@ -116,6 +121,9 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	}
 	if ref.Attr.Name == "meta" {
 		return "", scim.BadRequest(scim.TypeInvalidFilter, "filtering on %s is not supported", ref.Path())
+	}
+	if err := f.refuseRoles(ref); err != nil {
+		return "", err
 	}
 	if ref.URN == "" && ref.Attr.Name == "groups" {
 		return f.userGroupFilter(ref, e)
@@ -152,6 +160,17 @@ func (f *filterBuilder) compare(e *scim.CompareExpr) (string, error) {
 	lookup := f.valueLookup(valuePath(ref), def, e)
 	cond, err := f.cmp(jsonText(dialect.JSONValue("b.doc", jsonPath(ref)), def), def, e)
 	return lookup + cond + closeLookup(lookup), err
+}
+
+// refuseRoles answers a filter on the user's roles when [roles] is configured: the roles GET shows are
+// then the groups' and the direct assignments', read from the app's and scimbridge's tables, not the
+// document the filter would search, so it would match nothing, silently.
+func (f *filterBuilder) refuseRoles(ref scim.Ref) error {
+	if !f.appRoles || ref.URN != "" || ref.Attr.Name != "roles" {
+		return nil
+	}
+	return scim.BadRequest(scim.TypeInvalidFilter, "users cannot be filtered by roles: with [roles] they come from groups and "+
+		"direct assignments; list a group's members, or GET the user")
 }
 
 // column compares on a mapped column: o is its SQL expression.

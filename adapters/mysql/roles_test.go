@@ -377,3 +377,25 @@ func TestRegressionReconcileRolesUserWithoutAppRow(t *testing.T) {
 		}
 	})
 }
+
+// With [roles], a user's roles are not in its document: a filter on them is refused rather than
+// matching nobody; without [roles], roles are a stored attribute like any other and stay filterable.
+func TestRolesFilterRefusedWhenRolesAreTheApps(t *testing.T) {
+	ctx := context.Background()
+	f := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, storeColumnRoles)
+	for _, filter := range []string{`roles.value eq "admin"`, `roles[value eq "admin"]`, `userName pr and roles pr`} {
+		e, err := scim.ParseFilter(filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.store.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 10, Filter: e})
+		if se := scim.AsError(err); se == nil || se.Status != 400 || se.ScimType != scim.TypeInvalidFilter {
+			t.Errorf("%s with [roles]: %v, want 400 invalidFilter", filter, err)
+		}
+	}
+	plain := newRoleFixture(t, roleSchema("role VARCHAR(32) NULL,", ""), usersTOML, "")
+	e, _ := scim.ParseFilter(`roles.value eq "admin"`)
+	if _, err := plain.store.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 10, Filter: e}); err != nil {
+		t.Errorf("without [roles]: %v, want the filter to run", err)
+	}
+}
