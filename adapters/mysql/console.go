@@ -109,7 +109,7 @@ func (s *Store) BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]sci
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return users, s.classify(s.attachGroups(ctx, s.db, users...))
+	return users, s.classify(s.setGroups(ctx, s.db, users, rows))
 }
 
 // CountUsers counts the live users in scimbridge's bookkeeping (one index read; the app's rows are not
