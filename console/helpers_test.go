@@ -54,6 +54,7 @@ type setup struct {
 	public  string // console.public_url; default the listener's http URL
 	opts    func(*app.Options)
 	getenv  map[string]string
+	shadow  bool // [server] mode = "shadow"
 }
 
 func newEnv(t *testing.T, s setup) *env {
@@ -136,6 +137,9 @@ public_url = "` + public + `"
 		t.Fatal(err)
 	}
 	e.cfg = cfg
+	if s.shadow {
+		cfg.Server.Mode = config.ModeShadow
+	}
 	schema, err := os.ReadFile("../examples/legacy-app/schema.sql")
 	if err != nil {
 		t.Fatal(err)

@@ -110,6 +110,10 @@ type App struct {
 	console   *console.Console // nil without [console]
 	consoleLn net.Listener
 	drift     lastDrift // the latest drift report, for the console
+	plan      lastPlan  // the latest go-live plan computed from the console (shadow mode)
+	// loaded is the configuration as given, which in shadow mode enterMode replaced with the shadow one:
+	// go-live and its plan work from the configuration as given (as `scimbridge plan` loads it).
+	loaded *config.Config
 }
 
 // New builds scimbridge from cfg, in the order `serve` has always started: tokens (a bad secret fails

@@ -80,10 +80,18 @@ func (a *App) driftPage() console.Page {
 				data["Users"], data["Unmanaged"] = rep.Users[:min(len(rep.Users), 200)], rep.Unmanaged[:min(len(rep.Unmanaged), 200)]
 			}
 			var buf bytes.Buffer
-			err := driftTemplate.Execute(&buf, data)
-			return template.HTML(buf.String()), err // html/template output: every value escaped
+			if err := driftTemplate.Execute(&buf, data); err != nil {
+				return "", err
+			}
+			if err := a.planSection(&buf, q.Get("csrf")); err != nil {
+				return "", err
+			}
+			return template.HTML(buf.String()), nil // html/template output: every value escaped
 		},
-		Action: func(ctx context.Context, _ url.Values) (string, error) {
+		Action: func(ctx context.Context, form url.Values) (string, error) {
+			if form.Get("do") == "plan" {
+				return a.computePlan(ctx)
+			}
 			start := a.o.Now()
 			rep, err := a.store.Drift(ctx)
 			if err != nil {
@@ -96,7 +104,7 @@ func (a *App) driftPage() console.Page {
 }
 
 var driftTemplate = template.Must(template.New("drift").Parse(`
-{{if eq .Mode "shadow"}}<p class="na">Shadow mode: <code>scimbridge plan</code> lists the writes live mode would make.</p>{{end}}
+<h2>Drift</h2>
 <form method="post" action="/drift"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit" id="run-drift">Run the drift report now</button></form>
 {{if not .Report}}<p class="na" id="no-report">No drift report yet: {{if .Every}}the check inside serve runs every {{.Every}}{{else}}set [drift] every to run it inside serve{{end}}, or run it now.</p>{{else}}
 <p class="muted">The app's tables against what scimbridge last wrote and what the role rules grant, as of {{.Report.At.Format "2006-01-02 15:04:05"}} UTC

@@ -134,7 +134,7 @@ func (a *App) enterMode(ctx context.Context) error {
 		a.log.Warn("shadow mode: no webhooks are sent (the app's tables do not change); go-live sends the events")
 	}
 	a.log.Info("shadow mode: the app's tables are not written", "copies", len(tables), "bookkeeping_prefix", shadow.Database.BookkeepingPrefix)
-	a.cfg = shadow
+	a.loaded, a.cfg = a.cfg, shadow
 	return nil
 }
 
