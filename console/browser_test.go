@@ -217,3 +217,25 @@ func TestBrowserSSORefusesOutsideTheAdminGroup(t *testing.T) {
 		t.Errorf("signed in as %q", got)
 	}
 }
+
+// In shadow mode the Drift and plan page's Compute plan button shows the plan's counts and users.
+func TestBrowserComputesThePlan(t *testing.T) {
+	e := newEnv(t, setup{shadow: true})
+	e.mustDo(t, "POST", "/Users", `{"userName":"ada@example.com","name":{"givenName":"Ada","familyName":"Lovelace"}}`, 201)
+	e.mustDo(t, "POST", "/Users", `{"userName":"bea@example.com","name":{"givenName":"Bea","familyName":"Baker"}}`, 201)
+	ctx, dialogs := headless(t)
+	run(t, ctx, chromedp.Navigate(e.console+"/drift"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), consoleToken), chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("compute-plan")), chromedp.Click(chromedp.ID("compute-plan")),
+		chromedp.WaitVisible(chromedp.ID("plan-counts")))
+	if got := text(t, ctx, "#plan-create"); got != "2" {
+		t.Errorf("creates on the page: %q, want 2", got)
+	}
+	if got := text(t, ctx, "#plan-users"); !strings.Contains(got, "ada@example.com") || !strings.Contains(got, "bea@example.com") {
+		t.Errorf("the plan's users: %q", got)
+	}
+	shot(t, ctx, "plan")
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d JavaScript dialogs opened", n)
+	}
+}
