@@ -78,7 +78,7 @@ func (a *App) planSection(w io.Writer, csrf string) error {
 	return planTemplate.Execute(w, data)
 }
 
-var planTemplate = template.Must(template.New("plan").Parse(`
+var planTemplate = template.Must(template.New("plan").Funcs(template.FuncMap{"cell": planCell}).Parse(`
 <h2>Go-live plan</h2>
 {{if not .Shadow}}<p class="na" id="plan-na">Live mode: go-live is done or not applicable, so there is no plan.</p>{{else}}
 <p class="muted">What <code>scimbridge golive</code> would do to the app's tables now, as <code>scimbridge plan</code> computes it:
@@ -92,9 +92,18 @@ go-live runs whole in one transaction that is rolled back.</p>
 <h3>Users that change{{if gt .Changed .Rows}} (the first {{.Rows}} of {{.Changed}}){{end}}</h3>
 <table id="plan-users"><tr><th>userName</th><th>App key</th><th>Actions</th><th>Columns</th><th>Roles</th><th>Error</th></tr>
 {{range .Users}}<tr><td><a href="/users/{{.ID}}">{{.UserName}}</a></td><td>{{with .AppKey}}{{.}}{{else}}new{{end}}</td><td>{{range .Actions}}{{.}} {{end}}</td>
-<td>{{range $col, $d := .Columns}}<div>{{$col}}: <code>{{printf "%v" $d.Before}}</code> → <code>{{printf "%v" $d.After}}</code></div>{{end}}</td>
+<td>{{range $col, $d := .Columns}}<div>{{$col}}: <code>{{cell $d.Before}}</code> → <code>{{cell $d.After}}</code></div>{{end}}</td>
 <td>{{with .Grants}}<div>grant {{.}}</div>{{end}}{{with .Revokes}}<div>revoke {{.}}</div>{{end}}</td><td>{{.Error}}</td></tr>{{else}}<tr><td colspan="6" class="muted">None.</td></tr>{{end}}</table>
 {{if .Groups}}<h3>Groups{{if gt (len .Plan.Groups) .Rows}} (the first {{.Rows}} of {{len .Plan.Groups}}){{end}}</h3>
 <table id="plan-groups-list"><tr><th>displayName</th><th>Action</th><th>Members added</th><th>Error</th></tr>
 {{range .Groups}}<tr><td>{{.DisplayName}}</td><td>{{.Action}}</td><td class="num">{{.Members}}</td><td>{{.Error}}</td></tr>{{end}}</table>{{end}}
 {{end}}{{end}}`))
+
+// planCell is a column's value as the plan shows it: NULL (no row yet, or a NULL column) as "NULL"
+// rather than Go's "<nil>".
+func planCell(v any) string {
+	if v == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(v)
+}
