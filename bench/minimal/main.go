@@ -12,6 +12,8 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/scimbridge/scimbridge/bench/internal/benchrun"
@@ -28,6 +30,7 @@ type options struct {
 	rounds  int
 	roles   bool
 	timeout time.Duration
+	cpuProf string
 }
 
 func main() {
@@ -41,7 +44,18 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs both servers, in turn first")
 	flag.BoolVar(&o.roles, "roles", false, "configure scimbridge with [roles] (a role column, default viewer)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (both servers and the client) to this file")
 	flag.Parse()
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			benchrun.Exit("minimal", 1, "cpuprofile: "+err.Error())
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if o.users < 1000 || o.posts < 1 || o.gets < 1 || o.clients < 1 || o.rounds < 1 {
 		benchrun.Exit("minimal", 2, "-users must be >= 1000, -posts, -gets, -clients and -rounds >= 1")
 	}
