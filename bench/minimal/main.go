@@ -13,6 +13,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -31,6 +32,7 @@ type options struct {
 	roles   bool
 	timeout time.Duration
 	cpuProf string
+	blkProf string
 }
 
 func main() {
@@ -44,6 +46,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs both servers, in turn first")
 	flag.BoolVar(&o.roles, "roles", false, "configure scimbridge with [roles] (a role column, default viewer)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	flag.StringVar(&o.blkProf, "blockprofile", "", "write a blocking profile of the whole run to this file")
 	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (both servers and the client) to this file")
 	flag.Parse()
 	if o.cpuProf != "" {
@@ -55,6 +58,16 @@ func main() {
 			benchrun.Exit("minimal", 1, "cpuprofile: "+err.Error())
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.blkProf != "" {
+		// Where goroutines wait (channels, locks, the connection pool), which the CPU profile cannot show.
+		runtime.SetBlockProfileRate(int(time.Microsecond))
+		defer func() {
+			if f, err := os.Create(o.blkProf); err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
 	}
 	if o.users < 1000 || o.posts < 1 || o.gets < 1 || o.clients < 1 || o.rounds < 1 {
 		benchrun.Exit("minimal", 2, "-users must be >= 1000, -posts, -gets, -clients and -rounds >= 1")
