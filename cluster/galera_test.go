@@ -110,6 +110,13 @@ func startCluster(t *testing.T, n int) []*node {
 	}
 	for i, nd := range nodes {
 		t.Cleanup(nd.kill)
+		if logs := os.Getenv(envLogs); logs != "" { // runs before the datadirs go (cleanups run last first)
+			t.Cleanup(func() {
+				if b, err := os.ReadFile(nd.logFile); err == nil {
+					_ = os.WriteFile(filepath.Join(logs, nd.name+"-mariadbd.log"), b, 0o644)
+				}
+			})
+		}
 		peers := ""
 		if i > 0 {
 			peers = fmt.Sprintf("127.0.0.1:%d", nodes[0].gcomm)

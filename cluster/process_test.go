@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +113,22 @@ func (p *process) kill() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
+}
+
+// envLogs names a directory for the replicas' logs (access log and retries, JSON, one file per node):
+// with it a failed run can be followed request by request. Without it the logs are discarded.
+const envLogs = "SCIMBRIDGE_CLUSTER_LOGS"
+
+func replicaLog(t *testing.T, name string) *slog.Logger {
+	dir := os.Getenv(envLogs)
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	t.Logf("replica on %s logs to %s", name, f.Name())
+	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

@@ -252,7 +252,7 @@ func startReplica(t *testing.T, cfg *config.Config, nd *node) (*replica, error) 
 		return nil, err
 	}
 	a, err := app.New(context.Background(), cfg, app.Options{Getenv: invariants.Env(nd.dsn(dbName)), Listener: ln, MetricsListener: mln,
-		TuneWebhooks: tune})
+		TuneWebhooks: tune, Log: replicaLog(t, nd.name)})
 	if err != nil {
 		return nil, err
 	}

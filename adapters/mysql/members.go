@@ -54,6 +54,11 @@ func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID s
 			removed = append(removed, id)
 		}
 	}
+	// The user mark of each new member (bookkeeping.MarkUsers): a concurrent DELETE of the user through
+	// another Galera node then conflicts with this add instead of both committing.
+	if err := bookkeeping.MarkUsers(ctx, tx, tx.Tables, added); err != nil {
+		return nil, nil, err
+	}
 	for start := 0; start < len(fresh); start += memberBatch {
 		batch := fresh[start:min(start+memberBatch, len(fresh))]
 		args := make([]any, 0, 3*len(batch))

@@ -223,6 +223,13 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		if err != nil {
 			return err
 		}
+		// The user mark, after the user's row is locked and before its memberships are read
+		// (bookkeeping.MarkUsers): an add of this user to a group through another Galera node then
+		// conflicts with this DELETE, or this DELETE sees the member row it wrote, instead of leaving a
+		// member row of a deleted user.
+		if err := bookkeeping.MarkUsers(ctx, tx, tx.Tables, []string{id}); err != nil {
+			return err
+		}
 		cur, side, err := s.readUser(ctx, tx, b, true)
 		if err != nil {
 			return err
