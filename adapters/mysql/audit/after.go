@@ -20,11 +20,18 @@ func LastID(ctx context.Context, q sqlx.QueryerContext, t bookkeeping.Tables) (i
 // transaction that wrote them, `scimbridge plan` reads what go-live's writes recorded before rolling them
 // back.
 func After(ctx context.Context, q sqlx.QueryerContext, t bookkeeping.Tables, after int64) ([]Record, error) {
-	rows, err := q.QueryxContext(ctx, "SELECT id, at, actor, request_id, operation, resource_type, scim_id, name, app_key, member_id, changes FROM "+
-		t.Named("audit")+" WHERE id > ? ORDER BY id", after)
+	rows, err := q.QueryxContext(ctx, selectRecords+t.Named("audit")+" WHERE id > ? ORDER BY id", after)
 	if err != nil {
 		return nil, err
 	}
+	return scanRecords(rows)
+}
+
+// selectRecords is the start of a query of whole records, in the column order scanRecords reads.
+const selectRecords = "SELECT id, at, actor, request_id, operation, resource_type, scim_id, name, app_key, member_id, changes FROM "
+
+// scanRecords reads every row of a selectRecords query, closing rows.
+func scanRecords(rows *sqlx.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {

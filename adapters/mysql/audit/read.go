@@ -2,7 +2,7 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +67,7 @@ func List(ctx context.Context, db *sqlx.DB, t bookkeeping.Tables, f Filter) ([]R
 		where = append(where, "request_id = ?")
 		args = append(args, f.RequestID)
 	}
-	q := "SELECT id, at, actor, request_id, operation, resource_type, scim_id, name, app_key, member_id, changes FROM " + t.Named("audit")
+	q := selectRecords + t.Named("audit")
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -79,25 +79,12 @@ func List(ctx context.Context, db *sqlx.DB, t bookkeeping.Tables, f Filter) ([]R
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		var r Record
-		var doc []byte
-		if err := rows.Scan(&r.ID, &r.At, &r.Actor, &r.RequestID, &r.Operation, &r.ResourceType, &r.SCIMID, &r.Name,
-			&r.AppKey, &r.MemberID, &doc); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(doc, &r.Changes); err != nil {
-			return nil, err
-		}
-		r.At = r.At.UTC()
-		out = append(out, r)
+	out, err := scanRecords(rows)
+	if err != nil {
+		return nil, err
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, rows.Err()
+	slices.Reverse(out) // newest were read first, for the limit; callers get them oldest first
+	return out, nil
 }
 
 // Prune deletes the records older than before, batch rows per statement so that no long lock is held,
