@@ -6,21 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
 // A lease is one owner's until it ends; then the next owner takes it. Renewing keeps it.
 func TestLeaseHeldUntilItEnds(t *testing.T) {
-	db, err := bookkeeping.Open(testdb.New(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedDB(t, 4)
 	ctx := context.Background()
-	if _, err := bookkeeping.Migrate(ctx, db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
 	if bookkeeping.IsGalera(db) {
 		t.Fatal("the shared server is taken for a Galera node") // cluster/ checks the other way round
 	}
@@ -59,15 +53,8 @@ func TestLeaseHeldUntilItEnds(t *testing.T) {
 
 // Of many owners racing for one lease at once, one holds it at a time: Run never runs two fns at once.
 func TestLeaseRaceHasOneWinner(t *testing.T) {
-	db, err := bookkeeping.Open(testdb.New(t), 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedDB(t, 20)
 	ctx := context.Background()
-	if _, err := bookkeeping.Migrate(ctx, db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
 	tables := bookkeeping.NewTables("scim_", bookkeeping.MySQL)
 	var mu sync.Mutex
 	ran, active, most := 0, 0, 0
@@ -105,4 +92,19 @@ func TestLeaseRaceHasOneWinner(t *testing.T) {
 	if err := db.Get(&holders, "SELECT COUNT(*) FROM scim_leases WHERE name = 'once'"); err != nil || holders != 1 {
 		t.Fatalf("lease rows %d, %v", holders, err)
 	}
+}
+
+// migratedDB is a fresh test database with conns connections and scimbridge's tables migrated (prefix
+// scim_), closed when the test ends.
+func migratedDB(t *testing.T, conns int) *sqlx.DB {
+	t.Helper()
+	db, err := bookkeeping.Open(testdb.New(t), conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := bookkeeping.Migrate(context.Background(), db, "scim_"); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

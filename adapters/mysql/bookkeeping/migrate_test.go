@@ -43,15 +43,8 @@ func TestConcurrentMigrateAllSucceed(t *testing.T) {
 // Steps whose work is there but not recorded (a run that crashed between a step and its record) are
 // recorded and passed over, not failed on: "table exists", "duplicate column" carry on.
 func TestMigrateCarriesOnOverDoneSteps(t *testing.T) {
-	db, err := bookkeeping.Open(testdb.New(t), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedDB(t, 2)
 	ctx := context.Background()
-	if _, err := bookkeeping.Migrate(ctx, db, "scim_"); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := db.Exec("DELETE FROM scim_schema_migrations WHERE version >= 7"); err != nil {
 		t.Fatal(err)
 	}
