@@ -10,8 +10,11 @@ import (
 )
 
 // Verify reads every user and group the load wrote through the SCIM API at base and returns how they
-// differ from what the writes must have left.
-func (e Expected) Verify(ctx context.Context, client *http.Client, base, token string) ([]string, error) {
+// differ from what the writes must have left. A group whose only difference is members that the load
+// deleted goes to deletedMembers instead of diffs: on Galera that is issue 16's open race (a membership
+// surviving its user's DELETE), which the cluster test reports apart; anywhere else it is a difference
+// like the others.
+func (e Expected) Verify(ctx context.Context, client *http.Client, base, token string) (diffs, deletedMembers []string, err error) {
 	var out []string
 	get := func(path string, v any) (int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
@@ -37,7 +40,7 @@ func (e Expected) Verify(ctx context.Context, client *http.Client, base, token s
 		}
 		status, err := get("/Users/"+id, &got)
 		if err != nil {
-			return out, err
+			return out, deletedMembers, err
 		}
 		if status != http.StatusOK || got.UserName != u.UserName || got.DisplayName != u.DisplayName {
 			out = append(out, fmt.Sprintf("user %s: %d %q %q, want %q %q", id, status, got.UserName, got.DisplayName, u.UserName, u.DisplayName))
@@ -58,7 +61,7 @@ func (e Expected) Verify(ctx context.Context, client *http.Client, base, token s
 		}
 		status, err := get("/Groups/"+gid, &got)
 		if err != nil {
-			return out, err
+			return out, deletedMembers, err
 		}
 		var ids []string
 		for _, m := range got.Members {
@@ -66,11 +69,28 @@ func (e Expected) Verify(ctx context.Context, client *http.Client, base, token s
 		}
 		slices.Sort(ids)
 		want := slices.Sorted(slices.Values(members[name]))
-		if status != http.StatusOK || !slices.Equal(ids, want) {
+		if status == http.StatusOK && !slices.Equal(ids, want) && onlyDeletedExtra(ids, want, e.Deleted) {
+			deletedMembers = append(deletedMembers, fmt.Sprintf("group %s: %d members, want %d (%s)", name, len(ids), len(want), diff(ids, want)))
+		} else if status != http.StatusOK || !slices.Equal(ids, want) {
 			out = append(out, fmt.Sprintf("group %s: %d, %d members, want %d (%s)", name, status, len(ids), len(want), diff(ids, want)))
 		}
 	}
-	return out, nil
+	return out, deletedMembers, nil
+}
+
+// onlyDeletedExtra says got is want plus members that are all among the deleted users.
+func onlyDeletedExtra(got, want, deleted []string) bool {
+	for _, id := range want {
+		if !slices.Contains(got, id) {
+			return false
+		}
+	}
+	for _, id := range got {
+		if !slices.Contains(want, id) && !slices.Contains(deleted, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // diff names a few ids in one list and not the other.
