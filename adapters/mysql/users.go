@@ -301,11 +301,20 @@ func (s *Store) userWithGroups(ctx context.Context, q queryer, id string) (*book
 }
 
 // attachGroups sets the readOnly "groups" attribute of users (RFC 7643 4.1.2) from the membership
-// table, with one query for all of them.
+// table, with one query for all of them, and then the roles that derive from them.
 func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users ...scim.Resource) error {
 	if len(users) == 0 {
 		return nil
 	}
+	if err := s.loadGroups(ctx, q, users...); err != nil {
+		return err
+	}
+	return s.attachRoles(ctx, q, users...) // roles derive from the groups (and role_direct)
+}
+
+// loadGroups sets the "groups" attribute of users from the membership query. A NULL display name (the
+// column is NOT NULL; an app may have loosened it) reads as "", as the JSON column it replaced did.
+func (s *Store) loadGroups(ctx context.Context, q sqlx.QueryerContext, users ...scim.Resource) error {
 	byID := make(map[string]scim.Resource, len(users))
 	ids := make([]any, 0, len(users))
 	for _, u := range users {
@@ -314,9 +323,9 @@ func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users .
 		ids = append(ids, id)
 	}
 	var rows []struct {
-		UserID  string `db:"user_id"`
-		GroupID string `db:"group_id"`
-		Name    string `db:"display_name"`
+		UserID  string         `db:"user_id"`
+		GroupID string         `db:"group_id"`
+		Name    sql.NullString `db:"display_name"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &rows, "SELECT gm.user_id, gm.group_id, g.display_name FROM "+s.memberTable()+" gm JOIN "+
 		s.groupTable()+" g ON g.id = gm.group_id WHERE gm.user_id IN ("+placeholders(len(ids))+") ORDER BY g.display_name, g.id", ids...); err != nil {
@@ -325,7 +334,7 @@ func (s *Store) attachGroups(ctx context.Context, q sqlx.QueryerContext, users .
 	for _, r := range rows {
 		u := byID[r.UserID]
 		list, _ := u["groups"].([]any)
-		u["groups"] = append(list, map[string]any{"value": r.GroupID, "display": r.Name, "type": "direct"})
+		u["groups"] = append(list, map[string]any{"value": r.GroupID, "display": r.Name.String, "type": "direct"})
 	}
-	return s.attachRoles(ctx, q, users...) // roles derive from the groups (and role_direct)
+	return nil
 }
