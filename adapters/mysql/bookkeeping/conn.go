@@ -2,6 +2,7 @@ package bookkeeping
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"unicode/utf8"
 )
@@ -15,7 +16,8 @@ import (
 // binary string in a JSON column. App values scanned into `any` arrive as []byte, so they are sent back
 // as text here, as before; bytes that are not UTF-8 (a VARBINARY key) stay binary, as before.
 //
-// It also asks each new connection whether its server is a Galera node (cluster.go).
+// It also asks each new connection whether its server is a Galera node (cluster.go), and makes READ
+// COMMITTED its session's isolation level (textConn.BeginTx).
 type textConnector struct {
 	inner   driver.Connector
 	cluster *cluster
@@ -32,13 +34,31 @@ func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, err
 		}
 	}
-	return &textConn{conn}, nil
+	return &textConn{Conn: conn, readCommitted: sessionReadCommitted(ctx, conn)}, nil
+}
+
+// sessionReadCommitted makes READ COMMITTED the isolation level of conn's session, the level every
+// transaction of scimbridge's asks for (Runner.InTx), and reports whether the server took it. The
+// standard statement, not a variable: MariaDB 10.11 calls it tx_isolation, MySQL 8 transaction_isolation.
+// A server that refuses it (the demo's engine) leaves its transactions asking for the level each time.
+func sessionReadCommitted(ctx context.Context, conn driver.Conn) bool {
+	e, ok := conn.(driver.ExecerContext)
+	if !ok {
+		return false
+	}
+	_, err := e.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil)
+	return err == nil
 }
 
 func (c textConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 // textConn forwards to the MySQL driver's connection, which implements every optional interface below.
-type textConn struct{ driver.Conn }
+// readCommitted says its session's isolation level is READ COMMITTED (sessionReadCommitted); database/sql
+// uses a connection from one goroutine at a time.
+type textConn struct {
+	driver.Conn
+	readCommitted bool
+}
 
 func (c *textConn) CheckNamedValue(nv *driver.NamedValue) error {
 	if b, ok := nv.Value.([]byte); ok && b != nil && utf8.Valid(b) {
@@ -51,8 +71,21 @@ func (c *textConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, e
 	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
 
+// BeginTx begins a READ COMMITTED transaction on a READ COMMITTED session with START TRANSACTION alone:
+// the driver would send SET TRANSACTION ISOLATION LEVEL first, a round trip on every write for a level
+// the session already has. Any other level is asked for as before: the driver's SET TRANSACTION (without
+// SESSION) holds for the next transaction only, which its START TRANSACTION is. If such a begin fails
+// between the two, the level may still be pending for the next transaction, so the session is no longer
+// trusted to be READ COMMITTED and later begins ask for the level again.
 func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
+	if c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelReadCommitted {
+		o.Isolation = driver.IsolationLevel(sql.LevelDefault)
+	}
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
+	if err != nil && sql.IsolationLevel(o.Isolation) != sql.LevelDefault {
+		c.readCommitted = false
+	}
+	return tx, err
 }
 
 func (c *textConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
