@@ -73,17 +73,15 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
-		b, err := s.oneUser(ctx, tx, id, false)
+		// The read-back (what the app's defaults and triggers made of the row) gives the audit's after.
+		b, err := s.oneUserSnap(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
 			return err
 		}
-		after, err := s.appSnapshot(ctx, tx, b.key())
-		if err != nil {
-			return err
-		}
+		after := b.snap
 		c := &change{}
 		c.event(userSubject(id), Event{Type: EventUserCreated, AppKey: b.key(), Resource: out})
 		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after})

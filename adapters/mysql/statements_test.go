@@ -51,12 +51,16 @@ func TestStatementsPerWrite(t *testing.T) {
 	// 11 since a create counts its user in user_counts (unfiltered lists' totalResults without a COUNT).
 	// 12 since every write records the managed columns it left in the app's row (scim_user_written): what
 	// `scimbridge drift` compares the row with, which neither GET nor the document can say.
-	// PATCH: 9 since the read-back brings the user's groups (no groups query after it); 10 with scim_user_written.
+	// 11 since the read-back also reads the app row whole for the audit (u.*) instead of a SELECT * after it.
+	// PATCH: 9 since the read-back brings the user's groups (no groups query after it); 10 with scim_user_written;
+	// 8 since the locked read and the read-back also read the app row whole for the audit's before and after.
+	// (A transaction's begin, START TRANSACTION alone on Open's READ COMMITTED sessions, is not recorded here:
+	// bookkeeping's TestInTxIsReadCommittedInOneBeginStatement counts it.)
 	for _, w := range []struct {
 		name  string
 		stmts []recorded
 		max   int
-	}{{"POST", post, 12}, {"PATCH active", patch, 10}, {"filter userName eq (the page, its groups in it; no COUNT)", lookup, 1}} {
+	}{{"POST", post, 11}, {"PATCH active", patch, 8}, {"filter userName eq (the page, its groups in it; no COUNT)", lookup, 1}} {
 		var lines []string
 		for _, s := range w.stmts {
 			lines = append(lines, strings.Join(strings.Fields(s.query), " "))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/adapters/mysql/mirror"
 	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
@@ -37,10 +38,13 @@ type Store struct {
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	userCols   string         // the columns selectUser selects, for a list's deferred join
-	groupsCol  string         // a user's groups as one JSON array column (groups_col.go)
+	groupsCol  string         // a user's groups as one column (groups_col.go)
 	selectRead string         // selectUser with groupsCol: reads that answer with the users' groups
-	appJoin    string         // " JOIN <app table> u ON u.<key> = b.<joinKey>"
-	joinKey    string         // bookkeeping column holding the app's key: app_id or app_key
+	// selectUser and selectRead followed by the app row whole (u.*): a write's read that also gives the
+	// audit's snapshot of the row (bookRow.snap).
+	selectUserSnap, selectReadSnap string
+	appJoin                        string // " JOIN <app table> u ON u.<key> = b.<joinKey>"
+	joinKey                        string // bookkeeping column holding the app's key: app_id or app_key
 
 	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
 	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
@@ -113,6 +117,8 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s.selectUser = "SELECT " + s.userCols + " FROM " + s.bookTable() + " b" + s.appJoin
 	s.groupsCol = groupsColumn(s.memberTable(), s.groupTable())
 	s.selectRead = "SELECT " + s.userCols + ", " + s.groupsCol + " FROM " + s.bookTable() + " b" + s.appJoin
+	s.selectUserSnap = "SELECT " + s.userCols + ", u.* FROM " + s.bookTable() + " b" + s.appJoin
+	s.selectReadSnap = "SELECT " + s.userCols + ", " + s.groupsCol + ", u.* FROM " + s.bookTable() + " b" + s.appJoin
 	return s
 }
 
@@ -131,7 +137,10 @@ type bookRow struct {
 	userName     string // the IdP's spelling, as last written through SCIM
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
-	groups       []byte   // groupsCol, when the query selected it: a JSON array, or NULL for none
+	groups       []byte   // groupsCol, when the query selected it (decodeGroups), or NULL for none
+	// snap is the app row whole (u.*, as audit.Snapshot reads it), when the query selected it: the
+	// audit's before or after, read by the statement that reads the user instead of one more.
+	snap map[string]any
 }
 
 func (b *bookRow) key() any {
@@ -149,7 +158,7 @@ func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args .
 }
 
 // queryUserRows runs a query selecting userCols, followed by groupsCol when groups is set, and scans
-// every row.
+// every row; columns past those are the app row's u.* (selectUserSnap, selectReadSnap), kept in snap.
 func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, groups bool, args ...any) ([]*bookRow, error) {
 	rows, err := q.QueryxContext(ctx, query, args...)
 	if err != nil {
@@ -157,6 +166,10 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 	}
 	defer rows.Close()
 	appCols := s.m.ScimColumns()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
 	var out []*bookRow
 	for rows.Next() {
 		b := &bookRow{app: make(map[string]any, len(appCols))}
@@ -168,11 +181,19 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 		if groups {
 			dest = append(dest, &b.groups)
 		}
+		rest := names[len(dest):]
+		snap := make([]any, len(rest))
+		for i := range snap {
+			dest = append(dest, &snap[i])
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		for i, c := range appCols {
 			b.app[c] = appVals[i]
+		}
+		if len(rest) > 0 {
+			b.snap = audit.Row(rest, snap)
 		}
 		out = append(out, b)
 	}
@@ -180,11 +201,21 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 }
 
 func (s *Store) oneUser(ctx context.Context, q queryer, id string, lock bool) (*bookRow, error) {
-	suffix := "WHERE b.id = ? AND b.deleted_at IS NULL" + s.scopeSQL()
+	return s.liveUser(ctx, q, s.selectUser, false, id, lock)
+}
+
+// oneUserSnap is oneUser with the app row whole in snap, for the audit trail.
+func (s *Store) oneUserSnap(ctx context.Context, q queryer, id string, lock bool) (*bookRow, error) {
+	return s.liveUser(ctx, q, s.selectUserSnap, false, id, lock)
+}
+
+// liveUser reads a live user by id with query (one of the selects; groups says it has groupsCol).
+func (s *Store) liveUser(ctx context.Context, q queryer, query string, groups bool, id string, lock bool) (*bookRow, error) {
+	suffix := " WHERE b.id = ? AND b.deleted_at IS NULL" + s.scopeSQL()
 	if lock {
 		suffix += " FOR UPDATE"
 	}
-	rows, err := s.queryUsers(ctx, q, suffix, append([]any{id}, s.scopeArgs()...)...)
+	rows, err := s.queryUserRows(ctx, q, query+suffix, groups, append([]any{id}, s.scopeArgs()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,15 +320,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
 // userWithGroups reads a live user's row as oneUser does, without a lock, with its groups (groupsCol) for
 // setGroups: one statement where a read and attachGroups are two.
 func (s *Store) userWithGroups(ctx context.Context, q queryer, id string) (*bookRow, error) {
-	rows, err := s.queryUserRows(ctx, q, s.selectRead+" WHERE b.id = ? AND b.deleted_at IS NULL"+s.scopeSQL(), true,
-		append([]any{id}, s.scopeArgs()...)...)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, scim.NotFound("User", id)
-	}
-	return rows[0], nil
+	return s.liveUser(ctx, q, s.selectRead, true, id, false)
 }
 
 // attachGroups sets the readOnly "groups" attribute of users (RFC 7643 4.1.2) from the membership

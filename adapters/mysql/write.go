@@ -50,7 +50,9 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Resource) (scim.Resource, error)) (scim.Resource, error) {
 	var out scim.Resource
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
-		b, err := s.oneUser(ctx, tx, id, true)
+		// The locked read gives the audit's before too: the row is locked from then on, and nothing in
+		// between (the side placements' locked reads) writes it.
+		b, err := s.oneUserSnap(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -58,10 +60,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err != nil {
 			return err
 		}
-		before, err := s.appSnapshot(ctx, tx, b.key())
-		if err != nil {
-			return err
-		}
+		before := b.snap
 		// fn starts from the user without the attributes a template rendered, so that a PATCH of the
 		// names renders displayName again while a displayName the IdP set stays. With a role mapping
 		// its "roles" are the direct assignments (role_direct), which fn may change.
@@ -112,7 +111,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			out = cur
 			return s.attachGroups(ctx, tx, out)
 		}
-		if b, err = s.userWithGroups(ctx, tx, id); err != nil {
+		// The read-back gives the audit's after too: every write of the app row is done (ending the
+		// gate sessions writes only scimbridge's table).
+		if b, err = s.liveUser(ctx, tx, s.selectReadSnap, true, id, false); err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
@@ -121,10 +122,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		if err := s.endGateSessions(ctx, tx, id, out); err != nil {
 			return err
 		}
-		after, err := s.appSnapshot(ctx, tx, b.key())
-		if err != nil {
-			return err
-		}
+		after := b.snap
 		c := &change{}
 		for _, ev := range userUpdateEvents(b.key(), cur, out) {
 			c.event(userSubject(id), ev)

@@ -122,6 +122,21 @@ func Snapshot(ctx context.Context, tx *bookkeeping.Tx, table, keyColumn string, 
 	if err := rows.MapScan(row); err != nil {
 		return nil, err
 	}
+	return normalize(row), rows.Err()
+}
+
+// Row is what Snapshot gives for a row whose columns names another statement read into vals (scanned
+// into any, as Snapshot's are): a snapshot read by the statement that reads the row anyway.
+func Row(names []string, vals []any) map[string]any {
+	row := make(map[string]any, len(names))
+	for i, n := range names {
+		row[n] = vals[i]
+	}
+	return normalize(row)
+}
+
+// normalize makes text strings and times UTC.
+func normalize(row map[string]any) map[string]any {
 	for k, v := range row {
 		switch v := v.(type) {
 		case []byte:
@@ -134,7 +149,7 @@ func Snapshot(ctx context.Context, tx *bookkeeping.Tx, table, keyColumn string, 
 			row[k] = v.UTC()
 		}
 	}
-	return row, rows.Err()
+	return row
 }
 
 // batch is how many rows one INSERT writes.
