@@ -43,6 +43,12 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+	// A user's groups come with the user as one GROUP_CONCAT (adapters/mysql groupsColumn); MySQL's
+	// default length, 1,024 bytes, holds about 15 groups, after which each read asks the membership
+	// query too. MariaDB's default is this one. A DSN that sets it keeps its own.
+	if _, ok := cfg.Params["group_concat_max_len"]; !ok {
+		cfg.Params["group_concat_max_len"] = "1048576"
+	}
 	// One round trip per statement: the driver quotes the arguments into the statement itself (safe
 	// with utf8mb4, and it follows the session's NO_BACKSLASH_ESCAPES) instead of preparing, executing
 	// and closing a server-side statement. textConnector keeps []byte arguments text, as they were.
