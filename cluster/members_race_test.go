@@ -142,7 +142,11 @@ func raceAddDelete(t *testing.T, nodes []*node, dbName string, roles bool) {
 			var orphans []string
 			_ = r.DB.SelectContext(ctx, &orphans, "SELECT m.user_id FROM scim_group_members m JOIN scim_users u ON u.id = m.user_id WHERE u.deleted_at IS NOT NULL")
 			for _, id := range orphans[:min(len(orphans), 5)] {
-				t.Logf("%s: orphan member %s: %v", nodes[i].name, id, history[id])
+				var marks []int
+				_ = r.DB.SelectContext(ctx, &marks, "SELECT n FROM scim_role_marks WHERE user_id = ?", id)
+				var bk []string
+				_ = r.DB.SelectContext(ctx, &bk, "SELECT CONCAT(version, ' ', deleted_at, ' ', last_modified) FROM scim_users WHERE id = ?", id)
+				t.Logf("%s: orphan member %s: %v marks %v user %v", nodes[i].name, id, history[id], marks, bk)
 			}
 			t.Errorf("%s: %v %v", nodes[i].name, violations, err)
 		}

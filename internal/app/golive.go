@@ -300,20 +300,20 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 	}
 	ctx = goliveContext(ctx)
 	for first := true; ; first = false {
-		tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		tx, err := bookkeeping.Begin(ctx, db, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, false)
 		if err != nil {
 			return err
 		}
-		st, err := readState(ctx, tx, prefix, true)
+		st, err := readState(ctx, tx.Tx, prefix, true)
 		if err != nil {
 			_ = tx.Rollback()
 			return err
 		}
 		if first {
-			g.probe(ctx, tx)
+			g.probe(ctx, tx.Tx)
 		}
 		st.Status = stateApplying
-		_, stepErr := g.step(ctx, tx, st, batch, true)
+		_, stepErr := g.step(ctx, tx.Tx, st, batch, true)
 		if stepErr != nil && !g.savepoints {
 			_ = tx.Rollback() // the failed write's part is in tx: the whole batch goes, to be run again
 			return fmt.Errorf("go-live stopped in a batch at %w; fix it and run `scimbridge golive` again: it resumes there", stepErr)
@@ -321,7 +321,7 @@ func goLiveLocked(ctx context.Context, db *sqlx.DB, cfg *config.Config, o Option
 		if st.Phase == phaseDone {
 			st.Status = stateLive
 		}
-		if err := writeState(ctx, tx, prefix, st, now()); err != nil {
+		if err := writeState(ctx, tx.Tx, prefix, st, now()); err != nil {
 			_ = tx.Rollback()
 			return err
 		}

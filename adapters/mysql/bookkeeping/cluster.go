@@ -16,7 +16,8 @@ import (
 
 // cluster is what the connections of one pool learned about their server: whether it is a Galera node.
 type cluster struct {
-	galera atomic.Bool
+	galera  atomic.Bool
+	guarded guarded // the pool's autocommit-off twin for transactions (guard.go)
 }
 
 // clusters maps the pools Open made to what their connections learned.

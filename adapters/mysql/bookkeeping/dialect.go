@@ -91,6 +91,9 @@ func (mysqlDialect) Classify(err error) (ErrorKind, string) {
 	if err == nil {
 		return ErrOther, ""
 	}
+	if errors.Is(err, ErrTransactionLost) {
+		return ErrRetryable, ""
+	}
 	var me *mysqldriver.MySQLError
 	if errors.As(err, &me) {
 		col := ""

@@ -25,6 +25,9 @@ func TestDuplicatePrimaryRunsAgainOnlyOnGalera(t *testing.T) {
 		dup := &mysqldriver.MySQLError{Number: errDupEntry, Message: "Duplicate entry '42' for key 'PRIMARY'"}
 		for range galeraDupRetries + 1 {
 			mock.ExpectBegin()
+			if galera { // the witness (guard.go); the mock is its own guarded pool (no open func)
+				mock.ExpectExec("SAVEPOINT scimbridge_witness").WillReturnResult(sqlmock.NewResult(0, 0))
+			}
 			mock.ExpectExec("INSERT").WillReturnError(dup)
 			mock.ExpectRollback()
 		}

@@ -51,7 +51,7 @@ func (l Leases) Hold(ctx context.Context, name string, d time.Duration) (bool, e
 func (l Leases) take(ctx context.Context, name string, d time.Duration) (bool, error) {
 	now := l.now()
 	table := l.Tables.Named("leases")
-	tx, err := l.DB.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := Begin(ctx, l.DB, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, false)
 	if err != nil {
 		return false, err
 	}

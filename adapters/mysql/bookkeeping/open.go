@@ -57,12 +57,24 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{}
-	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
-	clusters.Store(db.DB, c)
+	off, err := mysqldriver.NewConnector(autocommitOff(cfg))
+	if err != nil {
+		return nil, err
+	}
 	if maxOpen <= 0 {
 		maxOpen = 20
 	}
+	c := &cluster{}
+	c.guarded.open = func() *sqlx.DB {
+		db := sqlx.NewDb(sql.OpenDB(textConnector{inner: off, cluster: c}), "mysql")
+		db.SetMaxOpenConns(maxOpen)
+		db.SetMaxIdleConns(maxOpen)
+		db.SetConnMaxIdleTime(time.Minute)
+		db.SetConnMaxLifetime(5 * time.Minute)
+		return db
+	}
+	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
+	clusters.Store(db.DB, c)
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
 	db.SetConnMaxLifetime(5 * time.Minute)

@@ -67,6 +67,9 @@ type Runner struct {
 	OnRetry func()
 	// Rand is uniform in [0, 1), the jitter of the waits between attempts [a source of the package's].
 	Rand func() float64
+	// Guard runs every transaction as on a Galera node (Begin): autocommit off, with a witness. Tests
+	// use it to end a transaction behind fn's back on one server.
+	Guard bool
 	// Attempts is how often a transaction runs before a conflict is given up [4; 12 on a Galera node].
 	Attempts int
 	// Within, when set, is an enclosing transaction the Runner's transactions run inside, each as a
@@ -161,7 +164,7 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 	// READ COMMITTED: locking reads of rows that do not exist yet (is there a tombstone, an app row to
 	// adopt?) then take no gap locks, which under REPEATABLE READ deadlock concurrent creates of different
 	// users. Uniqueness never relied on those reads: unique indexes decide.
-	tx, err := r.DB.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := Begin(ctx, r.DB, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, r.Guard)
 	if err != nil {
 		return err
 	}
@@ -174,7 +177,7 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 	if r.Now != nil {
 		now = r.Now
 	}
-	if err = fn(&Tx{Tx: tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+	if err = fn(&Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
 		return err
 	}
 	return tx.Commit()
