@@ -47,8 +47,9 @@ func readCommitted(t *testing.T, r *bookkeeping.Runner, other *sqlx.DB, id int) 
 // Every InTx transaction is READ COMMITTED. On a pool Open made, the session already is (each
 // connection is set so when it connects), and a transaction begins with START TRANSACTION alone: one
 // statement instead of SET TRANSACTION ISOLATION LEVEL and START TRANSACTION. A REPEATABLE READ
-// transaction on the same session (the list snapshot's) does not change the next one's level, and a pool
-// Open did not make, whose session is REPEATABLE READ, still gets READ COMMITTED by asking for it.
+// transaction on the same session (the list snapshot's) does not change the next one's level, a guarded
+// transaction (autocommit off) is READ COMMITTED too, and a pool Open did not make, whose session is
+// REPEATABLE READ, still gets READ COMMITTED by asking for it.
 func TestInTxIsReadCommittedInOneBeginStatement(t *testing.T) {
 	dsn := testdb.New(t, `CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB`)
 	db, err := bookkeeping.Open(dsn, 1) // one session: its status counts this test's statements
@@ -96,6 +97,14 @@ func TestInTxIsReadCommittedInOneBeginStatement(t *testing.T) {
 	}
 	if !readCommitted(t, r, other, 3) {
 		t.Fatal("InTx after a REPEATABLE READ transaction on its session is not READ COMMITTED")
+	}
+	// A guarded transaction (a Galera node's: Open's autocommit-off pool, its sessions set the same way).
+	guarded := &bookkeeping.Runner{DB: db, Tables: r.Tables, Guard: true}
+	if err := guarded.InTx(ctx, func(tx *bookkeeping.Tx) error { return tx.Get(&level, "SELECT @@tx_isolation") }); err != nil || level != "READ-COMMITTED" {
+		t.Fatalf("guarded InTx: @@tx_isolation %s, %v; want READ-COMMITTED", level, err)
+	}
+	if !readCommitted(t, guarded, other, 5) {
+		t.Fatal("a guarded InTx is not READ COMMITTED")
 	}
 
 	// A pool of the plain driver, its session left at the server's REPEATABLE READ.
