@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -118,10 +117,8 @@ func TestGaleraReplicas(t *testing.T) {
 	if size := nodes[0].status(ctx, "wsrep_cluster_size"); size != "2" {
 		t.Errorf("after the kill wsrep_cluster_size is %q, want 2", size)
 	}
-	if diffs, deletedMembers, err := out.Expected.Verify(ctx, http.DefaultClient, replicas[1].base, invariants.Token); err != nil || len(diffs) > 0 {
+	if diffs, err := out.Expected.Verify(ctx, http.DefaultClient, replicas[1].base, invariants.Token); err != nil || len(diffs) > 0 {
 		t.Fatalf("state after the load (%d differences): %.3000v %v", len(diffs), diffs, err)
-	} else {
-		knownDeletedMembers(t, deletedMembers)
 	}
 
 	// Every event delivered exactly once and in order per subject, and the cursor caught up with the
@@ -143,7 +140,6 @@ func TestGaleraReplicas(t *testing.T) {
 	setup := invariants.Setup{AppTable: "users", AppKey: "id", Endpoints: []string{invariants.HookName}, Roles: replicas[0].app.Store()}
 	for _, r := range replicas {
 		violations, err := invariants.Check(ctx, r.app.DB(), setup)
-		violations = splitKnown(t, violations)
 		if err != nil || len(violations) > 0 {
 			t.Errorf("%s: invariants: %v %v", r.node.name, violations, err)
 		}
@@ -178,10 +174,8 @@ func TestGaleraReplicas(t *testing.T) {
 	if out2.Statuses[500] > 0 || len(out2.Problems) > 0 {
 		t.Fatalf("%d answers 500; problems: %v", out2.Statuses[500], out2.Problems)
 	}
-	if diffs, deletedMembers, err := out2.Expected.Verify(ctx, http.DefaultClient, replicas[1].base, invariants.Token); err != nil || len(diffs) > 0 {
+	if diffs, err := out2.Expected.Verify(ctx, http.DefaultClient, replicas[1].base, invariants.Token); err != nil || len(diffs) > 0 {
 		t.Fatalf("state after the load with a replica killed (%d differences): %.3000v %v", len(diffs), diffs, err)
-	} else {
-		knownDeletedMembers(t, deletedMembers)
 	}
 	before := d.Duplicates
 	d = waitDelivered(t, db, rec, 30*time.Second)
@@ -191,7 +185,6 @@ func TestGaleraReplicas(t *testing.T) {
 	}
 	for _, r := range replicas {
 		violations, err := invariants.Check(ctx, r.app.DB(), setup)
-		violations = splitKnown(t, violations)
 		if err != nil || len(violations) > 0 {
 			t.Errorf("%s: invariants after the kill: %v %v", r.node.name, violations, err)
 		}
@@ -308,35 +301,4 @@ func checksums(t *testing.T, db *sqlx.DB) string {
 		parts = append(parts, fmt.Sprintf("%s %d rows %d", table, n, sum.Int64))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// knownDeletedMembers reports memberships that survived their user's DELETE: issue 16's open race,
-// which still leaves one now and then (about one run in four here) after bookkeeping.MarkUsers. It fails
-// the test with SCIMBRIDGE_GALERA_RACE=1, as TestGaleraAddMemberRacesDelete does; otherwise it is logged,
-// so that CI stays a signal for everything else this test checks until the cause is found.
-func knownDeletedMembers(t *testing.T, deletedMembers []string) {
-	t.Helper()
-	if len(deletedMembers) == 0 {
-		return
-	}
-	if os.Getenv("SCIMBRIDGE_GALERA_RACE") == "1" {
-		t.Fatalf("members that the load deleted (issue 16): %v", deletedMembers)
-	}
-	t.Logf("KNOWN ISSUE 16: members that the load deleted, still in their groups: %v", deletedMembers)
-}
-
-// splitKnown passes the invariant that issue 16's open race breaks (member rows of a deleted user) to
-// knownDeletedMembers and returns the other violations.
-func splitKnown(t *testing.T, violations []string) []string {
-	t.Helper()
-	var rest, known []string
-	for _, v := range violations {
-		if strings.Contains(v, "membership rows of a user that does not exist or is deleted") {
-			known = append(known, v)
-		} else {
-			rest = append(rest, v)
-		}
-	}
-	knownDeletedMembers(t, known)
-	return rest
 }

@@ -17,6 +17,7 @@ import (
 // cluster is what the connections of one pool learned about their server: whether it is a Galera node.
 type cluster struct {
 	galera  atomic.Bool
+	learned atomic.Bool // a connection has asked (onConnect): galera is known
 	guarded guarded // the pool's autocommit-off twin for transactions (guard.go)
 }
 
@@ -33,6 +34,21 @@ func IsGalera(db *sqlx.DB) bool {
 	return ok && c.(*cluster).galera.Load()
 }
 
+// onGalera is IsGalera once the pool knows: a pool that has made no connection yet makes one (Ping)
+// and asks. Begin needs the answer before its first transaction: the replicas' first writes after a
+// start, run at once, would otherwise all begin as on one server (no guard) on a Galera node.
+func onGalera(ctx context.Context, db *sqlx.DB) bool {
+	v, ok := clusters.Load(db.DB)
+	if !ok {
+		return false
+	}
+	c := v.(*cluster)
+	if !c.learned.Load() {
+		_ = db.PingContext(ctx) // an error shows again in the transaction's own begin
+	}
+	return c.galera.Load()
+}
+
 // onConnect runs on each new connection. On a Galera node it turns on causal reads
 // (wsrep_sync_wait=1): a read then waits until the node has applied every write the cluster committed
 // before it, so that a replica reading through one node sees what another replica committed through
@@ -44,6 +60,7 @@ func (c *cluster) onConnect(ctx context.Context, conn driver.Conn) error {
 	}
 	rows, err := q.QueryContext(ctx, "SHOW VARIABLES LIKE 'wsrep_on'", nil)
 	if err != nil {
+		c.learned.Store(true)
 		return nil // not MariaDB or MySQL as we know it (the demo's engine): no cluster
 	}
 	vals := make([]driver.Value, len(rows.Columns()))
@@ -53,10 +70,13 @@ func (c *cluster) onConnect(ctx context.Context, conn driver.Conn) error {
 		on = strings.EqualFold(string(v), "ON")
 	}
 	_ = rows.Close()
+	if on {
+		c.galera.Store(true)
+	}
+	c.learned.Store(true)
 	if !on {
 		return nil
 	}
-	c.galera.Store(true)
 	e, ok := conn.(driver.ExecerContext)
 	if !ok {
 		return nil

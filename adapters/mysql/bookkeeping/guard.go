@@ -46,7 +46,7 @@ type Txn struct {
 // Galera node, or when guard is set, it runs on db's autocommit-off pool and carries a witness (see
 // above); elsewhere it is db.BeginTxx.
 func Begin(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, guard bool) (*Txn, error) {
-	guard = guard || IsGalera(db)
+	guard = guard || onGalera(ctx, db)
 	if guard {
 		if pool := guardedPool(db); pool != nil {
 			db = pool
