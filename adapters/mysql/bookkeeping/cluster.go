@@ -18,7 +18,7 @@ import (
 type cluster struct {
 	galera  atomic.Bool
 	learned atomic.Bool // a connection has asked (onConnect): galera is known
-	guarded guarded // the pool's autocommit-off twin for transactions (guard.go)
+	guarded guarded     // the pool's autocommit-off twin for transactions (guard.go)
 }
 
 // clusters maps the pools Open made to what their connections learned.
