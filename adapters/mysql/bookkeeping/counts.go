@@ -61,7 +61,7 @@ func ReadCounts(ctx context.Context, q sqlx.QueryerContext, t Tables) (Counts, e
 // write that counts after it adds to the new figure. changes goes up, so readers drop what they derived
 // from the old count.
 func Recount(ctx context.Context, db beginner, t Tables) error {
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := beginIn(ctx, db, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}

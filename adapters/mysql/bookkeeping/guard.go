@@ -66,6 +66,19 @@ func Begin(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, guard bool) (*
 	return &Txn{Tx: tx, witness: true}, nil
 }
 
+// beginIn is Begin on a pool, and a plain transaction on one connection (a Conn), where Begin's pool
+// swap cannot apply.
+func beginIn(ctx context.Context, db beginner, opts *sql.TxOptions) (*Txn, error) {
+	if pool, ok := db.(*sqlx.DB); ok {
+		return Begin(ctx, pool, opts, false)
+	}
+	tx, err := db.BeginTxx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Txn{Tx: tx}, nil
+}
+
 // Commit commits the transaction if its witness is still there; otherwise it rolls back what ran since
 // the transaction was lost and returns ErrTransactionLost.
 func (t *Txn) Commit() error {

@@ -67,7 +67,7 @@ func reindex(ctx context.Context, db beginner, t Tables, batch int, empty bool, 
 }
 
 func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batch int, empty bool) (n int, last string, err error) {
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := beginIn(ctx, db, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, "", err
 	}
@@ -102,7 +102,7 @@ func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batc
 			return 0, "", err
 		}
 	}
-	if err = insertValues(ctx, tx, t, byUser); err != nil {
+	if err = insertValues(ctx, tx.Tx, t, byUser); err != nil {
 		return 0, "", err
 	}
 	return len(rows), rows[len(rows)-1].ID, tx.Commit()
@@ -110,7 +110,7 @@ func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batc
 
 // execIn runs one statement in a transaction of its own.
 func execIn(ctx context.Context, db beginner, q string, args ...any) (sql.Result, error) {
-	tx, err := db.BeginTxx(ctx, nil)
+	tx, err := beginIn(ctx, db, nil)
 	if err != nil {
 		return nil, err
 	}
