@@ -88,6 +88,22 @@ func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Vo
 	}
 }
 
+// waitLocation waits until the page's address contains want: the navigation a click started has committed.
+func waitLocation(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		loc, err := chromedp.Run(timeout(ctx), chromedp.Location())
+		if err == nil && strings.Contains(loc, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page is at %q (%v), not at one with %q", loc, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(timeout(ctx), chromedp.Text(chromedp.CSS(sel)))
@@ -136,8 +152,10 @@ func TestBrowserAdminWalkthrough(t *testing.T) {
 
 	// Find the user; their roles and where each came from.
 	run(t, ctx, chromedp.Navigate(e.console+"/users"), chromedp.WaitVisible(chromedp.ID("q")),
-		chromedp.SendKeys(chromedp.ID("q"), "ada"), chromedp.Click(chromedp.ID("search")),
-		chromedp.WaitVisible(chromedp.CSS(`a[href="/users/`+adaID+`"]`)))
+		chromedp.SendKeys(chromedp.ID("q"), "ada"), chromedp.Click(chromedp.ID("search")))
+	// The click starts a navigation; a query sent before it commits may wait on the old page for good.
+	waitLocation(t, ctx, "q=ada")
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`a[href="/users/`+adaID+`"]`)))
 	shot(t, ctx, "users")
 	run(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/users/`+adaID+`"]`)), chromedp.WaitVisible(chromedp.ID("roles")))
 	if got := text(t, ctx, "#roles"); !strings.Contains(got, "admin") || !strings.Contains(got, `group = "Admins"`) {
