@@ -97,9 +97,11 @@ func startCluster(t *testing.T, n int) []*node {
 	nodes := make([]*node, n)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
+	ports := freePorts(t, 4*n)
 	for i := range nodes {
+		p := ports[4*i:]
 		nd := &node{t: t, name: fmt.Sprintf("node%d", i+1), dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)),
-			port: freePort(t), gcomm: freePort(t), ist: freePort(t), sst: freePort(t)}
+			port: p[0], gcomm: p[1], ist: p[2], sst: p[3]}
 		nd.logFile = filepath.Join(nd.dir, "mariadbd.log")
 		nodes[i] = nd
 		wg.Go(func() { errs[i] = nd.install() })
@@ -261,12 +263,19 @@ func (nd *node) status(ctx context.Context, name string) string {
 	return v
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n distinct free ports on loopback. The listeners stay open until all are taken: one
+// closed at once may be handed out again by the next (two of a node's ports the same made rsync's SST
+// daemon fail to bind, now and then).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
