@@ -324,7 +324,7 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 			return err
 		}
-		return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, false)
+		return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, false)
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
@@ -335,5 +335,5 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
-	return bookkeeping.WriteValues(ctx, tx, tx.Tables, id, doc, true)
+	return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, true)
 }

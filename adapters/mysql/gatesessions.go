@@ -123,6 +123,5 @@ func (s *Store) endGateSessions(ctx context.Context, tx *bookkeeping.Tx, userID 
 	if after != nil && isActive(after) {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM "+tx.Tables.GateSessions()+" WHERE user_id = ?", userID)
-	return err
+	return tx.Later(ctx, "DELETE FROM "+tx.Tables.GateSessions()+" WHERE user_id = ?", userID)
 }

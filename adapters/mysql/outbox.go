@@ -63,7 +63,7 @@ func (s *Store) emitAll(ctx context.Context, tx *bookkeeping.Tx, evs []subjectEv
 			}
 			args = append(args, ev.ID, ev.Type, se.subject, ev.Time, payload)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.prefix+"outbox")+
+		if err := tx.Later(ctx, "INSERT INTO "+quoteIdent(s.prefix+"outbox")+
 			" (event_id, type, subject, occurred_at, payload) VALUES "+
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(part)), ", "), args...); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
 
 // recorder keeps the text of every statement run through a database opened with openRecording, so
@@ -54,12 +55,14 @@ func openRecording(t *testing.T, dsn string) (*sqlx.DB, *recorder) {
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+	cfg.InterpolateParams, cfg.MultiStatements = true, true
 	inner, err := mysqldriver.NewConnector(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
 	db := sqlx.NewDb(sql.OpenDB(recConnector{inner, rec}), "mysql")
+	bookkeeping.AllowBatches(db)
 	t.Cleanup(func() { db.Close() })
 	return db, rec
 }

@@ -205,9 +205,9 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:
-		return true, bookkeeping.WriteValues(ctx, tx, tx.Tables, b.id, nil, false)
+		return true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, nil, false)
 	case string(oldDoc) != string(newDoc):
-		return true, bookkeeping.WriteValues(ctx, tx, tx.Tables, b.id, doc, false)
+		return true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, doc, false)
 	}
 	return true, nil
 }

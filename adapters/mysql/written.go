@@ -84,7 +84,7 @@ func (s *Store) recordWritten(ctx context.Context, tx *bookkeeping.Tx, users []*
 	n := 0
 	for _, w := range users {
 		if w.after == nil {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+tx.Tables.Named("user_written")+" WHERE user_id = ?", w.id); err != nil {
+			if err := tx.Later(ctx, "DELETE FROM "+tx.Tables.Named("user_written")+" WHERE user_id = ?", w.id); err != nil {
 				return err
 			}
 			continue
@@ -99,10 +99,9 @@ func (s *Store) recordWritten(ctx context.Context, tx *bookkeeping.Tx, users []*
 	if n == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO "+tx.Tables.Named("user_written")+" (user_id, cols, at) VALUES "+
+	return tx.Later(ctx, "INSERT INTO "+tx.Tables.Named("user_written")+" (user_id, cols, at) VALUES "+
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")+
 		" ON DUPLICATE KEY UPDATE cols = VALUES(cols), at = VALUES(at)", args...)
-	return err
 }
 
 // auditWritten is, for users without a record of scimbridge's last write (written before it was kept),

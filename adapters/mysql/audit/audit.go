@@ -176,7 +176,7 @@ func Write(ctx context.Context, tx *bookkeeping.Tx, entries []Entry) error {
 			args = append(args, tx.Now, clip(info.Actor, 100), clip(info.ID, 100), e.Operation, e.ResourceType, e.SCIMID,
 				clip(e.Name, 255), clip(scim.FoldIdentity(e.Name), 255), key, member, doc)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+tx.Tables.Named("audit")+
+		if err := tx.Later(ctx, "INSERT INTO "+tx.Tables.Named("audit")+
 			" (at, actor, request_id, operation, resource_type, scim_id, name, name_lc, app_key, member_id, changes) VALUES "+
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(part)), ", "), args...); err != nil {
 			return err

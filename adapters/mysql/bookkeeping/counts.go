@@ -26,8 +26,7 @@ var countShards = func() string {
 // the write's transaction, so that the count changes exactly when the user does. The shard is the first
 // hex digit of the SCIM id, a random UUID: concurrent writes spread over the 16 rows.
 func CountUser(ctx context.Context, tx *Tx, id string, delta int) error {
-	_, err := tx.ExecContext(ctx, "UPDATE "+tx.Tables.UserCounts()+" SET live = live + ?, changes = changes + 1 WHERE shard = ?", delta, shardOf(id))
-	return err
+	return tx.Later(ctx, "UPDATE "+tx.Tables.UserCounts()+" SET live = live + ?, changes = changes + 1 WHERE shard = ?", delta, shardOf(id))
 }
 
 func shardOf(id string) int {

@@ -53,6 +53,11 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	// with utf8mb4, and it follows the session's NO_BACKSLASH_ESCAPES) instead of preparing, executing
 	// and closing a server-side statement. textConnector keeps []byte arguments text, as they were.
 	cfg.InterpolateParams = true
+	// Several statements in one round trip, for the writes a transaction defers to its commit
+	// (Tx.Later). Every statement scimbridge sends is built from quoted identifiers and arguments the
+	// driver escapes (above), never from request text, so a value cannot end one statement and begin
+	// another.
+	cfg.MultiStatements = true
 	inner, err := mysqldriver.NewConnector(cfg)
 	if err != nil {
 		return nil, err
@@ -75,6 +80,7 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	}
 	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
 	clusters.Store(db.DB, c)
+	AllowBatches(db)
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
 	db.SetConnMaxLifetime(5 * time.Minute)

@@ -54,6 +54,7 @@ type Tx struct {
 	Now    time.Time
 	Tables Tables
 	D      Dialect
+	later  *laterQueue // the writes Later queued; nil: Later writes at once
 }
 
 // Runner runs transactions on a database.
@@ -177,7 +178,11 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 	if r.Now != nil {
 		now = r.Now
 	}
-	if err = fn(&Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+	t := &Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
+	if err = fn(t); err != nil {
+		return err
+	}
+	if err = t.flush(ctx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -190,7 +195,11 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 		if r.Now != nil {
 			now = r.Now
 		}
-		return fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
+		t := &Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flush(ctx)
 	}
 	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
 		return err
@@ -199,12 +208,25 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 	if r.Now != nil {
 		now = r.Now
 	}
-	if err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+	t := &Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
+	err := fn(t)
+	if err == nil {
+		err = t.flush(ctx)
+	}
+	if err != nil {
 		if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
-	_, err := r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step")
+	_, err = r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step")
 	return err
+}
+
+// queue is a new transaction's queue of deferred writes (Later), or nil where they cannot be batched.
+func (r *Runner) queue() *laterQueue {
+	if !batching(r.DB) {
+		return nil
+	}
+	return &laterQueue{}
 }

@@ -1,0 +1,225 @@
+package bookkeeping_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	"github.com/scimbridge/scimbridge/internal/testdb"
+)
+
+const laterSchema = `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, big LONGTEXT NULL);
+CREATE TABLE log (seq INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40) NOT NULL);`
+
+// Deferred writes reach the table at the commit, in the order queued, in one round trip after the
+// transaction's own statements; []byte arguments stay text, as they do one at a time.
+func TestLaterWritesAtTheCommitInOrder(t *testing.T) {
+	db, queries := openCounting(t, testdb.New(t, laterSchema))
+	ctx := context.Background()
+	r := &bookkeeping.Runner{DB: db}
+	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO t (id, v) VALUES (1, 'now')"); err != nil {
+			return err
+		}
+		for _, w := range []string{"first", "second", "third"} {
+			if err := tx.Later(ctx, "INSERT INTO log (what) VALUES (?)", []byte(w)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Later(ctx, "UPDATE t SET v = ? WHERE id = 1", "later"); err != nil {
+			return err
+		}
+		// Through Deferred, as WriteValues takes it; its result is not known yet.
+		res, err := tx.Deferred().ExecContext(ctx, "UPDATE t SET v = CONCAT(v, '+') WHERE id = ?", 1)
+		if err != nil {
+			return err
+		}
+		if _, err := res.RowsAffected(); err == nil {
+			t.Error("a deferred write's RowsAffected answered before the commit")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := db.Get(&v, "SELECT v FROM t WHERE id = 1"); err != nil || v != "later+" {
+		t.Errorf("t.v = %q (%v), want the updates applied in order: later+", v, err)
+	}
+	var log []string
+	if err := db.Select(&log, "SELECT what FROM log ORDER BY seq"); err != nil || strings.Join(log, ",") != "first,second,third" {
+		t.Errorf("log %v (%v), want first,second,third", log, err)
+	}
+	// START TRANSACTION, the INSERT, the batch (the commit is not counted), and the checks' two SELECTs.
+	if got := queries.Load(); got != 3+2 {
+		t.Errorf("%d queries, want 5: the five deferred writes in one", got)
+	}
+}
+
+// A deferred write that fails fails the transaction at its commit: nothing of it is kept, neither
+// the writes before it in the batch nor the transaction's own statements.
+func TestLaterFailureRollsBackTheWholeTransaction(t *testing.T) {
+	db, _ := openCounting(t, testdb.New(t, laterSchema))
+	ctx := context.Background()
+	r := &bookkeeping.Runner{DB: db}
+	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO t (id, v) VALUES (1, 'now')"); err != nil {
+			return err
+		}
+		if err := tx.Later(ctx, "INSERT INTO log (what) VALUES (?)", "kept?"); err != nil {
+			return err
+		}
+		return tx.Later(ctx, "INSERT INTO t (id, v) VALUES (2, ?)", strings.Repeat("x", 21)) // too long: strict mode refuses it
+	})
+	var me *mysqldriver.MySQLError
+	if !errors.As(err, &me) || me.Number != 1406 {
+		t.Fatalf("err %v, want MySQL error 1406 (data too long) from the commit", err)
+	}
+	var n int
+	if err := db.Get(&n, "SELECT (SELECT COUNT(*) FROM t) + (SELECT COUNT(*) FROM log)"); err != nil || n != 0 {
+		t.Errorf("%d rows left (%v), want none", n, err)
+	}
+}
+
+// Writes bigger together than one batch holds go in several, all of them.
+func TestLaterSplitsBigBatches(t *testing.T) {
+	db, queries := openCounting(t, testdb.New(t, laterSchema))
+	ctx := context.Background()
+	big := strings.Repeat("é'\\", 120_000) // 480 KB, about twice that escaped: one per batch
+	r := &bookkeeping.Runner{DB: db}
+	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		for i := range 4 {
+			if err := tx.Later(ctx, "INSERT INTO t (id, v, big) VALUES (?, 'big', ?)", i, big); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Get(&n, "SELECT COUNT(*) FROM t WHERE big = ?", big); err != nil || n != 4 {
+		t.Errorf("%d rows with the big value (%v), want 4", n, err)
+	}
+	if got := queries.Load() - 1; got != 1+4 { // START TRANSACTION, then a batch per write; not the check's SELECT
+		t.Errorf("%d queries, want 5", got)
+	}
+}
+
+// Without a pool that takes batches (one not opened by Open, nor declared), Later writes at once.
+func TestLaterWritesAtOnceWithoutBatches(t *testing.T) {
+	dsn := testdb.New(t, laterSchema)
+	db := sqlx.MustOpen("mysql", dsn)
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	r := &bookkeeping.Runner{DB: db}
+	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if err := tx.Later(ctx, "INSERT INTO log (what) VALUES (?)", "at once"); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM log"); err != nil || n != 1 {
+			t.Errorf("inside the transaction: %d rows (%v), want the write done", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// In an enclosing transaction (go-live's), each step's deferred writes go before its savepoint is
+// released, and a step whose deferred write fails is rolled back to its savepoint alone.
+func TestLaterWithinSavepoints(t *testing.T) {
+	db, _ := openCounting(t, testdb.New(t, laterSchema))
+	ctx := context.Background()
+	outer, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outer.Rollback()
+	r := &bookkeeping.Runner{DB: db, Within: outer}
+	if err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		return tx.Later(ctx, "INSERT INTO log (what) VALUES ('step 1')")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err = r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO log (what) VALUES ('step 2')"); err != nil {
+			return err
+		}
+		return tx.Later(ctx, "INSERT INTO t (id, v) VALUES (1, ?)", strings.Repeat("x", 21))
+	})
+	if err == nil {
+		t.Fatal("step 2's failing deferred write did not fail it")
+	}
+	var log []string
+	if err := outer.Select(&log, "SELECT what FROM log ORDER BY seq"); err != nil || strings.Join(log, ",") != "step 1" {
+		t.Errorf("log %v (%v), want step 1 alone", log, err)
+	}
+}
+
+// openCounting opens dsn as Open does for what matters here (interpolated arguments, several
+// statements per query, declared with AllowBatches) through a connector that counts the queries its
+// connections send, each a round trip.
+func openCounting(t *testing.T, dsn string) (*sqlx.DB, *atomic.Int64) {
+	t.Helper()
+	cfg, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InterpolateParams, cfg.MultiStatements = true, true
+	cfg.Params = map[string]string{"sql_mode": "'STRICT_ALL_TABLES'"}
+	inner, err := mysqldriver.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &atomic.Int64{}
+	db := sqlx.NewDb(sql.OpenDB(countingConnector{inner, n}), "mysql")
+	t.Cleanup(func() { db.Close() })
+	bookkeeping.AllowBatches(db)
+	return db, n
+}
+
+type countingConnector struct {
+	inner driver.Connector
+	n     *atomic.Int64
+}
+
+func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{conn, c.n}, nil
+}
+
+func (c countingConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+type countingConn struct {
+	driver.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+}
+
+func (c *countingConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
+	c.n.Add(1) // START TRANSACTION; a commit is not counted
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
+}
