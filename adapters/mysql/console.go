@@ -98,7 +98,7 @@ func (s *Store) BrowseUsers(ctx context.Context, filter scim.Expr, n int) ([]sci
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.queryUserRows(ctx, s.db, s.pageSQL(cond, "b.created, b.id"), true, append(args, n, 0)...)
+	rows, err := s.queryUserRows(ctx, s.db, s.pageSQL(cond, "b.created, b.id", 0), true, s.pageArgs(args, n, 0)...)
 	if err != nil {
 		return nil, s.classify(err)
 	}

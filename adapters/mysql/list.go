@@ -26,11 +26,24 @@ func (s *Store) countSQL(cond string) string {
 
 // pageSQL is the query of the page of count users from offset: a deferred join, so that the rows the
 // offset skips are walked on the (created, id) index with the app's key only, and the bookkeeping
-// document and app columns are read for the page's rows alone.
-func (s *Store) pageSQL(cond, order string) string {
-	return "SELECT " + s.userCols + ", " + s.groupsCol + " FROM (SELECT b.id FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
+// document and app columns are read for the page's rows alone. The first page skips nothing and reads
+// its rows directly: the deferred join's second pass cost MariaDB about 15 % more on a one-user lookup.
+func (s *Store) pageSQL(cond, order string, offset int) string {
+	if offset == 0 {
+		return s.selectRead + " " + cond + " ORDER BY " + order + " LIMIT ?"
+	}
+	return "SELECT " + s.userCols + ", " + inGroupsCol + " FROM (SELECT b.id FROM " + s.bookTable() + " b" + s.appJoin + " " + cond +
 		" ORDER BY " + order + " LIMIT ? OFFSET ?) p JOIN " + s.bookTable() + " b ON b.id = p.id" + s.appJoin +
 		" ORDER BY " + order
+}
+
+// pageArgs are pageSQL's arguments.
+func (s *Store) pageArgs(cond []any, count, offset int) []any {
+	args := append(slices.Clone(cond), count)
+	if offset > 0 {
+		args = append(args, offset)
+	}
+	return args
 }
 
 // ListUsersSQL returns the queries of a list with this filter, with their arguments, for EXPLAIN in
@@ -78,7 +91,7 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 			}
 			fallthrough
 		default:
-			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond, order), true, append(slices.Clone(args), q.Count, q.StartIndex-1)...)
+			rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond, order, q.StartIndex-1), true, s.pageArgs(args, q.Count, q.StartIndex-1)...)
 		}
 		if err != nil {
 			return scim.Page{}, s.classify(err)

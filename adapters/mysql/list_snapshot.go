@@ -82,8 +82,9 @@ func (s *Store) seekPage(ctx context.Context, cond string, args []any, offset, c
 		return nil, 0, false, nil
 	}
 	after, afterArgs := sn.anchors[k-1].condition("b")
-	rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond+after, "b.created, b.id"), true,
-		append(append(slices.Clone(args), afterArgs...), count, offset-k*s.snap.step)...)
+	skip := offset - k*s.snap.step
+	rows, err = s.queryUserRows(ctx, s.db, s.pageSQL(cond+after, "b.created, b.id", skip), true,
+		s.pageArgs(append(slices.Clone(args), afterArgs...), count, skip)...)
 	return rows, sn.totalNow(c), true, err
 }
 

@@ -59,6 +59,9 @@ func (s *Store) changeMembers(ctx context.Context, tx *bookkeeping.Tx, groupID s
 	if err := bookkeeping.MarkUsers(ctx, tx, tx.Tables, added); err != nil {
 		return nil, nil, err
 	}
+	if err := s.markInGroups(ctx, tx, added); err != nil {
+		return nil, nil, err
+	}
 	for start := 0; start < len(fresh); start += memberBatch {
 		batch := fresh[start:min(start+memberBatch, len(fresh))]
 		args := make([]any, 0, 3*len(batch))
@@ -206,3 +209,17 @@ func memberIDs(ms []scim.Member) []string {
 }
 
 func anySlice(ss []string) []any { return bookkeeping.Args(ss) }
+
+// markInGroups sets in_groups on users that became members (inGroupsCol), in the transaction that adds
+// them: reads of a user ask for its groups only when it is set. Only rows where it changes are written,
+// so that adding an existing member of other groups does not lock its row.
+func (s *Store) markInGroups(ctx context.Context, tx *bookkeeping.Tx, users []string) error {
+	for start := 0; start < len(users); start += memberBatch {
+		batch := users[start:min(start+memberBatch, len(users))]
+		if _, err := tx.ExecContext(ctx, "UPDATE "+s.bookTable()+" SET in_groups = 1 WHERE id IN ("+placeholders(len(batch))+
+			") AND in_groups = 0", anySlice(batch)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -38,8 +38,7 @@ type Store struct {
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	userCols   string         // the columns selectUser selects, for a list's deferred join
-	groupsCol  string         // a user's groups as one column (groups_col.go)
-	selectRead string         // selectUser with groupsCol: reads that answer with the users' groups
+	selectRead string         // selectUser with inGroupsCol: reads that answer with the users' groups (setGroups)
 	// selectUser and selectRead followed by the app row whole (u.*): a write's read that also gives the
 	// audit's snapshot of the row (bookRow.snap).
 	selectUserSnap, selectReadSnap string
@@ -115,10 +114,9 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s.userCols = strings.Join(cols, ", ")
 	s.appJoin = " JOIN " + quoteIdent(m.Table) + " u ON u." + quoteIdent(m.Key) + " = b." + s.joinKey
 	s.selectUser = "SELECT " + s.userCols + " FROM " + s.bookTable() + " b" + s.appJoin
-	s.groupsCol = groupsColumn(s.memberTable(), s.groupTable())
-	s.selectRead = "SELECT " + s.userCols + ", " + s.groupsCol + " FROM " + s.bookTable() + " b" + s.appJoin
+	s.selectRead = "SELECT " + s.userCols + ", " + inGroupsCol + " FROM " + s.bookTable() + " b" + s.appJoin
 	s.selectUserSnap = "SELECT " + s.userCols + ", u.* FROM " + s.bookTable() + " b" + s.appJoin
-	s.selectReadSnap = "SELECT " + s.userCols + ", " + s.groupsCol + ", u.* FROM " + s.bookTable() + " b" + s.appJoin
+	s.selectReadSnap = "SELECT " + s.userCols + ", " + inGroupsCol + ", u.* FROM " + s.bookTable() + " b" + s.appJoin
 	return s
 }
 
@@ -137,7 +135,7 @@ type bookRow struct {
 	userName     string // the IdP's spelling, as last written through SCIM
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
-	groups       []byte   // groupsCol, when the query selected it (decodeGroups), or NULL for none
+	inGroups     bool     // inGroupsCol, when the query selected it: the user may be in a group
 	// snap is the app row whole (u.*, as audit.Snapshot reads it), when the query selected it: the
 	// audit's before or after, read by the statement that reads the user instead of one more.
 	snap map[string]any
@@ -157,7 +155,7 @@ func (s *Store) queryUsers(ctx context.Context, q queryer, suffix string, args .
 	return s.queryUserRows(ctx, q, s.selectUser+" "+suffix, false, args...)
 }
 
-// queryUserRows runs a query selecting userCols, followed by groupsCol when groups is set, and scans
+// queryUserRows runs a query selecting userCols, followed by inGroupsCol when groups is set, and scans
 // every row; columns past those are the app row's u.* (selectUserSnap, selectReadSnap), kept in snap.
 func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, groups bool, args ...any) ([]*bookRow, error) {
 	rows, err := q.QueryxContext(ctx, query, args...)
@@ -179,7 +177,7 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 			dest = append(dest, &appVals[i])
 		}
 		if groups {
-			dest = append(dest, &b.groups)
+			dest = append(dest, &b.inGroups)
 		}
 		rest := names[len(dest):]
 		snap := make([]any, len(rest))
@@ -209,7 +207,7 @@ func (s *Store) oneUserSnap(ctx context.Context, q queryer, id string, lock bool
 	return s.liveUser(ctx, q, s.selectUserSnap, false, id, lock)
 }
 
-// liveUser reads a live user by id with query (one of the selects; groups says it has groupsCol).
+// liveUser reads a live user by id with query (one of the selects; groups says it has inGroupsCol).
 func (s *Store) liveUser(ctx context.Context, q queryer, query string, groups bool, id string, lock bool) (*bookRow, error) {
 	suffix := " WHERE b.id = ? AND b.deleted_at IS NULL" + s.scopeSQL()
 	if lock {
@@ -317,8 +315,8 @@ func (s *Store) GetUser(ctx context.Context, id string) (scim.Resource, error) {
 	return r, s.classify(err)
 }
 
-// userWithGroups reads a live user's row as oneUser does, without a lock, with its groups (groupsCol) for
-// setGroups: one statement where a read and attachGroups are two.
+// userWithGroups reads a live user's row as oneUser does, without a lock, with inGroupsCol for setGroups,
+// which asks the membership query only for a user that may be in a group.
 func (s *Store) userWithGroups(ctx context.Context, q queryer, id string) (*bookRow, error) {
 	return s.liveUser(ctx, q, s.selectRead, true, id, false)
 }

@@ -40,6 +40,8 @@ func Check(ctx context.Context, db *sqlx.DB, s Setup) ([]string, error) {
 			"SELECT COUNT(*) FROM " + t.Members() + " m LEFT JOIN " + t.Groups() + " g ON g.id = m.group_id WHERE g.id IS NULL"},
 		{"membership rows of a user that does not exist or is deleted",
 			"SELECT COUNT(*) FROM " + t.Members() + " m LEFT JOIN " + t.Users() + " u ON u.id = m.user_id WHERE u.id IS NULL OR u.deleted_at IS NOT NULL"},
+		{"members of a group whose user row says it is in none (in_groups): its reads would show no groups",
+			"SELECT COUNT(*) FROM " + t.Members() + " m JOIN " + t.Users() + " u ON u.id = m.user_id WHERE u.in_groups = 0"},
 		{"values rows of a user that does not exist",
 			"SELECT COUNT(*) FROM " + t.Values() + " v LEFT JOIN " + t.Users() + " u ON u.id = v.user_id WHERE u.id IS NULL"},
 		{"list-row records of a user that does not exist",

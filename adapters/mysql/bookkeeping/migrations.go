@@ -341,6 +341,11 @@ var migrations = []migration{
 	// 35: the audit rows of one request, for the admin console's link from a request to what it wrote. Added
 	// only when missing, so that a test may run the migrations after 18 again.
 	{run: auditRequestIndex},
+	// 36, 37: in_groups says a user may be in a group: set when it becomes a member (adapters/mysql
+	// changeMembers, in that transaction), never cleared but by Reindex. Reads of users ask the
+	// membership query only for those users. The UPDATE can run again: it sets what is already set.
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN in_groups TINYINT(1) NOT NULL DEFAULT 0`),
+	sqlStep(`UPDATE {p}users b JOIN (SELECT DISTINCT user_id FROM {p}group_members) m ON m.user_id = b.id SET b.in_groups = 1`),
 }
 
 func auditRequestIndex(ctx context.Context, conn *sqlx.Conn, prefix string) error {

@@ -18,8 +18,8 @@ type beginner interface {
 const ReindexBatch = 1000
 
 // Reindex rebuilds the values table from the bookkeeping documents of every user that is not deleted,
-// batch users per transaction in id order, removes the rows of deleted users, and counts the users
-// again (Recount). It is for rows a bulk
+// and their in_groups from the membership table, batch users per transaction in id order, removes the
+// values of deleted users, and counts the users again (Recount). It is for rows a bulk
 // SQL import wrote without scimbridge (scimbridge's own writes keep the table right), and can run while
 // scimbridge serves: each batch locks its users' rows as a write does. progress, when not nil, is told
 // the users done and the total after each batch.
@@ -104,6 +104,12 @@ func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batc
 	}
 	if err = insertValues(ctx, tx.Tx, t, byUser); err != nil {
 		return 0, "", err
+	}
+	if !empty { // memberships an import wrote, or left: in_groups says so again
+		if _, err = tx.ExecContext(ctx, "UPDATE "+t.Users()+" b SET in_groups = EXISTS (SELECT 1 FROM "+t.Members()+
+			" gm WHERE gm.user_id = b.id) WHERE b.id IN ("+Placeholders(len(ids))+")", Args(ids)...); err != nil {
+			return 0, "", err
+		}
 	}
 	return len(rows), rows[len(rows)-1].ID, tx.Commit()
 }
