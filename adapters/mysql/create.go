@@ -110,11 +110,11 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 // findExisting looks for an app row this POST should take over; prev is the id of a bookkeeping
 // tombstone to revive, appKey the app row's key. Both nil means a new row.
 func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (prev *string, appKey any, err error) {
-	// Creates of one login run one after another: the second waits here until the first commits, then
-	// finds its row below (a locked read sees the latest commit), even without a unique index on it.
-	if _, err := tx.ExecContext(ctx, tx.D.InsertKeeping(tx.Tables.UserNameLocks(), []string{"user_name_lc"}, 1), scim.FoldIdentity(userName(r))); err != nil {
-		return nil, nil, err
-	}
+	// Two creates of one login at once, even without a unique index on the app's login column: both may
+	// find nothing below and insert an app row, but only one bookkeeping row takes the login
+	// (live_user_name's unique index, on the folded userName): the other waits for it, fails, and its
+	// transaction, app row and all, is rolled back as a 409. An existing app row or tombstone is locked
+	// by the reads below, so the second create waits and then finds it taken.
 	var tomb struct {
 		ID     string         `db:"id"`
 		AppID  sql.NullInt64  `db:"app_id"`

@@ -3,9 +3,11 @@ package mysql_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/internal/testfix"
 	"github.com/scimbridge/scimbridge/scim"
@@ -99,4 +101,89 @@ func TestConcurrentCreatesOfOneLoginWithoutUniqueIndex(t *testing.T) {
 	if err := db.Get(&n, "SELECT COUNT(*) FROM users WHERE login IN ('newbie', 'NewBie')"); err != nil || n != 1 {
 		t.Errorf("%d rows with the login newbie (%v), want 1", n, err)
 	}
+}
+
+// Concurrent POSTs of one login that an unmanaged app row already holds (adopted) or that a user
+// deleted through SCIM held (its tombstone revived): one 201, the rest 409, one app row, one live user.
+// The reads lock the row or tombstone they find, so the second create waits for the first and then
+// finds it taken.
+func TestConcurrentAdoptionsAndRevivalsOfOneLogin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	race := func(t *testing.T, store *mysql.Store, login string) map[int]int {
+		t.Helper()
+		var wg sync.WaitGroup
+		codes := make(chan int, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				name := login
+				if i%2 == 1 {
+					name = strings.ToUpper(login)
+				}
+				_, err := store.CreateUser(ctx, scim.Resource{"userName": name})
+				if err == nil {
+					codes <- 201
+					return
+				}
+				if se := scim.AsError(err); se != nil {
+					codes <- se.Status
+					return
+				}
+				t.Errorf("create: %v", err)
+				codes <- 0
+			})
+		}
+		wg.Wait()
+		close(codes)
+		count := map[int]int{}
+		for c := range codes {
+			count[c]++
+		}
+		return count
+	}
+	rows := func(t *testing.T, db *sqlx.DB, login string) (app, live int) {
+		t.Helper()
+		if err := db.Get(&app, "SELECT COUNT(*) FROM users WHERE login = ?", login); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(&live, "SELECT COUNT(*) FROM scim_users WHERE user_name_lc = ? AND deleted_at IS NULL", login); err != nil {
+			t.Fatal(err)
+		}
+		return app, live
+	}
+	t.Run("adopt", func(t *testing.T) {
+		t.Parallel()
+		store, db, _ := testfix.Store(t, 20, loginSchema, fmt.Sprintf(loginTOML, `on_existing = "adopt"`), mysql.Options{Log: testfix.Log(t)})
+		if got := race(t, store, "admin"); got[201] != 1 || got[409] != 39 {
+			t.Errorf("answers %v, want one 201 and 39 409", got)
+		}
+		if app, live := rows(t, db, "admin"); app != 1 || live != 1 {
+			t.Errorf("%d app rows and %d live users with the login admin, want 1 and 1", app, live)
+		}
+	})
+	t.Run("revive", func(t *testing.T) {
+		t.Parallel()
+		store, db, _ := testfix.Store(t, 20, loginSchema, fmt.Sprintf(loginTOML, `on_existing = "conflict"`), mysql.Options{Log: testfix.Log(t)})
+		u, err := store.CreateUser(ctx, scim.Resource{"userName": "ghost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var key int64
+		if err := db.Get(&key, "SELECT app_id FROM scim_users WHERE id = ?", u["id"]); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteUser(ctx, u["id"].(string), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := race(t, store, "ghost"); got[201] != 1 || got[409] != 39 {
+			t.Errorf("answers %v, want one 201 and 39 409", got)
+		}
+		if app, live := rows(t, db, "ghost"); app != 1 || live != 1 {
+			t.Errorf("%d app rows and %d live users with the login ghost, want 1 and 1", app, live)
+		}
+		var now int64
+		if err := db.Get(&now, "SELECT app_id FROM scim_users WHERE user_name_lc = 'ghost' AND deleted_at IS NULL"); err != nil || now != key {
+			t.Errorf("the live ghost is app row %d (%v), want the deleted user's row %d revived", now, err, key)
+		}
+	})
 }

@@ -183,13 +183,12 @@ func measure(ctx context.Context, o options, t target, round int) ([]loadstats.R
 	return out, phase(max(1, o.gets/4), 1, lookup)
 }
 
-// cleanUp deletes the users the rounds wrote (app rows, bookkeeping, locks) and the outbox and audit rows,
+// cleanUp deletes the users the rounds wrote (app rows, bookkeeping) and the outbox and audit rows,
 // and counts the users again: the minimal server does not keep user_counts.
 func cleanUp(ctx context.Context, env *benchenv.Env, out io.Writer) error {
 	for _, q := range []string{
 		"DELETE FROM scim_users WHERE user_name_lc LIKE 'mb-%'",
 		"DELETE FROM users WHERE email LIKE 'mb-%'",
-		"DELETE FROM scim_user_name_locks WHERE user_name_lc LIKE 'mb-%'",
 		"DELETE FROM scim_outbox",
 		"DELETE FROM scim_audit",
 		"DELETE g FROM scim_role_grants g LEFT JOIN scim_users b ON b.id = g.user_id WHERE b.id IS NULL",

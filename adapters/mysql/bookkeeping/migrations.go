@@ -187,9 +187,10 @@ var migrations = []migration{
 		KEY actor (actor, id),
 		KEY at (at)
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
-	// 13: one row per folded userName ever created (scim.FoldIdentity). A POST locks its row first, so
-	// creates of one login run one after another and each sees the app rows the one before wrote, even
-	// when the app's login column has no unique index. A row lock, not GET_LOCK: it works on Galera too.
+	// 13: one row per folded userName ever created (scim.FoldIdentity), which a POST locked first so
+	// that creates of one login ran one after another. No longer written: live_user_name's unique index
+	// (1) decides between two creates of one login (adapters/mysql findExisting). The table stays: the
+	// migrating account needs no DROP.
 	sqlStep(`CREATE TABLE {p}user_name_locks (
 		user_name_lc VARCHAR(255) NOT NULL,
 		PRIMARY KEY (user_name_lc)

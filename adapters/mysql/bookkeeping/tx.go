@@ -34,7 +34,6 @@ func (t Tables) Users() string          { return t.Named("users") }
 func (t Tables) Groups() string         { return t.Named("groups") }
 func (t Tables) Members() string        { return t.Named("group_members") }
 func (t Tables) Outbox() string         { return t.Named("outbox") }
-func (t Tables) UserNameLocks() string  { return t.Named("user_name_locks") }
 func (t Tables) Values() string         { return t.Named("user_values") }
 func (t Tables) Cursors() string        { return t.Named("webhook_cursors") }
 func (t Tables) Deliveries() string     { return t.Named("webhook_deliveries") }

@@ -119,15 +119,15 @@ func Check(ctx context.Context, db *sqlx.DB, m *mapping.Users, prefix string) (R
 		rep.problem("users.key: %s.%s is neither the primary key nor a single-column unique key", m.Table, m.Key)
 	}
 	if col := m.MatchExistingBy; col != "" && !uniques[strings.ToLower(col)] {
-		rep.warn("users.match_existing_by: %s.%s has no unique index: scimbridge serialises creates per userName and adopts "+
+		rep.warn("users.match_existing_by: %s.%s has no unique index: scimbridge keeps userNames unique itself and adopts "+
 			"only when exactly one app row matches (several answer 409), but rows the app writes itself are not checked", m.Table, col)
 	}
 	if c := m.Column("userName"); c != nil {
 		info := byName[strings.ToLower(c.Name)]
 		if !uniques[strings.ToLower(c.Name)] {
-			rep.warn("%s.%s (userName) has no unique index: scimbridge protects it itself (creates of one userName run one after "+
-				"another, locked by a row of its user_name_locks table, and each looks for an app row with this login first, adopting "+
-				"it or answering 409 by on_existing), but rows written by the app itself are not checked", m.Table, c.Name)
+			rep.warn("%s.%s (userName) has no unique index: scimbridge protects it itself (each create looks for an app row with this "+
+				"login first, adopting it or answering 409 by on_existing, and of two creates of one login at once only one commits: "+
+				"its own table's unique index on the userName), but rows written by the app itself are not checked", m.Table, c.Name)
 		}
 		if coll := strings.ToLower(info.Collation); strings.HasSuffix(coll, "_bin") || strings.HasSuffix(coll, "_cs") {
 			rep.warn("%s.%s (userName) has the case-sensitive collation %s: IdPs look users up by userName case-insensitively, and filters on it will not be", m.Table, c.Name, info.Collation)

@@ -62,7 +62,7 @@ archived = { from = "active", when_true = 0, when_false = "now_unix_ms" }
 	if len(rep.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(rep.Problems), len(want), all)
 	}
-	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "users.match_existing_by: users.email has no unique index: scimbridge serialises") {
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "users.match_existing_by: users.email has no unique index: scimbridge keeps userNames unique itself") {
 		t.Errorf("no warning about the adoption key without a unique index: %v", rep.Warnings)
 	}
 	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "scim_users") {
