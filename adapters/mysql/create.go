@@ -315,7 +315,7 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err := bookkeeping.MoveUser(ctx, tx, tx.Tables, *prev, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
+		err = tx.Later(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
 		if err != nil {
@@ -326,7 +326,9 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		}
 		return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, false)
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
+	// Deferred, as the writes after it: a second create of this login fails on live_user_name with the
+	// statement that carries it, and is answered 409 the same.
+	err = tx.Later(ctx, "INSERT INTO "+s.bookTable()+" (id, "+s.joinKey+`, user_name, user_name_lc, external_id,
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {

@@ -2,13 +2,11 @@ package mysql_test
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
+	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 )
@@ -18,17 +16,43 @@ import (
 type recorder struct {
 	mu    sync.Mutex
 	stmts []recorded
+	trips int
 }
 
+// recorded is one statement; trip numbers the round trip it went in (several statements share one
+// when a transaction sends some ahead of the next: bookkeeping's pending.go).
 type recorded struct {
 	query string
 	args  []driver.NamedValue
+	trip  int
 }
 
+// connSetUp are the statements Open's connections send once, when they connect: not a write's.
+var connSetUp = map[string]bool{"SHOW VARIABLES LIKE 'wsrep_on'": true, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED": true}
+
 func (r *recorder) add(q string, args []driver.NamedValue) {
+	if connSetUp[q] {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stmts = append(r.stmts, recorded{q, append([]driver.NamedValue(nil), args...)})
+	r.trips++
+	for _, part := range strings.Split(q, ";\n") {
+		n := strings.Count(part, "?") // the statements here hold no ? but their placeholders
+		r.stmts = append(r.stmts, recorded{part, append([]driver.NamedValue(nil), args[:n]...), r.trips})
+		args = args[n:]
+	}
+}
+
+// roundTrips is how many round trips stmts took.
+func roundTrips(stmts []recorded) int {
+	n, last := 0, -1
+	for _, s := range stmts {
+		if s.trip != last {
+			n, last = n+1, s.trip
+		}
+	}
+	return n
 }
 
 func (r *recorder) take() []recorded {
@@ -39,30 +63,15 @@ func (r *recorder) take() []recorded {
 	return out
 }
 
-// openRecording opens dsn as mysql.Open does (UTC times, the same session settings), through a
-// connector that records statements.
+// openRecording opens dsn with mysql.Open's settings (bookkeeping.OpenWrapped), the driver's connections
+// recording every statement as the server receives it.
 func openRecording(t *testing.T, dsn string) (*sqlx.DB, *recorder) {
 	t.Helper()
-	cfg, err := mysqldriver.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ParseTime = true
-	cfg.Loc = time.UTC
-	cfg.Collation = "utf8mb4_unicode_ci"
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["time_zone"] = "'+00:00'"
-	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
-	cfg.InterpolateParams, cfg.MultiStatements = true, true
-	inner, err := mysqldriver.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &recorder{}
-	db := sqlx.NewDb(sql.OpenDB(recConnector{inner, rec}), "mysql")
-	bookkeeping.AllowBatches(db)
+	db, err := bookkeeping.OpenWrapped(dsn, 20, func(c driver.Connector) driver.Connector { return recConnector{c, rec} })
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { db.Close() })
 	return db, rec
 }

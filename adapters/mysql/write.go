@@ -39,9 +39,10 @@ func (s *Store) updateApp(ctx context.Context, tx *bookkeeping.Tx, key any, cols
 		sets[i] = quoteIdent(n) + " = ?"
 		args = append(args, cols[n])
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE "+quoteIdent(s.m.Table)+" SET "+strings.Join(sets, ", ")+" WHERE "+
+	// Deferred (with the next statement): an error of the app's (a value too long for its column) fails
+	// that statement instead, and is answered the same.
+	return tx.Later(ctx, "UPDATE "+quoteIdent(s.m.Table)+" SET "+strings.Join(sets, ", ")+" WHERE "+
 		quoteIdent(s.m.Key)+" = ?", append(args, key)...)
-	return err
 }
 
 // UpdateUser applies fn to the current resource inside one transaction, with the user's rows locked,
@@ -193,7 +194,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if deleting {
 		deletedAt = now
 	}
-	_, err = tx.ExecContext(ctx, "UPDATE "+s.bookTable()+` SET user_name = ?, user_name_lc = ?, external_id = ?, active = ?,
+	err = tx.Later(ctx, "UPDATE "+s.bookTable()+` SET user_name = ?, user_name_lc = ?, external_id = ?, active = ?,
 		version = version + 1, last_modified = ?, doc = ?, deleted_at = ? WHERE id = ?`,
 		userName(next), scim.FoldIdentity(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
 	if err != nil {

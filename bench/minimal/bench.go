@@ -119,6 +119,14 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 			m.PerSecond(), loadstats.MS(m.Pct(50)), s.PerSecond()/m.PerSecond(), float64(s.Pct(50))/float64(m.Pct(50)))
 	}
 	fmt.Fprintln(out, "rate: scimbridge's throughput / the minimal server's (1 = the ceiling); p50: scimbridge's p50 / the minimal server's")
+	fmt.Fprintf(out, "\nCPU per request, the database server's and this process's (client and server), microseconds\n")
+	fmt.Fprintf(out, "%-30s %24s %24s\n", "", "scimbridge: db / proc", "minimal: db / proc")
+	for _, op := range ops {
+		s, m := total["scimbridge"][op], total["minimal"][op]
+		ss, sd := s.CPUPerOp()
+		ms, md := m.CPUPerOp()
+		fmt.Fprintf(out, "%-30s %14s / %7.0f %14s / %7.0f\n", op, usOrDash(sd), us(ss), usOrDash(md), us(ms))
+	}
 	return nil
 }
 
@@ -128,7 +136,9 @@ func measure(ctx context.Context, o options, t target, round int) ([]loadstats.R
 	var out []loadstats.Result
 	ids := make([]string, o.posts)
 	phase := func(n, conc int, op func(ctx context.Context, i int) error) error {
+		cpu := loadstats.ReadCPU()
 		r, err := loadstats.Hammer(ctx, n, conc, op)
+		r.CPU = loadstats.ReadCPU().Sub(cpu)
 		out = append(out, r)
 		return loadstats.Check(r, err)
 	}
@@ -202,4 +212,14 @@ func cleanUp(ctx context.Context, env *benchenv.Env, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "the users of the rounds deleted, users counted again")
 	return nil
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// usOrDash is d in microseconds, or "-" when the database's CPU could not be read (not on this machine).
+func usOrDash(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", us(d))
 }

@@ -21,6 +21,7 @@ import (
 type textConnector struct {
 	inner   driver.Connector
 	cluster *cluster
+	batch   bool // the driver takes several statements per query (multiStatements): see pending.go
 }
 
 func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -34,7 +35,7 @@ func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, err
 		}
 	}
-	return &textConn{Conn: conn, readCommitted: sessionReadCommitted(ctx, conn)}, nil
+	return &textConn{Conn: conn, readCommitted: sessionReadCommitted(ctx, conn), batch: c.batch}, nil
 }
 
 // sessionReadCommitted makes READ COMMITTED the isolation level of conn's session, the level every
@@ -58,6 +59,10 @@ func (c textConnector) Driver() driver.Driver { return c.inner.Driver() }
 type textConn struct {
 	driver.Conn
 	readCommitted bool
+	batch         bool          // statements may wait for the next one (pending.go)
+	pending       []pendingStmt // what waits, in order
+	pendingSize   int
+	begun         bool // a lazy transaction's START TRANSACTION has been sent
 }
 
 func (c *textConn) CheckNamedValue(nv *driver.NamedValue) error {
@@ -68,18 +73,29 @@ func (c *textConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 func (c *textConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	if err := c.flush(ctx); err != nil { // a prepared statement runs on its own
+		return nil, err
+	}
 	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
 
 // BeginTx begins a READ COMMITTED transaction on a READ COMMITTED session with START TRANSACTION alone:
 // the driver would send SET TRANSACTION ISOLATION LEVEL first, a round trip on every write for a level
-// the session already has. Any other level is asked for as before: the driver's SET TRANSACTION (without
-// SESSION) holds for the next transaction only, which its START TRANSACTION is. If such a begin fails
-// between the two, the level may still be pending for the next transaction, so the session is no longer
-// trusted to be READ COMMITTED and later begins ask for the level again.
+// the session already has. With batches (pending.go), that START TRANSACTION waits to go with the
+// transaction's first statement. Any other level is asked for as before: the driver's SET TRANSACTION
+// (without SESSION) holds for the next transaction only, which its START TRANSACTION is. If such a begin
+// fails between the two, the level may still be pending for the next transaction, so the session is no
+// longer trusted to be READ COMMITTED and later begins ask for the level again.
 func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
 	if c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelReadCommitted {
 		o.Isolation = driver.IsolationLevel(sql.LevelDefault)
+	}
+	if c.batch && c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelDefault && !o.ReadOnly {
+		c.pending, c.pendingSize, c.begun = nil, 0, false
+		if err := c.hold(ctx, startTransaction, nil); err != nil {
+			return nil, err
+		}
+		return lazyTx{c}, nil
 	}
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
 	if err != nil && sql.IsolationLevel(o.Isolation) != sql.LevelDefault {
@@ -88,17 +104,33 @@ func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, 
 	return tx, err
 }
 
+// ExecContext sends the statement with what is pending before it, or, for a deferred write
+// (Tx.Later), keeps it for the next round trip.
 func (c *textConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+	if c.batch && isDeferred(ctx) {
+		return laterResult{}, c.hold(ctx, q, args)
+	}
+	var res driver.Result
+	err := c.withPending(ctx, q, args, func(q string, args []driver.NamedValue) (err error) {
+		res, err = c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+		return err
+	})
+	return res, err
 }
 
 func (c *textConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+	var rows driver.Rows
+	err := c.withPending(ctx, q, args, func(q string, args []driver.NamedValue) (err error) {
+		rows, err = c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+		return err
+	})
+	return rows, err
 }
 
 func (c *textConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
 
 func (c *textConn) ResetSession(ctx context.Context) error {
+	c.pending, c.pendingSize, c.begun = nil, 0, false // a transaction's end cleared them already
 	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
 }
 

@@ -59,7 +59,8 @@ func Begin(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, guard bool) (*
 	if !guard {
 		return &Txn{Tx: tx}, nil
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+witnessSavepoint); err != nil {
+	// With the transaction's first statement (pending.go), as its START TRANSACTION.
+	if _, err := tx.ExecContext(deferring(ctx), "SAVEPOINT "+witnessSavepoint); err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}
@@ -80,19 +81,25 @@ func beginIn(ctx context.Context, db beginner, opts *sql.TxOptions) (*Txn, error
 }
 
 // Commit commits the transaction if its witness is still there; otherwise it rolls back what ran since
-// the transaction was lost and returns ErrTransactionLost.
+// the transaction was lost and returns ErrTransactionLost. The release goes with the COMMIT in one round
+// trip (pending.go), which then does not run.
 func (t *Txn) Commit() error {
 	if t.witness {
-		if _, err := t.ExecContext(context.Background(), "RELEASE SAVEPOINT "+witnessSavepoint); err != nil {
+		if _, err := t.ExecContext(deferring(context.Background()), "RELEASE SAVEPOINT "+witnessSavepoint); err != nil {
 			_ = t.Tx.Rollback()
-			var me *mysqldriver.MySQLError
-			if errors.As(err, &me) && me.Number == errNoSavepoint {
-				return ErrTransactionLost
-			}
-			return err
+			return lostIf(err)
 		}
 	}
-	return t.Tx.Commit()
+	return lostIf(t.Tx.Commit())
+}
+
+// lostIf is ErrTransactionLost for the error of a release that found its savepoint gone, else err.
+func lostIf(err error) error {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) && me.Number == errNoSavepoint {
+		return ErrTransactionLost
+	}
+	return err
 }
 
 // guarded is the autocommit-off pool of one pool Open made, opened on first use.

@@ -2,7 +2,6 @@ package bookkeeping_test
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"strings"
@@ -57,9 +56,9 @@ func TestLaterWritesAtTheCommitInOrder(t *testing.T) {
 	if err := db.Select(&log, "SELECT what FROM log ORDER BY seq"); err != nil || strings.Join(log, ",") != "first,second,third" {
 		t.Errorf("log %v (%v), want first,second,third", log, err)
 	}
-	// START TRANSACTION, the INSERT, the batch (the commit is not counted), and the checks' two SELECTs.
-	if got := queries.Load(); got != 3+2 {
-		t.Errorf("%d queries, want 5: the five deferred writes in one", got)
+	// START TRANSACTION with the INSERT, the five deferred writes with the COMMIT, and the checks' two SELECTs.
+	if got := queries.Load(); got != 2+2 {
+		t.Errorf("%d round trips, want 4", got)
 	}
 }
 
@@ -86,13 +85,49 @@ func TestLaterFailureRollsBackTheWholeTransaction(t *testing.T) {
 	if err := db.Get(&n, "SELECT (SELECT COUNT(*) FROM t) + (SELECT COUNT(*) FROM log)"); err != nil || n != 0 {
 		t.Errorf("%d rows left (%v), want none", n, err)
 	}
+	// The COMMIT that went with the failing write did not run: the connection (the pool's only one) must
+	// not have gone back with the transaction still open.
+	if err := db.Get(&n, "SELECT @@in_transaction"); err != nil || n != 0 {
+		t.Errorf("@@in_transaction = %d (%v) after the failed commit, want 0", n, err)
+	}
+}
+
+// A statement after a deferred write sees it (they go together, in order), and a transaction that sent
+// nothing costs no round trip.
+func TestLaterIsSeenByTheNextStatement(t *testing.T) {
+	db, queries := openCounting(t, testdb.New(t, laterSchema))
+	ctx := context.Background()
+	r := &bookkeeping.Runner{DB: db}
+	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if err := tx.Later(ctx, "INSERT INTO log (what) VALUES (?)", "seen"); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM log WHERE what = 'seen'"); err != nil || n != 1 {
+			t.Errorf("the next statement counts %d rows (%v), want the deferred one", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := queries.Load(); got != 2 { // START TRANSACTION, INSERT and SELECT; COMMIT
+		t.Errorf("%d round trips, want 2", got)
+	}
+	queries.Store(0)
+	if err := r.InTx(ctx, func(tx *bookkeeping.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := queries.Load(); got != 0 {
+		t.Errorf("an empty transaction took %d round trips, want none", got)
+	}
 }
 
 // Writes bigger together than one batch holds go in several, all of them.
 func TestLaterSplitsBigBatches(t *testing.T) {
 	db, queries := openCounting(t, testdb.New(t, laterSchema))
 	ctx := context.Background()
-	big := strings.Repeat("é'\\", 120_000) // 480 KB, about twice that escaped: one per batch
+	big := strings.Repeat("é'\\", 120_000) // 480 KB, about twice that escaped: one per round trip
 	r := &bookkeeping.Runner{DB: db}
 	err := r.InTx(ctx, func(tx *bookkeeping.Tx) error {
 		for i := range 4 {
@@ -109,8 +144,8 @@ func TestLaterSplitsBigBatches(t *testing.T) {
 	if err := db.Get(&n, "SELECT COUNT(*) FROM t WHERE big = ?", big); err != nil || n != 4 {
 		t.Errorf("%d rows with the big value (%v), want 4", n, err)
 	}
-	if got := queries.Load() - 1; got != 1+4 { // START TRANSACTION, then a batch per write; not the check's SELECT
-		t.Errorf("%d queries, want 5", got)
+	if got := queries.Load() - 1; got != 4 { // a write per round trip, the first with START TRANSACTION, the last with COMMIT; not the check's SELECT
+		t.Errorf("%d round trips, want 4", got)
 	}
 }
 
@@ -167,25 +202,20 @@ func TestLaterWithinSavepoints(t *testing.T) {
 	}
 }
 
-// openCounting opens dsn as Open does for what matters here (interpolated arguments, several
-// statements per query, declared with AllowBatches) through a connector that counts the queries its
-// connections send, each a round trip.
+// openCounting opens dsn with Open, the driver's connections wrapped to count the queries they send
+// the server (each a round trip), on one connection, counted from after its set-up.
 func openCounting(t *testing.T, dsn string) (*sqlx.DB, *atomic.Int64) {
 	t.Helper()
-	cfg, err := mysqldriver.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.InterpolateParams, cfg.MultiStatements = true, true
-	cfg.Params = map[string]string{"sql_mode": "'STRICT_ALL_TABLES'"}
-	inner, err := mysqldriver.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := &atomic.Int64{}
-	db := sqlx.NewDb(sql.OpenDB(countingConnector{inner, n}), "mysql")
+	db, err := bookkeeping.OpenWrapped(dsn, 1, func(c driver.Connector) driver.Connector { return countingConnector{c, n} })
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { db.Close() })
-	bookkeeping.AllowBatches(db)
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	n.Store(0)
 	return db, n
 }
 
@@ -204,6 +234,7 @@ func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c countingConnector) Driver() driver.Driver { return c.inner.Driver() }
 
+// countingConn counts the queries sent; it implements what bookkeeping's connection uses of the driver's.
 type countingConn struct {
 	driver.Conn
 	n *atomic.Int64
@@ -220,6 +251,22 @@ func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
-	c.n.Add(1) // START TRANSACTION; a commit is not counted
+	c.n.Add(1)
 	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
 }
+
+func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+}
+
+func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+}
+
+func (c *countingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+
+func (c *countingConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *countingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }

@@ -8,6 +8,7 @@ package bookkeeping
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,7 +23,11 @@ const DSNForm = "user:pass@tcp(host:3306)/db"
 
 // Open connects with the settings scimbridge relies on whatever the DSN says: times parsed as UTC,
 // utf8mb4, a session that behaves the same on MySQL and MariaDB, and arguments interpolated client-side.
-func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
+func Open(dsn string, maxOpen int) (*sqlx.DB, error) { return OpenWrapped(dsn, maxOpen, nil) }
+
+// OpenWrapped is Open with the MySQL driver's connector passed through wrap (when not nil) before
+// scimbridge's own: a test's recording of what each round trip sends the server.
+func OpenWrapped(dsn string, maxOpen int, wrap func(driver.Connector) driver.Connector) (*sqlx.DB, error) {
 	if scheme, _, ok := strings.Cut(dsn, "://"); ok && scheme != "" && strings.Trim(scheme, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+") == "" {
 		// A URL (mysql://user@host/db, as other tools take): say the form the driver takes. The DSN
 		// itself is not repeated: it may hold a password.
@@ -53,8 +58,8 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	// with utf8mb4, and it follows the session's NO_BACKSLASH_ESCAPES) instead of preparing, executing
 	// and closing a server-side statement. textConnector keeps []byte arguments text, as they were.
 	cfg.InterpolateParams = true
-	// Several statements in one round trip, for the writes a transaction defers to its commit
-	// (Tx.Later). Every statement scimbridge sends is built from quoted identifiers and arguments the
+	// Several statements in one round trip, for what a transaction sends ahead of its next statement
+	// (pending.go). Every statement scimbridge sends is built from quoted identifiers and arguments the
 	// driver escapes (above), never from request text, so a value cannot end one statement and begin
 	// another.
 	cfg.MultiStatements = true
@@ -66,21 +71,23 @@ func Open(dsn string, maxOpen int) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if wrap != nil {
+		inner, off = wrap(inner), wrap(off)
+	}
 	if maxOpen <= 0 {
 		maxOpen = 20
 	}
 	c := &cluster{}
 	c.guarded.open = func() *sqlx.DB {
-		db := sqlx.NewDb(sql.OpenDB(textConnector{inner: off, cluster: c}), "mysql")
+		db := sqlx.NewDb(sql.OpenDB(textConnector{inner: off, cluster: c, batch: true}), "mysql")
 		db.SetMaxOpenConns(maxOpen)
 		db.SetMaxIdleConns(maxOpen)
 		db.SetConnMaxIdleTime(time.Minute)
 		db.SetConnMaxLifetime(5 * time.Minute)
 		return db
 	}
-	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
+	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c, batch: true}), "mysql")
 	clusters.Store(db.DB, c)
-	AllowBatches(db)
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
 	db.SetConnMaxLifetime(5 * time.Minute)

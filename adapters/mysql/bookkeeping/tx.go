@@ -53,7 +53,6 @@ type Tx struct {
 	Now    time.Time
 	Tables Tables
 	D      Dialect
-	later  *laterQueue // the writes Later queued; nil: Later writes at once
 }
 
 // Runner runs transactions on a database.
@@ -177,11 +176,7 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 	if r.Now != nil {
 		now = r.Now
 	}
-	t := &Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
-	if err = fn(t); err != nil {
-		return err
-	}
-	if err = t.flush(ctx); err != nil {
+	if err = fn(&Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -194,11 +189,7 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 		if r.Now != nil {
 			now = r.Now
 		}
-		t := &Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.flush(ctx)
+		return fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
 	}
 	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
 		return err
@@ -207,25 +198,16 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 	if r.Now != nil {
 		now = r.Now
 	}
-	t := &Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d, later: r.queue()}
-	err := fn(t)
+	err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
 	if err == nil {
-		err = t.flush(ctx)
-	}
-	if err != nil {
-		if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
-			return errors.Join(err, rerr)
+		// The step's deferred writes go with the release (Tx.Later); if one fails, the release did not
+		// run and the step is rolled back as one that failed.
+		if _, err = r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step"); err == nil {
+			return nil
 		}
-		return err
 	}
-	_, err = r.Within.ExecContext(ctx, "RELEASE SAVEPOINT scimbridge_step")
+	if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
+		return errors.Join(err, rerr)
+	}
 	return err
-}
-
-// queue is a new transaction's queue of deferred writes (Later), or nil where they cannot be batched.
-func (r *Runner) queue() *laterQueue {
-	if !batching(r.DB) {
-		return nil
-	}
-	return &laterQueue{}
 }

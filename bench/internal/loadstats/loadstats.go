@@ -19,6 +19,19 @@ type Result struct {
 	FirstErr  error           // the first of them
 	Elapsed   time.Duration   // wall time of the phase
 	Latencies []time.Duration // of every operation, sorted
+	CPU       CPU             // used during the phase, when the tool measured it (ReadCPU)
+}
+
+// CPUPerOp is the phase's CPU per operation: the process's and the database's (-1 when unknown).
+func (r Result) CPUPerOp() (self, db time.Duration) {
+	if r.N == 0 {
+		return 0, -1
+	}
+	db = -1
+	if r.CPU.DB >= 0 {
+		db = r.CPU.DB / time.Duration(r.N)
+	}
+	return r.CPU.Self / time.Duration(r.N), db
 }
 
 // PerSecond is the rate of successful operations over the phase's wall time.
@@ -58,6 +71,13 @@ func (r *Result) Merge(o Result) {
 	}
 	r.Elapsed += o.Elapsed
 	r.Latencies = append(r.Latencies, o.Latencies...)
+	r.CPU.Self += o.CPU.Self
+	if r.CPU.DB >= 0 {
+		r.CPU.DB += o.CPU.DB
+		if o.CPU.DB < 0 {
+			r.CPU.DB = -1
+		}
+	}
 	slices.Sort(r.Latencies)
 }
 
