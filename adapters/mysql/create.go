@@ -102,7 +102,12 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		if len(direct) > 0 { // a new user is in no group: its roles are its direct ones
 			out["roles"] = directEntries(direct)
 		}
-		return s.afterChange(ctx, tx, c)
+		if err := s.afterChange(ctx, tx, c); err != nil {
+			return err
+		}
+		// Last, so that it goes with the COMMIT: the 16 rows of user_counts are every create's, and a
+		// row's lock is held from this write to the commit.
+		return bookkeeping.CountUser(ctx, tx, id, 1)
 	})
 	return out, err
 }
@@ -321,9 +326,6 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		if err != nil {
 			return err
 		}
-		if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
-			return err
-		}
 		return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, false)
 	}
 	// Deferred, as the writes after it: a second create of this login fails on live_user_name with the
@@ -332,9 +334,6 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
-		return err
-	}
-	if err := bookkeeping.CountUser(ctx, tx, id, 1); err != nil {
 		return err
 	}
 	return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, true)

@@ -272,20 +272,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 			if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, id); err != nil {
 				return err
 			}
-			if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
-				return err
-			}
 			c := &change{}
 			c.event(userSubject(id), deleted)
 			c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before})
-			return s.afterChange(ctx, tx, c)
+			if err := s.afterChange(ctx, tx, c); err != nil {
+				return err
+			}
+			return bookkeeping.CountUser(ctx, tx, id, -1) // last, as CreateUser's
+
 		}
 		next := s.m.WithoutDerived(copyResource(cur), b.derived)
 		next["active"] = false
 		if _, err = s.writeUpdate(ctx, tx, b, cur, side, next, true); err != nil {
-			return err
-		}
-		if err := bookkeeping.CountUser(ctx, tx, id, -1); err != nil {
 			return err
 		}
 		deleted.Resource = next
@@ -298,7 +296,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, check func(cur scim.R
 		changed := changedAttributes(cur, next)
 		c.user(&userWrite{id: id, name: userName(cur), appKey: b.key(), before: before, after: after, changed: changed,
 			attrs: s.attributeDiff(cur, next, changed)})
-		return s.afterChange(ctx, tx, c)
+		if err := s.afterChange(ctx, tx, c); err != nil {
+			return err
+		}
+		return bookkeeping.CountUser(ctx, tx, id, -1) // last, as CreateUser's
 	}))
 }
 
