@@ -87,7 +87,7 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 func (s *Store) record(ctx context.Context, tx *bookkeeping.Tx, c *change, roleEvents []subjectEvent) error {
 	evs := append(c.events, roleEvents...)
 	for i := range evs {
-		evs[i].ev.ID = s.newUUID()
+		evs[i].ev.ID = s.newID()
 	}
 	if err := audit.Write(ctx, tx, s.auditEntries(c, evs, len(c.events))); err != nil {
 		return err

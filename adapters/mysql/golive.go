@@ -28,7 +28,7 @@ func (s *Store) idFor(ctx context.Context) string {
 	if id, ok := ctx.Value(presetID{}).(string); ok && id != "" {
 		return id
 	}
-	return s.newUUID()
+	return s.newID()
 }
 
 // Within returns the store with every write running as a savepoint of tx (bookkeeping.Runner.Within)

@@ -54,7 +54,7 @@ func (s *Store) emitAll(ctx context.Context, tx *bookkeeping.Tx, evs []subjectEv
 		for _, se := range part {
 			ev := se.ev
 			if ev.ID == "" {
-				ev.ID = s.newUUID()
+				ev.ID = s.newID()
 			}
 			ev.Time, ev.Actor, ev.Request = tx.Now, info.Actor, info.ID
 			payload, err := json.Marshal(ev)

@@ -18,11 +18,32 @@ func (s *Store) env(tx *bookkeeping.Tx) mapping.Env {
 	return mapping.Env{Now: func() time.Time { return tx.Now }, NewUUID: s.newUUID}
 }
 
+// newUUID is a random UUID (version 4) for the app's tables: a key of kind "uuid", an "uuid" on_insert
+// value. An app may take such a value for unguessable, so it is not scimbridge's time-ordered newID.
 func (s *Store) newUUID() string {
 	id, err := uuid.NewRandomFromReader(s.rand)
 	if err != nil {
 		panic("scimbridge: randomness source failed: " + err.Error()) // crypto/rand does not fail on Linux
 	}
+	return id.String()
+}
+
+// newID is a fresh id of scimbridge's own (a user's or group's SCIM id, an event's): a UUIDv7 (RFC
+// 9562), the time in milliseconds then 74 random bits, from the store's clock and randomness.
+// Time-ordered ids land at the end of the indexes they lead (scim_users' primary key, the values, the
+// written columns, the audit's scim_id), where random ones touch a page anywhere in a large table: at
+// 1,000,000 users and MariaDB's default 128 MiB buffer pool, a read from disk for most writes.
+func (s *Store) newID() string {
+	var id uuid.UUID
+	if _, err := io.ReadFull(s.rand, id[6:]); err != nil {
+		panic("scimbridge: randomness source failed: " + err.Error())
+	}
+	ms := uint64(s.now().UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	id[6] = 0x70 | id[6]&0x0f // version 7
+	id[8] = 0x80 | id[8]&0x3f // variant of RFC 9562
 	return id.String()
 }
 

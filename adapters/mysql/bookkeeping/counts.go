@@ -23,8 +23,10 @@ var countShards = func() string {
 }()
 
 // CountUser adds delta (+1 for a user created or revived, -1 for one deleted) to the live users count, in
-// the write's transaction, so that the count changes exactly when the user does. The shard is the first
-// hex digit of the SCIM id, a random UUID: concurrent writes spread over the 16 rows.
+// the write's transaction, so that the count changes exactly when the user does. The shard is the last
+// hex digit of the SCIM id, random in every UUID scimbridge makes (the first is the time in a UUIDv7):
+// concurrent writes spread over the 16 rows. A user's create and delete need not meet one shard: the
+// count is the sum of all.
 func CountUser(ctx context.Context, tx *Tx, id string, delta int) error {
 	return tx.Later(ctx, "UPDATE "+tx.Tables.UserCounts()+" SET live = live + ?, changes = changes + 1 WHERE shard = ?", delta, shardOf(id))
 }
@@ -33,7 +35,7 @@ func shardOf(id string) int {
 	if id == "" {
 		return 0
 	}
-	n, err := strconv.ParseUint(id[:1], 16, 8)
+	n, err := strconv.ParseUint(id[len(id)-1:], 16, 8)
 	if err != nil {
 		return 0
 	}

@@ -15,7 +15,7 @@ func TestDocValuesNamesValuesAsFiltersDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Value{
-		{"emails.primary", "true"}, {"emails.type", "work"}, {"emails.value", "A@x"}, {"emails.value", "b@x"},
+		{"emails.type", "work"}, {"emails.value", "A@x"}, {"emails.value", "b@x"},
 		{"long", strings.Repeat("é", MaxValueChars)}, {"name.middlename", "Q"}, {"title", "Boss"},
 		{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:employeenumber", "42"},
 		{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manager.value", "m1"},
