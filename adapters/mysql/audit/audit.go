@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"sync"
 	"slices"
 	"strings"
 	"time"
@@ -60,7 +61,18 @@ const Redacted = "[redacted]"
 var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|token|hash|salt|otp|mfa|api_?key|private|credential`)
 
 // IsSecret reports whether a column's values are redacted in the trail whatever the configuration says.
-func IsSecret(column string) bool { return secretName.MatchString(column) }
+// The answers are kept: a store has a few dozen column names, each asked on every write.
+func IsSecret(column string) bool {
+	if v, ok := secretAnswers.Load(column); ok {
+		return v.(bool)
+	}
+	secret := secretName.MatchString(column)
+	secretAnswers.Store(column, secret)
+	return secret
+}
+
+var secretAnswers sync.Map // column name -> IsSecret
+
 
 // ColumnDiff is the before and after of every column whose value differs between two snapshots of an
 // app row (nil: the row did not exist); secret columns (IsSecret, or named in redact, in any case) are
