@@ -8,9 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
-	"sync"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -72,7 +72,6 @@ func IsSecret(column string) bool {
 }
 
 var secretAnswers sync.Map // column name -> IsSecret
-
 
 // ColumnDiff is the before and after of every column whose value differs between two snapshots of an
 // app row (nil: the row did not exist); secret columns (IsSecret, or named in redact, in any case) are
