@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/scimbridge/scimbridge/adapters/mysql"
 	"github.com/scimbridge/scimbridge/bench/internal/benchenv"
 	"github.com/scimbridge/scimbridge/bench/internal/benchsql"
@@ -19,6 +21,7 @@ import (
 	"github.com/scimbridge/scimbridge/bench/internal/loadstats"
 	"github.com/scimbridge/scimbridge/internal/app"
 	"github.com/scimbridge/scimbridge/internal/legacyapp"
+	"github.com/scimbridge/scimbridge/scim"
 )
 
 const token = "bench-lists-token"
@@ -138,6 +141,9 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if err := explain(ctx, out, env.DB, mysql.New(env.DB, cfg.UsersMapping(), mysql.Options{}), fmt.Sprintf(f.filter, 1+live/2)); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(out, "peak RSS of this process (client and scimbridge): %s\n", peakRSS())
 	return nil
@@ -194,4 +200,27 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// explain prints MariaDB's plan of the first page query a list with this filter runs.
+func explain(ctx context.Context, out io.Writer, db *sqlx.DB, store *mysql.Store, filter string) error {
+	f, err := scim.ParseFilter(filter)
+	if err != nil {
+		return err
+	}
+	_, page, args, err := store.ListUsersSQL(f, 100)
+	if err != nil {
+		return err
+	}
+	cols, rows, err := benchsql.Strings(ctx, db, "EXPLAIN "+page, args...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  EXPLAIN of its page query (%s):\n", filter)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  "+strings.Join(cols, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, "  "+strings.Join(r, "\t"))
+	}
+	return tw.Flush()
 }
