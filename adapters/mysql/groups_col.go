@@ -24,8 +24,9 @@ const inGroupsCol = "b.in_groups"
 // attachGroups does for all.
 func (s *Store) setGroups(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, rows []*bookRow) error {
 	var members []scim.Resource
+	inGroups := make([]bool, len(rows))
 	for i, b := range rows {
-		if b.inGroups {
+		if inGroups[i] = b.inGroups; b.inGroups {
 			members = append(members, users[i])
 		}
 	}
@@ -34,5 +35,5 @@ func (s *Store) setGroups(ctx context.Context, q sqlx.QueryerContext, users []sc
 			return err
 		}
 	}
-	return s.attachRoles(ctx, q, users...)
+	return s.attachRolesOf(ctx, q, users, inGroups)
 }

@@ -110,22 +110,34 @@ func directEntries(roles []string) []any {
 // typed "direct", then the roles its groups grant, typed "group" (none from a store with direct =
 // "direct_only", where groups grant nothing). A role with both sources is listed twice, once for each.
 func (s *Store) attachRoles(ctx context.Context, q sqlx.QueryerContext, users ...scim.Resource) error {
+	return s.attachRolesOf(ctx, q, users, nil)
+}
+
+// attachRolesOf is attachRoles where inGroups, when not nil, says which users may be in a group
+// (inGroupsCol): the memberships of the others are not read.
+func (s *Store) attachRolesOf(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, inGroups []bool) error {
 	if s.roles == nil || len(users) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(users))
-	for _, u := range users {
+	var members []string
+	for i, u := range users {
 		id, _ := u["id"].(string)
 		ids = append(ids, id)
+		if inGroups == nil || inGroups[i] {
+			members = append(members, id)
+		}
 	}
 	rq := readQueryer{q}
 	direct, err := approles.Direct(ctx, rq, s.t, ids)
 	if err != nil {
 		return err
 	}
-	groups, err := approles.Groups(ctx, rq, s.t, ids)
-	if err != nil {
-		return err
+	groups := map[string][]mapping.Group{}
+	if len(members) > 0 {
+		if groups, err = approles.Groups(ctx, rq, s.t, members); err != nil {
+			return err
+		}
 	}
 	for i, u := range users {
 		list := directEntries(direct[ids[i]])

@@ -76,3 +76,42 @@ func TestStatementsPerWrite(t *testing.T) {
 		}
 	}
 }
+
+// A PATCH of active alone recomputes the user's roles only where a role store clears them while it is
+// inactive (while_inactive = "clear"); with "keep" its roles cannot change, and the recompute's
+// statements (the role mark, the groups, the role column) are not sent.
+func TestStatementsPerPatchOfActiveWithRoles(t *testing.T) {
+	for _, c := range []struct {
+		mode      string
+		recompute bool
+	}{{"keep", false}, {"clear", true}} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			store, _, rec := recordingRoleStore(t, roleSchema("role VARCHAR(32) NULL,", ""), "while_inactive = \""+c.mode+"\"\n"+storeColumnRoles)
+			ctx := context.Background()
+			u, err := store.CreateUser(ctx, resource(t, `{"userName":"ann@example.com"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.take()
+			_, err = store.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
+				cur["active"] = false
+				return cur, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch := rec.take()
+			marked := false
+			var lines []string
+			for _, s := range patch {
+				marked = marked || strings.Contains(s.query, "scim_role_marks")
+				lines = append(lines, strings.Join(strings.Fields(s.query), " "))
+			}
+			t.Logf("PATCH active, while_inactive = %q: %d statements in %d round trips\n%s", c.mode, len(patch), roundTrips(patch), strings.Join(lines, "\n"))
+			if marked != c.recompute {
+				t.Errorf("the PATCH recomputed roles: %v; want %v", marked, c.recompute)
+			}
+		})
+	}
+}

@@ -140,7 +140,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			c.direct = map[string]bool{id: true}
 		}
 		c.user(&userWrite{id: id, name: userName(out), appKey: b.key(), before: before, after: after, changed: attrs, attrs: diff})
-		if isActive(cur) != isActive(out) { // while_inactive = "clear" takes roles away and gives them back
+		// while_inactive = "clear" takes roles away and gives them back; with "keep" a change of active alone
+		// changes no role, and the recompute (a dozen statements) is skipped.
+		if isActive(cur) != isActive(out) && s.roles != nil && s.roles.OnActivity() {
 			c.rolesOf(id)
 		}
 		if err := s.afterChange(ctx, tx, c); err != nil {

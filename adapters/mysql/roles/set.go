@@ -37,6 +37,17 @@ func (s *Set) OnCreate() bool {
 	return false
 }
 
+// OnActivity reports whether a user's roles depend on whether it is active: a store clears them while
+// it is not (while_inactive = "clear"). Otherwise a change of active alone changes no role.
+func (s *Set) OnActivity() bool {
+	for _, st := range s.stores {
+		if st.Rules.ClearInactive {
+			return true
+		}
+	}
+	return false
+}
+
 // Recompute brings every store's roles of these SCIM users in line with their groups and direct
 // assignments, inside tx, and returns the users whose roles changed in any store, and those of always
 // (whose direct assignments changed: the provenance changed even where the app's roles did not).
