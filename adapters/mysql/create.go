@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -120,14 +121,7 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 	// (live_user_name's unique index, on the folded userName): the other waits for it, fails, and its
 	// transaction, app row and all, is rolled back as a 409. An existing app row or tombstone is locked
 	// by the reads below, so the second create waits and then finds it taken.
-	var tomb struct {
-		ID     string         `db:"id"`
-		AppID  sql.NullInt64  `db:"app_id"`
-		AppKey sql.NullString `db:"app_key"`
-	}
-	err = tx.GetContext(ctx, &tomb, "SELECT id, app_id, app_key FROM "+s.bookTable()+
-		" WHERE user_name_lc = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1 FOR UPDATE",
-		scim.FoldIdentity(userName(r)))
+	tomb, err := s.latestTombstone(ctx, tx, scim.FoldIdentity(userName(r)))
 	switch {
 	case err == nil:
 		key := keyOf(tomb.AppID, tomb.AppKey)
@@ -168,6 +162,36 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		}
 	}
 	return nil, found, nil
+}
+
+// tombstoneRow is a user deleted through SCIM.
+type tombstoneRow struct {
+	ID      string         `db:"id"`
+	AppID   sql.NullInt64  `db:"app_id"`
+	AppKey  sql.NullString `db:"app_key"`
+	Deleted time.Time      `db:"deleted_at"`
+}
+
+// latestTombstone locks the users deleted through SCIM with this folded userName and returns the one
+// deleted last (sql.ErrNoRows for none). The latest is picked here rather than by ORDER BY: on the
+// user_name_lc index MariaDB sorted the (nearly always no) rows with a filesort, a third of the cost
+// of the statement in every POST. The lock is the same: a sorted locking read locks every row it reads.
+func (s *Store) latestTombstone(ctx context.Context, tx *bookkeeping.Tx, nameLC string) (tombstoneRow, error) {
+	var rows []tombstoneRow
+	if err := tx.SelectContext(ctx, &rows, "SELECT id, app_id, app_key, deleted_at FROM "+s.bookTable()+
+		" WHERE user_name_lc = ? AND deleted_at IS NOT NULL FOR UPDATE", nameLC); err != nil {
+		return tombstoneRow{}, err
+	}
+	if len(rows) == 0 {
+		return tombstoneRow{}, sql.ErrNoRows
+	}
+	latest := rows[0]
+	for _, r := range rows[1:] {
+		if r.Deleted.After(latest.Deleted) || (r.Deleted.Equal(latest.Deleted) && r.ID > latest.ID) {
+			latest = r
+		}
+	}
+	return latest, nil
 }
 
 // existingColumns are the columns an existing app row is looked for by: match_existing_by, then the
