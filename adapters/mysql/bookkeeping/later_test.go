@@ -270,3 +270,64 @@ func (c *countingConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *countingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+// A transaction whose connection turns out dead at its first statement (driver.ErrBadConn: nothing
+// reached the server) runs again on another, as database/sql did when the begin itself was a round trip.
+func TestTransactionOnADeadConnectionRunsAgain(t *testing.T) {
+	dsn := testdb.New(t, laterSchema)
+	var dead atomic.Bool
+	dead.Store(true)
+	db, err := bookkeeping.OpenWrapped(dsn, 2, func(c driver.Connector) driver.Connector { return deadOnceConnector{c, &dead} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	runs := 0
+	r := &bookkeeping.Runner{DB: db}
+	err = r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		runs++
+		_, err := tx.ExecContext(ctx, "INSERT INTO log (what) VALUES ('once')")
+		return err
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("err %v after %d runs; want success on the second", err, runs)
+	}
+	var n int
+	if err := db.Get(&n, "SELECT COUNT(*) FROM log"); err != nil || n != 1 {
+		t.Errorf("%d rows (%v), want 1", n, err)
+	}
+}
+
+// deadOnceConnector's connections answer their first query with driver.ErrBadConn while dead is set,
+// and clear it: one dead connection.
+type deadOnceConnector struct {
+	inner driver.Connector
+	dead  *atomic.Bool
+}
+
+func (c deadOnceConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &deadOnceConn{countingConn{conn, &atomic.Int64{}}, c.dead, false}, nil
+}
+
+func (c deadOnceConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+type deadOnceConn struct {
+	countingConn
+	dead *atomic.Bool
+	bad  bool
+}
+
+func (c *deadOnceConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if strings.HasPrefix(q, "START TRANSACTION") && c.dead.CompareAndSwap(true, false) {
+		c.bad = true
+		return nil, driver.ErrBadConn
+	}
+	return c.countingConn.ExecContext(ctx, q, args)
+}
+
+func (c *deadOnceConn) IsValid() bool { return !c.bad && c.countingConn.IsValid() }

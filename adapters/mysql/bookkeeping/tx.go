@@ -3,6 +3,7 @@ package bookkeeping
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"log/slog"
 	"time"
@@ -111,7 +112,16 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			case <-time.After(r.backoff(i)):
 			}
 		}
-		if err = r.run(ctx, d, fn); !Retryable(d, err) && !(i < galeraDupRetries && r.galeraAutoIncDup(d, err)) {
+		err = r.run(ctx, d, fn)
+		if i < badConnRetries && errors.Is(err, driver.ErrBadConn) {
+			// A connection found dead before anything of the transaction reached the server (the
+			// driver says ErrBadConn only then; the server rolls back what a lost connection had open).
+			// database/sql retried such a begin on a fresh connection; since the begin goes with the
+			// first statement (pending.go) that statement meets it instead, and the transaction runs
+			// again here.
+			continue
+		}
+		if !Retryable(d, err) && !(i < galeraDupRetries && r.galeraAutoIncDup(d, err)) {
 			return err
 		}
 		if r.Log != nil {
@@ -123,6 +133,9 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	return err
 }
+
+// badConnRetries is how many times a transaction whose connection was dead runs again at once.
+const badConnRetries = 2
 
 // galeraDupRetries is how many times a duplicate PRIMARY key on a Galera node runs again before it is
 // taken for a real duplicate.
