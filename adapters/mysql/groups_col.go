@@ -24,9 +24,8 @@ const inGroupsCol = "b.in_groups"
 // attachGroups does for all.
 func (s *Store) setGroups(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, rows []*bookRow) error {
 	var members []scim.Resource
-	inGroups := make([]bool, len(rows))
 	for i, b := range rows {
-		if inGroups[i] = b.inGroups; b.inGroups {
+		if b.inGroups {
 			members = append(members, users[i])
 		}
 	}
@@ -35,5 +34,5 @@ func (s *Store) setGroups(ctx context.Context, q sqlx.QueryerContext, users []sc
 			return err
 		}
 	}
-	return s.attachRolesOf(ctx, q, users, inGroups)
+	return s.attachRolesOf(ctx, q, users, rows)
 }

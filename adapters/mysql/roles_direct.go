@@ -70,6 +70,10 @@ func (s *Store) writeDirect(ctx context.Context, tx *bookkeeping.Tx, id string, 
 			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(add)), ", "), args...); err != nil {
 			return false, err
 		}
+		// Reads ask role_direct only for users with it set (attachRolesOf, UpdateUser).
+		if err := tx.Later(ctx, "UPDATE "+s.bookTable()+" SET has_direct = 1 WHERE id = ? AND has_direct = 0", id); err != nil {
+			return false, err
+		}
 	}
 	if len(drop) > 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+s.t.RoleDirect()+" WHERE user_id = ? AND role IN ("+placeholders(len(drop))+")",
@@ -113,28 +117,36 @@ func (s *Store) attachRoles(ctx context.Context, q sqlx.QueryerContext, users ..
 	return s.attachRolesOf(ctx, q, users, nil)
 }
 
-// attachRolesOf is attachRoles where inGroups, when not nil, says which users may be in a group
-// (inGroupsCol): the memberships of the others are not read.
-func (s *Store) attachRolesOf(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, inGroups []bool) error {
+// attachRolesOf is attachRoles for users read with rows (rows[i] is users[i]'s; nil: not known), whose
+// flags say which may be in a group (in_groups) or have direct roles (has_direct): the memberships and
+// direct roles of the others are not read.
+func (s *Store) attachRolesOf(ctx context.Context, q sqlx.QueryerContext, users []scim.Resource, rows []*bookRow) error {
 	if s.roles == nil || len(users) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(users))
-	var members []string
+	var members, assigned []string
 	for i, u := range users {
 		id, _ := u["id"].(string)
 		ids = append(ids, id)
-		if inGroups == nil || inGroups[i] {
+		if rows == nil || rows[i].inGroups {
 			members = append(members, id)
+		}
+		if rows == nil || rows[i].hasDirect {
+			assigned = append(assigned, id)
 		}
 	}
 	rq := readQueryer{q}
-	direct, err := approles.Direct(ctx, rq, s.t, ids)
-	if err != nil {
-		return err
+	direct := map[string][]string{}
+	if len(assigned) > 0 {
+		var err error
+		if direct, err = approles.Direct(ctx, rq, s.t, assigned); err != nil {
+			return err
+		}
 	}
 	groups := map[string][]mapping.Group{}
 	if len(members) > 0 {
+		var err error
 		if groups, err = approles.Groups(ctx, rq, s.t, members); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql"
@@ -79,3 +80,60 @@ func TestDirectRolesSeveralStores(t *testing.T) {
 		t.Errorf("UserAccess roles %v, %v", roles, err)
 	}
 }
+
+// A user's read asks for its direct roles only when its row says it may have some (has_direct, set by
+// the write that assigns one): GET of a user without is one statement fewer, and gives the same roles
+// as one with; a direct role written by SQL shows once Reindex has set the flag again.
+func TestDirectRolesReadOnlyForUsersThatHaveThem(t *testing.T) {
+	ctx := context.Background()
+	schema := roleSchema("role VARCHAR(32) NULL,", "")
+	_, db, rec := recordingRoleStore(t, schema, storeColumnRoles)
+	store := mysql.New(db, testfix.Users(t, usersTOML), mysql.Options{Roles: testfix.Roles(t, storeColumnRoles)})
+	none, err := store.CreateUser(ctx, resource(t, `{"userName":"none@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	some, err := store.CreateUser(ctx, resource(t, `{"userName":"some@example.com","roles":[{"value":"support"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported, err := store.CreateUser(ctx, resource(t, `{"userName":"imported@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO scim_role_direct (user_id, role) VALUES (?, 'admin')", imported["id"]); err != nil {
+		t.Fatal(err)
+	}
+	get := func(u scim.Resource) (roles string, stmts int) {
+		t.Helper()
+		rec.take()
+		r, err := store.GetUser(ctx, u["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(r["roles"])
+		return string(b), len(rec.take())
+	}
+	rolesNone, stmtsNone := get(none)
+	rolesSome, stmtsSome := get(some)
+	if contains(rolesNone, `"direct"`) {
+		t.Errorf("roles of a user with no direct role: %s", rolesNone)
+	}
+	if want := `{"display":"support","type":"direct","value":"support"}`; !json.Valid([]byte(rolesSome)) || !contains(rolesSome, want) {
+		t.Errorf("roles of a user assigned support: %s; want %s among them", rolesSome, want)
+	}
+	if stmtsSome != stmtsNone+1 {
+		t.Errorf("GET sent %d statements for a user with direct roles, %d for one without; want one more", stmtsSome, stmtsNone)
+	}
+	if roles, _ := get(imported); contains(roles, `"admin"`) {
+		t.Fatalf("before reindex the SQL-written role shows already (%s): has_direct is not what the read asks", roles)
+	}
+	if err := mysql.Reindex(ctx, db, "scim_", nil); err != nil {
+		t.Fatal(err)
+	}
+	if roles, _ := get(imported); !contains(roles, `{"display":"admin","type":"direct","value":"admin"}`) {
+		t.Errorf("after reindex: roles %s; want the direct admin", roles)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) > 0 && strings.Contains(s, sub) }

@@ -107,7 +107,7 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 		stores = append([]*mapping.Roles{o.Roles}, stores...)
 	}
 	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
-	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name"}
+	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name", "b.has_direct"}
 	for _, c := range m.ScimColumns() {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
@@ -136,6 +136,7 @@ type bookRow struct {
 	app          map[string]any
 	derived      []string // attributes a default template rendered (see mapping.Users.Derived); set by toResource
 	inGroups     bool     // inGroupsCol, when the query selected it: the user may be in a group
+	hasDirect    bool     // the user may have roles assigned directly (has_direct, set by writeDirect)
 	// snap is the app row whole (u.*, as audit.Snapshot reads it), when the query selected it: the
 	// audit's before or after, read by the statement that reads the user instead of one more.
 	snap map[string]any
@@ -172,7 +173,7 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 	for rows.Next() {
 		b := &bookRow{app: make(map[string]any, len(appCols))}
 		appVals := make([]any, len(appCols))
-		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc, &b.userName}
+		dest := []any{&b.id, &b.appID, &b.appKey, &b.externalID, &b.version, &b.created, &b.lastModified, &b.doc, &b.userName, &b.hasDirect}
 		for i := range appVals {
 			dest = append(dest, &appVals[i])
 		}

@@ -69,8 +69,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		var haveDirect, wantDirect []string
 		if s.roles != nil {
 			delete(cur, "roles")
-			if haveDirect, err = s.readDirect(ctx, tx, id); err != nil {
-				return err
+			// A user without has_direct has none: its row, locked above, is locked by every write of them.
+			if b.hasDirect {
+				if haveDirect, err = s.readDirect(ctx, tx, id); err != nil {
+					return err
+				}
 			}
 			if delete(in, "roles"); len(haveDirect) > 0 {
 				in["roles"] = directEntries(haveDirect)

@@ -42,6 +42,8 @@ func Check(ctx context.Context, db *sqlx.DB, s Setup) ([]string, error) {
 			"SELECT COUNT(*) FROM " + t.Members() + " m LEFT JOIN " + t.Users() + " u ON u.id = m.user_id WHERE u.id IS NULL OR u.deleted_at IS NOT NULL"},
 		{"members of a group whose user row says it is in none (in_groups): its reads would show no groups",
 			"SELECT COUNT(*) FROM " + t.Members() + " m JOIN " + t.Users() + " u ON u.id = m.user_id WHERE u.in_groups = 0"},
+		{"direct roles of a user whose row says it has none (has_direct): its reads would not show them",
+			"SELECT COUNT(*) FROM " + t.RoleDirect() + " d JOIN " + t.Users() + " u ON u.id = d.user_id WHERE u.has_direct = 0"},
 		{"values rows of a user that does not exist",
 			"SELECT COUNT(*) FROM " + t.Values() + " v LEFT JOIN " + t.Users() + " u ON u.id = v.user_id WHERE u.id IS NULL"},
 		{"list-row records of a user that does not exist",

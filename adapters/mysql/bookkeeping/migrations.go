@@ -347,6 +347,10 @@ var migrations = []migration{
 	// membership query only for those users. The UPDATE can run again: it sets what is already set.
 	sqlStep(`ALTER TABLE {p}users ADD COLUMN in_groups TINYINT(1) NOT NULL DEFAULT 0`),
 	sqlStep(`UPDATE {p}users b JOIN (SELECT DISTINCT user_id FROM {p}group_members) m ON m.user_id = b.id SET b.in_groups = 1`),
+	// 38, 39: has_direct says a user may have roles assigned directly (role_direct), as in_groups does for
+	// groups: set by the write that assigns one (adapters/mysql writeDirect), cleared by Reindex only.
+	sqlStep(`ALTER TABLE {p}users ADD COLUMN has_direct TINYINT(1) NOT NULL DEFAULT 0`),
+	sqlStep(`UPDATE {p}users b JOIN (SELECT DISTINCT user_id FROM {p}role_direct) d ON d.user_id = b.id SET b.has_direct = 1`),
 }
 
 func auditRequestIndex(ctx context.Context, conn *sqlx.Conn, prefix string) error {

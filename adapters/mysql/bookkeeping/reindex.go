@@ -105,9 +105,10 @@ func reindexBatch(ctx context.Context, db beginner, t Tables, after string, batc
 	if err = insertValues(ctx, tx.Tx, t, byUser); err != nil {
 		return 0, "", err
 	}
-	if !empty { // memberships an import wrote, or left: in_groups says so again
+	if !empty { // memberships and direct roles an import wrote, or that went: in_groups and has_direct say so again
 		if _, err = tx.ExecContext(ctx, "UPDATE "+t.Users()+" b SET in_groups = EXISTS (SELECT 1 FROM "+t.Members()+
-			" gm WHERE gm.user_id = b.id) WHERE b.id IN ("+Placeholders(len(ids))+")", Args(ids)...); err != nil {
+			" gm WHERE gm.user_id = b.id), has_direct = EXISTS (SELECT 1 FROM "+t.RoleDirect()+" rd WHERE rd.user_id = b.id)"+
+			" WHERE b.id IN ("+Placeholders(len(ids))+")", Args(ids)...); err != nil {
 			return 0, "", err
 		}
 	}
