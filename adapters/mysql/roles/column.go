@@ -68,7 +68,7 @@ func (c *columnStore) writeKV(ctx context.Context, tx *bookkeeping.Tx, kv *mappi
 		return nil
 	}
 	d := tx.D
-	_, err := tx.ExecContext(ctx, "DELETE FROM "+d.Quote(kv.Table)+" WHERE "+d.Quote(kv.ForeignKey)+" = ? AND "+d.Quote(kv.KeyColumn)+" = ?", key, kv.Key)
+	err := tx.Later(ctx, "DELETE FROM "+d.Quote(kv.Table)+" WHERE "+d.Quote(kv.ForeignKey)+" = ? AND "+d.Quote(kv.KeyColumn)+" = ?", key, kv.Key)
 	return err
 }
 
@@ -129,7 +129,7 @@ func (us *updates) run(ctx context.Context, tx *bookkeeping.Tx, table, key strin
 		up := us.bySig[sig]
 		for start := 0; start < len(up.keys); start += batch {
 			keys := up.keys[start:min(start+batch, len(up.keys))]
-			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+up.set+" WHERE "+key+" IN ("+bookkeeping.Placeholders(len(keys))+")",
+			if err := tx.Later(ctx, "UPDATE "+table+" SET "+up.set+" WHERE "+key+" IN ("+bookkeeping.Placeholders(len(keys))+")",
 				append(append([]any{}, up.args...), keys...)...); err != nil {
 				return err
 			}

@@ -95,14 +95,14 @@ func (j *joinStore) write(ctx context.Context, tx *bookkeeping.Tx, users []*user
 		for _, r := range rows {
 			args = append(args, r[0], ids[r[1].(string)])
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" ("+uc+", "+rc+") VALUES "+
+		if err := tx.Later(ctx, "INSERT INTO "+t+" ("+uc+", "+rc+") VALUES "+
 			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(rows)), ", "), args...); err != nil {
 			return err
 		}
 	}
 	for start := 0; start < len(del); start += batch {
 		q, args := joinDelete(t, uc, rc, del[start:min(start+batch, len(del))], ids)
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if err := tx.Later(ctx, q, args...); err != nil {
 			return err
 		}
 	}

@@ -89,10 +89,10 @@ func writeKVRow(ctx context.Context, tx *bookkeeping.Tx, kv *mapping.RoleKVRow, 
 	d := tx.D
 	var err error
 	if exists {
-		_, err = tx.ExecContext(ctx, "UPDATE "+d.Quote(kv.Table)+" SET "+d.Quote(kv.ValueColumn)+" = ? WHERE "+d.Quote(kv.ForeignKey)+
+		err = tx.Later(ctx, "UPDATE "+d.Quote(kv.Table)+" SET "+d.Quote(kv.ValueColumn)+" = ? WHERE "+d.Quote(kv.ForeignKey)+
 			" = ? AND "+d.Quote(kv.KeyColumn)+" = ?", value, key, kv.Key)
 	} else {
-		_, err = tx.ExecContext(ctx, "INSERT INTO "+d.Quote(kv.Table)+" ("+d.Quote(kv.ForeignKey)+", "+d.Quote(kv.KeyColumn)+", "+
+		err = tx.Later(ctx, "INSERT INTO "+d.Quote(kv.Table)+" ("+d.Quote(kv.ForeignKey)+", "+d.Quote(kv.KeyColumn)+", "+
 			d.Quote(kv.ValueColumn)+") VALUES (?, ?, ?)", key, kv.Key, value)
 	}
 	return err

@@ -68,7 +68,7 @@ func (s *Sync) writeGrants(ctx context.Context, tx *bookkeeping.Tx, users []*use
 		for _, r := range rows {
 			args = append(args, r[0], name, r[1])
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" (user_id, store, role) VALUES "+
+		if err := tx.Later(ctx, "INSERT INTO "+t+" (user_id, store, role) VALUES "+
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(rows)), ", "), args...); err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Sync) writeGrants(ctx context.Context, tx *bookkeeping.Tx, users []*use
 			terms = append(terms, "(user_id = ? AND role = ?)")
 			args = append(args, r[0], r[1])
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE store = ? AND ("+strings.Join(terms, " OR ")+")", args...); err != nil {
+		if err := tx.Later(ctx, "DELETE FROM "+t+" WHERE store = ? AND ("+strings.Join(terms, " OR ")+")", args...); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func markTracked(ctx context.Context, tx *bookkeeping.Tx, users []*user) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE "+tx.Tables.Users()+" SET roles_untracked = 0 WHERE id IN ("+
+	err := tx.Later(ctx, "UPDATE "+tx.Tables.Users()+" SET roles_untracked = 0 WHERE id IN ("+
 		bookkeeping.Placeholders(len(ids))+")", ids...)
 	return err
 }
