@@ -115,3 +115,27 @@ func TestStatementsPerPatchOfActiveWithRoles(t *testing.T) {
 		})
 	}
 }
+
+// A POST with a role mapping (the column store, a default role): the create, then the recompute of the
+// new user's roles (its row and the app row locked, groups, direct roles, the role column and the grants
+// read; the role column and the grant written), which tells how much [roles] adds to each create.
+func TestStatementsPerPostWithRoles(t *testing.T) {
+	store, _, rec := recordingRoleStore(t, roleSchema("role VARCHAR(32) NULL,", ""), storeColumnRoles)
+	rec.take()
+	if _, err := store.CreateUser(context.Background(), resource(t, `{"userName":"ann@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	post := rec.take()
+	var lines []string
+	for i, s := range post {
+		sep := "  "
+		if i > 0 && s.trip == post[i-1].trip {
+			sep = "+ "
+		}
+		lines = append(lines, sep+strings.Join(strings.Fields(s.query), " "))
+	}
+	t.Logf("POST with [roles]: %d statements in %d round trips\n%s", len(post), roundTrips(post), strings.Join(lines, "\n"))
+	if trips := roundTrips(post); len(post) > 19 || trips > 11 {
+		t.Errorf("POST with [roles] sent %d statements in %d round trips; want at most 19 in 11", len(post), trips)
+	}
+}
