@@ -135,7 +135,7 @@ func TestStatementsPerPostWithRoles(t *testing.T) {
 		lines = append(lines, sep+strings.Join(strings.Fields(s.query), " "))
 	}
 	t.Logf("POST with [roles]: %d statements in %d round trips\n%s", len(post), roundTrips(post), strings.Join(lines, "\n"))
-	if trips := roundTrips(post); len(post) > 19 || trips > 11 {
-		t.Errorf("POST with [roles] sent %d statements in %d round trips; want at most 19 in 11", len(post), trips)
+	if trips := roundTrips(post); len(post) > 17 || trips > 9 {
+		t.Errorf("POST with [roles] sent %d statements in %d round trips; want at most 17 in 9", len(post), trips)
 	}
 }

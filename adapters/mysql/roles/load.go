@@ -15,6 +15,11 @@ type bookRow struct {
 	Deleted bool   `db:"deleted"`
 	// Untracked: the user existed before scimbridge recorded the roles it grants (see handGiven).
 	Untracked bool `db:"roles_untracked"`
+	// InGroups and HasDirect: the user may be in a group, may have direct roles (set by the writes that
+	// add them, which lock this row as this read does): the others' memberships and direct roles are
+	// not read.
+	InGroups  bool `db:"in_groups"`
+	HasDirect bool `db:"has_direct"`
 }
 
 // load reads the users' app keys, state and groups, and computes the roles they are granted.
@@ -22,11 +27,20 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 	var rows []bookRow
 	// The users are locked before their memberships are read: two transactions changing one user's
 	// groups at once then recompute one after the other, the second seeing the first's membership.
-	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted, roles_untracked FROM "+
+	if err := tx.SelectContext(ctx, &rows, "SELECT id, "+s.joinKey+" AS app, active, deleted_at IS NOT NULL AS deleted, roles_untracked, in_groups, has_direct FROM "+
 		tx.Tables.Users()+" WHERE id IN ("+bookkeeping.Placeholders(len(ids))+") ORDER BY id FOR UPDATE", bookkeeping.Args(ids)...); err != nil {
 		return nil, err
 	}
-	groups, err := Groups(ctx, tx, tx.Tables, ids)
+	var members, assigned []string
+	for _, r := range rows {
+		if r.InGroups {
+			members = append(members, r.ID)
+		}
+		if r.HasDirect {
+			assigned = append(assigned, r.ID)
+		}
+	}
+	groups, err := Groups(ctx, tx, tx.Tables, members)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +48,7 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 	if err != nil {
 		return nil, err
 	}
-	direct, err := Direct(ctx, tx, tx.Tables, ids)
+	direct, err := Direct(ctx, tx, tx.Tables, assigned)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +69,9 @@ func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*u
 // Groups reads the groups of these SCIM users, as the role rules match them (displayName, externalId),
 // ordered by displayName.
 func Groups(ctx context.Context, q bookkeeping.Queryer, tables bookkeeping.Tables, ids []string) (map[string][]mapping.Group, error) {
+	if len(ids) == 0 {
+		return map[string][]mapping.Group{}, nil
+	}
 	var memberships []struct {
 		UserID     string  `db:"user_id"`
 		Name       string  `db:"display_name"`
