@@ -211,8 +211,8 @@ func memberIDs(ms []scim.Member) []string {
 func anySlice(ss []string) []any { return bookkeeping.Args(ss) }
 
 // markInGroups sets in_groups on users that became members (inGroupsCol), in the transaction that adds
-// them: reads of a user ask for its groups only when it is set. Only rows where it changes are written,
-// so that adding an existing member of other groups does not lock its row.
+// them: reads of a user ask for its groups only when it is set. Only rows where it changes are written:
+// a user already in other groups costs no write.
 func (s *Store) markInGroups(ctx context.Context, tx *bookkeeping.Tx, users []string) error {
 	for start := 0; start < len(users); start += memberBatch {
 		batch := users[start:min(start+memberBatch, len(users))]

@@ -45,7 +45,8 @@ func TestStatementsPerWrite(t *testing.T) {
 		t.Fatalf("filter: %+v, %v", p, err)
 	}
 	lookup := rec.take()
-	// The history of the bounds: statements (begin and commit not counted) and, since pending.go, round trips.
+	// The history of the bounds: statements (begin and commit not counted) and, since pending.go, round trips
+	// (the statements counted below include START TRANSACTION and COMMIT, as they are now sent).
 	// POST 9 with the per-login lock row, 10 with the values table, 11 with user_counts, 12 with
 	// scim_user_written, 11 once the read-back read the app row whole for the audit (u.*); 7 when the
 	// writes nothing reads (counts, values, audit, written columns, outbox) went in one round trip before

@@ -41,7 +41,8 @@ func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // sessionReadCommitted makes READ COMMITTED the isolation level of conn's session, the level every
 // transaction of scimbridge's asks for (Runner.InTx), and reports whether the server took it. The
 // standard statement, not a variable: MariaDB 10.11 calls it tx_isolation, MySQL 8 transaction_isolation.
-// A server that refuses it (the demo's engine) leaves its transactions asking for the level each time.
+// A server that refuses it (a proxy in front of the database, say) leaves its transactions asking for the
+// level each time, with the driver's own transactions, in which no write waits (pending.go).
 func sessionReadCommitted(ctx context.Context, conn driver.Conn) bool {
 	e, ok := conn.(driver.ExecerContext)
 	if !ok {
@@ -63,6 +64,9 @@ type textConn struct {
 	pending       []pendingStmt // what waits, in order
 	pendingSize   int
 	begun         bool // a lazy transaction's START TRANSACTION has been sent
+	// lazy says a lazyTx is open: only its Commit and Rollback send or drop what is pending, so only
+	// then may a deferred write wait (the driver's own transaction would commit without it).
+	lazy bool
 }
 
 func (c *textConn) CheckNamedValue(nv *driver.NamedValue) error {
@@ -95,6 +99,7 @@ func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, 
 		if err := c.hold(ctx, startTransaction, nil); err != nil {
 			return nil, err
 		}
+		c.lazy = true
 		return lazyTx{c}, nil
 	}
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, o)
@@ -107,7 +112,7 @@ func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, 
 // ExecContext sends the statement with what is pending before it, or, for a deferred write
 // (Tx.Later), keeps it for the next round trip.
 func (c *textConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	if c.batch && isDeferred(ctx) {
+	if c.lazy && isDeferred(ctx) {
 		return laterResult{}, c.hold(ctx, q, args)
 	}
 	var res driver.Result
@@ -130,7 +135,7 @@ func (c *textConn) QueryContext(ctx context.Context, q string, args []driver.Nam
 func (c *textConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
 
 func (c *textConn) ResetSession(ctx context.Context) error {
-	c.pending, c.pendingSize, c.begun = nil, 0, false // a transaction's end cleared them already
+	c.pending, c.pendingSize, c.begun, c.lazy = nil, 0, false, false // a transaction's end cleared them already
 	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
 }
 

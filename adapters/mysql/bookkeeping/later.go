@@ -13,7 +13,8 @@ import (
 // waits on its connection and goes to the server with the transaction's next statement, or with its
 // COMMIT, as one round trip (pending.go); the server still runs every statement in order, so the next
 // one sees it. An error of the write then fails that statement, and the transaction with it.
-// Elsewhere the write runs at once.
+// Elsewhere (outside a transaction begun lazily, pending.go) the write runs at once. A statement
+// prepared explicitly in the transaction runs on its own and would not carry them: none is.
 func (tx *Tx) Later(ctx context.Context, query string, args ...any) error {
 	_, err := tx.ExecContext(deferring(ctx), query, args...)
 	return err

@@ -157,27 +157,32 @@ type lazyTx struct{ c *textConn }
 // here, so that the connection does not go back to the pool with one open.
 func (t lazyTx) Commit() error {
 	c := t.c
+	defer func() { c.begun, c.lazy = false, false }()
 	if !c.begun && len(c.pending) == 1 && c.pending[0].query == startTransaction {
 		c.sent()
-		c.begun = false
 		return nil
 	}
 	ctx := context.Background()
-	err := c.withPending(ctx, "COMMIT", nil, func(q string, args []driver.NamedValue) error {
+	exec := func(q string, args []driver.NamedValue) error {
 		_, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 		return err
-	})
+	}
+	err := c.withPending(ctx, "COMMIT", nil, exec)
+	if errors.Is(err, driver.ErrSkip) {
+		// The pending writes were too large to go together and went one at a time (withPending):
+		// the COMMIT goes alone.
+		err = exec("COMMIT", nil)
+	}
 	if err != nil && c.begun {
 		_, _ = c.Conn.(driver.ExecerContext).ExecContext(ctx, "ROLLBACK", nil)
 	}
-	c.begun = false
 	return err
 }
 
 // Rollback drops what is pending and rolls back what was sent.
 func (t lazyTx) Rollback() error {
 	c := t.c
-	c.pending, c.pendingSize = nil, 0
+	c.pending, c.pendingSize, c.lazy = nil, 0, false
 	if !c.begun {
 		return nil
 	}

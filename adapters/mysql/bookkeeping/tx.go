@@ -134,7 +134,8 @@ func (r *Runner) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-// badConnRetries is how many times a transaction whose connection was dead runs again at once.
+// badConnRetries is how many of a transaction's attempts may go to connections found dead (they wait
+// the same backoff as conflicts, and count among the attempts).
 const badConnRetries = 2
 
 // galeraDupRetries is how many times a duplicate PRIMARY key on a Galera node runs again before it is
@@ -202,7 +203,13 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 		if r.Now != nil {
 			now = r.Now
 		}
-		return fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
+		if err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+			return err
+		}
+		// The step's deferred writes (Tx.Later) go now, so that an error of theirs is this step's and
+		// not the next one's.
+		_, err := r.Within.ExecContext(ctx, "SELECT 1")
+		return err
 	}
 	if _, err := r.Within.ExecContext(ctx, "SAVEPOINT scimbridge_step"); err != nil {
 		return err
@@ -219,8 +226,13 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 			return nil
 		}
 	}
-	if _, rerr := r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr != nil {
-		return errors.Join(err, rerr)
+	// A failed step's deferred writes go with the ROLLBACK TO; if one of them fails, the server stops
+	// there and the rollback did not run: it runs again, alone.
+	var rerr error
+	for range 2 {
+		if _, rerr = r.Within.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT scimbridge_step"); rerr == nil {
+			return err
+		}
 	}
-	return err
+	return errors.Join(err, rerr)
 }
