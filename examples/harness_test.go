@@ -209,14 +209,41 @@ func (e *example) dump(tables ...string) string {
 	return b.String()
 }
 
-// dumpAll is every row of every table of the database: the app's and scimbridge's bookkeeping.
+// dumpAll is every row of every table of the database: the app's and scimbridge's bookkeeping, but for
+// scimbridge's leases, which its background work (the audit and outbox pruning, first run when it
+// starts) takes and renews whenever it runs: who does what next, not data a request writes.
 func (e *example) dumpAll() string {
 	e.t.Helper()
 	var tables []string
-	if err := e.db.Select(&tables, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"); err != nil {
+	if err := e.db.Select(&tables, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"+
+		" AND TABLE_NAME <> ? ORDER BY TABLE_NAME", e.cfg.Database.BookkeepingPrefix+"leases"); err != nil {
 		e.t.Fatal(err)
 	}
 	return e.dump(tables...)
+}
+
+// dumpDiff lists the rows of dump b that a lacks (+) and of a that b lacks (-), for a failure's message.
+func dumpDiff(a, b string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	had, has := in(a), in(b)
+	var out []string
+	for _, l := range strings.Split(b, "\n") {
+		if !had[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	for _, l := range strings.Split(a, "\n") {
+		if !has[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // op is one PATCH operation; path "" and value nil are left out.

@@ -657,7 +657,7 @@ func suiteAdoption(t *testing.T, s *exampleSpec) {
 
 	dump := e.dumpAll()
 	e.must(409, "POST", "/Users", s.user("dana@example.com", "Dana", "Other", "Other", ""))
-	if e.dumpAll() != dump {
-		t.Errorf("the refused POST changed the database")
+	if after := e.dumpAll(); after != dump {
+		t.Errorf("the refused POST changed the database:\n%s", dumpDiff(dump, after))
 	}
 }
