@@ -154,7 +154,7 @@ var commandHelp = map[string]string{
 	"serve":   "Apply scimbridge's migrations, then serve SCIM (and the SAML gate with [gate], metrics with [metrics]).",
 	"check":   "Verify the app's tables against the mapping; exit 1 on problems.",
 	"migrate": "Create or update scimbridge's own tables, then exit.",
-	"reindex": "Rebuild the values table (eq filters on attributes kept in scimbridge's documents) from every user's document, in batches.",
+	"reindex": "Rebuild the values table (eq filters on attributes kept in scimbridge's documents) from every user's document, and each user's group and direct-role flags, in batches.",
 }
 
 // parseFlags parses args into fs. --help (-h) prints the command's usage and its own flags to stdout:
