@@ -78,3 +78,41 @@ func TestOpenArgumentsKeepTheirMeaning(t *testing.T) {
 		t.Fatalf("a query with an argument prepared %d statements on the server; want 0", after-before)
 	}
 }
+
+// The same holds for writes a transaction defers and sends with its next statement or its COMMIT
+// (Tx.Later): []byte text stores into JSON and compares under the column's collation, and bytes that
+// are not UTF-8 reach a VARBINARY column unchanged, in one multi-statement round trip.
+func TestDeferredArgumentsKeepTheirMeaning(t *testing.T) {
+	dsn := testdb.New(t, `CREATE TABLE t (
+		id INT PRIMARY KEY,
+		name VARCHAR(64) COLLATE utf8mb4_unicode_ci,
+		raw VARBINARY(16),
+		doc JSON
+	) DEFAULT CHARSET=utf8mb4;`)
+	db, err := bookkeeping.Open(dsn, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	raw := []byte{0xff, 0x00, 'a', 0xc3}
+	ctx := t.Context()
+	r := &bookkeeping.Runner{DB: db}
+	err = r.InTx(ctx, func(tx *bookkeeping.Tx) error {
+		if err := tx.Later(ctx, "INSERT INTO t (id, name, raw, doc) VALUES (?, ?, ?, ?)", 1, []byte("Alice"), raw, []byte(`{"k":"v"}`)); err != nil {
+			return err
+		}
+		// Carried by this read, which must see it.
+		var n int
+		if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM t WHERE name = ?", []byte("ALICE")); err != nil || n != 1 {
+			t.Errorf("[]byte ALICE under utf8mb4_unicode_ci in the transaction: %d rows, %v; want 1", n, err)
+		}
+		return tx.Later(ctx, "INSERT INTO t (id, name, raw, doc) VALUES (?, ?, ?, ?)", 2, []byte("Bob"), raw, []byte(`{"k":"w"}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Get(&n, "SELECT COUNT(*) FROM t WHERE raw = ? AND JSON_VALUE(doc, '$.k') IN ('v', 'w')", raw); err != nil || n != 2 {
+		t.Fatalf("rows with the raw bytes and the JSON documents: %d, %v; want 2", n, err)
+	}
+}
