@@ -216,7 +216,7 @@ func anySlice(ss []string) []any { return bookkeeping.Args(ss) }
 func (s *Store) markInGroups(ctx context.Context, tx *bookkeeping.Tx, users []string) error {
 	for start := 0; start < len(users); start += memberBatch {
 		batch := users[start:min(start+memberBatch, len(users))]
-		if _, err := tx.ExecContext(ctx, "UPDATE "+s.bookTable()+" SET in_groups = 1 WHERE id IN ("+placeholders(len(batch))+
+		if err := tx.Later(ctx, "UPDATE "+s.bookTable()+" SET in_groups = 1 WHERE id IN ("+placeholders(len(batch))+
 			") AND in_groups = 0", anySlice(batch)...); err != nil {
 			return err
 		}

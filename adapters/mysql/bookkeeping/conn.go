@@ -21,7 +21,6 @@ import (
 type textConnector struct {
 	inner   driver.Connector
 	cluster *cluster
-	batch   bool // the driver takes several statements per query (multiStatements): see pending.go
 }
 
 func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -35,7 +34,7 @@ func (c textConnector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, err
 		}
 	}
-	return &textConn{Conn: conn, readCommitted: sessionReadCommitted(ctx, conn), batch: c.batch}, nil
+	return &textConn{Conn: conn, readCommitted: sessionReadCommitted(ctx, conn)}, nil
 }
 
 // sessionReadCommitted makes READ COMMITTED the isolation level of conn's session, the level every
@@ -60,7 +59,6 @@ func (c textConnector) Driver() driver.Driver { return c.inner.Driver() }
 type textConn struct {
 	driver.Conn
 	readCommitted bool
-	batch         bool          // statements may wait for the next one (pending.go)
 	pending       []pendingStmt // what waits, in order
 	pendingSize   int
 	begun         bool // a lazy transaction's START TRANSACTION has been sent
@@ -85,8 +83,8 @@ func (c *textConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, e
 
 // BeginTx begins a READ COMMITTED transaction on a READ COMMITTED session with START TRANSACTION alone:
 // the driver would send SET TRANSACTION ISOLATION LEVEL first, a round trip on every write for a level
-// the session already has. With batches (pending.go), that START TRANSACTION waits to go with the
-// transaction's first statement. Any other level is asked for as before: the driver's SET TRANSACTION
+// the session already has. That START TRANSACTION waits to go with the transaction's first statement
+// (pending.go: Open turns on the driver's multiStatements for every pool it makes). Any other level is asked for as before: the driver's SET TRANSACTION
 // (without SESSION) holds for the next transaction only, which its START TRANSACTION is. If such a begin
 // fails between the two, the level may still be pending for the next transaction, so the session is no
 // longer trusted to be READ COMMITTED and later begins ask for the level again.
@@ -94,7 +92,7 @@ func (c *textConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, 
 	if c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelReadCommitted {
 		o.Isolation = driver.IsolationLevel(sql.LevelDefault)
 	}
-	if c.batch && c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelDefault && !o.ReadOnly {
+	if c.readCommitted && sql.IsolationLevel(o.Isolation) == sql.LevelDefault && !o.ReadOnly {
 		c.pending, c.pendingSize, c.begun = nil, 0, false
 		if err := c.hold(ctx, startTransaction, nil); err != nil {
 			return nil, err

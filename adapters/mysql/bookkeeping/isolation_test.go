@@ -3,7 +3,6 @@ package bookkeeping_test
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -119,29 +118,5 @@ func TestInTxIsReadCommittedInOneBeginStatement(t *testing.T) {
 	}
 	if !readCommitted(t, &bookkeeping.Runner{DB: plain, Tables: r.Tables}, other, 4) {
 		t.Fatal("InTx on a pool Open did not make is not READ COMMITTED")
-	}
-}
-
-// Open gives its sessions room for a user's groups in one GROUP_CONCAT (1 MiB, MariaDB's default and
-// not MySQL's 1,024 bytes), unless the DSN says otherwise.
-func TestOpenSetsGroupConcatMaxLenUnlessTheDSNDoes(t *testing.T) {
-	dsn := testdb.New(t)
-	for _, c := range []struct {
-		dsn  string
-		want int
-	}{{dsn, 1 << 20}, {dsn + "&group_concat_max_len=300", 300}} {
-		if !strings.Contains(dsn, "?") {
-			c.dsn = strings.Replace(c.dsn, "&", "?", 1)
-		}
-		db, err := bookkeeping.Open(c.dsn, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var n int
-		err = db.Get(&n, "SELECT @@SESSION.group_concat_max_len")
-		db.Close()
-		if err != nil || n != c.want {
-			t.Fatalf("%s: group_concat_max_len %d, %v; want %d", c.dsn, n, err, c.want)
-		}
 	}
 }

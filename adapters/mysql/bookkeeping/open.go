@@ -48,12 +48,6 @@ func OpenWrapped(dsn string, maxOpen int, wrap func(driver.Connector) driver.Con
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
-	// A user's groups come with the user as one GROUP_CONCAT (adapters/mysql groupsColumn); MySQL's
-	// default length, 1,024 bytes, holds about 15 groups, after which each read asks the membership
-	// query too. MariaDB's default is this one. A DSN that sets it keeps its own.
-	if _, ok := cfg.Params["group_concat_max_len"]; !ok {
-		cfg.Params["group_concat_max_len"] = "1048576"
-	}
 	// One round trip per statement: the driver quotes the arguments into the statement itself (safe
 	// with utf8mb4, and it follows the session's NO_BACKSLASH_ESCAPES) instead of preparing, executing
 	// and closing a server-side statement. textConnector keeps []byte arguments text, as they were.
@@ -79,14 +73,14 @@ func OpenWrapped(dsn string, maxOpen int, wrap func(driver.Connector) driver.Con
 	}
 	c := &cluster{}
 	c.guarded.open = func() *sqlx.DB {
-		db := sqlx.NewDb(sql.OpenDB(textConnector{inner: off, cluster: c, batch: true}), "mysql")
+		db := sqlx.NewDb(sql.OpenDB(textConnector{inner: off, cluster: c}), "mysql")
 		db.SetMaxOpenConns(maxOpen)
 		db.SetMaxIdleConns(maxOpen)
 		db.SetConnMaxIdleTime(time.Minute)
 		db.SetConnMaxLifetime(5 * time.Minute)
 		return db
 	}
-	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c, batch: true}), "mysql")
+	db := sqlx.NewDb(sql.OpenDB(textConnector{inner: inner, cluster: c}), "mysql")
 	clusters.Store(db.DB, c)
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
