@@ -8,16 +8,19 @@ import (
 	"github.com/scimbridge/scimbridge/internal/testdb"
 )
 
+// argsSchema has a column for each meaning an argument can have: text under a collation, bytes, JSON.
+const argsSchema = `CREATE TABLE t (
+	id INT PRIMARY KEY,
+	name VARCHAR(64) COLLATE utf8mb4_unicode_ci,
+	raw VARBINARY(16),
+	doc JSON
+) DEFAULT CHARSET=utf8mb4;`
+
 // With client-side interpolation, arguments keep the meaning they had as server-side prepared statement
 // parameters: []byte text is utf8mb4 text (not a _binary literal) under the column's collation, stores into JSON, and
 // bytes that are not UTF-8 reach a VARBINARY column unchanged.
 func TestOpenArgumentsKeepTheirMeaning(t *testing.T) {
-	dsn := testdb.New(t, `CREATE TABLE t (
-		id INT PRIMARY KEY,
-		name VARCHAR(64) COLLATE utf8mb4_unicode_ci,
-		raw VARBINARY(16),
-		doc JSON
-	) DEFAULT CHARSET=utf8mb4;`)
+	dsn := testdb.New(t, argsSchema)
 	db, err := bookkeeping.Open(dsn, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -83,12 +86,7 @@ func TestOpenArgumentsKeepTheirMeaning(t *testing.T) {
 // (Tx.Later): []byte text stores into JSON and compares under the column's collation, and bytes that
 // are not UTF-8 reach a VARBINARY column unchanged, in one multi-statement round trip.
 func TestDeferredArgumentsKeepTheirMeaning(t *testing.T) {
-	dsn := testdb.New(t, `CREATE TABLE t (
-		id INT PRIMARY KEY,
-		name VARCHAR(64) COLLATE utf8mb4_unicode_ci,
-		raw VARBINARY(16),
-		doc JSON
-	) DEFAULT CHARSET=utf8mb4;`)
+	dsn := testdb.New(t, argsSchema)
 	db, err := bookkeeping.Open(dsn, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -149,8 +149,8 @@ func TestLaterSplitsBigBatches(t *testing.T) {
 	}
 }
 
-// Without a pool that takes batches (one not opened by Open, nor declared), Later writes at once.
-func TestLaterWritesAtOnceWithoutBatches(t *testing.T) {
+// On a pool Open did not make (no lazy transactions), Later writes at once.
+func TestLaterWritesAtOnceOnAPoolOpenDidNotMake(t *testing.T) {
 	dsn := testdb.New(t, laterSchema)
 	db := sqlx.MustOpen("mysql", dsn)
 	t.Cleanup(func() { db.Close() })
