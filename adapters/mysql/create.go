@@ -4,11 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
+	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
@@ -41,6 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 		var cols map[string]any
 		var old scim.Resource // the attributes as they were; nil when they are written for the first time
 		var side *mapping.Side
+		var stored *storedRow // the new app row as the INSERT returned it; nil when it is read back below
 		switch {
 		case prev != nil:
 			// A user deleted through SCIM comes back as the IdP now describes it, as a PUT would write
@@ -54,7 +60,7 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			}
 		default:
 			var inserted map[string]any
-			if appKey, inserted, err = s.insertApp(ctx, tx, r); err == nil {
+			if appKey, inserted, stored, err = s.insertApp(ctx, tx, r); err == nil {
 				side = s.m.NewRowSide(inserted)
 			}
 		}
@@ -68,15 +74,19 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			return err
 		}
 		id := s.idFor(ctx)
-		if err := s.writeBook(ctx, tx, id, prev, appKey, r); err != nil {
+		doc, err := s.writeBook(ctx, tx, id, prev, appKey, r)
+		if err != nil {
 			return err
 		}
 		if err := s.writeOurs(ctx, tx, id, old, side, mapping.WithCreateDefaults(r)); err != nil {
 			return err
 		}
-		// The read-back (what the app's defaults and triggers made of the row) gives the audit's after.
-		b, err := s.oneUserSnap(ctx, tx, id, false)
-		if err != nil {
+		// What the app's defaults and triggers made of the row gives the response and the audit's
+		// after: the row the INSERT returned, or a read-back.
+		var b *bookRow
+		if stored != nil {
+			b = s.createdUser(id, appKey, r, doc, tx.Now, stored)
+		} else if b, err = s.oneUserSnap(ctx, tx, id, false); err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
@@ -121,9 +131,11 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 	// (live_user_name's unique index, on the folded userName): the other waits for it, fails, and its
 	// transaction, app row and all, is rolled back as a 409. An existing app row or tombstone is locked
 	// by the reads below, so the second create waits and then finds it taken.
-	tomb, err := s.latestTombstone(ctx, tx, scim.FoldIdentity(userName(r)))
-	switch {
-	case err == nil:
+	look, err := s.lookUpExisting(ctx, tx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tomb := look.tombstone; tomb != nil {
 		key := keyOf(tomb.AppID, tomb.AppKey)
 		exists, err := s.appRowExists(ctx, tx, key)
 		if err != nil || exists {
@@ -136,8 +148,6 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		if err := bookkeeping.ForgetUser(ctx, tx, tx.Tables, tomb.ID); err != nil {
 			return nil, nil, err
 		}
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, nil, err
 	}
 
 	// The adoption key, then the login: the app row that already holds this userName is the same
@@ -145,20 +155,19 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 	// than writing a second row with the same login.
 	var found any
 	var foundCol, foundVal string
-	for _, col := range s.existingColumns() {
-		val, ok := s.m.ExtractString(r, col)
-		if !ok {
-			continue
+	for _, c := range look.columns {
+		if c.invalid != nil {
+			return nil, nil, c.invalid
 		}
-		prev, key, err := s.existingBy(ctx, tx, col, val)
+		prev, key, err := s.existingBy(ctx, tx, c.col, c.val, c.keys)
 		switch {
 		case err != nil || prev != nil:
 			return prev, key, err
 		case key == nil:
 		case found == nil:
-			found, foundCol, foundVal = key, col, val
+			found, foundCol, foundVal = key, c.col, c.val
 		case found != key:
-			return nil, nil, scim.Conflict("the app user with %s %q is not the one with %s %q; resolve it in the app first", foundCol, foundVal, col, val)
+			return nil, nil, scim.Conflict("the app user with %s %q is not the one with %s %q; resolve it in the app first", foundCol, foundVal, c.col, c.val)
 		}
 	}
 	return nil, found, nil
@@ -172,26 +181,81 @@ type tombstoneRow struct {
 	Deleted time.Time      `db:"deleted_at"`
 }
 
-// latestTombstone locks the users deleted through SCIM with this folded userName and returns the one
-// deleted last (sql.ErrNoRows for none). The latest is picked here rather than by ORDER BY: on the
-// user_name_lc index MariaDB sorted the (nearly always no) rows with a filesort, a third of the cost
-// of the statement in every POST. The lock is the same: a sorted locking read locks every row it reads.
-func (s *Store) latestTombstone(ctx context.Context, tx *bookkeeping.Tx, nameLC string) (tombstoneRow, error) {
-	var rows []tombstoneRow
-	if err := tx.SelectContext(ctx, &rows, "SELECT id, app_id, app_key, deleted_at FROM "+s.bookTable()+
-		" WHERE user_name_lc = ? AND deleted_at IS NOT NULL FOR UPDATE", nameLC); err != nil {
-		return tombstoneRow{}, err
+// existingLookup is what lookUpExisting found: the tombstone deleted last with this folded userName
+// (nil for none) and, for each column an existing app row is looked for by, the rows holding the value.
+type existingLookup struct {
+	tombstone *tombstoneRow
+	columns   []existingColumn
+}
+
+type existingColumn struct {
+	col, val string
+	keys     []any // the app rows (in scope) whose col holds val as scim.SameIdentity compares, at most two
+	invalid  error // val is no identity (scim.CheckIdentity): not looked up
+}
+
+// lookUpExisting locks the users deleted through SCIM with this POST's folded userName and the app rows
+// that hold its adoption key or login, in one round trip: the statements are one multi-statement query
+// whose result sets come in turn. The lookups by column are nearly always empty and almost as often
+// needed (no tombstone), so they go with the tombstone's rather than after it.
+func (s *Store) lookUpExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (existingLookup, error) {
+	var look existingLookup
+	queries := []string{"SELECT id, app_id, app_key, deleted_at FROM " + s.bookTable() + " WHERE user_name_lc = ? AND deleted_at IS NOT NULL FOR UPDATE"}
+	args := []any{scim.FoldIdentity(userName(r))}
+	for _, col := range s.existingColumns() {
+		val, ok := s.m.ExtractString(r, col)
+		if !ok {
+			continue
+		}
+		c := existingColumn{col: col, val: val, invalid: scim.CheckIdentity(col, val)}
+		if c.invalid == nil {
+			q, a := s.AdoptionLookupSQL(col, val)
+			queries, args = append(queries, q+" FOR UPDATE"), append(args, a...)
+		}
+		look.columns = append(look.columns, c)
 	}
-	if len(rows) == 0 {
-		return tombstoneRow{}, sql.ErrNoRows
+	rows, err := tx.QueryxContext(ctx, strings.Join(queries, ";\n"), args...)
+	if err != nil {
+		return look, err
 	}
-	latest := rows[0]
-	for _, r := range rows[1:] {
-		if r.Deleted.After(latest.Deleted) || (r.Deleted.Equal(latest.Deleted) && r.ID > latest.ID) {
-			latest = r
+	defer rows.Close()
+	if look.tombstone, err = latestTombstone(rows); err != nil {
+		return look, err
+	}
+	for i := range look.columns {
+		c := &look.columns[i]
+		if c.invalid != nil {
+			continue
+		}
+		if !rows.NextResultSet() {
+			if err := rows.Err(); err != nil {
+				return look, err // the lookup's own error: a lock wait, a deadlock
+			}
+			return look, errors.New("adoption lookup: the server sent no result set")
+		}
+		if c.keys, err = sameIdentityRows(rows, c.val); err != nil {
+			return look, err
 		}
 	}
-	return latest, nil
+	return look, rows.Err()
+}
+
+// latestTombstone reads the tombstones' result set and returns the one deleted last (nil for none). The
+// latest is picked here rather than by ORDER BY: on the user_name_lc index MariaDB sorted the (nearly
+// always no) rows with a filesort, a third of the cost of the statement in every POST. The lock is the
+// same: a sorted locking read locks every row it reads.
+func latestTombstone(rows *sqlx.Rows) (*tombstoneRow, error) {
+	var latest *tombstoneRow
+	for rows.Next() {
+		var r tombstoneRow
+		if err := rows.Scan(&r.ID, &r.AppID, &r.AppKey, &r.Deleted); err != nil {
+			return nil, err
+		}
+		if latest == nil || r.Deleted.After(latest.Deleted) || (r.Deleted.Equal(latest.Deleted) && r.ID > latest.ID) {
+			latest = &r
+		}
+	}
+	return latest, rows.Err()
 }
 
 // existingColumns are the columns an existing app row is looked for by: match_existing_by, then the
@@ -207,16 +271,10 @@ func (s *Store) existingColumns() []string {
 	return cols
 }
 
-// existingBy looks for the app row whose column col holds val: prev is a SCIM user deleted earlier to
-// re-link, key an unmanaged row to adopt; a conflict is an error.
-func (s *Store) existingBy(ctx context.Context, tx *bookkeeping.Tx, col, val string) (prev *string, appKey any, err error) {
-	if err := scim.CheckIdentity(col, val); err != nil {
-		return nil, nil, err
-	}
-	keys, err := s.sameIdentityRows(ctx, tx, col, val)
-	if err != nil {
-		return nil, nil, err
-	}
+// existingBy decides what the app rows whose column col holds val (keys, from lookUpExisting) are to
+// this POST: prev is a SCIM user deleted earlier to re-link, key an unmanaged row to adopt; a conflict
+// is an error.
+func (s *Store) existingBy(ctx context.Context, tx *bookkeeping.Tx, col, val string, keys []any) (prev *string, appKey any, err error) {
 	switch len(keys) {
 	case 0:
 		return nil, nil, nil
@@ -242,16 +300,10 @@ func (s *Store) existingBy(ctx context.Context, tx *bookkeeping.Tx, col, val str
 	return nil, key, nil
 }
 
-// sameIdentityRows locks and returns the keys of the app rows (in scope) whose column col holds the
-// identity val, as scim.SameIdentity compares: not as the column's collation does, which would hand
-// alice's row to alicé. At most two keys: more than one is a conflict either way.
-func (s *Store) sameIdentityRows(ctx context.Context, tx *bookkeeping.Tx, col, val string) ([]any, error) {
-	q, args := s.AdoptionLookupSQL(col, val)
-	rows, err := tx.QueryxContext(ctx, q+" FOR UPDATE", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// sameIdentityRows reads an adoption lookup's result set (AdoptionLookupSQL): the keys of the app rows
+// whose column holds the identity val, as scim.SameIdentity compares: not as the column's collation
+// does, which would hand alice's row to alicé. At most two keys: more than one is a conflict either way.
+func sameIdentityRows(rows *sqlx.Rows, val string) ([]any, error) {
 	var keys []any
 	for rows.Next() {
 		var key any
@@ -298,17 +350,18 @@ func (s *Store) lockedSide(ctx context.Context, tx *bookkeeping.Tx, key any) (*m
 	return sides.of(key), err
 }
 
-// insertApp inserts the app row and returns its key and the columns it was inserted with.
-func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (any, map[string]any, error) {
-	cols, err := s.m.InsertColumns(r, s.env(tx))
-	if err != nil {
-		return nil, nil, err
+// insertApp inserts the app row and returns its key, the columns it was inserted with and, where the
+// server answers INSERT ... RETURNING (bookkeeping.InsertReturns), the row as stored: the app's
+// defaults and the column types' own rounding included, what a read-back would read. stored is nil on
+// other servers.
+func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resource) (key any, cols map[string]any, stored *storedRow, err error) {
+	if cols, err = s.m.InsertColumns(r, s.env(tx)); err != nil {
+		return nil, nil, nil, err
 	}
-	var key any
 	if s.m.KeyGen.Kind != mapping.KeyAutoIncrement {
 		k, err := s.newAppKey()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cols[s.m.Key], key = k, k
 	}
@@ -318,39 +371,126 @@ func (s *Store) insertApp(ctx context.Context, tx *bookkeeping.Tx, r scim.Resour
 	for i, n := range names {
 		quoted[i], args[i] = quoteIdent(n), cols[n]
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO "+quoteIdent(s.m.Table)+" ("+strings.Join(quoted, ", ")+") VALUES ("+
-		placeholders(len(names))+")", args...)
+	q := "INSERT INTO " + quoteIdent(s.m.Table) + " (" + strings.Join(quoted, ", ") + ") VALUES (" + placeholders(len(names)) + ")"
+	if !s.readBack && bookkeeping.InsertReturns(ctx, s.db) {
+		if stored, err = s.insertReturning(ctx, tx, q+" RETURNING *", args); err != nil {
+			return nil, nil, nil, err
+		}
+		if key == nil {
+			if key, err = autoIncrementKey(stored.get(s.m.Key)); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		return key, cols, stored, nil
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if key == nil {
 		id, err := res.LastInsertId()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		key = id
 	}
-	return key, cols, nil
+	return key, cols, nil, nil
 }
 
-// writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id.
-func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, prev *string, appKey any, r scim.Resource) error {
+// autoIncrementKey is an AUTO_INCREMENT key as RETURNING gave it, as LastInsertId gives it: an int64.
+func autoIncrementKey(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case uint64:
+		return int64(x), nil
+	case []byte:
+		return strconv.ParseInt(string(x), 10, 64)
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("INSERT ... RETURNING: the key is %T, not a number", v)
+}
+
+// storedRow is an app row as the server returned it: its columns' names and values.
+type storedRow struct {
+	names []string
+	vals  []any
+}
+
+// get is the value of the column named name (as MySQL compares names: without case); nil for none.
+func (r *storedRow) get(name string) any {
+	for i, n := range r.names {
+		if strings.EqualFold(n, name) {
+			return r.vals[i]
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertReturning(ctx context.Context, tx *bookkeeping.Tx, q string, args []any) (*storedRow, error) {
+	rows, err := tx.QueryxContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("INSERT ... RETURNING returned no row")
+	}
+	vals := make([]any, len(names))
+	dest := make([]any, len(names))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return &storedRow{names: names, vals: vals}, rows.Close()
+}
+
+// createdUser is the user a create just wrote, as the read-back (oneUserSnap) would read it: the
+// bookkeeping row from what the transaction wrote, the app columns from the row as stored.
+func (s *Store) createdUser(id string, appKey any, r scim.Resource, doc []byte, now time.Time, stored *storedRow) *bookRow {
+	b := &bookRow{id: id, externalID: externalID(r), version: 1, created: now, lastModified: now, doc: doc,
+		userName: userName(r), app: make(map[string]any, len(s.m.ScimColumns()))}
+	if s.joinKey == "app_id" {
+		b.appID.Int64, b.appID.Valid = appKey.(int64)
+	} else {
+		b.appKey.String, b.appKey.Valid = appKey.(string)
+	}
+	for _, c := range s.m.ScimColumns() {
+		b.app[c] = stored.get(c)
+	}
+	b.snap = audit.Row(stored.names, stored.vals)
+	return b
+}
+
+// writeBook inserts the bookkeeping row, or revives the tombstone prev under the new id, and returns the
+// document it wrote.
+func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, prev *string, appKey any, r scim.Resource) ([]byte, error) {
 	doc, err := s.bookDoc(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := tx.Now
 	if prev != nil {
 		if err := bookkeeping.MoveUser(ctx, tx, tx.Tables, *prev, id); err != nil {
-			return err
+			return nil, err
 		}
 		err = tx.Later(ctx, "UPDATE "+s.bookTable()+` SET id = ?, user_name = ?, user_name_lc = ?, external_id = ?,
 			active = ?, version = version + 1, created = ?, last_modified = ?, deleted_at = NULL, doc = ? WHERE id = ?`,
 			id, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc, *prev)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, false)
+		return doc, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, false)
 	}
 	// Deferred, as the writes after it: a second create of this login fails on live_user_name with the
 	// statement that carries it, and is answered 409 the same.
@@ -358,7 +498,7 @@ func (s *Store) writeBook(ctx context.Context, tx *bookkeeping.Tx, id string, pr
 		active, version, created, last_modified, doc) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, appKey, userName(r), scim.FoldIdentity(userName(r)), externalID(r), isActive(r), now, now, doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, true)
+	return doc, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, id, doc, true)
 }

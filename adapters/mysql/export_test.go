@@ -21,3 +21,7 @@ func SnapshotPasses(s *Store) int {
 
 // WaitSnapshotRefresh waits for s's background passes over the list (see refreshLater) to end.
 func WaitSnapshotRefresh(s *Store) { s.snap.refreshes.Wait() }
+
+// ReadBackCreates makes s's creates read the new user back with a SELECT, as on a server without
+// INSERT ... RETURNING, so that tests can compare the two.
+func ReadBackCreates(s *Store) { s.readBack = true }

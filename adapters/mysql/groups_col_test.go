@@ -194,7 +194,7 @@ func TestUserReadsAskForGroupsOnlyForMembers(t *testing.T) {
 				t.Errorf("%s: GET %s: groups %v; want %v", when, r["userName"], r["groups"], exp)
 			}
 			if len(got) != stmts {
-				t.Errorf("%s: GET %s sent %d statements; want %d", when, r["userName"], len(got), stmts)
+				t.Errorf("%s: GET %s sent %d statements; want %d: %v", when, r["userName"], len(got), stmts, got)
 			}
 		}
 		p, err := s.ListUsers(ctx, scim.ListQuery{StartIndex: 1, Count: 10})

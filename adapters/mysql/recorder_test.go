@@ -28,7 +28,7 @@ type recorded struct {
 }
 
 // connSetUp are the statements Open's connections send once, when they connect: not a write's.
-var connSetUp = map[string]bool{"SHOW VARIABLES LIKE 'wsrep_on'": true, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED": true}
+var connSetUp = map[string]bool{"SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'version')": true, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED": true}
 
 func (r *recorder) add(q string, args []driver.NamedValue) {
 	if connSetUp[q] {

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -136,9 +138,11 @@ func measure(ctx context.Context, o options, t target, round int) ([]loadstats.R
 	var out []loadstats.Result
 	ids := make([]string, o.posts)
 	phase := func(n, conc int, op func(ctx context.Context, i int) error) error {
+		stop := profile(o, t, ops[len(out)], round)
 		cpu := loadstats.ReadCPU()
 		r, err := loadstats.Hammer(ctx, n, conc, op)
 		r.CPU = loadstats.ReadCPU().Sub(cpu)
+		stop()
 		out = append(out, r)
 		return loadstats.Check(r, err)
 	}
@@ -191,6 +195,25 @@ func measure(ctx context.Context, o options, t target, round int) ([]loadstats.R
 		return out, err
 	}
 	return out, phase(max(1, o.gets/4), 1, lookup)
+}
+
+// profile starts a CPU profile of one of scimbridge's phases when -profile-op names it, into
+// -cpuprofile with the round appended; the func it returns stops it.
+func profile(o options, t target, op string, round int) func() {
+	if o.cpuProf == "" || o.profOp != op || t.name != "scimbridge" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", o.cpuProf, round))
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile-op:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 // cleanUp deletes the users the rounds wrote (app rows, bookkeeping) and the outbox and audit rows,

@@ -33,6 +33,7 @@ type options struct {
 	timeout time.Duration
 	cpuProf string
 	blkProf string
+	profOp  string
 }
 
 func main() {
@@ -48,8 +49,9 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	flag.StringVar(&o.blkProf, "blockprofile", "", "write a blocking profile of the whole run to this file")
 	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (both servers and the client) to this file")
+	flag.StringVar(&o.profOp, "profile-op", "", `with -cpuprofile, profile only scimbridge's phases of this measurement (e.g. "POST /Users")`)
 	flag.Parse()
-	if o.cpuProf != "" {
+	if o.cpuProf != "" && o.profOp == "" {
 		f, err := os.Create(o.cpuProf)
 		if err == nil {
 			err = pprof.StartCPUProfile(f)

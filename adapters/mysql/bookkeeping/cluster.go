@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -14,10 +15,12 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// cluster is what the connections of one pool learned about their server: whether it is a Galera node.
+// cluster is what the connections of one pool learned about their server: whether it is a Galera node,
+// whether it answers INSERT ... RETURNING.
 type cluster struct {
-	galera  atomic.Bool
-	learned atomic.Bool // a connection has asked (onConnect): galera is known
+	galera    atomic.Bool
+	returning atomic.Bool
+	learned   atomic.Bool // a connection has asked (onConnect): galera and returning are known
 	guarded guarded     // the pool's autocommit-off twin for transactions (guard.go)
 }
 
@@ -49,6 +52,37 @@ func onGalera(ctx context.Context, db *sqlx.DB) bool {
 	return c.galera.Load()
 }
 
+// InsertReturns reports whether db (opened with Open) is connected to a server that answers
+// INSERT ... RETURNING (MariaDB 10.5 and later): a create then reads the row it inserted, with what the
+// app's defaults made of it, in the INSERT's own statement rather than one more. False for other servers
+// (MySQL has no RETURNING) and pools Open did not make.
+func InsertReturns(ctx context.Context, db *sqlx.DB) bool {
+	if db == nil {
+		return false
+	}
+	v, ok := clusters.Load(db.DB)
+	if !ok {
+		return false
+	}
+	c := v.(*cluster)
+	if !c.learned.Load() {
+		_ = db.PingContext(ctx)
+	}
+	return c.returning.Load()
+}
+
+// answersReturning tells from @@version whether the server is MariaDB 10.5 or later.
+func answersReturning(version string) bool {
+	if !strings.Contains(version, "MariaDB") {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || (major == 10 && minor >= 5)
+}
+
 // onConnect runs on each new connection. On a Galera node it turns on causal reads
 // (wsrep_sync_wait=1): a read then waits until the node has applied every write the cluster committed
 // before it, so that a replica reading through one node sees what another replica committed through
@@ -58,16 +92,24 @@ func (c *cluster) onConnect(ctx context.Context, conn driver.Conn) error {
 	if !ok {
 		return nil
 	}
-	rows, err := q.QueryContext(ctx, "SHOW VARIABLES LIKE 'wsrep_on'", nil)
+	rows, err := q.QueryContext(ctx, "SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'version')", nil)
 	if err != nil {
 		c.learned.Store(true)
 		return nil // not MariaDB or MySQL as we know it (the demo's engine): no cluster
 	}
 	vals := make([]driver.Value, len(rows.Columns()))
 	on := false
-	if rows.Next(vals) == nil && len(vals) == 2 {
+	for len(vals) == 2 && rows.Next(vals) == nil {
+		name, _ := vals[0].([]byte)
 		v, _ := vals[1].([]byte)
-		on = strings.EqualFold(string(v), "ON")
+		switch strings.ToLower(string(name)) {
+		case "wsrep_on":
+			on = strings.EqualFold(string(v), "ON")
+		case "version":
+			if answersReturning(string(v)) {
+				c.returning.Store(true)
+			}
+		}
 	}
 	_ = rows.Close()
 	if on {

@@ -47,7 +47,8 @@ func (t Tables) UserCounts() string     { return t.Named("user_counts") }
 func (t Tables) RoleDirect() string     { return t.Named("role_direct") }
 
 // Tx is one transaction of scimbridge's: the SQL transaction, the one time every row it writes carries
-// (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree), and
+// (read once when it began, in UTC, so that a user's last_modified, its events and its audit agree; to
+// the microsecond, as DATETIME(6) keeps it, so that what a write knows it wrote is what a read reads), and
 // the names of scimbridge's tables.
 type Tx struct {
 	*sqlx.Tx
@@ -190,7 +191,7 @@ func (r *Runner) run(ctx context.Context, d Dialect, fn func(tx *Tx) error) (err
 	if r.Now != nil {
 		now = r.Now
 	}
-	if err = fn(&Tx{Tx: tx.Tx, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+	if err = fn(&Tx{Tx: tx.Tx, Now: now().UTC().Truncate(time.Microsecond), Tables: r.Tables, D: d}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -203,7 +204,7 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 		if r.Now != nil {
 			now = r.Now
 		}
-		if err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d}); err != nil {
+		if err := fn(&Tx{Tx: r.Within, Now: now().UTC().Truncate(time.Microsecond), Tables: r.Tables, D: d}); err != nil {
 			return err
 		}
 		// The step's deferred writes (Tx.Later) go now, so that an error of theirs is this step's and
@@ -218,7 +219,7 @@ func (r *Runner) runWithin(ctx context.Context, d Dialect, fn func(tx *Tx) error
 	if r.Now != nil {
 		now = r.Now
 	}
-	err := fn(&Tx{Tx: r.Within, Now: now().UTC(), Tables: r.Tables, D: d})
+	err := fn(&Tx{Tx: r.Within, Now: now().UTC().Truncate(time.Microsecond), Tables: r.Tables, D: d})
 	if err == nil {
 		// The step's deferred writes go with the release (Tx.Later); if one fails, the release did not
 		// run and the step is rolled back as one that failed.
