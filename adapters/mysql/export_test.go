@@ -25,3 +25,8 @@ func WaitSnapshotRefresh(s *Store) { s.snap.refreshes.Wait() }
 // ReadBackCreates makes s's creates read the new user back with a SELECT, as on a server without
 // INSERT ... RETURNING, so that tests can compare the two.
 func ReadBackCreates(s *Store) { s.readBack = true }
+
+// SQLIdentity makes s's lists filtered by one identity compare it in SQL (identityMatch) rather than
+// keep the collation's matches that scim.SameIdentity finds the identity (identityPage), so that tests
+// can compare the two.
+func SQLIdentity(s *Store) { s.sqlIdentity = true }

@@ -19,13 +19,19 @@ func (s *Store) filterSQL(e scim.Expr) (string, []any, error) {
 	if e == nil {
 		return "TRUE", nil, nil
 	}
+	f := s.userFilter()
+	where, err := f.expr(e)
+	return where, f.args, err
+}
+
+// userFilter is a filterBuilder for the users.
+func (s *Store) userFilter() *filterBuilder {
 	f := &filterBuilder{rt: s.m.Type, m: s.m, memberTable: s.memberTable(), groupTable: s.groupTable(), valuesTable: s.t.Values(),
 		appRoles: s.roles != nil}
 	if s.scanDocs {
 		f.valuesTable = ""
 	}
-	where, err := f.expr(e)
-	return where, f.args, err
+	return f
 }
 
 type filterBuilder struct {
@@ -38,6 +44,10 @@ type filterBuilder struct {
 	appRoles    bool           // [roles] is configured: a user's roles are not in its document
 	args        []any
 	jt          int // alias counter, for JSON_TABLEs and side tables
+	// looseIdentity makes an identity's eq the column's collation alone ("expr = ?"), each recorded in
+	// loose, for a caller that keeps the rows whose value is the identity itself (identity_lookup.go).
+	looseIdentity bool
+	loose         []looseMatch
 }
 
 // logicSQL turns and/or/not into SQL, each operand by sub; ok is false for any other expression.

@@ -95,6 +95,12 @@ func (f *filterBuilder) cmp(o operand, def *scim.Attribute, e *scim.CompareExpr)
 // sameIdentity matches expr to an identity (userName, an email) as scim.SameIdentity does; see
 // identityMatch.
 func (f *filterBuilder) sameIdentity(expr, value string) string {
+	if f.looseIdentity {
+		// The caller keeps the identities among the column's matches itself (identity_lookup.go).
+		f.loose = append(f.loose, looseMatch{expr: expr, value: value})
+		f.args = append(f.args, value)
+		return expr + " = ?"
+	}
 	f.args = append(f.args, value, value, value)
 	return identityMatch(expr)
 }

@@ -76,6 +76,11 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 			return scim.Page{}, err
 		}
 	}
+	if rows, total, ok, err := s.identityPage(ctx, q, order); err != nil {
+		return scim.Page{}, s.classify(err)
+	} else if ok {
+		return s.withResources(ctx, scim.Page{Total: total}, rows)
+	}
 	var rows []*bookRow
 	seekTotal, seeked := 0, false
 	if q.Count > 0 {
@@ -116,9 +121,15 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		rows = rows[:q.Count]
 		page.NextCursor = keyset{rows[len(rows)-1].created, rows[len(rows)-1].id, page.Total}.cursor()
 	}
+	return s.withResources(ctx, page, rows)
+}
+
+// withResources is page with the users of rows as its resources.
+func (s *Store) withResources(ctx context.Context, page scim.Page, rows []*bookRow) (scim.Page, error) {
 	if len(rows) == 0 {
 		return page, nil
 	}
+	var err error
 	if page.Resources, err = s.readUsers(ctx, s.db, rows); err != nil {
 		return page, s.classify(err)
 	}

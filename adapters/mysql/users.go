@@ -48,6 +48,7 @@ type Store struct {
 	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
 	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
 	readBack      bool       // creates read the new row back even where the INSERT returns it (tests compare the two)
+	sqlIdentity   bool       // lists filtered by an identity compare it in SQL alone (tests compare the two)
 	limits        DocLimits
 	unknownActive *onceLog          // users whose status value the active map does not know, logged once each
 	redact        []string          // app columns whose values the audit trail never holds, beyond audit.IsSecret's
