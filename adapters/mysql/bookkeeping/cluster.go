@@ -21,7 +21,7 @@ type cluster struct {
 	galera    atomic.Bool
 	returning atomic.Bool
 	learned   atomic.Bool // a connection has asked (onConnect): galera and returning are known
-	guarded guarded     // the pool's autocommit-off twin for transactions (guard.go)
+	guarded   guarded     // the pool's autocommit-off twin for transactions (guard.go)
 }
 
 // clusters maps the pools Open made to what their connections learned.
