@@ -22,9 +22,10 @@ func SnapshotPasses(s *Store) int {
 // WaitSnapshotRefresh waits for s's background passes over the list (see refreshLater) to end.
 func WaitSnapshotRefresh(s *Store) { s.snap.refreshes.Wait() }
 
-// ReadBackCreates makes s's creates read the new user back with a SELECT, as on a server without
-// INSERT ... RETURNING, so that tests can compare the two.
-func ReadBackCreates(s *Store) { s.readBack = true }
+// ReadBackWrites makes s's creates and updates read the user back with a SELECT, as on a server without
+// INSERT ... RETURNING or on a table whose rows a write cannot know (updated_row.go), so that tests can
+// compare the two.
+func ReadBackWrites(s *Store) { s.readBack = true }
 
 // SQLIdentity makes s's lists filtered by one identity compare it in SQL (identityMatch) rather than
 // keep the collation's matches that scim.SameIdentity finds the identity (identityPage), so that tests

@@ -36,7 +36,7 @@ func TestCreateFromReturningIsTheReadBack(t *testing.T) {
 		clock := testfix.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC))
 		store, db, _ := testfix.Store(t, 4, schema, mappingTOML, mysql.Options{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{7})})
 		if readBack {
-			mysql.ReadBackCreates(store)
+			mysql.ReadBackWrites(store)
 		} else if !bookkeeping.InsertReturns(context.Background(), db) {
 			t.Fatal("the server answers no INSERT ... RETURNING: the test would compare the read-back with itself")
 		}

@@ -30,6 +30,14 @@ func TestStatementsPerWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := rec.take()
+	// The first update of a store reads the app table's definition once (updated_row.go).
+	if _, err := store.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
+		cur["title"] = "Lead"
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
 	if _, err := store.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
 		cur["active"] = false
 		return cur, nil
@@ -56,13 +64,14 @@ func TestStatementsPerWrite(t *testing.T) {
 	// Round trips, since a transaction's statements that need no answer go with the next that does
 	// (bookkeeping pending.go): POST 5 (the minimal server's: begin, three INSERTs, commit), PATCH 3
 	// (its: 6), the lookup 1 (its: 1). POST 4 with the tombstone and adoption lookups in one query, 3
-	// (11 statements) with the new row from INSERT ... RETURNING instead of a read-back.
+	// (11 statements) with the new row from INSERT ... RETURNING instead of a read-back. PATCH 2 (9
+	// statements) with the row known from the locked read and the writes (updated_row.go).
 	for _, w := range []struct {
 		name     string
 		stmts    []recorded
 		maxStmts int
 		maxTrips int
-	}{{"POST", post, 11, 3}, {"PATCH active", patch, 10, 3}, {"filter userName eq (the page; no COUNT)", lookup, 1, 1}} {
+	}{{"POST", post, 11, 3}, {"PATCH active", patch, 9, 2}, {"filter userName eq (the page; no COUNT)", lookup, 1, 1}} {
 		var lines []string
 		for i, s := range w.stmts {
 			sep := "  "

@@ -45,10 +45,11 @@ type Store struct {
 	appJoin                        string // " JOIN <app table> u ON u.<key> = b.<joinKey>"
 	joinKey                        string // bookkeeping column holding the app's key: app_id or app_key
 
-	snap          *snapshots // the unfiltered list's total and keys (list_snapshot.go)
-	scanDocs      bool       // filters never use the values table (tests compare it with the scan)
-	readBack      bool       // creates read the new row back even where the INSERT returns it (tests compare the two)
-	sqlIdentity   bool       // lists filtered by an identity compare it in SQL alone (tests compare the two)
+	snap          *snapshots     // the unfiltered list's total and keys (list_snapshot.go)
+	scanDocs      bool           // filters never use the values table (tests compare it with the scan)
+	readBack      bool           // writes read the user back even where they know it (tests compare the two)
+	sqlIdentity   bool           // lists filtered by an identity compare it in SQL alone (tests compare the two)
+	table         *appTableCache // the app table's definition, for updatedUser (shared by Within's copies)
 	limits        DocLimits
 	unknownActive *onceLog          // users whose status value the active map does not know, logged once each
 	redact        []string          // app columns whose values the audit trail never holds, beyond audit.IsSecret's
@@ -81,7 +82,8 @@ type Options struct {
 // New builds a Store for the mapping m. The bookkeeping tables must have been migrated (Migrate).
 func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	s := &Store{db: db, m: m, prefix: o.Prefix, now: o.Now, rand: o.Rand, log: o.Log, redact: o.AuditRedact, guard: o.Guard,
-		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}, unknownActive: &onceLog{}}
+		limits: o.Limits.withDefaults(), snap: &snapshots{step: snapshotStep, maxAge: snapshotMaxAge}, unknownActive: &onceLog{},
+		table: &appTableCache{}}
 	if s.prefix == "" {
 		s.prefix = "scim_"
 	}

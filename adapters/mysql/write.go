@@ -53,7 +53,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 	err := s.inTx(ctx, func(tx *bookkeeping.Tx) error {
 		// The locked read gives the audit's before too: the row is locked from then on, and nothing in
 		// between (the side placements' locked reads) writes it.
-		b, err := s.oneUserSnap(ctx, tx, id, true)
+		b, err := s.liveUser(ctx, tx, s.selectReadSnap, true, id, true)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 				return err
 			}
 		}
-		changed, err := s.writeUpdate(ctx, tx, b, cur, side, next, false)
+		w, changed, err := s.writeUpdateOf(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
 		}
@@ -115,9 +115,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 			out = cur
 			return s.attachGroups(ctx, tx, out)
 		}
-		// The read-back gives the audit's after too: every write of the app row is done (ending the
-		// gate sessions writes only scimbridge's table).
-		if b, err = s.liveUser(ctx, tx, s.selectReadSnap, true, id, false); err != nil {
+		// The row as the writes left it gives the audit's after too: every write of the app row is done
+		// (ending the gate sessions writes only scimbridge's table). It is known from the locked read and
+		// the writes where the server's rules for the columns are (updatedUser), else read back.
+		if known, ok := s.updatedUser(ctx, tx, b, w, next, directChanged); ok {
+			b = known
+		} else if b, err = s.liveUser(ctx, tx, s.selectReadSnap, true, id, false); err != nil {
 			return err
 		}
 		if out, _, err = s.readUser(ctx, tx, b, false); err != nil {
@@ -160,40 +163,56 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 // writeUpdate writes the difference between cur and next; it reports false when there was none, so an
 // IdP re-sending the same values does not bump the version (and the ETag stays valid).
 func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow, cur scim.Resource, side *mapping.Side, next scim.Resource, deleting bool) (bool, error) {
+	_, changed, err := s.writeUpdateOf(ctx, tx, b, cur, side, next, deleting)
+	return changed, err
+}
+
+// updateWrite is what writeUpdateOf wrote: the app columns and the bookkeeping document.
+type updateWrite struct {
+	cols  map[string]any
+	doc   []byte
+	sides bool // side placements were written too
+}
+
+// writeUpdateOf is writeUpdate, also telling what it wrote (updatedUser predicts the row from it).
+func (s *Store) writeUpdateOf(ctx context.Context, tx *bookkeeping.Tx, b *bookRow, cur scim.Resource, side *mapping.Side, next scim.Resource, deleting bool) (updateWrite, bool, error) {
+	var w updateWrite
 	cols, err := s.m.UpdateColumns(cur, next, s.env(tx))
 	if err != nil {
-		return false, err
+		return w, false, err
 	}
+	w.cols = cols
 	var ops []mapping.Op
 	if s.m.HasSide() {
 		if ops, err = s.m.SideOps(b.key(), cur, side, next, s.env(tx)); err != nil {
-			return false, err
+			return w, false, err
 		}
 	}
 	oldDoc, err := s.docJSON(cur)
 	if err != nil {
-		return false, err
+		return w, false, err
 	}
 	newDoc, err := s.docJSON(next)
 	if err != nil {
-		return false, err
+		return w, false, err
 	}
 	// Which attributes a template rendered is a note, not a change: it alone writes nothing.
 	same := len(cols) == 0 && len(ops) == 0 && string(oldDoc) == string(newDoc) && userName(cur) == userName(next) &&
 		externalID(cur) == externalID(next)
 	if same && !deleting {
-		return false, nil
+		return w, false, nil
 	}
 	if err := s.updateApp(ctx, tx, b.key(), cols); err != nil {
-		return false, err
+		return w, false, err
 	}
 	if err := execOps(ctx, tx, ops); err != nil {
-		return false, err
+		return w, false, err
 	}
 	doc, err := s.bookDoc(next)
 	if err != nil {
-		return false, err
+		return w, false, err
 	}
+	w.doc, w.sides = doc, len(ops) > 0
 	now := tx.Now
 	var deletedAt any
 	if deleting {
@@ -203,19 +222,19 @@ func (s *Store) writeUpdate(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 		version = version + 1, last_modified = ?, doc = ?, deleted_at = ? WHERE id = ?`,
 		userName(next), scim.FoldIdentity(userName(next)), externalID(next), isActive(next), now, doc, deletedAt, b.id)
 	if err != nil {
-		return true, err
+		return w, true, err
 	}
 	if err := s.writeOurs(ctx, tx, b.id, cur, side, next); err != nil {
-		return true, err
+		return w, true, err
 	}
 	// A deleted user is filtered by nobody: its values go. A write that kept the document keeps them.
 	switch {
 	case deleting:
-		return true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, nil, false)
+		return w, true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, nil, false)
 	case string(oldDoc) != string(newDoc):
-		return true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, doc, false)
+		return w, true, bookkeeping.WriteValues(ctx, tx.Deferred(), tx.Tables, b.id, doc, false)
 	}
-	return true, nil
+	return w, true, nil
 }
 
 // DeleteUser ends a SCIM user. With on_delete = "deactivate" the app row is deactivated and kept (a later
