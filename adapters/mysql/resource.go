@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
@@ -116,12 +117,56 @@ func derivedOf(doc scim.Resource) []string {
 }
 
 func copyResource(r scim.Resource) scim.Resource {
+	// What JSON decodes into (the request's and the document's values) is copied as it is, which cost
+	// a PATCH a sixth of the store's CPU when it went through JSON; anything else goes through JSON, as
+	// everything did, so that the copy is what it was: numbers json.Number, other types their JSON.
+	if out, ok := copyJSONValue(map[string]any(r)); ok {
+		return scim.Resource(out.(map[string]any))
+	}
 	b, _ := json.Marshal(r)
 	out := scim.Resource{}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	_ = dec.Decode(&out)
 	return out
+}
+
+// copyJSONValue deep-copies v when it holds only what encoding/json decodes into with UseNumber (maps of
+// string keys, []any, strings of valid UTF-8, bools, json.Number, nil); false otherwise.
+func copyJSONValue(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil, bool, json.Number:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case map[string]any:
+		if x == nil {
+			return nil, true // JSON's null
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, ok := copyJSONValue(e)
+			if !ok || !utf8.ValidString(k) {
+				return nil, false
+			}
+			out[k] = c
+		}
+		return out, true
+	case []any:
+		if x == nil {
+			return nil, true
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := copyJSONValue(e)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func userName(r scim.Resource) string {
