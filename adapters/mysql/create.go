@@ -459,13 +459,13 @@ func (s *Store) insertReturning(ctx context.Context, tx *bookkeeping.Tx, q strin
 // bookkeeping row from what the transaction wrote, the app columns from the row as stored.
 func (s *Store) createdUser(id string, appKey any, r scim.Resource, doc []byte, now time.Time, stored *storedRow) *bookRow {
 	b := &bookRow{id: id, externalID: externalID(r), version: 1, created: now, lastModified: now, doc: doc,
-		userName: userName(r), app: make(map[string]any, len(s.m.ScimColumns()))}
+		userName: userName(r), app: make(map[string]any, len(s.scimCols))}
 	if s.joinKey == "app_id" {
 		b.appID.Int64, b.appID.Valid = appKey.(int64)
 	} else {
 		b.appKey.String, b.appKey.Valid = appKey.(string)
 	}
-	for _, c := range s.m.ScimColumns() {
+	for _, c := range s.scimCols {
 		b.app[c] = stored.get(c)
 	}
 	b.snap = audit.Row(stored.names, stored.vals)

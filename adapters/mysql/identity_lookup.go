@@ -60,7 +60,7 @@ func (s *Store) identityPage(ctx context.Context, q scim.ListQuery, order string
 
 // selectedColumn is the app column the users' query selects that expr (as filters write it) names.
 func (s *Store) selectedColumn(expr string) (string, bool) {
-	for _, c := range s.m.ScimColumns() {
+	for _, c := range s.scimCols {
 		if expr == "u."+quoteIdent(c) {
 			return c, true
 		}

@@ -62,11 +62,16 @@ func (s *Store) ListUsersSQL(filter scim.Expr, count int) (countQuery, pageQuery
 // way sees the same users in the same order. The page is read first: when it tells the total (see
 // pageTotal), as for a filter's one match, the list is one query instead of a COUNT and a page.
 func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
-	cond, args, err := s.listCondition(q.Filter)
+	order, err := orderBy(q, userSorts, "b", "user")
 	if err != nil {
 		return scim.Page{}, err
 	}
-	order, err := orderBy(q, userSorts, "b", "user")
+	if rows, total, ok, err := s.identityPage(ctx, q, order); err != nil {
+		return scim.Page{}, s.classify(err)
+	} else if ok {
+		return s.withResources(ctx, scim.Page{Total: total}, rows)
+	}
+	cond, args, err := s.listCondition(q.Filter)
 	if err != nil {
 		return scim.Page{}, err
 	}
@@ -75,11 +80,6 @@ func (s *Store) ListUsers(ctx context.Context, q scim.ListQuery) (scim.Page, err
 		if after, err = parseCursor(q.Cursor); err != nil {
 			return scim.Page{}, err
 		}
-	}
-	if rows, total, ok, err := s.identityPage(ctx, q, order); err != nil {
-		return scim.Page{}, s.classify(err)
-	} else if ok {
-		return s.withResources(ctx, scim.Page{Total: total}, rows)
 	}
 	var rows []*bookRow
 	seekTotal, seeked := 0, false

@@ -193,7 +193,7 @@ func (s *Store) updatedUser(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 			return nil, false // the column is not what its definition said when it was read: read it
 		}
 		nb.snap[name] = norm
-		for _, c := range s.m.ScimColumns() {
+		for _, c := range s.scimCols {
 			if strings.EqualFold(c, col) {
 				nb.app[c] = pv
 			}

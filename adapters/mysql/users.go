@@ -36,6 +36,7 @@ type Store struct {
 
 	roles      *approles.Set  // nil when no role mapping is configured
 	mirror     *mirror.Mirror // nil when groups are not mirrored into the app's tables
+	scimCols   []string       // the app columns the mapping reads (mapping.Users.ScimColumns), kept: it allocates
 	selectUser string         // SELECT ... FROM bookkeeping JOIN app table, without WHERE
 	userCols   string         // the columns selectUser selects, for a list's deferred join
 	selectRead string         // selectUser with inGroupsCol: reads that answer with the users' groups (setGroups)
@@ -112,7 +113,8 @@ func New(db *sqlx.DB, m *mapping.Users, o Options) *Store {
 	}
 	s.roles = approles.NewSet(stores, quoteIdent(m.Table), quoteIdent(m.Key), s.joinKey)
 	cols := []string{"b.id", "b.app_id", "b.app_key", "b.external_id", "b.version", "b.created", "b.last_modified", "b.doc", "b.user_name", "b.has_direct"}
-	for _, c := range m.ScimColumns() {
+	s.scimCols = m.ScimColumns()
+	for _, c := range s.scimCols {
 		cols = append(cols, "u."+quoteIdent(c))
 	}
 	s.userCols = strings.Join(cols, ", ")
@@ -168,7 +170,7 @@ func (s *Store) queryUserRows(ctx context.Context, q queryer, query string, grou
 		return nil, err
 	}
 	defer rows.Close()
-	appCols := s.m.ScimColumns()
+	appCols := s.scimCols
 	names, err := rows.Columns()
 	if err != nil {
 		return nil, err
