@@ -24,7 +24,7 @@ import (
 // generated columns or ON UPDATE columns (which change what nobody wrote), for values whose stored
 // form is the value itself: integers in integer columns, text in utf8 text columns, times in DATETIME
 // and TIMESTAMP columns. Anything else (a DECIMAL, a CHAR that drops trailing spaces, an ENUM, a
-// DEFAULT, side tables, roles) is read back. TestUpdateFromTheWritesIsTheReadBack holds the two equal.
+// DEFAULT, side tables, a change of directly assigned roles) is read back. TestUpdateFromTheWritesIsTheReadBack holds the two equal.
 
 // appTable is what the app table's definition says about its rows after an UPDATE.
 type appTable struct {
@@ -162,7 +162,9 @@ func (r colRule) stored(v any) (any, bool) {
 // updatedUser is the user b (read locked, with the app row whole) as writeUpdateOf's write w to next
 // left it, where that is known without reading it back (see above); ok false otherwise.
 func (s *Store) updatedUser(ctx context.Context, tx *bookkeeping.Tx, b *bookRow, w updateWrite, next scim.Resource, directChanged bool) (*bookRow, bool) {
-	if s.readBack || s.roles != nil || directChanged || w.sides || s.m.HasSide() || b.snap == nil || w.doc == nil {
+	// Roles assigned directly change has_direct; the role stores' own writes come after (afterChange),
+	// as they came after a read-back.
+	if s.readBack || directChanged || w.sides || s.m.HasSide() || b.snap == nil || w.doc == nil {
 		return nil, false
 	}
 	if !bookkeeping.InsertReturns(ctx, s.db) { // MariaDB 10.5 or later
