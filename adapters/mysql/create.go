@@ -159,6 +159,11 @@ func (s *Store) findExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.Res
 		if c.invalid != nil {
 			return nil, nil, c.invalid
 		}
+		if c.overflow {
+			if c.keys, err = s.exactIdentityRows(ctx, tx, c.col, c.val); err != nil {
+				return nil, nil, err
+			}
+		}
 		prev, key, err := s.existingBy(ctx, tx, c.col, c.val, c.keys)
 		switch {
 		case err != nil || prev != nil:
@@ -191,6 +196,7 @@ type existingLookup struct {
 type existingColumn struct {
 	col, val string
 	keys     []any // the app rows (in scope) whose col holds val as scim.SameIdentity compares, at most two
+	overflow bool  // the lookup found more candidates than it reads: keys are to be asked exactly
 	invalid  error // val is no identity (scim.CheckIdentity): not looked up
 }
 
@@ -233,9 +239,11 @@ func (s *Store) lookUpExisting(ctx context.Context, tx *bookkeeping.Tx, r scim.R
 			}
 			return look, errors.New("adoption lookup: the server sent no result set")
 		}
-		if c.keys, err = sameIdentityRows(rows, c.val); err != nil {
+		var read int
+		if c.keys, read, err = sameIdentityRows(rows, c.val); err != nil {
 			return look, err
 		}
+		c.overflow = read > maxAdoptionCandidates
 	}
 	return look, rows.Err()
 }
@@ -303,29 +311,56 @@ func (s *Store) existingBy(ctx context.Context, tx *bookkeeping.Tx, col, val str
 // sameIdentityRows reads an adoption lookup's result set (AdoptionLookupSQL): the keys of the app rows
 // whose column holds the identity val, as scim.SameIdentity compares: not as the column's collation
 // does, which would hand alice's row to alicé. At most two keys: more than one is a conflict either way.
-func sameIdentityRows(rows *sqlx.Rows, val string) ([]any, error) {
-	var keys []any
+// read is how many rows the result set had.
+func sameIdentityRows(rows *sqlx.Rows, val string) (keys []any, read int, err error) {
 	for rows.Next() {
+		read++
 		var key any
 		var have sql.NullString
 		if err := rows.Scan(&key, &have); err != nil {
-			return nil, err
+			return nil, read, err
 		}
-		// The SQL already compares exactly; this keeps the rule in one place should a server's case
-		// tables ever disagree with Go's.
 		if have.Valid && scim.SameIdentity(have.String, val) && len(keys) < 2 {
 			keys = append(keys, key)
 		}
 	}
-	return keys, rows.Err()
+	return keys, read, rows.Err()
 }
 
-// AdoptionLookupSQL is the query (without its FOR UPDATE) that finds the app rows whose column col holds
-// the identity val, for EXPLAIN in tests and investigations.
+// AdoptionLookupSQL is the query (without its FOR UPDATE) that finds the app rows whose column col may
+// hold the identity val, for EXPLAIN in tests and investigations: the rows equal to it under the column's
+// collation, on the column's index, a superset (alicé for alice) that sameIdentityRows narrows to the
+// identity as scim.SameIdentity compares. In SQL that narrowing (identityMatch) cost the server more
+// than the lookup itself; the rows it would drop are nearly always none. More candidates than
+// maxAdoptionCandidates and the exact query (adoptionExactSQL) is asked instead.
 func (s *Store) AdoptionLookupSQL(col, val string) (string, []any) {
+	c := "u." + quoteIdent(col)
+	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + c + " = ?" +
+		s.scopeSQL() + " LIMIT " + strconv.Itoa(maxAdoptionCandidates+1), append([]any{val}, s.scopeArgs()...)
+}
+
+// maxAdoptionCandidates bounds the app rows an adoption lookup reads (see AdoptionLookupSQL).
+const maxAdoptionCandidates = 100
+
+// adoptionExactSQL is AdoptionLookupSQL with the identity compared in SQL (identityMatch): for a value
+// that more than maxAdoptionCandidates rows equal under the collation.
+func (s *Store) adoptionExactSQL(col, val string) (string, []any) {
 	c := "u." + quoteIdent(col)
 	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + identityMatch(c) +
 		s.scopeSQL() + " LIMIT 100", append([]any{val, val, val}, s.scopeArgs()...)
+}
+
+// exactIdentityRows locks and returns the app rows whose column col holds the identity val, by
+// adoptionExactSQL.
+func (s *Store) exactIdentityRows(ctx context.Context, tx *bookkeeping.Tx, col, val string) ([]any, error) {
+	q, args := s.adoptionExactSQL(col, val)
+	rows, err := tx.QueryxContext(ctx, q+" FOR UPDATE", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys, _, err := sameIdentityRows(rows, val)
+	return keys, err
 }
 
 func keyOf(id sql.NullInt64, key sql.NullString) any {

@@ -94,3 +94,38 @@ func TestIdentityLookupIsTheSQLComparison(t *testing.T) {
 		t.Errorf("alice@example.com: %s; want alice and the row the app renamed", got)
 	}
 }
+
+// An adoption lookup reads the rows the column's collation takes for the login and keeps the identity
+// among them; where more rows than it reads are such look-alikes (trailing spaces, which PAD SPACE
+// ignores), it asks again with the identity compared in SQL, and still adopts the one row that is the
+// login itself, which here comes after all the look-alikes on the index.
+func TestAdoptionPastManyLookAlikes(t *testing.T) {
+	schema := strings.Replace(legacyapp.UsersTable(), "UNIQUE KEY email (email)", "KEY email (email)", 1)
+	store, db, _ := testfix.Store(t, 4, schema, usersTOML, mysql.Options{})
+	if _, err := db.Exec("ALTER TABLE users MODIFY email VARCHAR(190) COLLATE utf8mb4_unicode_ci NOT NULL"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 105; i++ {
+		if _, err := db.Exec("INSERT INTO users (email, password_hash, created_at) VALUES (?, 'x', NOW())", "bob@example.com"+strings.Repeat(" ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := db.Exec("INSERT INTO users (email, password_hash, created_at) VALUES ('bob@example.com', 'x', NOW())")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := res.LastInsertId()
+	if _, err := store.CreateUser(context.Background(), resource(t, `{"userName":"bob@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var appID, rows int64
+	if err := db.Get(&appID, "SELECT app_id FROM scim_users WHERE user_name_lc = 'bob@example.com'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&rows, "SELECT COUNT(*) FROM users"); err != nil {
+		t.Fatal(err)
+	}
+	if appID != bob || rows != 106 {
+		t.Errorf("bob@example.com was given app row %d of %d rows; want the existing row %d of 106", appID, rows, bob)
+	}
+}
