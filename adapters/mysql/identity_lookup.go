@@ -25,8 +25,8 @@ const maxIdentityCandidates = 100
 // ok false (and nothing read) otherwise, or when the candidates are too many.
 func (s *Store) identityPage(ctx context.Context, q scim.ListQuery, order string) (rows []*bookRow, total int, ok bool, err error) {
 	e, isCompare := q.Filter.(*scim.CompareExpr)
-	if !isCompare || e.Op != scim.OpEq || q.ByCursor || q.Count == 0 || s.sqlIdentity {
-		return nil, 0, false, nil
+	if !isCompare || e.Op != scim.OpEq || q.ByCursor || q.Count == 0 || s.sqlIdentity || s.m.Column(e.Attr.String()) == nil {
+		return nil, 0, false, nil // not an attribute with a column of its own: the filter is not built twice
 	}
 	f := s.userFilter()
 	f.looseIdentity = true

@@ -53,6 +53,9 @@ func TestStatementsPerWrite(t *testing.T) {
 		t.Fatalf("filter: %+v, %v", p, err)
 	}
 	lookup := rec.take()
+	if len(lookup) != 1 || strings.Contains(lookup[0].query, "CAST(") {
+		t.Errorf("the lookup compared the identity in SQL, not among the collation's matches (identityPage): %v", lookup)
+	}
 	// The history of the bounds: statements (begin and commit not counted) and, since pending.go, round trips
 	// (the statements counted below include START TRANSACTION and COMMIT, as they are now sent).
 	// POST 9 with the per-login lock row, 10 with the values table, 11 with user_counts, 12 with
