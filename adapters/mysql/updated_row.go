@@ -39,21 +39,25 @@ type colRule struct {
 	fsp  int
 }
 
-// appTableCache loads the app table's definition once.
+// appTableCache keeps the app table's definition, read again after appTableMaxAge: an app's migration
+// that adds a trigger or an ON UPDATE column while scimbridge runs is seen within that time.
 type appTableCache struct {
-	mu sync.Mutex
-	t  *appTable
+	mu   sync.Mutex
+	t    *appTable
+	read time.Time
 }
+
+const appTableMaxAge = time.Minute
 
 func (s *Store) appTableInfo(ctx context.Context) *appTable {
 	s.table.mu.Lock()
 	defer s.table.mu.Unlock()
-	if s.table.t == nil {
+	if now := s.now(); s.table.t == nil || now.Sub(s.table.read) > appTableMaxAge || now.Before(s.table.read) {
 		t, err := s.loadAppTable(ctx)
 		if err != nil {
-			return &appTable{} // asked again next time
+			return &appTable{} // nothing known: read back, and ask again next time
 		}
-		s.table.t = t
+		s.table.t, s.table.read = t, now
 	}
 	return s.table.t
 }

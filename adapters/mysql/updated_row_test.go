@@ -88,3 +88,34 @@ func TestUpdateFromTheWritesIsTheReadBack(t *testing.T) {
 		}
 	}
 }
+
+// The table's definition is read again after a minute: a trigger the app adds while scimbridge runs
+// turns the updates' known rows into read-backs, so its effect shows in the answer.
+func TestUpdateSeesATriggerAddedLater(t *testing.T) {
+	clock := testfix.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	store, db, _ := testfix.Store(t, 4, legacyapp.UsersTable(), usersTOML, mysql.Options{Now: clock.Now})
+	ctx := context.Background()
+	u, err := store.CreateUser(ctx, resource(t, `{"userName":"ann@example.com","name":{"givenName":"Ann","familyName":"Lee"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := func(name string) scim.Resource {
+		t.Helper()
+		got, err := store.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
+			cur["displayName"] = name
+			return cur, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	rename("Ann")
+	if _, err := db.Exec("CREATE TRIGGER shout BEFORE UPDATE ON users FOR EACH ROW SET NEW.display_name = UPPER(NEW.display_name)"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	if got := rename("Boss"); got["displayName"] != "BOSS" {
+		t.Errorf("displayName %v after the trigger; want BOSS, as the app row holds it", got["displayName"])
+	}
+}
