@@ -5,6 +5,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -27,7 +28,10 @@ type change struct {
 	direct map[string]bool // users whose direct role assignments changed: roles_changed even if the app's did not
 	// fresh is a user this change created: no other transaction can see it yet, so its recompute needs
 	// no role mark (bookkeeping.MarkRoles), which would cost every create a statement.
-	fresh  string
+	fresh string
+	// known is fresh's state where the create knows all of it (a bookkeeping row of its own: not a
+	// revived tombstone), so that the recompute reads none of it.
+	known  *approles.Known
 	events []subjectEvent
 	users  []*userWrite // the users' app rows before and after, for the audit trail
 }
@@ -76,7 +80,11 @@ func (s *Store) afterChange(ctx context.Context, tx *bookkeeping.Tx, c *change) 
 			marked = append(marked, id)
 		}
 	}
-	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, marked, c.direct)
+	var known map[string]approles.Known
+	if c.known != nil {
+		known = map[string]approles.Known{c.fresh: *c.known}
+	}
+	roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, marked, c.direct, known)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/audit"
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
+	approles "github.com/scimbridge/scimbridge/adapters/mysql/roles"
 	"github.com/scimbridge/scimbridge/mapping"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -109,6 +110,11 @@ func (s *Store) CreateUser(ctx context.Context, r scim.Resource) (scim.Resource,
 			// the stores hold only granted roles, so there is nothing to write (and nothing to look up).
 			c.rolesOf(id)
 			c.fresh = id
+			// Its bookkeeping row is this create's, under an id nobody had: tracked, in no group, no
+			// grants. Not so for a revived tombstone, or an id go-live brings (WithID).
+			if _, preset := ctx.Value(presetID{}).(string); prev == nil && !preset {
+				c.known = &approles.Known{Key: appKey, Active: isActive(r), Direct: direct}
+			}
 		}
 		if len(direct) > 0 { // a new user is in no group: its roles are its direct ones
 			out["roles"] = directEntries(direct)

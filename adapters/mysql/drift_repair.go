@@ -146,7 +146,7 @@ func (s *Store) repairUser(ctx context.Context, id string) (bool, error) {
 			c.rolesOf(id)
 		}
 		// afterChange's steps but the group mirror, which no group change here touches.
-		roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.roles, c.direct)
+		roleEvents, err := s.recomputeRoles(ctx, tx, c.roles, c.roles, c.direct, nil)
 		if err != nil {
 			return err
 		}

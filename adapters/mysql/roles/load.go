@@ -22,8 +22,30 @@ type bookRow struct {
 	HasDirect bool `db:"has_direct"`
 }
 
+// Known is a user whose recompute needs nothing read: one a create inserted the bookkeeping row of in this
+// transaction (tracked, in no group, holding no grants under its new SCIM id), with its app row inserted
+// or adopted, and locked, by that create. Key is the app's key, Active the user's, Direct the roles
+// assigned to it directly.
+type Known struct {
+	Key    any
+	Active bool
+	Direct []string
+}
+
+// known is the user k describes, as load would read it.
+func (s *Sync) known(id string, k Known) *user {
+	u := &user{id: id, key: bookkeeping.NormalizeKey(k.Key), direct: k.Direct}
+	if k.Active || !s.Rules.ClearInactive {
+		u.granted = s.Rules.Combine(s.Rules.Granted(nil), u.direct)
+	}
+	return u
+}
+
 // load reads the users' app keys, state and groups, and computes the roles they are granted.
 func (s *Sync) load(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]*user, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	var rows []bookRow
 	// The users are locked before their memberships are read: two transactions changing one user's
 	// groups at once then recompute one after the other, the second seeing the first's membership.

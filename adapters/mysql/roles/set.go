@@ -50,8 +50,9 @@ func (s *Set) OnActivity() bool {
 
 // Recompute brings every store's roles of these SCIM users in line with their groups and direct
 // assignments, inside tx, and returns the users whose roles changed in any store, and those of always
-// (whose direct assignments changed: the provenance changed even where the app's roles did not).
-func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string, always map[string]bool) ([]Change, error) {
+// (whose direct assignments changed: the provenance changed even where the app's roles did not). The
+// users of known (just created) are taken as it says rather than read.
+func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []string, always map[string]bool, known map[string]Known) ([]Change, error) {
 	userIDs = dedupe(userIDs)
 	var changes []Change
 	for start := 0; start < len(userIDs); start += batch {
@@ -61,7 +62,7 @@ func (s *Set) Recompute(ctx context.Context, tx *bookkeeping.Tx, userIDs []strin
 		changed := map[string]bool{}
 		var users []*user
 		for i, st := range s.stores {
-			outs, us, err := st.recompute(ctx, tx, ids)
+			outs, us, err := st.recompute(ctx, tx, ids, known)
 			if err != nil {
 				return changes, err
 			}

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/scimbridge/scimbridge/adapters/mysql/bookkeeping"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -86,17 +88,33 @@ func New(r *mapping.Roles, usersTable, usersKey, joinKey string) *Sync {
 }
 
 // recompute brings this store's roles of these SCIM users (at most batch) in line with their groups,
-// inside tx. It returns every user's managed roles before and after, and the users it loaded.
-func (s *Sync) recompute(ctx context.Context, tx *bookkeeping.Tx, ids []string) ([]Change, []*user, error) {
-	users, err := s.load(ctx, tx, ids)
+// inside tx. It returns every user's managed roles before and after, and the users it loaded. The users
+// of known are not read but taken as known says (their grants are none).
+func (s *Sync) recompute(ctx context.Context, tx *bookkeeping.Tx, ids []string, known map[string]Known) ([]Change, []*user, error) {
+	var read []string
+	var given []*user
+	for _, id := range ids {
+		if k, ok := known[id]; ok {
+			given = append(given, s.known(id, k))
+		} else {
+			read = append(read, id)
+		}
+	}
+	users, err := s.load(ctx, tx, read)
 	if err != nil {
 		return nil, nil, err
 	}
+	readUsers := users
+	if len(given) > 0 {
+		users = append(slices.Clip(users), given...)
+		slices.SortFunc(users, func(a, b *user) int { return strings.Compare(a.id, b.id) }) // load's order
+	}
+	// The app rows, then the grants: the order every recompute locks them in.
 	have, err := s.store.read(ctx, tx, appKeys(users))
 	if err != nil {
 		return nil, nil, err
 	}
-	recorded, err := s.readGrants(ctx, tx, users)
+	recorded, err := s.readGrants(ctx, tx, readUsers)
 	if err != nil {
 		return nil, nil, err
 	}
