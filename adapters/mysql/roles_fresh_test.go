@@ -23,7 +23,7 @@ func TestCreateRolesFromWhatTheCreateKnows(t *testing.T) {
 		`{"userName":"bob@example.com","active":false}`,
 		`{"userName":"cy@example.com","roles":[{"value":"support"}]}`,
 		`{"userName":"boss@example.com","roles":[{"value":"admin"},{"value":"support"}]}`, // adopts the row the app made
-		`{"userName":"dee@example.com"}`, // deleted, then created again: the tombstone is revived
+		`{"userName":"dee@example.com"}`,                                                  // deleted, then created again: the tombstone is revived
 	}
 	for _, c := range []struct {
 		name, schema, roles string
