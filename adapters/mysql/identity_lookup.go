@@ -54,7 +54,7 @@ func (s *Store) identityPage(ctx context.Context, q scim.ListQuery, order string
 			kept = append(kept, b)
 		}
 	}
-	start := min(q.StartIndex-1, len(kept))
+	start := max(0, min(q.StartIndex-1, len(kept)))
 	return kept[start:min(start+q.Count, len(kept))], len(kept), true, nil
 }
 

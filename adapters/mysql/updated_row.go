@@ -49,11 +49,13 @@ type appTableCache struct {
 
 const appTableMaxAge = time.Minute
 
-func (s *Store) appTableInfo(ctx context.Context) *appTable {
+// appTableInfo is the app table's definition, read in tx when it is not known or too old: on the
+// transaction's own connection, not the pool's, which every update waiting here may hold all of.
+func (s *Store) appTableInfo(ctx context.Context, tx *bookkeeping.Tx) *appTable {
 	s.table.mu.Lock()
 	defer s.table.mu.Unlock()
 	if now := s.now(); s.table.t == nil || now.Sub(s.table.read) > appTableMaxAge || now.Before(s.table.read) {
-		t, err := s.loadAppTable(ctx)
+		t, err := s.loadAppTable(ctx, tx)
 		if err != nil {
 			return &appTable{} // nothing known: read back, and ask again next time
 		}
@@ -62,13 +64,13 @@ func (s *Store) appTableInfo(ctx context.Context) *appTable {
 	return s.table.t
 }
 
-func (s *Store) loadAppTable(ctx context.Context) (*appTable, error) {
+func (s *Store) loadAppTable(ctx context.Context, tx *bookkeeping.Tx) (*appTable, error) {
 	t := &appTable{cols: map[string]colRule{}}
 	if strings.Contains(s.m.Table, ".") {
 		return t, nil
 	}
 	var triggers int
-	if err := s.db.GetContext(ctx, &triggers, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?", s.m.Table); err != nil {
+	if err := tx.GetContext(ctx, &triggers, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?", s.m.Table); err != nil {
 		return nil, err
 	}
 	var cols []struct {
@@ -80,7 +82,7 @@ func (s *Store) loadAppTable(ctx context.Context) (*appTable, error) {
 		Charset   string `db:"CHARSET"`
 		FSP       int    `db:"FSP"`
 	}
-	if err := s.db.SelectContext(ctx, &cols, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, IFNULL(GENERATION_EXPRESSION, '') AS GENERATED,
+	if err := tx.SelectContext(ctx, &cols, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, IFNULL(GENERATION_EXPRESSION, '') AS GENERATED,
 		IFNULL(CHARACTER_SET_NAME, '') AS CHARSET, IFNULL(DATETIME_PRECISION, 0) AS FSP
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, s.m.Table); err != nil {
 		return nil, err
@@ -174,7 +176,7 @@ func (s *Store) updatedUser(ctx context.Context, tx *bookkeeping.Tx, b *bookRow,
 	if !bookkeeping.InsertReturns(ctx, s.db) { // MariaDB 10.5 or later
 		return nil, false
 	}
-	t := s.appTableInfo(ctx)
+	t := s.appTableInfo(ctx, tx)
 	if !t.predictable {
 		return nil, false
 	}

@@ -119,3 +119,21 @@ func TestUpdateSeesATriggerAddedLater(t *testing.T) {
 		t.Errorf("displayName %v after the trigger; want BOSS, as the app row holds it", got["displayName"])
 	}
 }
+
+// The table's definition is read on the update's own connection: with a pool of one, an update that
+// asked the pool for another would wait for itself.
+func TestUpdateOnAPoolOfOne(t *testing.T) {
+	store, _, _ := testfix.Store(t, 1, legacyapp.UsersTable(), usersTOML, mysql.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u, err := store.CreateUser(ctx, resource(t, `{"userName":"ann@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpdateUser(ctx, u["id"].(string), func(cur scim.Resource) (scim.Resource, error) {
+		cur["active"] = false
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
