@@ -31,9 +31,9 @@ func TestCreateRolesFromWhatTheCreateKnows(t *testing.T) {
 		seed                string
 	}{
 		{"column store", roleSchema("role VARCHAR(32) NULL,", ""), "while_inactive = \"clear\"\n" + storeColumnRoles, nil,
-			"INSERT INTO users (email, password_hash, created_at, role) VALUES ('boss@example.com', 'x', NOW(), 'admin')"},
+			"INSERT INTO users (email, password_hash, created_at, role) VALUES ('boss@example.com', 'x', '2026-11-01 09:00:00', 'admin')"},
 		{"flags and join stores", roleSchema("is_admin TINYINT NOT NULL DEFAULT 0,", storeJoinExtra), flagsRoles, []string{storeJoinRoles},
-			"INSERT INTO users (email, password_hash, created_at, is_admin) VALUES ('boss@example.com', 'x', NOW(), 1)"},
+			"INSERT INTO users (email, password_hash, created_at, is_admin) VALUES ('boss@example.com', 'x', '2026-11-01 09:00:00', 1)"},
 	} {
 		run := func(readAll bool) string {
 			clock := testfix.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
