@@ -49,19 +49,25 @@ type appTableCache struct {
 
 const appTableMaxAge = time.Minute
 
-// appTableInfo is the app table's definition, read in tx when it is not known or too old: on the
-// transaction's own connection, not the pool's, which every update waiting here may hold all of.
-func (s *Store) appTableInfo(ctx context.Context, tx *bookkeeping.Tx) *appTable {
+// updateRules is the app table's definition for updatedUser, or nil where an update's row is read back
+// (not MariaDB, or tests that ask for the read-back). It is read in tx when it is not known or too old:
+// on the transaction's own connection, not the pool's, which every update waiting here may hold all
+// of. The caller asks before its writes wait on the connection: a query would carry them, and their
+// errors are its own.
+func (s *Store) updateRules(ctx context.Context, tx *bookkeeping.Tx) (*appTable, error) {
+	if s.readBack || !bookkeeping.InsertReturns(ctx, s.db) { // MariaDB 10.5 or later
+		return nil, nil
+	}
 	s.table.mu.Lock()
 	defer s.table.mu.Unlock()
 	if now := s.now(); s.table.t == nil || now.Sub(s.table.read) > appTableMaxAge || now.Before(s.table.read) {
 		t, err := s.loadAppTable(ctx, tx)
 		if err != nil {
-			return &appTable{} // nothing known: read back, and ask again next time
+			return nil, err
 		}
 		s.table.t, s.table.read = t, now
 	}
-	return s.table.t
+	return s.table.t, nil
 }
 
 func (s *Store) loadAppTable(ctx context.Context, tx *bookkeeping.Tx) (*appTable, error) {
@@ -166,23 +172,16 @@ func (r colRule) stored(v any) (any, bool) {
 }
 
 // updatedUser is the user b (read locked, with the app row whole) as writeUpdateOf's write w to next
-// left it, where that is known without reading it back (see above); ok false otherwise.
-func (s *Store) updatedUser(ctx context.Context, tx *bookkeeping.Tx, b *bookRow, w updateWrite, next scim.Resource, directChanged bool) (*bookRow, bool) {
+// left it, where the table's rules t (updateRules) tell it without reading it back; ok false otherwise.
+func (s *Store) updatedUser(t *appTable, now time.Time, b *bookRow, w updateWrite, next scim.Resource, directChanged bool) (*bookRow, bool) {
 	// Roles assigned directly change has_direct; the role stores' own writes come after (afterChange),
 	// as they came after a read-back.
-	if s.readBack || directChanged || w.sides || s.m.HasSide() || b.snap == nil || w.doc == nil {
-		return nil, false
-	}
-	if !bookkeeping.InsertReturns(ctx, s.db) { // MariaDB 10.5 or later
-		return nil, false
-	}
-	t := s.appTableInfo(ctx, tx)
-	if !t.predictable {
+	if t == nil || !t.predictable || directChanged || w.sides || s.m.HasSide() || b.snap == nil || w.doc == nil {
 		return nil, false
 	}
 	nb := *b
 	nb.app, nb.snap = maps.Clone(b.app), maps.Clone(b.snap)
-	nb.version, nb.lastModified, nb.doc = b.version+1, tx.Now, w.doc
+	nb.version, nb.lastModified, nb.doc = b.version+1, now, w.doc
 	nb.userName, nb.externalID, nb.derived = userName(next), externalID(next), nil
 	for col, v := range w.cols {
 		if v == mapping.ColumnDefault {

@@ -94,6 +94,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 				return err
 			}
 		}
+		rules, err := s.updateRules(ctx, tx)
+		if err != nil {
+			return err
+		}
 		w, changed, err := s.writeUpdateOf(ctx, tx, b, cur, side, next, false)
 		if err != nil {
 			return err
@@ -118,7 +122,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(cur scim.Reso
 		// The row as the writes left it gives the audit's after too: every write of the app row is done
 		// (ending the gate sessions writes only scimbridge's table). It is known from the locked read and
 		// the writes where the server's rules for the columns are (updatedUser), else read back.
-		if known, ok := s.updatedUser(ctx, tx, b, w, next, directChanged); ok {
+		if known, ok := s.updatedUser(rules, tx.Now, b, w, next, directChanged); ok {
 			b = known
 		} else if b, err = s.liveUser(ctx, tx, s.selectReadSnap, true, id, false); err != nil {
 			return err
