@@ -24,7 +24,8 @@ import (
 // generated columns or ON UPDATE columns (which change what nobody wrote), for values whose stored
 // form is the value itself: integers in integer columns, text in utf8 text columns, times in DATETIME
 // and TIMESTAMP columns. Anything else (a DECIMAL, a CHAR that drops trailing spaces, an ENUM, a
-// DEFAULT, side tables, a change of directly assigned roles) is read back. TestUpdateFromTheWritesIsTheReadBack holds the two equal.
+// DEFAULT, side tables, a change of directly assigned roles) is read back.
+// TestUpdateFromTheWritesIsTheReadBack holds the two equal.
 
 // appTable is what the app table's definition says about its rows after an UPDATE.
 type appTable struct {
