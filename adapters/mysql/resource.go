@@ -85,15 +85,24 @@ const bookKey = "$scimbridge"
 
 // bookDoc is docJSON with scimbridge's notes (the attributes a default template rendered), for a
 // document about to be written: it must be within the limits (Options.Limits).
-func (s *Store) bookDoc(r scim.Resource) ([]byte, error) {
-	doc := s.docOf(r)
+func (s *Store) bookDoc(r scim.Resource) ([]byte, error) { return s.bookDocOf(r, s.docOf(r), nil) }
+
+// bookDocOf is bookDoc of r's document doc (docOf(r)), which it may change; plain, when not nil, is
+// doc's JSON as docJSON makes it, taken as it is where there are no notes to add (an update has it
+// already, to compare).
+func (s *Store) bookDocOf(r scim.Resource, doc map[string]any, plain []byte) ([]byte, error) {
 	if err := s.limits.check(doc); err != nil {
 		return nil, err
 	}
+	b := plain
 	if derived := s.m.Derived(r); len(derived) > 0 {
 		doc[bookKey] = map[string]any{"derived": derived}
+		b = nil
 	}
-	b, err := json.Marshal(doc)
+	var err error
+	if b == nil {
+		b, err = json.Marshal(doc)
+	}
 	if err == nil && len(b) > s.limits.MaxDocBytes {
 		err = scim.BadRequest(scim.TypeInvalidValue, "the attributes scimbridge keeps for this user take %d bytes; at most %d are allowed",
 			len(b), s.limits.MaxDocBytes)

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -196,7 +197,8 @@ func (s *Store) writeUpdateOf(ctx context.Context, tx *bookkeeping.Tx, b *bookRo
 	if err != nil {
 		return w, false, err
 	}
-	newDoc, err := s.docJSON(next)
+	newMap := s.docOf(next)
+	newDoc, err := json.Marshal(newMap)
 	if err != nil {
 		return w, false, err
 	}
@@ -212,7 +214,7 @@ func (s *Store) writeUpdateOf(ctx context.Context, tx *bookkeeping.Tx, b *bookRo
 	if err := execOps(ctx, tx, ops); err != nil {
 		return w, false, err
 	}
-	doc, err := s.bookDoc(next)
+	doc, err := s.bookDocOf(next, newMap, newDoc)
 	if err != nil {
 		return w, false, err
 	}
