@@ -230,8 +230,13 @@ func sameIdentityRows(rows *sqlx.Rows, val string) (keys []any, read int, err er
 // maxAdoptionCandidates and the exact query (adoptionExactSQL) is asked instead.
 func (s *Store) AdoptionLookupSQL(col, val string) (string, []any) {
 	c := "u." + quoteIdent(col)
-	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + c + " = ?" +
-		s.scopeSQL() + " LIMIT " + strconv.Itoa(maxAdoptionCandidates+1), append([]any{val}, s.scopeArgs()...)
+	return s.adoptionSQL(c, c+" = ?", maxAdoptionCandidates+1), append([]any{val}, s.scopeArgs()...)
+}
+
+// adoptionSQL selects the key and the column c of the app rows (in scope) where cond holds, at most limit.
+func (s *Store) adoptionSQL(c, cond string, limit int) string {
+	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + cond +
+		s.scopeSQL() + " LIMIT " + strconv.Itoa(limit)
 }
 
 // maxAdoptionCandidates bounds the app rows an adoption lookup reads (see AdoptionLookupSQL).
@@ -241,8 +246,7 @@ const maxAdoptionCandidates = 100
 // that more than maxAdoptionCandidates rows equal under the collation.
 func (s *Store) adoptionExactSQL(col, val string) (string, []any) {
 	c := "u." + quoteIdent(col)
-	return "SELECT u." + quoteIdent(s.m.Key) + ", " + c + " FROM " + quoteIdent(s.m.Table) + " u WHERE " + identityMatch(c) +
-		s.scopeSQL() + " LIMIT 100", append([]any{val, val, val}, s.scopeArgs()...)
+	return s.adoptionSQL(c, identityMatch(c), 100), append([]any{val, val, val}, s.scopeArgs()...)
 }
 
 // exactIdentityRows locks and returns the app rows whose column col holds the identity val, by

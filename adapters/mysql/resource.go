@@ -132,6 +132,11 @@ func copyResource(r scim.Resource) scim.Resource {
 	if out, ok := copyJSONValue(map[string]any(r)); ok {
 		return scim.Resource(out.(map[string]any))
 	}
+	return copyViaJSON(r)
+}
+
+// copyViaJSON is r through JSON and back, numbers as json.Number.
+func copyViaJSON(r scim.Resource) scim.Resource {
 	b, _ := json.Marshal(r)
 	out := scim.Resource{}
 	dec := json.NewDecoder(bytes.NewReader(b))
