@@ -41,6 +41,12 @@ func NewGateSessions(db *sqlx.DB, prefix string) *GateSessions {
 // CreateSession stores a session under key (the hex SHA-256 of the cookie's token). It is written only
 // while the user is active and not deleted in the bookkeeping table, in the same statement: a session
 // cannot be created for a user a SCIM write has just deactivated. It reports false when it was not.
+//
+// The read locks the user's row (LOCK IN SHARE MODE). Under READ COMMITTED an INSERT ... SELECT reads
+// without locks: one running while a deactivation's writes are done but not committed would see the
+// user still active and write its session after the deactivation had ended the user's sessions. Locking,
+// it waits for that COMMIT and reads the user as inactive; and a deactivation that comes second waits
+// for the session's row and deletes it.
 func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, identity string, created, expires time.Time) (bool, error) {
 	g.prune(ctx, created)
 	var app any
@@ -48,7 +54,7 @@ func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, i
 		app = appKey
 	}
 	res, err := g.db.ExecContext(ctx, "INSERT INTO "+g.sessions+" (token_hash, user_id, app_key, identity, created_at, expires_at) "+
-		"SELECT ?, ?, ?, ?, ?, ? FROM "+g.users+" WHERE id = ? AND active = 1 AND deleted_at IS NULL",
+		"SELECT ?, ?, ?, ?, ?, ? FROM "+g.users+" WHERE id = ? AND active = 1 AND deleted_at IS NULL LOCK IN SHARE MODE",
 		key, userID, app, identity, created.UTC(), expires.UTC(), userID)
 	if err != nil {
 		return false, err
@@ -57,20 +63,32 @@ func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, i
 	return n == 1, err
 }
 
-// LookupSession returns the session stored under key that has not expired at now; userID is "" when
-// there is none.
+// LookupSession returns the session stored under key that has not expired at now and whose user is
+// active and not deleted; userID is "" when there is none. The user is read again on every lookup, not
+// trusted to the deactivation's DELETE of its sessions alone: on a Galera cluster a login on one node
+// and a deactivation on another lock nothing on each other (only written rows are certified), so a
+// session can be written for a user whose deactivation another node has just committed. Such a row,
+// or one of a SCIM id that no longer exists, is deleted when it is found.
 func (g *GateSessions) LookupSession(ctx context.Context, key string, now time.Time) (userID, appKey, identity string, err error) {
 	var row struct {
 		UserID   string `db:"user_id"`
 		AppKey   string `db:"app_key"`
 		Identity string `db:"identity"`
+		Live     bool   `db:"live"`
 	}
-	err = g.db.GetContext(ctx, &row, "SELECT user_id, COALESCE(app_key, '') AS app_key, identity FROM "+g.sessions+
-		" WHERE token_hash = ? AND expires_at > ?", key, now.UTC())
+	err = g.db.GetContext(ctx, &row, "SELECT s.user_id, COALESCE(s.app_key, '') AS app_key, s.identity,"+
+		" COALESCE(u.active = 1 AND u.deleted_at IS NULL, FALSE) AS live FROM "+g.sessions+" s"+
+		" LEFT JOIN "+g.users+" u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?", key, now.UTC())
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", "", nil
 	}
-	return row.UserID, row.AppKey, row.Identity, err
+	if err != nil {
+		return "", "", "", err
+	}
+	if !row.Live {
+		return "", "", "", g.DeleteSession(ctx, key)
+	}
+	return row.UserID, row.AppKey, row.Identity, nil
 }
 
 // DeleteSession ends one session (logout).

@@ -2,6 +2,7 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,118 @@ func TestGateAssertionsFirstUse(t *testing.T) {
 	var n int
 	if err := f.db.Get(&n, "SELECT COUNT(*) FROM scim_gate_assertions WHERE expires_at <= ?", now.Add(time.Hour)); err != nil || n != 0 {
 		t.Errorf("%d expired rows left after a prune, %v", n, err)
+	}
+}
+
+// A login that reads the user while a deactivation's writes are done but not committed waits for the
+// deactivation, then finds the user inactive: a consistent read would see the user still active and
+// write a session after the deactivation's DELETE of the user's sessions, one that outlives it.
+func TestGateSessionDuringDeactivation(t *testing.T) {
+	f := newFixture(t, usersTOML)
+	ctx := context.Background()
+	u, err := f.store.CreateUser(ctx, resource(t, `{"userName":"hana@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := u["id"].(string)
+	gs := mysql.NewGateSessions(f.db, "scim_")
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+	// The deactivation's writes, as the store's transaction makes them, short of its COMMIT.
+	deact, err := f.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deact.Rollback()
+	for _, q := range []string{"UPDATE scim_users SET active = 0, version = version + 1 WHERE id = ?", "DELETE FROM scim_gate_sessions WHERE user_id = ?"} {
+		if _, err := deact.ExecContext(ctx, q, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ok, err := gs.CreateSession(ctx, strings.Repeat("9a", 32), id, "", "hana@example.com", now, now.Add(time.Hour))
+		done <- result{ok, err}
+	}()
+	// The login's statement waits for the row lock: MariaDB takes it while planning the statement,
+	// before the login's transaction is listed in INNODB_TRX, so the wait is seen in PROCESSLIST (the
+	// statement still there at two looks 20 ms apart). Without the lock it returns at once.
+	var early *result
+	for seen, deadline := 0, time.Now().Add(10*time.Second); early == nil && seen < 2 && time.Now().Before(deadline); {
+		select {
+		case r := <-done:
+			early = &r
+		case <-time.After(20 * time.Millisecond):
+		}
+		var running int
+		if err := f.db.GetContext(ctx, &running, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `scim_gate_sessions`%'"); err != nil {
+			t.Fatal(err)
+		}
+		if running > 0 {
+			seen++
+		}
+	}
+	if err := deact.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := early
+	if r == nil {
+		got := <-done
+		r = &got
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var n int
+	if err := f.db.Get(&n, "SELECT COUNT(*) FROM scim_gate_sessions WHERE user_id = ?", id); err != nil {
+		t.Fatal(err)
+	}
+	if r.ok || n != 0 {
+		t.Errorf("a login during the deactivation got a session (created %v, %d rows left); want none", r.ok, n)
+	}
+}
+
+// A session row whose user is no longer active or deleted (one a login on another Galera node wrote
+// while this node committed the deactivation) is no session: the lookup reads the user again and drops
+// the row.
+func TestGateSessionOfAnInactiveUser(t *testing.T) {
+	f := newFixture(t, usersTOML)
+	ctx := context.Background()
+	u, err := f.store.CreateUser(ctx, resource(t, `{"userName":"ines@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := u["id"].(string)
+	gs := mysql.NewGateSessions(f.db, "scim_")
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	key := strings.Repeat("7c", 32)
+	for _, state := range []string{"active = 0, deleted_at = NULL", "active = 1, deleted_at = NOW(6)", "active = 1, deleted_at = NULL"} {
+		if _, err := f.db.ExecContext(ctx, "UPDATE scim_users SET active = 1, deleted_at = NULL WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := gs.CreateSession(ctx, key, id, "", "ines@example.com", now, now.Add(time.Hour)); !ok || err != nil {
+			t.Fatalf("create: %v, %v", ok, err)
+		}
+		if _, err := f.db.ExecContext(ctx, "UPDATE scim_users SET "+state+" WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+		uid, _, _, err := gs.LookupSession(ctx, key, now)
+		var rows int
+		if err2 := f.db.Get(&rows, "SELECT COUNT(*) FROM scim_gate_sessions WHERE token_hash = ?", key); err2 != nil {
+			t.Fatal(err2)
+		}
+		live := state == "active = 1, deleted_at = NULL"
+		if err != nil || (uid == id) != live || rows != map[bool]int{false: 0, true: 1}[live] {
+			t.Errorf("user %s: lookup %q, %v, %d rows; want the session %v", state, uid, err, rows, live)
+		}
+		if live {
+			if err := gs.DeleteSession(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
