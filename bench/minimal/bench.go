@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,8 +28,9 @@ import (
 const token = "bench-minimal-token"
 
 type target struct {
-	name string
-	api  *loopback.Server
+	name  string // in the users' names and the totals
+	label string // in the headings
+	api   *loopback.Server
 }
 
 // ops are the measurements, in the order of the table.
@@ -78,17 +80,34 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	targets := []target{{"scimbridge", "scimbridge", env.API}}
+	serve := func(name, label string, features bool) error {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: &minimal{db: db.DB, token: token, role: o.roles, features: features}, ReadHeaderTimeout: time.Minute}
+		go func() { _ = srv.Serve(ln) }()
+		stops = append(stops, func() { _ = srv.Close() })
+		api := loopback.Client("http://"+ln.Addr().String()+"/scim/v2", token, o.clients, time.Minute)
+		stops = append(stops, api.Close)
+		targets = append(targets, target{name, label, api})
+		return nil
+	}
+	if err := serve("minimal", "minimal", false); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: &minimal{db: db.DB, token: token, role: o.roles}, ReadHeaderTimeout: time.Minute}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	minAPI := loopback.Client("http://"+ln.Addr().String()+"/scim/v2", token, o.clients, time.Minute)
-	defer minAPI.Close()
-
-	targets := []target{{"scimbridge", env.API}, {"minimal", minAPI}}
+	if o.feats {
+		if err := serve("features", "minimal +features", true); err != nil {
+			return err
+		}
+	}
 	total := map[string]map[string]*loadstats.Result{}
 	for _, t := range targets {
 		total[t.name] = map[string]*loadstats.Result{}
@@ -97,12 +116,11 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 		}
 	}
 	for round := 1; round <= o.rounds; round++ {
-		order := targets
-		if round%2 == 0 {
-			order = []target{targets[1], targets[0]}
-		}
+		// Each round starts with another server: the first of a round runs on the previous one's page cache.
+		k := (round - 1) % len(targets)
+		order := append(slices.Clone(targets[k:]), targets[:k]...)
 		for _, t := range order {
-			fmt.Fprintf(out, "\n== round %d: %s\n", round, t.name)
+			fmt.Fprintf(out, "\n== round %d: %s\n", round, t.label)
 			res, err := measure(ctx, o, t, round)
 			for i, r := range res {
 				fmt.Fprintf(out, "%-30s %s\n", ops[i], r)
@@ -113,23 +131,57 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 			}
 		}
 	}
+	summary(out, o, targets, total)
+	return nil
+}
+
+// summary prints every server's throughput and p50 per measurement, scimbridge's ratios to the minimal
+// server (the ceiling) and, with -features, to the minimal server with scimbridge's features (the floor
+// of those features), and the CPU each request cost.
+func summary(out io.Writer, o options, targets []target, total map[string]map[string]*loadstats.Result) {
 	fmt.Fprintf(out, "\n== summary: %d rounds, alternating; %d users; %d clients (but the last row); roles %v\n", o.rounds, o.users, o.clients, o.roles)
-	fmt.Fprintf(out, "%-30s %24s %24s %10s %10s\n", "", "scimbridge", "minimal server", "rate", "p50")
+	fmt.Fprintf(out, "%-30s", "")
+	for _, t := range targets {
+		fmt.Fprintf(out, " %24s", t.label)
+	}
+	fmt.Fprintf(out, " %10s %10s", "rate", "p50")
+	if o.feats {
+		fmt.Fprintf(out, " %10s %10s", "rate +f", "p50 +f")
+	}
+	fmt.Fprintln(out)
+	ratios := func(s, m *loadstats.Result) string {
+		return fmt.Sprintf(" %9.2fx %9.2fx", s.PerSecond()/m.PerSecond(), float64(s.Pct(50))/float64(m.Pct(50)))
+	}
 	for _, op := range ops {
-		s, m := total["scimbridge"][op], total["minimal"][op]
-		fmt.Fprintf(out, "%-30s %10.0f/s p50 %8s %10.0f/s p50 %8s %9.2fx %9.2fx\n", op, s.PerSecond(), loadstats.MS(s.Pct(50)),
-			m.PerSecond(), loadstats.MS(m.Pct(50)), s.PerSecond()/m.PerSecond(), float64(s.Pct(50))/float64(m.Pct(50)))
+		fmt.Fprintf(out, "%-30s", op)
+		for _, t := range targets {
+			r := total[t.name][op]
+			fmt.Fprintf(out, " %10.0f/s p50 %8s", r.PerSecond(), loadstats.MS(r.Pct(50)))
+		}
+		s := total["scimbridge"][op]
+		fmt.Fprint(out, ratios(s, total["minimal"][op]))
+		if o.feats {
+			fmt.Fprint(out, ratios(s, total["features"][op]))
+		}
+		fmt.Fprintln(out)
 	}
 	fmt.Fprintln(out, "rate: scimbridge's throughput / the minimal server's (1 = the ceiling); p50: scimbridge's p50 / the minimal server's")
-	fmt.Fprintf(out, "\nCPU per request, the database server's and this process's (client and server), microseconds\n")
-	fmt.Fprintf(out, "%-30s %24s %24s\n", "", "scimbridge: db / proc", "minimal: db / proc")
-	for _, op := range ops {
-		s, m := total["scimbridge"][op], total["minimal"][op]
-		ss, sd := s.CPUPerOp()
-		ms, md := m.CPUPerOp()
-		fmt.Fprintf(out, "%-30s %14s / %7.0f %14s / %7.0f\n", op, usOrDash(sd), us(ss), usOrDash(md), us(ms))
+	if o.feats {
+		fmt.Fprintln(out, "rate +f, p50 +f: the same against the minimal server doing the SQL of scimbridge's features by hand (features.go; 1 = the floor of those features)")
 	}
-	return nil
+	fmt.Fprintf(out, "\nCPU per request, the database server's and this process's (client and server), microseconds\n%-30s", "")
+	for _, t := range targets {
+		fmt.Fprintf(out, " %24s", t.label+": db / proc")
+	}
+	fmt.Fprintln(out)
+	for _, op := range ops {
+		fmt.Fprintf(out, "%-30s", op)
+		for _, t := range targets {
+			proc, db := total[t.name][op].CPUPerOp()
+			fmt.Fprintf(out, " %14s / %7.0f", usOrDash(db), us(proc))
+		}
+		fmt.Fprintln(out)
+	}
 }
 
 // measure runs one round's phases against t: POSTs of new users, a PATCH of active on each, and lookups of
@@ -216,10 +268,13 @@ func profile(o options, t target, op string, round int) func() {
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
-// cleanUp deletes the users the rounds wrote (app rows, bookkeeping) and the outbox and audit rows,
-// and counts the users again: the minimal server does not keep user_counts.
+// cleanUp deletes the users the rounds wrote (app rows, bookkeeping, their values rows and records of
+// the columns written) and the outbox and audit rows, and counts the users again: the minimal server
+// keeps user_counts only with -features.
 func cleanUp(ctx context.Context, env *benchenv.Env, out io.Writer) error {
 	for _, q := range []string{
+		"DELETE v FROM scim_user_values v JOIN scim_users b ON b.id = v.user_id WHERE b.user_name_lc LIKE 'mb-%'",
+		"DELETE w FROM scim_user_written w JOIN scim_users b ON b.id = w.user_id WHERE b.user_name_lc LIKE 'mb-%'",
 		"DELETE FROM scim_users WHERE user_name_lc LIKE 'mb-%'",
 		"DELETE FROM users WHERE email LIKE 'mb-%'",
 		"DELETE FROM scim_outbox",

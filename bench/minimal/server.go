@@ -23,10 +23,14 @@ import (
 // email. No adoption, no tombstones, no audit, no values table, no groups, no schema checks: what it
 // leaves out is what scimbridge's figures pay for beyond the ceiling. The pool is scimbridge's
 // (mysql.Open: client-side interpolation, 20 connections) and writes run READ COMMITTED, as scimbridge's.
+//
+// With features (-features, features.go) the writes also do the SQL of the features scimbridge has, in
+// scimbridge's round trips: see features.go.
 type minimal struct {
-	db    *sql.DB
-	token string
-	role  bool // the app table has the role column of [roles]: a new user gets the default role
+	db       *sql.DB
+	token    string
+	role     bool // the app table has the role column of [roles]: a new user gets the default role
+	features bool // the writes also do the SQL of scimbridge's features
 }
 
 type userIn struct {
@@ -85,14 +89,16 @@ func (m *minimal) create(w http.ResponseWriter, r *http.Request) error {
 	doc, _ := json.Marshal(map[string]any{"emails": in.Emails})
 	out := resource(id, in.UserName, in.Name.Given, in.Name.Family, active, now, now, 1, in.Emails)
 	payload, _ := json.Marshal(out)
-	err := m.inTx(r.Context(), func(tx *sql.Tx) error {
-		cols, vals := "email, email_lower, first_name, last_name, display_name, status, password_hash, created_at, updated_at", "?, ?, ?, ?, ?, ?, '!scim', ?, ?"
-		args := []any{in.UserName, strings.ToLower(in.UserName), in.Name.Given, in.Name.Family, in.Name.Given + " " + in.Name.Family, status,
-			now.Truncate(time.Second), now.Truncate(time.Second)}
-		if m.role {
-			cols, vals = cols+", role", vals+", 'viewer'"
+	if m.features {
+		if err := m.createWithFeatures(r.Context(), in, id, status, now, doc, payload); err != nil {
+			return err
 		}
-		res, err := tx.ExecContext(r.Context(), "INSERT INTO users ("+cols+") VALUES ("+vals+")", args...)
+		writeJSON(w, 201, out)
+		return nil
+	}
+	err := m.inTx(r.Context(), func(tx *sql.Tx) error {
+		q, args := m.appInsert(in, status, now)
+		res, err := tx.ExecContext(r.Context(), q, args...)
 		if err != nil {
 			return err
 		}
@@ -113,6 +119,17 @@ func (m *minimal) create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// appInsert is the INSERT of a new user's app row.
+func (m *minimal) appInsert(in userIn, status int, now time.Time) (string, []any) {
+	cols, vals := "email, email_lower, first_name, last_name, display_name, status, password_hash, created_at, updated_at", "?, ?, ?, ?, ?, ?, '!scim', ?, ?"
+	args := []any{in.UserName, strings.ToLower(in.UserName), in.Name.Given, in.Name.Family, in.Name.Given + " " + in.Name.Family, status,
+		now.Truncate(time.Second), now.Truncate(time.Second)}
+	if m.role {
+		cols, vals = cols+", role", vals+", 'viewer'"
+	}
+	return "INSERT INTO users (" + cols + ") VALUES (" + vals + ")", args
+}
+
 func (m *minimal) patchActive(w http.ResponseWriter, r *http.Request, id string) error {
 	var in struct {
 		Operations []struct {
@@ -131,6 +148,14 @@ func (m *minimal) patchActive(w http.ResponseWriter, r *http.Request, id string)
 		status = 3
 	}
 	now := time.Now().UTC()
+	if m.features {
+		out, err := m.patchWithFeatures(r.Context(), id, active, status, now)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, out)
+		return nil
+	}
 	var out map[string]any
 	err := m.inTx(r.Context(), func(tx *sql.Tx) error {
 		var appID, version int64
