@@ -40,7 +40,9 @@ func SessionCookieName(public *url.URL) string {
 type SessionStore interface {
 	// CreateSession stores a session; false when the store no longer has the user as active.
 	CreateSession(ctx context.Context, key, userID, appKey, identity string, created, expires time.Time) (bool, error)
-	// LookupSession returns the session under key unexpired at now; userID is "" when there is none.
+	// LookupSession returns the session under key unexpired at now whose user the store still has as
+	// active; userID is "" when there is none. (A login racing a deactivation, or on another cluster
+	// node, can write a session the deactivation's DeleteUserSessions did not see.)
 	LookupSession(ctx context.Context, key string, now time.Time) (userID, appKey, identity string, err error)
 	DeleteSession(ctx context.Context, key string) error
 	DeleteUserSessions(ctx context.Context, userID string) error

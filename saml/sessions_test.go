@@ -190,7 +190,7 @@ func TestSessionRefusedAfterTheUserNameIsDeletedAndCreatedAgain(t *testing.T) {
 			}
 			m.assertRefusedWith(t, old, "/admin")
 			if st := m.gate.Stats(); st.Rebound != 0 || st.Proxied != 1 {
-				t.Errorf("stats = %+v, want the old cookie to be no session (nothing proxied, no rebound)", st)
+				t.Errorf("stats = %+v, want the old cookie to be no session (only the first login proxied, no rebound)", st)
 			}
 			if n := m.sessionRows(t); n != 0 {
 				t.Errorf("%d session rows left", n)

@@ -39,14 +39,14 @@ func NewGateSessions(db *sqlx.DB, prefix string) *GateSessions {
 }
 
 // CreateSession stores a session under key (the hex SHA-256 of the cookie's token). It is written only
-// while the user is active and not deleted in the bookkeeping table, in the same statement: a session
-// cannot be created for a user a SCIM write has just deactivated. It reports false when it was not.
+// while the user is active and not deleted in the bookkeeping table, in the same statement. It reports
+// false when it was not.
 //
-// The read locks the user's row (LOCK IN SHARE MODE). Under READ COMMITTED an INSERT ... SELECT reads
-// without locks: one running while a deactivation's writes are done but not committed would see the
-// user still active and write its session after the deactivation had ended the user's sessions. Locking,
-// it waits for that COMMIT and reads the user as inactive; and a deactivation that comes second waits
-// for the session's row and deletes it.
+// The read takes no lock (READ COMMITTED: an INSERT ... SELECT reads the last committed row), so a login
+// racing a deactivation's COMMIT can still write a session after the deactivation ended the user's
+// sessions. LookupSession, which reads the user again, never honours such a row. A shared lock would close
+// the race here but make every login wait behind any write that holds the user's row (a PATCH, a group
+// PATCH that locks its 10,000 members for the whole transaction) and fail on its lock-wait timeout.
 func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, identity string, created, expires time.Time) (bool, error) {
 	g.prune(ctx, created)
 	var app any
@@ -54,7 +54,7 @@ func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, i
 		app = appKey
 	}
 	res, err := g.db.ExecContext(ctx, "INSERT INTO "+g.sessions+" (token_hash, user_id, app_key, identity, created_at, expires_at) "+
-		"SELECT ?, ?, ?, ?, ?, ? FROM "+g.users+" WHERE id = ? AND active = 1 AND deleted_at IS NULL LOCK IN SHARE MODE",
+		"SELECT ?, ?, ?, ?, ?, ? FROM "+g.users+" WHERE id = ? AND active = 1 AND deleted_at IS NULL",
 		key, userID, app, identity, created.UTC(), expires.UTC(), userID)
 	if err != nil {
 		return false, err

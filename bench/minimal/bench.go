@@ -139,7 +139,7 @@ func run(ctx context.Context, o options, dsn string, out io.Writer) (err error) 
 // server (the ceiling) and, with -features, to the minimal server with scimbridge's features (the floor
 // of those features), and the CPU each request cost.
 func summary(out io.Writer, o options, targets []target, total map[string]map[string]*loadstats.Result) {
-	fmt.Fprintf(out, "\n== summary: %d rounds, alternating; %d users; %d clients (but the last row); roles %v\n", o.rounds, o.users, o.clients, o.roles)
+	fmt.Fprintf(out, "\n== summary: %d rounds, each started by the next server; %d users; %d clients (but the last row); roles %v\n", o.rounds, o.users, o.clients, o.roles)
 	fmt.Fprintf(out, "%-30s", "")
 	for _, t := range targets {
 		fmt.Fprintf(out, " %24s", t.label)

@@ -1,15 +1,16 @@
 // Command minimal measures scimbridge beside a hand-written minimal SCIM server on the same tables (the
 // "SQL ceiling" of issue 14): POST /Users and PATCH of active by 8 clients, and filter=userName eq on a
-// seeded table of -users users, by 8 clients and by 1, alternating between the two servers round after
-// round in one run, and prints the ratio table. With -features the minimal server's writes also do, by
-// hand, the SQL of scimbridge's features (tombstone and adoption lookups, values rows, audit, the record of
-// the columns written, the users count, the end of SSO sessions: features.go), so that the ratio is to
-// the floor of a server with those features rather than to the ceiling.
+// seeded table of -users users, by 8 clients and by 1, each round running every server, started by
+// another one each round, and prints the ratio table. With -features a third server runs too: the
+// minimal server doing, by hand and in scimbridge's round trips, the SQL of scimbridge's features
+// (tombstone and adoption lookups, values rows, audit, the record of the columns written, the users
+// count, the end of SSO sessions: features.go), the floor of a server with those features; the summary
+// gives scimbridge's ratio to the ceiling and to the floor.
 //
 //	go run ./bench/minimal -users 100000
 //	go run ./bench/minimal -db scimbridge_bench_1m -users 1000000   # a kept 1,000,000-user dataset
 //	go run ./bench/minimal -users 100000 -roles                     # scimbridge with [roles]
-//	go run ./bench/minimal -users 100000 -features                  # the minimal server with scimbridge's features
+//	go run ./bench/minimal -users 100000 -features -rounds 3       # also the floor of scimbridge's features
 package main
 
 import (
@@ -49,7 +50,7 @@ func main() {
 	flag.IntVar(&o.posts, "posts", 1000, "POSTs (and PATCHes) per server per round")
 	flag.IntVar(&o.gets, "gets", 2000, "lookups per server per round by -clients clients (a quarter of it by 1 client)")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients")
-	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs both servers, in turn first")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs every server, each round started by the next one (with -features use a multiple of 3)")
 	flag.BoolVar(&o.roles, "roles", false, "configure scimbridge with [roles] (a role column, default viewer)")
 	flag.BoolVar(&o.feats, "features", false, "the minimal server's writes also do the SQL of scimbridge's features (features.go)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// equal compares snapshot values as their JSON did, but for strings that are not UTF-8 (which JSON
-// would have called the same) and pairs JSON cannot tell apart by type.
+// equal answers as the JSON comparison for every pair of these values; only two different strings that
+// are not UTF-8, which JSON would call the same, differ.
 func TestEqualIsTheJSONComparison(t *testing.T) {
 	at := time.Date(2026, 12, 6, 12, 0, 0, 123456000, time.UTC)
 	values := []any{nil, "", "a", "A", "1", int64(0), int64(1), int64(-1), float64(1), json.Number("1"), true, false,
