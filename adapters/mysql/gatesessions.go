@@ -65,9 +65,9 @@ func (g *GateSessions) CreateSession(ctx context.Context, key, userID, appKey, i
 
 // LookupSession returns the session stored under key that has not expired at now and whose user is
 // active and not deleted; userID is "" when there is none. The user is read again on every lookup, not
-// trusted to the deactivation's DELETE of its sessions alone: on a Galera cluster a login on one node
-// and a deactivation on another lock nothing on each other (only written rows are certified), so a
-// session can be written for a user whose deactivation another node has just committed. Such a row,
+// trusted to the deactivation's DELETE of its sessions alone: a login racing the deactivation's COMMIT
+// (CreateSession takes no lock) or, on a Galera cluster, a login on another node (only written rows are
+// certified) can write a session the DELETE did not see. Such a row,
 // or one of a SCIM id that no longer exists, is deleted when it is found.
 func (g *GateSessions) LookupSession(ctx context.Context, key string, now time.Time) (userID, appKey, identity string, err error) {
 	var row struct {

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // The writes of -features: what scimbridge does in a create's and a PATCH's transaction beyond the
@@ -115,12 +113,8 @@ func (m *minimal) patchWithFeatures(ctx context.Context, id string, active bool,
 			Scan(&appID, &version, &created, &doc, &email, &given, &family, &before, &emailLower, &display); err != nil {
 			return err
 		}
-		var d struct {
-			Emails []map[string]any `json:"emails"`
-		}
-		_ = json.Unmarshal(doc, &d)
-		out = resource(id, email, given, family, active, created, now, version+1, d.Emails)
-		payload, _ := json.Marshal(out)
+		var payload []byte
+		out, payload = patched(id, email, given, family, active, created, now, version+1, doc)
 		var b batch
 		b.add("UPDATE users SET status = ?, updated_at = ? WHERE id = ?", status, now.Truncate(time.Second), appID)
 		b.add("UPDATE scim_users SET active = ?, version = version + 1, last_modified = ? WHERE id = ?", active, now, id)
@@ -192,8 +186,5 @@ func addWritten(b *batch, id string, cols map[string]any, now time.Time) {
 }
 
 func addOutbox(b *batch, typ, id string, at time.Time, payload []byte) {
-	var r [16]byte
-	_, _ = rand.Read(r[:])
-	b.add("INSERT INTO scim_outbox (event_id, type, subject, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
-		uuid.UUID(r).String(), typ, "user:"+id, at, payload)
+	b.add(outboxInsert, eventID(), typ, "user:"+id, at, payload)
 }

@@ -173,12 +173,8 @@ func (m *minimal) patchActive(w http.ResponseWriter, r *http.Request, id string)
 		if _, err := tx.ExecContext(r.Context(), "UPDATE scim_users SET active = ?, version = version + 1, last_modified = ? WHERE id = ?", active, now, id); err != nil {
 			return err
 		}
-		var d struct {
-			Emails []map[string]any `json:"emails"`
-		}
-		_ = json.Unmarshal(doc, &d)
-		out = resource(id, email, given, family, active, created, now, version+1, d.Emails)
-		payload, _ := json.Marshal(out)
+		var payload []byte
+		out, payload = patched(id, email, given, family, active, created, now, version+1, doc)
 		return outbox(r.Context(), tx, "user.updated", id, now, payload)
 	})
 	if err != nil {
@@ -239,12 +235,30 @@ func (m *minimal) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// patched is a user after a PATCH of active, from its locked read (doc: the bookkeeping document), and
+// the JSON of it for the outbox.
+func patched(id, email, given, family string, active bool, created, now time.Time, version int64, doc []byte) (map[string]any, []byte) {
+	var d struct {
+		Emails []map[string]any `json:"emails"`
+	}
+	_ = json.Unmarshal(doc, &d)
+	out := resource(id, email, given, family, active, created, now, version, d.Emails)
+	payload, _ := json.Marshal(out)
+	return out, payload
+}
+
 func outbox(ctx context.Context, tx *sql.Tx, typ, id string, at time.Time, payload []byte) error {
+	_, err := tx.ExecContext(ctx, outboxInsert, eventID(), typ, "user:"+id, at, payload)
+	return err
+}
+
+const outboxInsert = "INSERT INTO scim_outbox (event_id, type, subject, occurred_at, payload) VALUES (?, ?, ?, ?, ?)"
+
+// eventID is a random UUID for an outbox row.
+func eventID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	_, err := tx.ExecContext(ctx, "INSERT INTO scim_outbox (event_id, type, subject, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
-		uuid.UUID(b).String(), typ, "user:"+id, at, payload)
-	return err
+	return uuid.UUID(b).String()
 }
 
 func resource(id, userName, given, family string, active bool, created, modified time.Time, version int64, emails []map[string]any) map[string]any {
